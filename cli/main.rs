@@ -1,0 +1,692 @@
+//! The `gw` command line: parses arguments into typed commands, calls the library, prints tables
+//! or JSON. `anyhow` lives here only.
+
+mod table;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use gw::control::{self, PutMode};
+use gw::import::{BasePathMode, ImportOptions, Warning};
+use gw::model::{RestApi, Stage};
+use gw::store::Store;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use table::Table;
+
+#[derive(Parser)]
+#[command(
+    name = "gw",
+    version,
+    about = "A local, Docker-free emulator of AWS API Gateway",
+    after_help = "State lives in .gw/ under the current directory (override with --state or GW_STATE).\nDocs: README.md"
+)]
+struct Cli {
+    /// State directory (default: .gw under the current directory).
+    #[arg(long, global = true, env = "GW_STATE", value_name = "DIR")]
+    state: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Import an OpenAPI 3.x / Swagger 2.0 spec as a new API, or re-import into one (--api).
+    Import(ImportArgs),
+    /// List APIs.
+    Apis(JsonFlag),
+    /// List the routes (methods) of an API.
+    Routes {
+        #[arg(long)]
+        api: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// API commands (delete).
+    #[command(subcommand)]
+    Api(ApiCommand),
+    /// Deploy the API to a stage (optionally as the stage's canary).
+    Deploy(DeployArgs),
+    /// Change the canary's share of traffic.
+    Canary {
+        #[arg(long)]
+        api: Option<String>,
+        #[arg(long)]
+        stage: Option<String>,
+        /// Percentage of requests sent to the canary, 0-100 (decimals allowed).
+        #[arg(long)]
+        percent: f64,
+    },
+    /// Promote the canary: production takes its deployment and variable overrides; the canary ends.
+    Promote {
+        #[arg(long)]
+        api: Option<String>,
+        #[arg(long)]
+        stage: Option<String>,
+    },
+    /// Remove the canary without promoting it (production untouched).
+    Rollback {
+        #[arg(long)]
+        api: Option<String>,
+        #[arg(long)]
+        stage: Option<String>,
+    },
+    /// List stages.
+    Stages {
+        #[arg(long)]
+        api: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// List deployments.
+    Deployments {
+        #[arg(long)]
+        api: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Stage commands (show, set-var, unset-var, delete).
+    #[command(subcommand)]
+    Stage(StageCommand),
+    /// Serve every deployed stage on one listener; follows every change live.
+    Serve(ServeArgs),
+    /// Import the bundled demo API, deploy production and a 10 % canary, and serve it.
+    Demo(ServeArgs),
+}
+
+#[derive(Args)]
+struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    /// The spec file (YAML or JSON).
+    file: PathBuf,
+    /// Name of the new API (default: the spec's info.title).
+    #[arg(long)]
+    name: Option<String>,
+    /// Re-import into this existing API (id or name) instead of creating one.
+    #[arg(long)]
+    api: Option<String>,
+    /// With --api: overwrite (replace the definition) or merge (add to it).
+    #[arg(long, default_value = "overwrite")]
+    mode: String,
+    /// Treat warnings as an error (nothing is stored).
+    #[arg(long)]
+    fail_on_warnings: bool,
+    /// How to treat the spec's basePath: ignore, prepend or split.
+    #[arg(long, default_value = "ignore")]
+    basepath: String,
+    #[command(flatten)]
+    json: JsonFlag,
+}
+
+#[derive(Subcommand)]
+enum ApiCommand {
+    /// Delete an API with its deployments and stages.
+    Delete { api: String },
+}
+
+#[derive(Args)]
+struct DeployArgs {
+    #[arg(long)]
+    api: Option<String>,
+    #[arg(long)]
+    stage: String,
+    #[arg(long)]
+    description: Option<String>,
+    /// Stage variable K=V (repeatable).
+    #[arg(long = "var", value_name = "K=V")]
+    vars: Vec<String>,
+    /// Make this deployment the stage's canary with this percentage of traffic.
+    #[arg(long, value_name = "PCT")]
+    canary: Option<f64>,
+    /// Canary stage-variable override K=V (repeatable; needs --canary).
+    #[arg(long = "canary-var", value_name = "K=V")]
+    canary_vars: Vec<String>,
+    #[command(flatten)]
+    json: JsonFlag,
+}
+
+#[derive(Subcommand)]
+enum StageCommand {
+    /// Show one stage: deployment, canary, variables, URLs.
+    Show {
+        stage: String,
+        #[arg(long)]
+        api: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Set stage variables.
+    SetVar {
+        stage: String,
+        #[arg(value_name = "K=V", required = true)]
+        vars: Vec<String>,
+        #[arg(long)]
+        api: Option<String>,
+    },
+    /// Remove a stage variable.
+    UnsetVar {
+        stage: String,
+        key: String,
+        #[arg(long)]
+        api: Option<String>,
+    },
+    /// Delete a stage.
+    Delete {
+        stage: String,
+        #[arg(long)]
+        api: Option<String>,
+    },
+}
+
+#[derive(Args, Clone)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:4566")]
+    listen: String,
+    /// Do not add the x-gw-deployment / x-gw-canary response headers.
+    #[arg(long)]
+    no_deployment_header: bool,
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(cli) {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn store(cli_state: &Option<PathBuf>) -> Result<Store> {
+    let dir = cli_state.clone().unwrap_or_else(|| PathBuf::from(".gw"));
+    Ok(Store::open(&dir)?)
+}
+
+fn parse_kv(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let Some((k, v)) = item.split_once('=') else {
+            bail!("{what} {item:?} is not K=V; write it as name=value");
+        };
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
+
+fn print_json(v: &impl serde::Serialize) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(v)?);
+    Ok(())
+}
+
+fn date(epoch: i64) -> String {
+    chrono::DateTime::from_timestamp(epoch, 0)
+        .map(|d| d.format("%Y-%m-%d %H:%M:%S").to_string())
+        .unwrap_or_default()
+}
+
+fn print_warnings(warnings: &[Warning]) {
+    if warnings.is_empty() {
+        return;
+    }
+    eprintln!("{} warning(s):", warnings.len());
+    for w in warnings.iter().take(20) {
+        eprintln!("  warning: {w}");
+    }
+    if warnings.len() > 20 {
+        eprintln!(
+            "  ... and {} more (`gw import --json` lists all)",
+            warnings.len() - 20
+        );
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Import(args) => import(&cli.state, args),
+        Command::Apis(j) => apis(&cli.state, j.json),
+        Command::Routes { api, json } => routes(&cli.state, api.as_deref(), json.json),
+        Command::Api(ApiCommand::Delete { api }) => {
+            let api = control::delete_api(&store(&cli.state)?, &api)?;
+            println!("deleted API {} ({})", api.name, api.id);
+            Ok(())
+        }
+        Command::Deploy(args) => deploy(&cli.state, args),
+        Command::Canary {
+            api,
+            stage,
+            percent,
+        } => {
+            let (api, stage) = control::set_canary_percent(
+                &store(&cli.state)?,
+                api.as_deref(),
+                stage.as_deref(),
+                percent,
+            )?;
+            println!(
+                "stage {} of {}: canary now takes {percent} % of traffic",
+                stage.stage_name, api.name
+            );
+            Ok(())
+        }
+        Command::Promote { api, stage } => {
+            let (api, stage) =
+                control::promote(&store(&cli.state)?, api.as_deref(), stage.as_deref())?;
+            println!(
+                "promoted: stage {} of {} now serves deployment {}; canary removed",
+                stage.stage_name, api.name, stage.deployment_id
+            );
+            Ok(())
+        }
+        Command::Rollback { api, stage } => {
+            let (api, stage, dropped) =
+                control::rollback(&store(&cli.state)?, api.as_deref(), stage.as_deref())?;
+            println!(
+                "rolled back: canary {dropped} removed; stage {} of {} serves deployment {}",
+                stage.stage_name, api.name, stage.deployment_id
+            );
+            Ok(())
+        }
+        Command::Stages { api, json } => stages(&cli.state, api.as_deref(), json.json),
+        Command::Deployments { api, json } => deployments(&cli.state, api.as_deref(), json.json),
+        Command::Stage(cmd) => stage_command(&cli.state, cmd),
+        Command::Serve(args) => serve(&cli.state, args, false),
+        Command::Demo(args) => serve(&cli.state, args, true),
+    }
+}
+
+fn import(state: &Option<PathBuf>, args: ImportArgs) -> Result<()> {
+    let file = args.file.display().to_string();
+    let bytes =
+        std::fs::read(&args.file).with_context(|| format!("cannot read {file}; check the path"))?;
+    let Some(basepath) = BasePathMode::parse(&args.basepath) else {
+        bail!(
+            "--basepath {:?} is not one of ignore, prepend, split",
+            args.basepath
+        );
+    };
+    let options = ImportOptions {
+        basepath,
+        fail_on_warnings: args.fail_on_warnings,
+        endpoint_type: None,
+    };
+    let store = store(state)?;
+    let (api, warnings, verb) = match &args.api {
+        None => {
+            let (api, w) =
+                control::import_new(&store, &file, &bytes, args.name.as_deref(), &options)?;
+            (api, w, "imported")
+        }
+        Some(sel) => {
+            let Some(mode) = PutMode::parse(&args.mode) else {
+                bail!("--mode {:?} is not one of overwrite, merge", args.mode);
+            };
+            let (api, w) = control::import_into(&store, sel, &file, &bytes, mode, &options)?;
+            (api, w, "re-imported")
+        }
+    };
+    if args.json.json {
+        return print_json(&serde_json::json!({
+            "id": api.id, "name": api.name, "warnings": warnings,
+        }));
+    }
+    print_warnings(&warnings);
+    println!(
+        "{verb} API {} (id {}) with {} route(s)",
+        api.name,
+        api.id,
+        api.method_count()
+    );
+    print!("{}", routes_table(&api));
+    Ok(())
+}
+
+fn apis(state: &Option<PathBuf>, json: bool) -> Result<()> {
+    let list = store(state)?.read(|tx| tx.api_summaries())?;
+    if json {
+        return print_json(&list);
+    }
+    let mut t = Table::new(&["ID", "NAME", "ROUTES", "CREATED", "DESCRIPTION"]);
+    for a in &list {
+        t.row(vec![
+            a.id.clone(),
+            a.name.clone(),
+            a.route_count.to_string(),
+            date(a.created_date),
+            a.description
+                .as_deref()
+                .unwrap_or("")
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(60)
+                .collect(),
+        ]);
+    }
+    if t.is_empty() {
+        println!("no APIs yet: import one with `gw import SPEC`");
+    } else {
+        print!("{t}");
+    }
+    Ok(())
+}
+
+/// One route as `gw routes --json` prints it.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RouteRow {
+    http_method: String,
+    path: String,
+    resource_id: String,
+    integration_type: Option<String>,
+    target: Option<String>,
+    authorization_type: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorizer: Option<String>,
+    api_key_required: bool,
+}
+
+fn route_rows(api: &RestApi) -> Vec<RouteRow> {
+    api.routes()
+        .map(|(r, m)| {
+            let i = m.method_integration.as_ref();
+            RouteRow {
+                http_method: m.http_method.clone(),
+                path: r.path.clone(),
+                resource_id: r.id.clone(),
+                integration_type: i.map(|i| i.kind.as_str().to_string()),
+                target: i.and_then(gw::integrations::describe_target),
+                authorization_type: m.authorization_type.clone(),
+                authorizer: m.authorizer_id.as_ref().and_then(|id| {
+                    api.authorizers
+                        .iter()
+                        .find(|a| &a.id == id)
+                        .map(|a| a.name.clone())
+                }),
+                api_key_required: m.api_key_required,
+            }
+        })
+        .collect()
+}
+
+fn routes_table(api: &RestApi) -> Table {
+    let mut t = Table::new(&["METHOD", "PATH", "INTEGRATION", "TARGET", "AUTH"]);
+    for r in route_rows(api) {
+        let mut auth = r.authorization_type.clone();
+        if let Some(a) = &r.authorizer {
+            auth = format!("{auth} ({a})");
+        }
+        if r.api_key_required {
+            auth.push_str(" +API key");
+        }
+        t.row(vec![
+            r.http_method,
+            r.path,
+            r.integration_type.unwrap_or_else(|| "-".into()),
+            r.target.unwrap_or_else(|| "-".into()),
+            auth,
+        ]);
+    }
+    t
+}
+
+fn routes(state: &Option<PathBuf>, api: Option<&str>, json: bool) -> Result<()> {
+    let api = store(state)?.read(|tx| tx.resolve_api(api))?;
+    if json {
+        return print_json(&serde_json::json!({
+            "id": api.id, "name": api.name, "item": route_rows(&api),
+        }));
+    }
+    print!("{}", routes_table(&api));
+    Ok(())
+}
+
+fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
+    let store = store(state)?;
+    let vars = parse_kv(&args.vars, "--var")?;
+    let overrides = parse_kv(&args.canary_vars, "--canary-var")?;
+    let deployed = match args.canary {
+        Some(pct) => {
+            if !vars.is_empty() {
+                bail!("--var sets production variables and cannot be combined with --canary; use --canary-var for canary overrides");
+            }
+            control::deploy_canary(
+                &store,
+                args.api.as_deref(),
+                &args.stage,
+                pct,
+                &overrides,
+                args.description.as_deref(),
+            )?
+        }
+        None => {
+            if !overrides.is_empty() {
+                bail!("--canary-var needs --canary PCT");
+            }
+            control::deploy(
+                &store,
+                args.api.as_deref(),
+                &args.stage,
+                args.description.as_deref(),
+                &vars,
+            )?
+        }
+    };
+    if args.json.json {
+        return print_json(&serde_json::json!({
+            "apiId": deployed.api.id,
+            "deployment": deployed.deployment,
+            "stage": deployed.stage,
+        }));
+    }
+    match &deployed.stage.canary_settings {
+        Some(c) if args.canary.is_some() => println!(
+            "deployment {} is the canary of stage {} of {} at {} % (production stays on {})",
+            deployed.deployment.id,
+            deployed.stage.stage_name,
+            deployed.api.name,
+            c.percent_traffic,
+            deployed.stage.deployment_id
+        ),
+        _ => println!(
+            "deployment {} is live on stage {} of {}",
+            deployed.deployment.id, deployed.stage.stage_name, deployed.api.name
+        ),
+    }
+    if let Some(d) = &deployed.dropped_canary {
+        println!("the stage's canary ({d}) was removed by this deployment");
+    }
+    for url in gw::urls::invoke_urls(&deployed.api, &deployed.stage.stage_name, None) {
+        println!("  {url}");
+    }
+    Ok(())
+}
+
+fn stages(state: &Option<PathBuf>, api: Option<&str>, json: bool) -> Result<()> {
+    let (api, list) = store(state)?.read(|tx| {
+        let api = tx.resolve_api(api)?;
+        let list = tx.stages(&api.id)?;
+        Ok((api, list))
+    })?;
+    if json {
+        return print_json(&serde_json::json!({ "item": list }));
+    }
+    let mut t = Table::new(&["STAGE", "DEPLOYMENT", "CANARY", "VARIABLES", "UPDATED"]);
+    for s in &list {
+        t.row(vec![
+            s.stage_name.clone(),
+            s.deployment_id.clone(),
+            s.canary_settings
+                .as_ref()
+                .map(|c| format!("{} @ {} %", c.deployment_id, c.percent_traffic))
+                .unwrap_or_else(|| "-".into()),
+            s.variables.len().to_string(),
+            date(s.last_updated_date),
+        ]);
+    }
+    if t.is_empty() {
+        println!(
+            "API {} has no stages: deploy with `gw deploy --stage NAME`",
+            api.name
+        );
+    } else {
+        print!("{t}");
+    }
+    Ok(())
+}
+
+fn deployments(state: &Option<PathBuf>, api: Option<&str>, json: bool) -> Result<()> {
+    let (list, stages) = store(state)?.read(|tx| {
+        let api = tx.resolve_api(api)?;
+        Ok((tx.deployments(&api.id)?, tx.stages(&api.id)?))
+    })?;
+    if json {
+        return print_json(&serde_json::json!({ "item": list }));
+    }
+    let mut t = Table::new(&["ID", "CREATED", "USED BY", "DESCRIPTION"]);
+    for d in &list {
+        let used: Vec<String> = stages
+            .iter()
+            .flat_map(|s| {
+                let mut v = Vec::new();
+                if s.deployment_id == d.id {
+                    v.push(s.stage_name.clone());
+                }
+                if s.canary_settings
+                    .as_ref()
+                    .is_some_and(|c| c.deployment_id == d.id)
+                {
+                    v.push(format!("{} (canary)", s.stage_name));
+                }
+                v
+            })
+            .collect();
+        t.row(vec![
+            d.id.clone(),
+            date(d.created_date),
+            if used.is_empty() {
+                "-".into()
+            } else {
+                used.join(", ")
+            },
+            d.description.clone().unwrap_or_default(),
+        ]);
+    }
+    print!("{t}");
+    Ok(())
+}
+
+fn show_stage(api: &RestApi, s: &Stage) {
+    println!("stage:       {}", s.stage_name);
+    println!("api:         {} ({})", api.name, api.id);
+    println!("deployment:  {}", s.deployment_id);
+    match &s.canary_settings {
+        Some(c) => {
+            println!(
+                "canary:      {} at {} % of traffic",
+                c.deployment_id, c.percent_traffic
+            );
+            for (k, v) in &c.stage_variable_overrides {
+                println!("  override   {k}={v}");
+            }
+        }
+        None => println!("canary:      none"),
+    }
+    if s.variables.is_empty() {
+        println!("variables:   none");
+    } else {
+        println!("variables:");
+        for (k, v) in &s.variables {
+            println!("  {k}={v}");
+        }
+    }
+    println!("urls:");
+    for url in gw::urls::invoke_urls(api, &s.stage_name, None) {
+        println!("  {url}");
+    }
+}
+
+fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
+    let store = store(state)?;
+    match cmd {
+        StageCommand::Show { stage, api, json } => {
+            let (api, s) = store.read(|tx| {
+                let api = tx.resolve_api(api.as_deref())?;
+                let s = tx.stage(&api.id, &stage)?;
+                Ok((api, s))
+            })?;
+            let Some(s) = s else {
+                bail!(
+                    "Invalid Stage identifier specified: no stage {stage:?} in API {}; `gw stages` lists them",
+                    api.name
+                );
+            };
+            if json.json {
+                let mut v = serde_json::to_value(&s)?;
+                v["urls"] = serde_json::json!(gw::urls::invoke_urls(&api, &s.stage_name, None));
+                return print_json(&v);
+            }
+            show_stage(&api, &s);
+        }
+        StageCommand::SetVar { stage, vars, api } => {
+            let vars = parse_kv(&vars, "variable")?;
+            let (api, s) = control::set_variables(&store, api.as_deref(), &stage, &vars)?;
+            println!(
+                "stage {} of {}: {} variable(s) set",
+                s.stage_name,
+                api.name,
+                vars.len()
+            );
+        }
+        StageCommand::UnsetVar { stage, key, api } => {
+            let (api, s) = control::unset_variable(&store, api.as_deref(), &stage, &key)?;
+            println!(
+                "stage {} of {}: variable {key} removed",
+                s.stage_name, api.name
+            );
+        }
+        StageCommand::Delete { stage, api } => {
+            let api = control::delete_stage(&store, api.as_deref(), &stage)?;
+            println!("deleted stage {stage} of {}", api.name);
+        }
+    }
+    Ok(())
+}
+
+fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: bool) -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("GW_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("gw=info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let store = store(state)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .with_context(|| {
+                format!(
+                    "cannot listen on {}; is another gw (or LocalStack) running? choose another with --listen 127.0.0.1:PORT",
+                    args.listen
+                )
+            })?;
+        if demo {
+            gw::demo::prepare(&store, &listener).await?;
+        }
+        let config = gw::server::Config {
+            deployment_header: !args.no_deployment_header,
+            ..Default::default()
+        };
+        gw::server::run(listener, store, config, gw::server::shutdown_signal()).await?;
+        Ok(())
+    })
+}

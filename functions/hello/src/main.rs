@@ -1,0 +1,82 @@
+//! `hello`: a Lambda-style gw function (API Gateway proxy event JSON on stdin, proxy response JSON
+//! on stdout). Answers 200 with a greeting for `?name=` (default "world"), the request path and the
+//! stage. Understands payload 1.0 (REST) and 2.0 (HTTP API) events. Builds for wasm32-wasip1 (a core
+//! module) and wasm32-wasip2 (a `wasi:cli/run` component) from the same source.
+
+use aws_lambda_events::apigw::{
+    ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
+};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::HeaderValue;
+use std::io::{Read, Write};
+
+struct Greeting {
+    name: String,
+    path: String,
+    stage: String,
+}
+
+fn greeting(event: &[u8]) -> Result<Greeting, serde_json::Error> {
+    let peek: serde_json::Value = serde_json::from_slice(event)?;
+    if peek.get("version").and_then(|v| v.as_str()) == Some("2.0") {
+        let req: ApiGatewayV2httpRequest = serde_json::from_value(peek)?;
+        Ok(Greeting {
+            name: req
+                .query_string_parameters
+                .first("name")
+                .unwrap_or("world")
+                .to_owned(),
+            path: req.raw_path.unwrap_or_default(),
+            stage: req.request_context.stage.unwrap_or_default(),
+        })
+    } else {
+        let req: ApiGatewayProxyRequest = serde_json::from_value(peek)?;
+        Ok(Greeting {
+            name: req
+                .query_string_parameters
+                .first("name")
+                .unwrap_or("world")
+                .to_owned(),
+            path: req.path.unwrap_or_default(),
+            stage: req.request_context.stage.unwrap_or_default(),
+        })
+    }
+}
+
+fn main() {
+    let mut input = Vec::new();
+    if let Err(e) = std::io::stdin().read_to_end(&mut input) {
+        eprintln!("hello: cannot read the event: {e}");
+        std::process::exit(1);
+    }
+    let g = match greeting(&input) {
+        Ok(g) => g,
+        Err(e) => {
+            eprintln!("hello: not an API Gateway proxy event: {e}");
+            std::process::exit(1);
+        }
+    };
+    eprintln!("hello: greeting {} on {}", g.name, g.path);
+    let body = serde_json::json!({
+        "message": "hello from wasm",
+        "greeting": format!("hello, {}", g.name),
+        "path": g.path,
+        "stage": g.stage,
+        "stageVariable": std::env::var("GREETING").ok(),
+    });
+    let mut resp = ApiGatewayProxyResponse::default(); // #[non_exhaustive]: Default, then assign
+    resp.status_code = 200;
+    resp.headers
+        .insert("content-type", HeaderValue::from_static("application/json"));
+    resp.body = Some(Body::Text(body.to_string()));
+    let out = match serde_json::to_vec(&resp) {
+        Ok(out) => out,
+        Err(e) => {
+            eprintln!("hello: cannot serialize the response: {e}");
+            std::process::exit(1);
+        }
+    };
+    if std::io::stdout().write_all(&out).is_err() {
+        std::process::exit(1);
+    }
+}

@@ -1,0 +1,454 @@
+//! Control-plane operations with AWS's semantics, shared by the CLI and the management API:
+//! import and re-import, deploy, canary release, promote, rollback, stage variables.
+//! Each operation is one store transaction.
+
+use crate::import::{self, ImportError, ImportOptions, Warning};
+use crate::model::{self, CanarySettings, Deployment, RestApi, Stage};
+use crate::store::{self, Store, StoreError};
+use std::collections::BTreeMap;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ControlError {
+    #[error(transparent)]
+    Import(#[from] ImportError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+pub type Result<T> = std::result::Result<T, ControlError>;
+
+fn invalid(msg: impl Into<String>) -> ControlError {
+    ControlError::Store(StoreError::Invalid(msg.into()))
+}
+
+fn not_found(msg: impl Into<String>) -> ControlError {
+    ControlError::Store(StoreError::NotFound(msg.into()))
+}
+
+/// PutRestApi's `mode`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PutMode {
+    Overwrite,
+    Merge,
+}
+
+impl PutMode {
+    pub fn parse(s: &str) -> Option<PutMode> {
+        match s.to_ascii_lowercase().as_str() {
+            "overwrite" => Some(PutMode::Overwrite),
+            "merge" => Some(PutMode::Merge),
+            _ => None,
+        }
+    }
+}
+
+/// Rewrite `execute-api:/*` resources in a policy to the API's ARN, as AWS's importer does.
+fn qualify_policy(api: &mut RestApi) {
+    if let Some(p) = &api.policy {
+        api.policy = Some(p.replace(
+            "execute-api:/",
+            &format!("arn:aws:execute-api:us-east-1:000000000000:{}/", api.id),
+        ));
+    }
+}
+
+/// Import a spec as a new API (ImportRestApi).
+pub fn import_new(
+    store: &Store,
+    file: &str,
+    bytes: &[u8],
+    name: Option<&str>,
+    options: &ImportOptions,
+) -> Result<(RestApi, Vec<Warning>)> {
+    let imported = import::import(file, bytes, options)?;
+    let mut api = imported.api;
+    api.id = crate::ids::api_id();
+    api.created_date = store::now();
+    api.name = match name {
+        Some(n) if !n.trim().is_empty() => n.trim().to_string(),
+        _ => imported
+            .title
+            .filter(|t| !t.trim().is_empty())
+            .unwrap_or_else(|| file_stem(file)),
+    };
+    qualify_policy(&mut api);
+    store.write(|tx| tx.insert_api(&api, bytes, file))?;
+    Ok((api, imported.warnings))
+}
+
+fn file_stem(file: &str) -> String {
+    std::path::Path::new(file)
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("api")
+        .to_string()
+}
+
+/// Re-import into an existing API (PutRestApi): overwrite replaces the definition, merge adds the
+/// spec's resources and methods to it (a method in both takes the spec's definition).
+pub fn import_into(
+    store: &Store,
+    selector: &str,
+    file: &str,
+    bytes: &[u8],
+    mode: PutMode,
+    options: &ImportOptions,
+) -> Result<(RestApi, Vec<Warning>)> {
+    let imported = import::import(file, bytes, options)?;
+    let api = store.write(|tx| {
+        let old = tx.resolve_api(Some(selector))?;
+        let mut api = match mode {
+            PutMode::Overwrite => {
+                let mut api = imported.api.clone();
+                api.id = old.id.clone();
+                api.name = old.name.clone();
+                api.created_date = old.created_date;
+                api
+            }
+            PutMode::Merge => merge(old, imported.api.clone()),
+        };
+        qualify_policy(&mut api);
+        tx.update_api(&api, Some((bytes, file)))?;
+        Ok(api)
+    })?;
+    Ok((api, imported.warnings))
+}
+
+fn merge(mut old: RestApi, new: RestApi) -> RestApi {
+    for r in new.resources {
+        match old.resources.iter_mut().find(|o| o.path == r.path) {
+            Some(existing) => existing.resource_methods.extend(r.resource_methods),
+            None => {
+                // Re-parent onto the existing tree by path.
+                let parent_path = parent_path(&r.path);
+                let parent_id = old
+                    .resources
+                    .iter()
+                    .find(|o| Some(o.path.as_str()) == parent_path.as_deref())
+                    .map(|o| o.id.clone())
+                    .or(r.parent_id.clone());
+                old.resources.push(model::Resource { parent_id, ..r });
+            }
+        }
+    }
+    old.resources.sort_by(|a, b| a.path.cmp(&b.path));
+    for t in new.binary_media_types {
+        if !old.binary_media_types.contains(&t) {
+            old.binary_media_types.push(t);
+        }
+    }
+    old.gateway_responses.extend(new.gateway_responses);
+    for a in new.authorizers {
+        old.authorizers.retain(|o| o.name != a.name);
+        old.authorizers.push(a);
+    }
+    for v in new.request_validators {
+        old.request_validators.retain(|o| o.name != v.name);
+        old.request_validators.push(v);
+    }
+    old.warnings = new.warnings;
+    old
+}
+
+fn parent_path(path: &str) -> Option<String> {
+    if path == "/" {
+        return None;
+    }
+    match path.rfind('/') {
+        Some(0) => Some("/".into()),
+        Some(i) => Some(path[..i].to_string()),
+        None => None,
+    }
+}
+
+fn check_stage_name(name: &str) -> Result<()> {
+    if model::valid_stage_name(name) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "Stage name only allows a-zA-Z0-9_- (got {name:?}, at most 128 characters)"
+        )))
+    }
+}
+
+/// Validate stage variables as AWS does.
+pub fn check_variables(vars: &BTreeMap<String, String>) -> Result<()> {
+    for (k, v) in vars {
+        if !model::valid_variable_name(k) {
+            return Err(invalid(format!(
+                "Stage variable name {k:?} is invalid: use letters, digits and _ (at most 64 characters)"
+            )));
+        }
+        if !model::valid_variable_value(v) {
+            return Err(invalid(format!(
+                "Stage variable value {v:?} of {k} is invalid: allowed characters are A-Za-z0-9 - . _ ~ : / ? # & = , (at most 512)"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn check_percent(pct: f64) -> Result<()> {
+    if (0.0..=100.0).contains(&pct) {
+        Ok(())
+    } else {
+        Err(invalid(format!(
+            "Canary traffic percentage {pct} is out of range: use a number from 0.0 to 100.0"
+        )))
+    }
+}
+
+/// What `deploy` did.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub api: RestApi,
+    pub deployment: Deployment,
+    pub stage: Stage,
+    /// The canary deployment a plain deploy replaced, if any.
+    pub dropped_canary: Option<String>,
+}
+
+/// Freeze the API into a new deployment and point `stage_name` at it (creating the stage).
+pub fn deploy(
+    store: &Store,
+    api: Option<&str>,
+    stage_name: &str,
+    description: Option<&str>,
+    vars: &BTreeMap<String, String>,
+) -> Result<Deployed> {
+    check_stage_name(stage_name)?;
+    check_variables(vars)?;
+    Ok(store.write(|tx| {
+        let api = tx.resolve_api(api)?;
+        let deployment = tx.create_deployment(&api, description)?;
+        let now = store::now();
+        let (stage, dropped_canary) = match tx.stage(&api.id, stage_name)? {
+            Some(mut s) => {
+                s.deployment_id = deployment.id.clone();
+                s.variables.extend(vars.clone());
+                s.last_updated_date = now;
+                let dropped = s.canary_settings.take().map(|c| c.deployment_id);
+                (s, dropped)
+            }
+            None => (
+                Stage {
+                    stage_name: stage_name.to_string(),
+                    deployment_id: deployment.id.clone(),
+                    description: None,
+                    variables: vars.clone(),
+                    canary_settings: None,
+                    tracing_enabled: false,
+                    created_date: now,
+                    last_updated_date: now,
+                },
+                None,
+            ),
+        };
+        tx.put_stage(&api.id, &stage)?;
+        Ok(Deployed {
+            api,
+            deployment,
+            stage,
+            dropped_canary,
+        })
+    })?)
+}
+
+/// Freeze a new deployment as the canary of an existing stage.
+pub fn deploy_canary(
+    store: &Store,
+    api: Option<&str>,
+    stage_name: &str,
+    percent: f64,
+    overrides: &BTreeMap<String, String>,
+    description: Option<&str>,
+) -> Result<Deployed> {
+    check_percent(percent)?;
+    check_variables(overrides)?;
+    Ok(store.write(|tx| {
+        let api = tx.resolve_api(api)?;
+        let Some(mut stage) = tx.stage(&api.id, stage_name)? else {
+            return Err(StoreError::Invalid(format!(
+                "Invalid deployment content specified.Stage {stage_name} must already be created before making a canary release deployment"
+            )));
+        };
+        let deployment = tx.create_deployment(&api, description)?;
+        stage.canary_settings = Some(CanarySettings {
+            percent_traffic: percent,
+            deployment_id: deployment.id.clone(),
+            stage_variable_overrides: overrides.clone(),
+            use_stage_cache: false,
+        });
+        stage.last_updated_date = store::now();
+        tx.put_stage(&api.id, &stage)?;
+        Ok(Deployed {
+            api,
+            deployment,
+            stage,
+            dropped_canary: None,
+        })
+    })?)
+}
+
+/// Apply `f` to one stage of an API, in one transaction.
+pub fn update_stage<T>(
+    store: &Store,
+    api: Option<&str>,
+    stage_name: &str,
+    f: impl FnOnce(&mut Stage) -> Result<T>,
+) -> Result<(RestApi, Stage, T)> {
+    let mut f = Some(f);
+    let mut out = None;
+    let (api, stage) = store.write(|tx| {
+        let api = tx.resolve_api(api)?;
+        let mut stage = tx.stage(&api.id, stage_name)?.ok_or_else(|| {
+            StoreError::NotFound(format!(
+                "Invalid Stage identifier specified: no stage {stage_name:?} in API {} ({})",
+                api.name, api.id
+            ))
+        })?;
+        if let Some(f) = f.take() {
+            match f(&mut stage) {
+                Ok(v) => out = Some(v),
+                Err(ControlError::Store(e)) => return Err(e),
+                Err(ControlError::Import(e)) => return Err(StoreError::Invalid(e.to_string())),
+            }
+        }
+        stage.last_updated_date = store::now();
+        tx.put_stage(&api.id, &stage)?;
+        Ok((api, stage))
+    })?;
+    let out = out.ok_or_else(|| invalid("stage update did not run"))?;
+    Ok((api, stage, out))
+}
+
+/// The stage meant when `--stage` is left out: the only one with a canary.
+pub fn canary_stage(store: &Store, api: Option<&str>, stage: Option<&str>) -> Result<String> {
+    if let Some(s) = stage {
+        return Ok(s.to_string());
+    }
+    let (api, stages) = store.read(|tx| {
+        let api = tx.resolve_api(api)?;
+        let stages = tx.stages(&api.id)?;
+        Ok((api, stages))
+    })?;
+    let with: Vec<&Stage> = stages
+        .iter()
+        .filter(|s| s.canary_settings.is_some())
+        .collect();
+    match with.as_slice() {
+        [one] => Ok(one.stage_name.clone()),
+        [] => Err(not_found(format!(
+            "no stage of API {} has a canary; name one with --stage",
+            api.name
+        ))),
+        many => Err(invalid(format!(
+            "several stages have a canary ({}); choose one with --stage",
+            many.iter()
+                .map(|s| s.stage_name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+pub const NO_CANARY: &str = "Promotion not available. Canary does not exist.";
+
+/// Promote: production takes the canary's deployment, the overrides merge into the variables,
+/// and the canary is switched off.
+pub fn promote(store: &Store, api: Option<&str>, stage: Option<&str>) -> Result<(RestApi, Stage)> {
+    let name = canary_stage(store, api, stage)?;
+    let (api, stage, ()) = update_stage(store, api, &name, |s| {
+        let canary = s.canary_settings.take().ok_or_else(|| invalid(NO_CANARY))?;
+        s.deployment_id = canary.deployment_id;
+        s.variables.extend(canary.stage_variable_overrides);
+        Ok(())
+    })?;
+    Ok((api, stage))
+}
+
+/// Roll back: remove the canary; production untouched.
+pub fn rollback(
+    store: &Store,
+    api: Option<&str>,
+    stage: Option<&str>,
+) -> Result<(RestApi, Stage, String)> {
+    let name = canary_stage(store, api, stage)?;
+    update_stage(store, api, &name, |s| {
+        s.canary_settings
+            .take()
+            .map(|c| c.deployment_id)
+            .ok_or_else(|| invalid(format!("stage {name} has no canary to roll back")))
+    })
+}
+
+/// Change the canary's share of traffic.
+pub fn set_canary_percent(
+    store: &Store,
+    api: Option<&str>,
+    stage: Option<&str>,
+    percent: f64,
+) -> Result<(RestApi, Stage)> {
+    check_percent(percent)?;
+    let name = canary_stage(store, api, stage)?;
+    let (api, stage, ()) = update_stage(store, api, &name, |s| match &mut s.canary_settings {
+        Some(c) => {
+            c.percent_traffic = percent;
+            Ok(())
+        }
+        None => Err(invalid(format!(
+            "stage {name} has no canary; create one with `gw deploy --stage {name} --canary PCT`"
+        ))),
+    })?;
+    Ok((api, stage))
+}
+
+pub fn set_variables(
+    store: &Store,
+    api: Option<&str>,
+    stage: &str,
+    vars: &BTreeMap<String, String>,
+) -> Result<(RestApi, Stage)> {
+    check_variables(vars)?;
+    let (api, stage, ()) = update_stage(store, api, stage, |s| {
+        s.variables.extend(vars.clone());
+        Ok(())
+    })?;
+    Ok((api, stage))
+}
+
+pub fn unset_variable(
+    store: &Store,
+    api: Option<&str>,
+    stage: &str,
+    key: &str,
+) -> Result<(RestApi, Stage)> {
+    let (api, stage, ()) = update_stage(store, api, stage, |s| {
+        s.variables
+            .remove(key)
+            .map(|_| ())
+            .ok_or_else(|| not_found(format!("stage {} has no variable {key:?}", s.stage_name)))
+    })?;
+    Ok((api, stage))
+}
+
+pub fn delete_stage(store: &Store, api: Option<&str>, stage: &str) -> Result<RestApi> {
+    Ok(store.write(|tx| {
+        let api = tx.resolve_api(api)?;
+        tx.delete_stage(&api.id, stage).map_err(|_| {
+            StoreError::NotFound(format!(
+                "Invalid Stage identifier specified: no stage {stage:?} in API {} ({})",
+                api.name, api.id
+            ))
+        })?;
+        Ok(api)
+    })?)
+}
+
+pub fn delete_api(store: &Store, selector: &str) -> Result<RestApi> {
+    Ok(store.write(|tx| {
+        let api = tx.resolve_api(Some(selector))?;
+        tx.delete_api(&api.id)?;
+        Ok(api)
+    })?)
+}

@@ -1,0 +1,403 @@
+//! One request's life: invoke URL → API and stage → canary draw → route → integration →
+//! response headers. Every failure is a [`GatewayError`], rendered in exactly one place
+//! ([`gateway_response::render`]).
+
+use crate::body::{self, Body, BoxError};
+use crate::canary::{self, Variant};
+use crate::gateway_response::{self, ErrorContext, GatewayError, ResponseType};
+use crate::integrations::{self, http::HttpClient, RequestCx};
+use crate::model::IntegrationType;
+use crate::snapshot::{LiveApi, LiveDeployment, LiveStage, Snapshot};
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, HeaderValue, Request, Response};
+use http_body_util::{BodyExt, Limited};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// API Gateway's payload limit.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
+/// Response header naming the deployment that answered.
+pub const DEPLOYMENT_HEADER: &str = "x-gw-deployment";
+/// Response header saying whether the canary answered (`true` / `false`).
+pub const CANARY_HEADER: &str = "x-gw-canary";
+/// Request header forcing the choice: `canary` or `production`.
+pub const TARGET_HEADER: &str = "x-gw-target";
+
+/// Where the canary draw comes from: the thread's RNG, or a seeded one (tests).
+pub enum Draw {
+    Random,
+    Seeded(std::sync::Mutex<rand::rngs::StdRng>),
+}
+
+impl Draw {
+    pub fn seeded(seed: u64) -> Draw {
+        use rand::SeedableRng;
+        Draw::Seeded(std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(
+            seed,
+        )))
+    }
+
+    /// Uniform in `[0, 100)`.
+    fn next(&self) -> f64 {
+        use rand::Rng;
+        match self {
+            Draw::Random => rand::rng().random::<f64>() * 100.0,
+            Draw::Seeded(rng) => match rng.lock() {
+                Ok(mut r) => r.random::<f64>() * 100.0,
+                Err(poisoned) => poisoned.into_inner().random::<f64>() * 100.0,
+            },
+        }
+    }
+}
+
+/// What every request shares.
+pub struct Shared {
+    pub snapshot: arc_swap::ArcSwap<Snapshot>,
+    pub client: HttpClient,
+    pub deployment_header: bool,
+    pub draw: Draw,
+}
+
+/// Which API a request addresses, and the path after it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// `{id-or-name}.execute-api.{host}` or `/_aws/execute-api/{id}/...`.
+    Api { api: &'a str, rest: &'a str },
+    /// `localhost:4566/{stage}/...`: the default API.
+    Default { rest: &'a str },
+}
+
+/// Read the invoke URL form from the Host header and path.
+pub fn target<'a>(host: Option<&'a str>, path: &'a str) -> Target<'a> {
+    if let Some(host) = host {
+        let host = host.rsplit_once(':').map_or(host, |(h, p)| {
+            if p.bytes().all(|b| b.is_ascii_digit()) {
+                h
+            } else {
+                host
+            }
+        });
+        if let Some(i) = host.find(".execute-api.") {
+            let api = &host[..i];
+            if !api.is_empty() {
+                return Target::Api { api, rest: path };
+            }
+        }
+    }
+    if let Some(after) = path.strip_prefix("/_aws/execute-api/") {
+        let (api, rest) = match after.find('/') {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, ""),
+        };
+        return Target::Api { api, rest };
+    }
+    Target::Default { rest: path }
+}
+
+fn split_stage(rest: &str) -> (&str, &str) {
+    let trimmed = rest.strip_prefix('/').unwrap_or(rest);
+    match trimmed.find('/') {
+        Some(i) => (&trimmed[..i], &trimmed[i..]),
+        None => (trimmed, "/"),
+    }
+}
+
+struct Ids {
+    request_id: String,
+    extended_request_id: String,
+}
+
+fn box_error(e: hyper::Error) -> BoxError {
+    Box::new(e)
+}
+
+/// Handle one request.
+pub async fn handle(
+    shared: Arc<Shared>,
+    req: Request<hyper::body::Incoming>,
+    remote: SocketAddr,
+) -> Response<Body> {
+    let ids = Ids {
+        request_id: crate::ids::request_id(),
+        extended_request_id: crate::ids::extended_request_id(),
+    };
+    let snapshot = shared.snapshot.load_full();
+    let (parts, incoming) = req.into_parts();
+    let body = incoming.map_err(box_error).boxed();
+    let mut resp = match serve(&shared, &snapshot, &parts, body, remote, &ids).await {
+        Ok(resp) => resp,
+        Err((err, api)) => {
+            let cx = ErrorContext {
+                request_id: &ids.request_id,
+                extended_request_id: &ids.extended_request_id,
+                http_method: parts.method.as_str(),
+                path: parts.uri.path(),
+                request_headers: Some(&parts.headers),
+                ..Default::default()
+            };
+            gateway_response::render(&err, api.as_ref().map(|d| &d.api), &cx)
+        }
+    };
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
+        h.insert(HeaderName::from_static("x-amzn-requestid"), v);
+    }
+    if let Ok(v) = HeaderValue::from_str(&ids.extended_request_id) {
+        h.insert(HeaderName::from_static("x-amz-apigw-id"), v);
+    }
+    resp
+}
+
+type Failure = (GatewayError, Option<Arc<LiveDeployment>>);
+
+fn not_found(message: String) -> Failure {
+    (
+        GatewayError::with_message(ResponseType::ResourceNotFound, message),
+        None,
+    )
+}
+
+fn find_api<'s>(snapshot: &'s Snapshot, target: &Target) -> Result<&'s Arc<LiveApi>, Failure> {
+    match target {
+        Target::Api { api, .. } => snapshot.api(api).ok_or_else(|| {
+            not_found(format!(
+                "The API id '{api}' does not correspond to a deployed API Gateway API"
+            ))
+        }),
+        Target::Default { .. } => match &snapshot.default_api {
+            Some(id) => snapshot
+                .apis
+                .get(id)
+                .ok_or_else(|| not_found("no API is deployed".into())),
+            None => {
+                let deployed: Vec<String> = snapshot
+                    .apis
+                    .values()
+                    .filter(|a| !a.stages.is_empty())
+                    .map(|a| format!("{} ({})", a.name, a.id))
+                    .collect();
+                Err(not_found(if deployed.is_empty() {
+                    "No API is deployed: run `gw deploy --stage NAME` first".into()
+                } else {
+                    format!(
+                        "{} APIs are deployed, so the short URL form is ambiguous; call http://API_ID.execute-api.localhost:PORT/STAGE/... or /_aws/execute-api/API_ID/STAGE/... (APIs: {})",
+                        deployed.len(),
+                        deployed.join(", ")
+                    )
+                }))
+            }
+        },
+    }
+}
+
+fn find_stage<'a>(api: &'a LiveApi, stage: &str) -> Result<&'a LiveStage, Failure> {
+    api.stages.get(stage).ok_or_else(|| {
+        let mut names: Vec<&str> = api.stages.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        not_found(format!(
+            "Stage '{stage}' is not deployed in API {} ({}); deployed stages: {}",
+            api.name,
+            api.id,
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ))
+    })
+}
+
+/// The canary draw, or the tester's forced choice.
+fn choose(shared: &Shared, stage: &LiveStage, headers: &HeaderMap) -> Variant {
+    let Some(canary) = &stage.canary else {
+        return Variant::Production;
+    };
+    match headers.get(TARGET_HEADER).map(|v| v.as_bytes()) {
+        Some(b"canary") => Variant::Canary,
+        Some(b"production") => Variant::Production,
+        _ => canary::choose(canary.percent, shared.draw.next()),
+    }
+}
+
+/// The request body, failing with a length-limit error past API Gateway's 10 MB.
+fn limit(body: Body) -> Body {
+    Limited::new(body, MAX_BODY_BYTES).boxed()
+}
+
+async fn collect(body: Body) -> Result<Bytes, GatewayError> {
+    match limit(body).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(GatewayError::new(ResponseType::RequestTooLarge))
+        }
+        Err(e) => {
+            tracing::debug!("client body error: {e}");
+            Err(GatewayError::with_message(
+                ResponseType::BadRequestBody,
+                "Invalid request body",
+            ))
+        }
+    }
+}
+
+async fn serve(
+    shared: &Shared,
+    snapshot: &Snapshot,
+    parts: &http::request::Parts,
+    body: Body,
+    remote: SocketAddr,
+    ids: &Ids,
+) -> Result<Response<Body>, Failure> {
+    let host = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+    let target = target(host, parts.uri.path());
+    let api = find_api(snapshot, &target)?;
+    let rest = match target {
+        Target::Api { rest, .. } | Target::Default { rest } => rest,
+    };
+    let (stage_name, path) = split_stage(rest);
+    if stage_name.is_empty() {
+        return Err(not_found(format!(
+            "No stage in the path: call /STAGE/PATH (stages of {}: {})",
+            api.name,
+            api.stages.keys().cloned().collect::<Vec<_>>().join(", ")
+        )));
+    }
+    let stage = find_stage(api, stage_name)?;
+    let variant = choose(shared, stage, &parts.headers);
+    let (deployment, variables): (&Arc<LiveDeployment>, &BTreeMap<String, String>) =
+        match (&stage.canary, variant) {
+            (Some(c), Variant::Canary) => (&c.deployment, &c.variables),
+            _ => (&stage.production, &stage.variables),
+        };
+    let is_canary = variant == Variant::Canary;
+    let fail = |e: GatewayError| (e, Some(deployment.clone()));
+    let span = tracing::debug_span!("request", api = %api.id, stage = %stage.name, deployment = %deployment.deployment_id, canary = is_canary, request_id = %ids.request_id);
+    let _enter = span.enter();
+
+    if let Some(len) = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > MAX_BODY_BYTES as u64 {
+            return Err(fail(GatewayError::new(ResponseType::RequestTooLarge)));
+        }
+    }
+    let Some(matched) = deployment
+        .router
+        .find(&deployment.api, parts.method.as_str(), path)
+    else {
+        return Err(fail(GatewayError::new(
+            ResponseType::MissingAuthenticationToken,
+        )));
+    };
+    let Some(integration) = &matched.method.method_integration else {
+        tracing::warn!(
+            "{} {} has no integration",
+            matched.method.http_method,
+            matched.resource.path
+        );
+        return Err(fail(GatewayError::with_message(
+            ResponseType::ApiConfigurationError,
+            "Internal server error",
+        )));
+    };
+    let domain = parts
+        .headers
+        .get(http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let cx = RequestCx {
+        request_id: &ids.request_id,
+        extended_request_id: &ids.extended_request_id,
+        api_id: &api.id,
+        stage: &stage.name,
+        deployment,
+        is_canary,
+        variables,
+        resource: matched.resource,
+        method: matched.method,
+        path_params: &matched.path_params,
+        path,
+        query: parts.uri.query(),
+        http_method: parts.method.as_str(),
+        headers: &parts.headers,
+        source_ip: remote.ip().to_string(),
+        domain_name: domain,
+        request_time_ms: chrono::Utc::now().timestamp_millis(),
+    };
+    let result = match integration.kind {
+        IntegrationType::HttpProxy | IntegrationType::Http => {
+            integrations::http::forward(&cx, integration, &shared.client, limit(body)).await
+        }
+        IntegrationType::Mock => integrations::mock::respond(&cx, integration),
+        IntegrationType::AwsProxy => match collect(body).await {
+            Ok(bytes) => {
+                integrations::function::invoke(&cx, integration, &snapshot.functions, bytes).await
+            }
+            Err(e) => Err(e),
+        },
+        IntegrationType::Aws => {
+            tracing::warn!("AWS service integrations are not emulated");
+            Err(GatewayError::with_message(
+                ResponseType::ApiConfigurationError,
+                "Internal server error",
+            ))
+        }
+    };
+    let mut resp = result.map_err(fail)?;
+    if shared.deployment_header {
+        let h = resp.headers_mut();
+        if let Ok(v) = HeaderValue::from_str(&deployment.deployment_id) {
+            h.insert(HeaderName::from_static(DEPLOYMENT_HEADER), v);
+        }
+        h.insert(
+            HeaderName::from_static(CANARY_HEADER),
+            HeaderValue::from_static(if is_canary { "true" } else { "false" }),
+        );
+    }
+    Ok(resp)
+}
+
+/// A plain-text response (for the few answers that are not gateway responses).
+pub fn plain(status: http::StatusCode, text: &'static str) -> Response<Body> {
+    let mut r = Response::new(body::full(text));
+    *r.status_mut() = status;
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_forms() {
+        assert_eq!(
+            target(Some("abc.execute-api.localhost:4566"), "/prod/pets"),
+            Target::Api {
+                api: "abc",
+                rest: "/prod/pets"
+            }
+        );
+        assert_eq!(
+            target(Some("localhost:4566"), "/_aws/execute-api/abc/prod/pets"),
+            Target::Api {
+                api: "abc",
+                rest: "/prod/pets"
+            }
+        );
+        assert_eq!(
+            target(Some("localhost:4566"), "/prod/pets"),
+            Target::Default { rest: "/prod/pets" }
+        );
+        assert_eq!(split_stage("/prod/pets/1"), ("prod", "/pets/1"));
+        assert_eq!(split_stage("/prod"), ("prod", "/"));
+    }
+}

@@ -1,0 +1,419 @@
+//! Gateway responses: the one place a data-plane error becomes AWS's HTTP answer — status,
+//! `{"message": ...}` body, `x-amzn-ErrorType`, plus the API's own
+//! `x-amazon-apigateway-gateway-responses` customisations (status, static and mapped headers,
+//! simple `$context` / `$stageVariables` templates).
+
+use crate::body::{self, Body};
+use crate::model::{GatewayResponse, RestApi};
+use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
+use std::collections::BTreeMap;
+
+/// AWS's gateway response types that gw raises or keeps.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResponseType {
+    MissingAuthenticationToken,
+    AccessDenied,
+    Unauthorized,
+    InvalidApiKey,
+    BadRequestParameters,
+    BadRequestBody,
+    UnsupportedMediaType,
+    RequestTooLarge,
+    Throttled,
+    IntegrationTimeout,
+    IntegrationFailure,
+    ApiConfigurationError,
+    ResourceNotFound,
+    /// Lambda/WebAssembly function failed or answered malformed (AWS: 502 Internal server error).
+    BadGateway,
+}
+
+struct Default_ {
+    name: &'static str,
+    status: u16,
+    message: &'static str,
+    error_type: &'static str,
+    /// AWS writes integration failures with a space after the colon.
+    spaced: bool,
+}
+
+impl ResponseType {
+    fn defaults(self) -> Default_ {
+        use ResponseType::*;
+        let d = |name, status, message, error_type, spaced| Default_ {
+            name,
+            status,
+            message,
+            error_type,
+            spaced,
+        };
+        match self {
+            MissingAuthenticationToken => d(
+                "MISSING_AUTHENTICATION_TOKEN",
+                403,
+                "Missing Authentication Token",
+                "MissingAuthenticationTokenException",
+                false,
+            ),
+            AccessDenied => d(
+                "ACCESS_DENIED",
+                403,
+                "User is not authorized to access this resource with an explicit deny",
+                "AccessDeniedException",
+                false,
+            ),
+            Unauthorized => d(
+                "UNAUTHORIZED",
+                401,
+                "Unauthorized",
+                "UnauthorizedException",
+                false,
+            ),
+            InvalidApiKey => d(
+                "INVALID_API_KEY",
+                403,
+                "Forbidden",
+                "ForbiddenException",
+                false,
+            ),
+            BadRequestParameters => d(
+                "BAD_REQUEST_PARAMETERS",
+                400,
+                "Missing required request parameters",
+                "BadRequestException",
+                false,
+            ),
+            BadRequestBody => d(
+                "BAD_REQUEST_BODY",
+                400,
+                "Invalid request body",
+                "BadRequestException",
+                false,
+            ),
+            UnsupportedMediaType => d(
+                "UNSUPPORTED_MEDIA_TYPE",
+                415,
+                "Unsupported Media Type",
+                "UnsupportedMediaTypeException",
+                false,
+            ),
+            RequestTooLarge => d(
+                "REQUEST_TOO_LARGE",
+                413,
+                "Request Too Long",
+                "RequestTooLongException",
+                false,
+            ),
+            Throttled => d(
+                "THROTTLED",
+                429,
+                "Too Many Requests",
+                "TooManyRequestsException",
+                false,
+            ),
+            IntegrationTimeout => d(
+                "INTEGRATION_TIMEOUT",
+                504,
+                "Endpoint request timed out",
+                "InternalServerErrorException",
+                true,
+            ),
+            IntegrationFailure => d(
+                "INTEGRATION_FAILURE",
+                502,
+                "Internal server error",
+                "InternalServerErrorException",
+                true,
+            ),
+            ApiConfigurationError => d(
+                "API_CONFIGURATION_ERROR",
+                500,
+                "Internal server error",
+                "InternalServerErrorException",
+                true,
+            ),
+            ResourceNotFound => d(
+                "RESOURCE_NOT_FOUND",
+                404,
+                "Not Found",
+                "NotFoundException",
+                false,
+            ),
+            BadGateway => d(
+                "DEFAULT_5XX",
+                502,
+                "Internal server error",
+                "InternalServerErrorException",
+                true,
+            ),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        self.defaults().name
+    }
+
+    pub fn status(self) -> u16 {
+        self.defaults().status
+    }
+}
+
+const KNOWN: [&str; 23] = [
+    "ACCESS_DENIED",
+    "API_CONFIGURATION_ERROR",
+    "AUTHORIZER_CONFIGURATION_ERROR",
+    "AUTHORIZER_FAILURE",
+    "BAD_REQUEST_PARAMETERS",
+    "BAD_REQUEST_BODY",
+    "DEFAULT_4XX",
+    "DEFAULT_5XX",
+    "EXPIRED_TOKEN",
+    "INTEGRATION_FAILURE",
+    "INTEGRATION_TIMEOUT",
+    "INVALID_API_KEY",
+    "INVALID_SIGNATURE",
+    "MISSING_AUTHENTICATION_TOKEN",
+    "QUOTA_EXCEEDED",
+    "REQUEST_TOO_LARGE",
+    "RESOURCE_NOT_FOUND",
+    "THROTTLED",
+    "UNAUTHORIZED",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "WAF_FILTERED",
+    "ACCESS_DENIED_CUSTOM",
+    "DEFAULT",
+];
+
+pub fn is_known_type(name: &str) -> bool {
+    KNOWN.contains(&name)
+}
+
+/// A data-plane error: its type and the message `$context.error.message` renders.
+#[derive(Debug, Clone)]
+pub struct GatewayError {
+    pub kind: ResponseType,
+    pub message: String,
+}
+
+impl GatewayError {
+    pub fn new(kind: ResponseType) -> Self {
+        GatewayError {
+            message: kind.defaults().message.to_string(),
+            kind,
+        }
+    }
+
+    pub fn with_message(kind: ResponseType, message: impl Into<String>) -> Self {
+        GatewayError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+/// What templates and header mappings may refer to.
+#[derive(Default)]
+pub struct ErrorContext<'a> {
+    pub request_id: &'a str,
+    pub extended_request_id: &'a str,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub http_method: &'a str,
+    pub path: &'a str,
+    pub resource_path: &'a str,
+    pub domain_name: &'a str,
+    pub source_ip: &'a str,
+    pub stage_variables: Option<&'a BTreeMap<String, String>>,
+    pub request_headers: Option<&'a HeaderMap>,
+}
+
+impl ErrorContext<'_> {
+    fn context_value(&self, key: &str, err: &GatewayError) -> Option<String> {
+        Some(match key {
+            "error.message" => err.message.clone(),
+            "error.messageString" => serde_json::Value::String(err.message.clone()).to_string(),
+            "error.responseType" => err.kind.name().to_string(),
+            "requestId" => self.request_id.to_string(),
+            "extendedRequestId" => self.extended_request_id.to_string(),
+            "apiId" => self.api_id.to_string(),
+            "stage" => self.stage.to_string(),
+            "httpMethod" => self.http_method.to_string(),
+            "path" => self.path.to_string(),
+            "resourcePath" => self.resource_path.to_string(),
+            "domainName" => self.domain_name.to_string(),
+            "identity.sourceIp" => self.source_ip.to_string(),
+            _ => return None,
+        })
+    }
+
+    fn stage_variable(&self, key: &str) -> String {
+        self.stage_variables
+            .and_then(|v| v.get(key))
+            .cloned()
+            .unwrap_or_default()
+    }
+
+    /// Substitute `$context.x`, `${context.x}`, `$stageVariables.x`, `${stageVariables.x}`.
+    fn render(&self, template: &str, err: &GatewayError) -> String {
+        let mut out = String::with_capacity(template.len() + 32);
+        let mut rest = template;
+        while let Some(i) = rest.find('$') {
+            out.push_str(&rest[..i]);
+            let after = &rest[i + 1..];
+            let (braced, body) = match after.strip_prefix('{') {
+                Some(b) => (true, b),
+                None => (false, after),
+            };
+            let (ns, tail) = if let Some(t) = body.strip_prefix("context.") {
+                ("context", t)
+            } else if let Some(t) = body.strip_prefix("stageVariables.") {
+                ("stageVariables", t)
+            } else {
+                out.push('$');
+                rest = after;
+                continue;
+            };
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
+                .unwrap_or(tail.len());
+            let key = tail[..end].trim_end_matches('.');
+            let consumed = key.len();
+            let mut remainder = &tail[consumed..];
+            if braced {
+                match remainder.strip_prefix('}') {
+                    Some(r) => remainder = r,
+                    None => {
+                        out.push('$');
+                        rest = after;
+                        continue;
+                    }
+                }
+            }
+            let value = if ns == "context" {
+                self.context_value(key, err).unwrap_or_default()
+            } else {
+                self.stage_variable(key)
+            };
+            out.push_str(&value);
+            rest = remainder;
+        }
+        out.push_str(rest);
+        out
+    }
+
+    /// A `responseParameters` source: `'static'`, `method.request.header.X`, `stageVariables.X`, `context.X`.
+    fn parameter(&self, source: &str, err: &GatewayError) -> Option<String> {
+        if let Some(s) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+            return Some(s.to_string());
+        }
+        if let Some(h) = source.strip_prefix("method.request.header.") {
+            return self
+                .request_headers?
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+        }
+        if let Some(k) = source.strip_prefix("stageVariables.") {
+            return Some(self.stage_variable(k));
+        }
+        if let Some(k) = source.strip_prefix("context.") {
+            return self.context_value(k, err);
+        }
+        None
+    }
+}
+
+/// The API's customisation for `kind`: its own entry, else DEFAULT_4XX / DEFAULT_5XX.
+fn customisation<'a>(
+    api: Option<&'a RestApi>,
+    kind: ResponseType,
+    status: u16,
+) -> Option<&'a GatewayResponse> {
+    let map = &api?.gateway_responses;
+    map.get(kind.name()).or_else(|| {
+        if status >= 500 {
+            map.get("DEFAULT_5XX")
+        } else {
+            map.get("DEFAULT_4XX")
+        }
+    })
+}
+
+/// Render `err` as AWS would, applying `api`'s gateway responses when there is one.
+pub fn render(err: &GatewayError, api: Option<&RestApi>, cx: &ErrorContext) -> Response<Body> {
+    let d = err.kind.defaults();
+    let custom = customisation(api, err.kind, d.status);
+    let status = custom
+        .and_then(|c| c.status_code.as_deref())
+        .and_then(|s| s.parse::<u16>().ok())
+        .and_then(|s| StatusCode::from_u16(s).ok())
+        .unwrap_or_else(|| {
+            StatusCode::from_u16(d.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+        });
+    let template = custom.and_then(|c| {
+        c.response_templates
+            .get("application/json")
+            .or_else(|| c.response_templates.values().next())
+    });
+    let body = match template {
+        Some(t) => cx.render(t, err),
+        None if d.spaced => format!(
+            "{{\"message\": {}}}",
+            serde_json::Value::String(err.message.clone())
+        ),
+        None => format!(
+            "{{\"message\":{}}}",
+            serde_json::Value::String(err.message.clone())
+        ),
+    };
+    let mut resp = Response::new(body::full(body));
+    *resp.status_mut() = status;
+    let h = resp.headers_mut();
+    h.insert(
+        http::header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
+    if let Ok(v) = HeaderValue::from_str(d.error_type) {
+        h.insert(HeaderName::from_static("x-amzn-errortype"), v);
+    }
+    if let Some(c) = custom {
+        for (target, source) in &c.response_parameters {
+            let Some(name) = target.strip_prefix("gatewayresponse.header.") else {
+                continue;
+            };
+            let (Ok(name), Some(value)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                cx.parameter(source, err),
+            ) else {
+                continue;
+            };
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                h.insert(name, value);
+            }
+        }
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn template_substitution() {
+        let err = GatewayError::new(ResponseType::MissingAuthenticationToken);
+        let vars: BTreeMap<String, String> = [("v".to_string(), "x".to_string())].into();
+        let cx = ErrorContext {
+            request_id: "rid",
+            stage_variables: Some(&vars),
+            ..Default::default()
+        };
+        assert_eq!(
+            cx.render(
+                "{\"message\": $context.error.messageString, \"type\": \"$context.error.responseType\", \"id\": \"${context.requestId}\", \"v\": \"$stageVariables.v\", \"cost\": \"$5\"}",
+                &err
+            ),
+            "{\"message\": \"Missing Authentication Token\", \"type\": \"MISSING_AUTHENTICATION_TOKEN\", \"id\": \"rid\", \"v\": \"x\", \"cost\": \"$5\"}"
+        );
+    }
+}

@@ -1,0 +1,297 @@
+//! AWS_PROXY integrations to a Lambda ARN run the local WebAssembly function of that name:
+//! resolve name and qualifier (stage variables allowed), build the proxy event, run the guest,
+//! validate its answer as API Gateway does. `wasi:http/proxy` components get the request itself.
+//!
+//! The set of loaded functions is part of the serving snapshot: code is compiled (or read from
+//! the on-disk cache) when the store changes, never on the request path.
+
+use super::{parse_function_uri, RequestCx};
+use crate::body::{self, Body};
+use crate::gateway_response::{GatewayError, ResponseType};
+use crate::lambda::{self, EventInput, PayloadVersion};
+use crate::model::Integration;
+use crate::store::{FunctionVersion, Store, StoreError};
+use crate::wasm::{InvokeError, Limits, Loaded, Runtime};
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, Response, StatusCode};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// One function version, ready to run.
+#[derive(Debug)]
+pub struct LiveFunction {
+    pub meta: FunctionVersion,
+    pub loaded: Arc<Loaded>,
+    env: Vec<(String, String)>,
+}
+
+/// Every registered function, by name and version.
+#[derive(Default)]
+pub struct Functions {
+    runtime: Option<Runtime>,
+    by_name: HashMap<String, (i64, HashMap<i64, Arc<LiveFunction>>)>,
+}
+
+impl std::fmt::Debug for Functions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Functions")
+            .field("names", &self.by_name.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Functions {
+    /// `qualifier`: `None` or `$LATEST` for the newest version, else a version number.
+    pub fn get(&self, name: &str, qualifier: Option<&str>) -> Option<&Arc<LiveFunction>> {
+        let (latest, versions) = self.by_name.get(name)?;
+        let version = match qualifier {
+            None | Some("$LATEST") => *latest,
+            Some(q) => q.parse().ok()?,
+        };
+        versions.get(&version)
+    }
+}
+
+/// Loaded function versions kept across snapshot rebuilds (versions are immutable).
+#[derive(Default)]
+pub struct FunctionCache {
+    runtime: Option<Runtime>,
+    loaded: HashMap<(String, i64), Arc<LiveFunction>>,
+}
+
+/// Where compiled functions are cached: `<state>/cache/functions`.
+pub fn cache_dir(store: &Store) -> std::path::PathBuf {
+    store.dir().join("cache").join("functions")
+}
+
+/// The runtime for a store (created on first use).
+pub fn runtime(store: &Store, slot: &mut Option<Runtime>) -> Result<Runtime, StoreError> {
+    if let Some(r) = slot {
+        return Ok(r.clone());
+    }
+    let r = Runtime::new(cache_dir(store))
+        .map_err(|e| StoreError::Invalid(format!("cannot start the WebAssembly runtime: {e}")))?;
+    *slot = Some(r.clone());
+    Ok(r)
+}
+
+/// Load every function version in the store (reusing `cache` for versions already loaded).
+/// A version that fails to load is logged and left out; it answers 5xx like a missing function.
+pub fn load_all(store: &Store, cache: &mut FunctionCache) -> Result<Functions, StoreError> {
+    let metas = store.read(|tx| tx.functions())?;
+    if metas.is_empty() {
+        cache.loaded.clear();
+        return Ok(Functions::default());
+    }
+    let runtime = runtime(store, &mut cache.runtime)?;
+    let mut by_name: HashMap<String, (i64, HashMap<i64, Arc<LiveFunction>>)> = HashMap::new();
+    let mut keep = std::collections::HashSet::new();
+    for meta in metas {
+        let key = (meta.name.clone(), meta.version);
+        keep.insert(key.clone());
+        let live = match cache.loaded.get(&key) {
+            Some(l) if l.meta.sha256 == meta.sha256 => l.clone(),
+            _ => {
+                let Some((_, wasm)) =
+                    store.read(|tx| tx.function(&meta.name, Some(meta.version)))?
+                else {
+                    continue;
+                };
+                let label = format!("{}:{}", meta.name, meta.version);
+                match runtime.load(&label, &meta.sha256, &wasm) {
+                    Ok(loaded) => {
+                        let env = meta
+                            .environment
+                            .iter()
+                            .map(|(k, v)| (k.clone(), v.clone()))
+                            .collect();
+                        let l = Arc::new(LiveFunction {
+                            meta: meta.clone(),
+                            loaded,
+                            env,
+                        });
+                        cache.loaded.insert(key, l.clone());
+                        l
+                    }
+                    Err(e) => {
+                        tracing::error!("cannot load function {label}: {e}");
+                        continue;
+                    }
+                }
+            }
+        };
+        let entry = by_name.entry(meta.name.clone()).or_default();
+        entry.0 = entry.0.max(meta.version);
+        entry.1.insert(meta.version, live);
+    }
+    cache.loaded.retain(|k, _| keep.contains(k));
+    Ok(Functions {
+        runtime: Some(runtime),
+        by_name,
+    })
+}
+
+fn config_error(detail: String) -> GatewayError {
+    tracing::warn!("function integration: {detail}");
+    GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
+}
+
+fn invoke_error(label: &str, e: InvokeError) -> GatewayError {
+    tracing::warn!("function {label}: {e}");
+    match e.status() {
+        504 => GatewayError::new(ResponseType::IntegrationTimeout),
+        503 => GatewayError::with_message(ResponseType::Throttled, "Too Many Requests"),
+        _ => GatewayError::new(ResponseType::BadGateway),
+    }
+}
+
+/// Whether the request's content type is one of the API's binary media types.
+fn body_is_binary(cx: &RequestCx, types: &[String]) -> bool {
+    let Some(ct) = cx
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return false;
+    };
+    let ct = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (t, s) = ct.split_once('/').unwrap_or((&ct, ""));
+    types.iter().any(|p| {
+        let p = p.trim().to_ascii_lowercase();
+        let (pt, ps) = p.split_once('/').unwrap_or((&p, ""));
+        (pt == "*" || pt == t) && (ps == "*" || ps == s)
+    })
+}
+
+/// Run the function an AWS_PROXY integration names.
+pub async fn invoke(
+    cx: &RequestCx<'_>,
+    integration: &Integration,
+    functions: &Functions,
+    body_bytes: Bytes,
+) -> Result<Response<Body>, GatewayError> {
+    let uri = cx.stage_variables_in(integration.uri.as_deref().unwrap_or(""));
+    let Some(target) = parse_function_uri(&uri) else {
+        return Err(config_error(format!(
+            "integration uri {uri:?} names no Lambda function (expected ...:function:NAME[:QUALIFIER]/invocations)"
+        )));
+    };
+    let Some(function) = functions.get(&target.name, target.qualifier.as_deref()) else {
+        return Err(config_error(format!(
+            "function {}{} is not registered; add it with `gw function put {} FILE.wasm`",
+            target.name,
+            target
+                .qualifier
+                .as_deref()
+                .map(|q| format!(":{q}"))
+                .unwrap_or_default(),
+            target.name
+        )));
+    };
+    let Some(runtime) = &functions.runtime else {
+        return Err(config_error("no WebAssembly runtime".into()));
+    };
+    let limits = Limits {
+        memory_bytes: (function.meta.memory_mb.max(1) as u64) << 20,
+        timeout: Duration::from_millis(integration.timeout_in_millis).min(Duration::from_secs(
+            function.meta.timeout_seconds.max(1) as u64,
+        )),
+    };
+    let label = function.loaded.label();
+    if !function.loaded.kind().is_lambda() {
+        return invoke_http(cx, runtime, function, &limits, body_bytes).await;
+    }
+    let version = integration
+        .payload_format_version
+        .as_deref()
+        .and_then(PayloadVersion::from_format)
+        .unwrap_or_default();
+    let binary_types = &cx.deployment.api.binary_media_types;
+    let input = EventInput {
+        payload_version: version,
+        http_method: cx.http_method,
+        path: cx.path,
+        resource_path: &cx.resource.path,
+        resource_id: &cx.resource.id,
+        headers: cx.headers,
+        raw_query: cx.query,
+        path_parameters: cx.path_params,
+        stage_variables: cx.variables,
+        body: &body_bytes,
+        body_is_binary: body_is_binary(cx, binary_types),
+        api_id: cx.api_id,
+        stage: cx.stage,
+        deployment_id: &cx.deployment.deployment_id,
+        request_id: cx.request_id,
+        extended_request_id: cx.extended_request_id,
+        source_ip: &cx.source_ip,
+        domain_name: cx.domain_name,
+        protocol: "HTTP/1.1",
+        request_time_epoch_ms: cx.request_time_ms,
+        account_id: lambda::DEFAULT_ACCOUNT_ID,
+    };
+    let event = serde_json::to_vec(&lambda::build_event(&input))
+        .map_err(|e| config_error(format!("cannot encode the event: {e}")))?;
+    let stdout = runtime
+        .invoke_lambda(
+            &function.loaded,
+            event,
+            &function.env,
+            &limits,
+            cx.request_id,
+        )
+        .await
+        .map_err(|e| invoke_error(label, e))?;
+    let accept = cx
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok());
+    let parsed = lambda::parse_response(version, &stdout, accept, binary_types).map_err(|e| {
+        tracing::warn!(
+            request_id = cx.request_id,
+            "function {label}: Execution failed due to configuration error: {e}"
+        );
+        GatewayError::new(ResponseType::BadGateway)
+    })?;
+    let mut resp = Response::new(body::full(parsed.body));
+    *resp.status_mut() = StatusCode::from_u16(parsed.status).unwrap_or(StatusCode::OK);
+    let h = resp.headers_mut();
+    for (k, v) in parsed.headers {
+        if let (Ok(n), Ok(v)) = (
+            HeaderName::from_bytes(k.as_bytes()),
+            HeaderValue::from_str(&v),
+        ) {
+            h.append(n, v);
+        }
+    }
+    Ok(resp)
+}
+
+async fn invoke_http(
+    cx: &RequestCx<'_>,
+    runtime: &Runtime,
+    function: &LiveFunction,
+    limits: &Limits,
+    body_bytes: Bytes,
+) -> Result<Response<Body>, GatewayError> {
+    let uri = match cx.query {
+        Some(q) if !q.is_empty() => format!("{}?{q}", cx.path),
+        _ => cx.path.to_string(),
+    };
+    let mut req = http::Request::builder()
+        .method(cx.http_method)
+        .uri(uri)
+        .body(body::full(body_bytes))
+        .map_err(|e| config_error(format!("cannot build the request for the function: {e}")))?;
+    *req.headers_mut() = cx.headers.clone();
+    runtime
+        .invoke_http(&function.loaded, req, &function.env, limits, cx.request_id)
+        .await
+        .map_err(|e| invoke_error(function.loaded.label(), e))
+}

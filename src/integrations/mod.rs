@@ -1,0 +1,234 @@
+//! Integrations: what a matched method calls. `http` forwards to a backend (HTTP_PROXY, HTTP),
+//! `mock` answers from the integration responses (MOCK), `function` runs a local WebAssembly
+//! function where AWS would invoke a Lambda (AWS_PROXY). Shared here: the request context every
+//! integration reads, and the parameter-mapping and stage-variable substitution rules.
+
+pub mod function;
+pub mod http;
+pub mod mock;
+
+use crate::model::{Integration, IntegrationType, Method, Resource};
+use crate::snapshot::LiveDeployment;
+use std::collections::BTreeMap;
+
+/// What an integration knows about the request it serves.
+pub struct RequestCx<'a> {
+    pub request_id: &'a str,
+    pub extended_request_id: &'a str,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub deployment: &'a LiveDeployment,
+    pub is_canary: bool,
+    pub variables: &'a BTreeMap<String, String>,
+    pub resource: &'a Resource,
+    pub method: &'a Method,
+    pub path_params: &'a [(String, String)],
+    /// The path after the stage, as sent (percent-encoded), starting with `/`.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub http_method: &'a str,
+    pub headers: &'a ::http::HeaderMap,
+    pub source_ip: String,
+    pub domain_name: &'a str,
+    pub request_time_ms: i64,
+}
+
+impl RequestCx<'_> {
+    fn path_param(&self, name: &str) -> Option<&str> {
+        self.path_params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn query_param(&self, name: &str) -> Option<String> {
+        let q = self.query?;
+        url_pairs(q)
+            .filter(|(k, _)| k == name)
+            .last()
+            .map(|(_, v)| v)
+    }
+
+    /// A `$context` variable (the simple ones).
+    pub fn context(&self, key: &str) -> Option<String> {
+        Some(match key {
+            "requestId" => self.request_id.to_string(),
+            "extendedRequestId" => self.extended_request_id.to_string(),
+            "apiId" => self.api_id.to_string(),
+            "stage" => self.stage.to_string(),
+            "deploymentId" => self.deployment.deployment_id.clone(),
+            "resourceId" => self.resource.id.clone(),
+            "resourcePath" => self.resource.path.clone(),
+            "httpMethod" => self.http_method.to_string(),
+            "path" => format!("/{}{}", self.stage, self.path),
+            "domainName" => self.domain_name.to_string(),
+            "protocol" => "HTTP/1.1".to_string(),
+            "identity.sourceIp" => self.source_ip.clone(),
+            "isCanaryRequest" => self.is_canary.to_string(),
+            "requestTimeEpoch" => self.request_time_ms.to_string(),
+            _ => return None,
+        })
+    }
+
+    /// Resolve a mapping source: `method.request.{path,querystring,header}.X`, `'static'`,
+    /// `stageVariables.X`, `context.X` (with or without a leading `$`).
+    pub fn mapping_source(&self, source: &str) -> Option<String> {
+        let source = source.trim();
+        if let Some(s) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+            return Some(s.to_string());
+        }
+        let source = source.strip_prefix('$').unwrap_or(source);
+        if let Some(p) = source.strip_prefix("method.request.path.") {
+            return self.path_param(p).map(str::to_string);
+        }
+        if let Some(q) = source.strip_prefix("method.request.querystring.") {
+            return self.query_param(q);
+        }
+        if let Some(h) = source.strip_prefix("method.request.header.") {
+            return self
+                .headers
+                .get(h)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string);
+        }
+        if let Some(v) = source.strip_prefix("stageVariables.") {
+            return Some(self.variables.get(v).cloned().unwrap_or_default());
+        }
+        if let Some(c) = source.strip_prefix("context.") {
+            return self.context(c);
+        }
+        None
+    }
+
+    /// Substitute `${stageVariables.x}` (undefined → empty).
+    pub fn stage_variables_in(&self, text: &str) -> String {
+        substitute_stage_variables(text, self.variables)
+    }
+}
+
+/// Substitute `${stageVariables.x}` in `text`; an undefined variable renders empty, as on AWS.
+pub fn substitute_stage_variables(text: &str, vars: &BTreeMap<String, String>) -> String {
+    const OPEN: &str = "${stageVariables.";
+    if !text.contains(OPEN) {
+        return text.to_string();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find(OPEN) {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + OPEN.len()..];
+        match after.find('}') {
+            Some(end) => {
+                if let Some(v) = vars.get(&after[..end]) {
+                    out.push_str(v);
+                }
+                rest = &after[end + 1..];
+            }
+            None => {
+                out.push_str(&rest[i..]);
+                rest = "";
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Decoded `key=value` pairs of a query string (`+` is a space).
+pub fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let dec = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        (dec(k), dec(v))
+    })
+}
+
+/// A Lambda function named by an AWS_PROXY integration URI:
+/// `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]/invocations`
+/// (or a bare function ARN).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FunctionRef {
+    pub name: String,
+    pub qualifier: Option<String>,
+}
+
+pub fn parse_function_uri(uri: &str) -> Option<FunctionRef> {
+    let start = uri.find(":function:")? + ":function:".len();
+    let rest = &uri[start..];
+    let rest = rest.strip_suffix("/invocations").unwrap_or(rest);
+    let rest = rest.split('/').next()?;
+    let (name, qualifier) = match rest.split_once(':') {
+        Some((n, q)) => (n, Some(q.to_string()).filter(|q| !q.is_empty())),
+        None => (rest, None),
+    };
+    (!name.is_empty()).then(|| FunctionRef {
+        name: name.to_string(),
+        qualifier,
+    })
+}
+
+/// What `gw routes` shows as the target of an integration.
+pub fn describe_target(i: &Integration) -> Option<String> {
+    match i.kind {
+        IntegrationType::Mock => Some(
+            mock::status_from_templates(&i.request_templates)
+                .map(|s| format!("mock {s}"))
+                .unwrap_or_else(|| "mock 200".into()),
+        ),
+        IntegrationType::AwsProxy => {
+            let uri = i.uri.as_deref()?;
+            Some(match parse_function_uri(uri) {
+                Some(f) => match f.qualifier {
+                    Some(q) => format!("function {}:{q}", f.name),
+                    None => format!("function {}", f.name),
+                },
+                None => uri.to_string(),
+            })
+        }
+        _ => {
+            let uri = i.uri.clone()?;
+            Some(match &i.http_method {
+                Some(m) if i.kind != IntegrationType::HttpProxy || m != "ANY" => {
+                    format!("{m} {uri}")
+                }
+                _ => uri,
+            })
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn function_uris() {
+        let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:hello:2/invocations";
+        assert_eq!(
+            parse_function_uri(uri),
+            Some(FunctionRef {
+                name: "hello".into(),
+                qualifier: Some("2".into())
+            })
+        );
+        let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:app/invocations";
+        assert_eq!(parse_function_uri(uri).map(|f| f.qualifier), Some(None));
+        assert_eq!(parse_function_uri("http://x"), None);
+    }
+
+    #[test]
+    fn stage_variables() {
+        let vars: BTreeMap<String, String> = [("host".to_string(), "h:1".to_string())].into();
+        assert_eq!(
+            substitute_stage_variables(
+                "http://${stageVariables.host}/${stageVariables.none}x",
+                &vars
+            ),
+            "http://h:1/x"
+        );
+    }
+}

@@ -1,0 +1,1168 @@
+//! The Lambda proxy integration's two pieces of wire format, as API Gateway speaks them: the
+//! event a function receives (payload format 1.0 for REST APIs, 2.0 for HTTP APIs) and the
+//! validation and translation of the response it returns.
+//!
+//! Architecture invariant: pure functions, no I/O and no clock. Everything that varies per
+//! request (ids, time, source IP) comes in through [`EventInput`], so events are exactly
+//! reproducible in tests.
+//!
+//! Choices where AWS is not fully specified (documented here so callers can rely on them):
+//! - Payload 1.0 header names are rendered in canonical `Title-Case` (`user-agent` →
+//!   `User-Agent`), which is what AWS passes through for the usual clients; HTTP/1 and HTTP/2
+//!   hand gw lower-cased names, so the client's original casing is not available. Hop-by-hop
+//!   headers (`Connection`, `Keep-Alive`, …) are dropped; `X-Forwarded-For` gets the source IP.
+//! - Payload 2.0 omits `cookies`, `queryStringParameters`, `pathParameters`, `stageVariables` and
+//!   `body` when empty (as AWS does), and prefixes `rawPath` and `requestContext.http.path` with
+//!   `/{stage}` unless the stage is `$default`.
+//! - Response headers are returned as a list in which a name may repeat: a 1.0
+//!   `multiValueHeaders` entry yields one header line per value, followed by the `headers` value of
+//!   the same name (so a client that joins repeated headers sees `value-multi, value-solo`, as
+//!   AWS answers); 2.0 `cookies` become one `set-cookie` line each.
+//! - A function error object (`{"errorMessage": .., "errorType": ..}`) is malformed in both
+//!   formats.
+
+use std::collections::BTreeMap;
+
+use base64::Engine as _;
+use bytes::Bytes;
+use percent_encoding::percent_decode_str;
+use serde_json::{json, Map, Value};
+
+/// The account id gw reports in events and ARNs (LocalStack's default).
+pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+
+/// The Lambda proxy payload format (`payloadFormatVersion`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum PayloadVersion {
+    /// "1.0": REST APIs (and HTTP APIs that ask for it).
+    #[default]
+    V1,
+    /// "2.0": the HTTP API format.
+    V2,
+}
+
+impl PayloadVersion {
+    /// Parses `payloadFormatVersion` ("1.0" or "2.0").
+    pub fn from_format(s: &str) -> Option<PayloadVersion> {
+        match s {
+            "1.0" => Some(PayloadVersion::V1),
+            "2.0" => Some(PayloadVersion::V2),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PayloadVersion::V1 => "1.0",
+            PayloadVersion::V2 => "2.0",
+        }
+    }
+}
+
+/// Everything the event is built from. `path` is the request path without the stage prefix.
+#[derive(Debug, Clone)]
+pub struct EventInput<'a> {
+    pub payload_version: PayloadVersion,
+    pub http_method: &'a str,
+    /// Request path WITHOUT the stage prefix, e.g. "/pets/1".
+    pub path: &'a str,
+    /// The matched resource, e.g. "/pets/{id}" (or "$default" for an HTTP API default route).
+    pub resource_path: &'a str,
+    pub resource_id: &'a str,
+    pub headers: &'a http::HeaderMap,
+    /// The raw query string, without the `?`.
+    pub raw_query: Option<&'a str>,
+    pub path_parameters: &'a [(String, String)],
+    pub stage_variables: &'a BTreeMap<String, String>,
+    pub body: &'a [u8],
+    /// The request's content type matched `binaryMediaTypes`: the body is passed base64-encoded.
+    pub body_is_binary: bool,
+    pub api_id: &'a str,
+    pub stage: &'a str,
+    pub deployment_id: &'a str,
+    pub request_id: &'a str,
+    pub extended_request_id: &'a str,
+    pub source_ip: &'a str,
+    pub domain_name: &'a str,
+    /// e.g. "HTTP/1.1".
+    pub protocol: &'a str,
+    pub request_time_epoch_ms: i64,
+    /// e.g. [`DEFAULT_ACCOUNT_ID`].
+    pub account_id: &'a str,
+}
+
+/// Builds the proxy event for `input.payload_version`.
+pub fn build_event(input: &EventInput) -> Value {
+    match input.payload_version {
+        PayloadVersion::V1 => build_v1(input),
+        PayloadVersion::V2 => build_v2(input),
+    }
+}
+
+/// Hop-by-hop headers: they describe gw's connection, not the request.
+const HOP_BY_HOP: &[&str] = &[
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+fn build_v1(input: &EventInput) -> Value {
+    let headers = v1_headers(input);
+    let mut single = Map::new();
+    let mut multi = Map::new();
+    for (name, values) in &headers {
+        if let Some(last) = values.last() {
+            single.insert(name.clone(), json!(last));
+        }
+        multi.insert(name.clone(), json!(values));
+    }
+
+    let query = parse_query(input.raw_query);
+    let mut q_single = Map::new();
+    let mut q_multi = Map::new();
+    for (k, v) in &query {
+        // The last value of a repeated key wins; insertion order is the first appearance.
+        q_single.insert(k.clone(), json!(v));
+        match q_multi.get_mut(k) {
+            Some(Value::Array(list)) => list.push(json!(v)),
+            _ => {
+                q_multi.insert(k.clone(), json!([v]));
+            }
+        }
+    }
+
+    let (body, is_b64) = event_body(input);
+    json!({
+        "resource": input.resource_path,
+        "path": input.path,
+        "httpMethod": input.http_method,
+        "headers": object_or_null(single),
+        "multiValueHeaders": object_or_null(multi),
+        "queryStringParameters": object_or_null(q_single),
+        "multiValueQueryStringParameters": object_or_null(q_multi),
+        "pathParameters": object_or_null(pairs_object(input.path_parameters)),
+        "stageVariables": object_or_null(stage_variables(input)),
+        "requestContext": {
+            "accountId": input.account_id,
+            "apiId": input.api_id,
+            "deploymentId": input.deployment_id,
+            "domainName": input.domain_name,
+            "domainPrefix": domain_prefix(input.domain_name),
+            "extendedRequestId": input.extended_request_id,
+            "httpMethod": input.http_method,
+            "identity": {
+                "accessKey": null,
+                "accountId": null,
+                "caller": null,
+                "cognitoAuthenticationProvider": null,
+                "cognitoAuthenticationType": null,
+                "cognitoIdentityId": null,
+                "cognitoIdentityPoolId": null,
+                "principalOrgId": null,
+                "sourceIp": input.source_ip,
+                "user": null,
+                "userAgent": header_str(input.headers, "user-agent"),
+                "userArn": null,
+            },
+            "path": staged_path(input.stage, input.path),
+            "protocol": input.protocol,
+            "requestId": input.request_id,
+            "requestTime": clf_time(input.request_time_epoch_ms),
+            "requestTimeEpoch": input.request_time_epoch_ms,
+            "resourceId": input.resource_id,
+            "resourcePath": input.resource_path,
+            "stage": input.stage,
+        },
+        "body": body,
+        "isBase64Encoded": is_b64,
+    })
+}
+
+fn build_v2(input: &EventInput) -> Value {
+    let mut cookies: Vec<String> = Vec::new();
+    let mut headers = Map::new();
+    for name in input.headers.keys() {
+        let values: Vec<String> = input
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        if name == http::header::COOKIE {
+            cookies.extend(
+                values
+                    .iter()
+                    .flat_map(|v| v.split(';'))
+                    .map(str::trim)
+                    .filter(|c| !c.is_empty())
+                    .map(str::to_owned),
+            );
+            continue;
+        }
+        if HOP_BY_HOP.contains(&name.as_str()) {
+            continue;
+        }
+        headers.insert(name.as_str().to_owned(), json!(values.join(",")));
+    }
+    append_forwarded_for(&mut headers, "x-forwarded-for", input.source_ip);
+
+    let mut query = Map::new();
+    for (k, v) in parse_query(input.raw_query) {
+        match query.get_mut(&k) {
+            Some(Value::String(joined)) => {
+                joined.push(',');
+                joined.push_str(&v);
+            }
+            _ => {
+                query.insert(k, json!(v));
+            }
+        }
+    }
+
+    let route_key = if input.resource_path == "$default" {
+        "$default".to_owned()
+    } else {
+        format!("{} {}", input.http_method, input.resource_path)
+    };
+    let raw_path = if input.stage == "$default" {
+        input.path.to_owned()
+    } else {
+        staged_path(input.stage, input.path)
+    };
+
+    let mut event = Map::new();
+    event.insert("version".into(), json!("2.0"));
+    event.insert("routeKey".into(), json!(route_key));
+    event.insert("rawPath".into(), json!(raw_path));
+    event.insert(
+        "rawQueryString".into(),
+        json!(input.raw_query.unwrap_or("")),
+    );
+    if !cookies.is_empty() {
+        event.insert("cookies".into(), json!(cookies));
+    }
+    event.insert("headers".into(), Value::Object(headers));
+    if !query.is_empty() {
+        event.insert("queryStringParameters".into(), Value::Object(query));
+    }
+    event.insert(
+        "requestContext".into(),
+        json!({
+            "accountId": input.account_id,
+            "apiId": input.api_id,
+            "domainName": input.domain_name,
+            "domainPrefix": domain_prefix(input.domain_name),
+            "http": {
+                "method": input.http_method,
+                "path": raw_path,
+                "protocol": input.protocol,
+                "sourceIp": input.source_ip,
+                "userAgent": header_str(input.headers, "user-agent").unwrap_or_default(),
+            },
+            "requestId": input.request_id,
+            "routeKey": route_key,
+            "stage": input.stage,
+            "time": clf_time(input.request_time_epoch_ms),
+            "timeEpoch": input.request_time_epoch_ms,
+        }),
+    );
+    let (body, is_b64) = event_body(input);
+    if let Some(body) = body {
+        event.insert("body".into(), json!(body));
+    }
+    let path_parameters = pairs_object(input.path_parameters);
+    if !path_parameters.is_empty() {
+        event.insert("pathParameters".into(), Value::Object(path_parameters));
+    }
+    event.insert("isBase64Encoded".into(), json!(is_b64));
+    let stage_variables = stage_variables(input);
+    if !stage_variables.is_empty() {
+        event.insert("stageVariables".into(), Value::Object(stage_variables));
+    }
+    Value::Object(event)
+}
+
+/// Payload 1.0 headers: Title-Case names in first-appearance order, all values of each.
+fn v1_headers(input: &EventInput) -> Vec<(String, Vec<String>)> {
+    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+    for name in input.headers.keys() {
+        if HOP_BY_HOP.contains(&name.as_str()) {
+            continue;
+        }
+        let values = input
+            .headers
+            .get_all(name)
+            .iter()
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+            .collect();
+        out.push((title_case(name.as_str()), values));
+    }
+    match out.iter_mut().find(|(n, _)| n == "X-Forwarded-For") {
+        Some((_, values)) => {
+            if let Some(last) = values.last_mut() {
+                last.push_str(", ");
+                last.push_str(input.source_ip);
+            }
+        }
+        None if !input.source_ip.is_empty() => {
+            out.push(("X-Forwarded-For".into(), vec![input.source_ip.to_owned()]));
+        }
+        None => {}
+    }
+    out
+}
+
+fn append_forwarded_for(headers: &mut Map<String, Value>, name: &str, source_ip: &str) {
+    if source_ip.is_empty() {
+        return;
+    }
+    match headers.get_mut(name) {
+        Some(Value::String(v)) => {
+            v.push_str(", ");
+            v.push_str(source_ip);
+        }
+        _ => {
+            headers.insert(name.to_owned(), json!(source_ip));
+        }
+    }
+}
+
+/// `user-agent` → `User-Agent`.
+fn title_case(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut upper = true;
+    for c in name.chars() {
+        if upper {
+            out.extend(c.to_uppercase());
+        } else {
+            out.push(c);
+        }
+        upper = c == '-';
+    }
+    out
+}
+
+/// Splits and decodes a query string (`&` and `;` separate pairs; `+` is a space).
+fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+    let Some(raw) = raw else { return Vec::new() };
+    raw.split(['&', ';'])
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode_component(k), decode_component(v))
+        })
+        .collect()
+}
+
+fn decode_component(s: &str) -> String {
+    let spaced = s.replace('+', " ");
+    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
+}
+
+fn pairs_object(pairs: &[(String, String)]) -> Map<String, Value> {
+    pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect()
+}
+
+fn stage_variables(input: &EventInput) -> Map<String, Value> {
+    input
+        .stage_variables
+        .iter()
+        .map(|(k, v)| (k.clone(), json!(v)))
+        .collect()
+}
+
+fn object_or_null(map: Map<String, Value>) -> Value {
+    if map.is_empty() {
+        Value::Null
+    } else {
+        Value::Object(map)
+    }
+}
+
+fn event_body(input: &EventInput) -> (Option<String>, bool) {
+    if input.body.is_empty() {
+        (None, false)
+    } else if input.body_is_binary {
+        (
+            Some(base64::engine::general_purpose::STANDARD.encode(input.body)),
+            true,
+        )
+    } else {
+        (
+            Some(String::from_utf8_lossy(input.body).into_owned()),
+            false,
+        )
+    }
+}
+
+fn header_str(headers: &http::HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
+fn staged_path(stage: &str, path: &str) -> String {
+    if stage == "$default" {
+        path.to_owned()
+    } else {
+        format!("/{stage}{path}")
+    }
+}
+
+/// "abc123.execute-api.localhost:4566" → "abc123".
+fn domain_prefix(domain: &str) -> &str {
+    let host = domain.split(':').next().unwrap_or(domain);
+    host.split('.').next().unwrap_or(host)
+}
+
+/// Common Log Format time, as `$context.requestTime`: "09/Apr/2015:12:34:56 +0000".
+fn clf_time(epoch_ms: i64) -> String {
+    chrono::DateTime::from_timestamp_millis(epoch_ms)
+        .unwrap_or_default()
+        .format("%d/%b/%Y:%H:%M:%S +0000")
+        .to_string()
+}
+
+/// A function's answer, translated into an HTTP response. Header names may repeat.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProxyResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Bytes,
+}
+
+/// The function answered something API Gateway refuses; the client gets 502
+/// `{"message": "Internal server error"}` (500 `Internal Server Error` for HTTP APIs).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("Malformed Lambda proxy response: {reason}")]
+pub struct MalformedResponse {
+    pub reason: String,
+}
+
+fn malformed<T>(reason: impl Into<String>) -> Result<T, MalformedResponse> {
+    Err(MalformedResponse {
+        reason: reason.into(),
+    })
+}
+
+/// Validates and translates a function's stdout. `request_accept` is the request's `Accept`
+/// header; with payload 1.0 an `isBase64Encoded` body is decoded only when the first type it lists
+/// matches `binary_media_types` (payload 2.0 always decodes).
+pub fn parse_response(
+    version: PayloadVersion,
+    stdout: &[u8],
+    request_accept: Option<&str>,
+    binary_media_types: &[String],
+) -> Result<ProxyResponse, MalformedResponse> {
+    let value: Value = match serde_json::from_slice(stdout) {
+        Ok(v) => v,
+        Err(e) => return malformed(format!("not JSON ({e})")),
+    };
+    if let Some(obj) = value.as_object() {
+        if let Some(message) = obj.get("errorMessage") {
+            return malformed(format!("the function failed: {message}"));
+        }
+    }
+    match version {
+        PayloadVersion::V1 => {
+            let Value::Object(obj) = value else {
+                return malformed(format!("expected a JSON object, got {}", kind_of(&value)));
+            };
+            if let Some(key) = obj.keys().find(|k| !V1_KEYS.contains(&k.as_str())) {
+                return malformed(format!("unknown key {key:?}"));
+            }
+            let decode = accept_is_binary(request_accept, binary_media_types);
+            structured(&obj, decode, "Content-Type")
+        }
+        PayloadVersion::V2 => match value {
+            Value::Object(obj) if obj.contains_key("statusCode") => {
+                structured(&obj, true, "content-type")
+            }
+            // Valid JSON without a statusCode is the body itself.
+            Value::String(s) => Ok(json_body(Bytes::from(s))),
+            _ => Ok(json_body(Bytes::copy_from_slice(trim_ascii(stdout)))),
+        },
+    }
+}
+
+const V1_KEYS: &[&str] = &[
+    "statusCode",
+    "headers",
+    "multiValueHeaders",
+    "body",
+    "isBase64Encoded",
+];
+
+fn json_body(body: Bytes) -> ProxyResponse {
+    ProxyResponse {
+        status: 200,
+        headers: vec![("content-type".into(), "application/json".into())],
+        body,
+    }
+}
+
+fn trim_ascii(b: &[u8]) -> &[u8] {
+    b.trim_ascii()
+}
+
+fn kind_of(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// The `{statusCode, headers, multiValueHeaders, body, isBase64Encoded, cookies}` form.
+fn structured(
+    obj: &Map<String, Value>,
+    decode_base64: bool,
+    content_type_name: &str,
+) -> Result<ProxyResponse, MalformedResponse> {
+    let status = status_code(obj.get("statusCode"))?;
+
+    let solo = header_map(obj.get("headers"), "headers", |v| {
+        scalar(v).map(|s| vec![s])
+    })?;
+    let multi = header_map(
+        obj.get("multiValueHeaders"),
+        "multiValueHeaders",
+        |v| match v {
+            Value::Array(items) => items
+                .iter()
+                .filter(|i| !i.is_null())
+                .map(scalar)
+                .collect::<Option<Vec<_>>>(),
+            _ => None,
+        },
+    )?;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    for (name, values) in &multi {
+        for v in values {
+            headers.push((name.clone(), v.clone()));
+        }
+    }
+    for (name, values) in &solo {
+        for v in values {
+            headers.push((name.clone(), v.clone()));
+        }
+    }
+    match obj.get("cookies") {
+        None | Some(Value::Null) => {}
+        Some(Value::Array(items)) => {
+            for c in items {
+                let Value::String(c) = c else {
+                    return malformed("cookies must be strings");
+                };
+                headers.push(("set-cookie".into(), c.clone()));
+            }
+        }
+        Some(_) => return malformed("cookies must be a list"),
+    }
+    for (name, value) in &headers {
+        if http::HeaderName::from_bytes(name.as_bytes()).is_err() {
+            return malformed(format!("invalid header name {name:?}"));
+        }
+        if http::HeaderValue::from_str(value).is_err() {
+            return malformed(format!("invalid value for header {name:?}"));
+        }
+    }
+    if !headers
+        .iter()
+        .any(|(n, _)| n.eq_ignore_ascii_case("content-type"))
+    {
+        headers.push((content_type_name.into(), "application/json".into()));
+    }
+
+    let is_b64 = match obj.get("isBase64Encoded") {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(v) => {
+            return malformed(format!(
+                "isBase64Encoded must be a boolean, got {}",
+                kind_of(v)
+            ))
+        }
+    };
+    let body = match obj.get("body") {
+        None | Some(Value::Null) => Bytes::new(),
+        Some(Value::String(s)) if is_b64 && decode_base64 => {
+            match base64::engine::general_purpose::STANDARD.decode(s.trim()) {
+                Ok(b) => Bytes::from(b),
+                Err(e) => return malformed(format!("body is not valid base64 ({e})")),
+            }
+        }
+        Some(Value::String(s)) => Bytes::from(s.clone()),
+        Some(v) => return malformed(format!("body must be a string, got {}", kind_of(v))),
+    };
+    Ok(ProxyResponse {
+        status,
+        headers,
+        body,
+    })
+}
+
+fn status_code(v: Option<&Value>) -> Result<u16, MalformedResponse> {
+    let code = match v {
+        None | Some(Value::Null) => return Ok(200),
+        Some(Value::Number(n)) => n.as_u64(),
+        Some(Value::String(s)) => s.trim().parse::<u64>().ok(),
+        Some(_) => None,
+    };
+    match code {
+        Some(c @ 100..=599) => Ok(c as u16), // in 100..=599: fits in u16
+        _ => malformed(format!(
+            "statusCode {} is not an HTTP status",
+            v.map_or(Value::Null, Clone::clone)
+        )),
+    }
+}
+
+/// A header value: strings as they are, booleans and numbers as their JSON text.
+fn scalar(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+fn header_map(
+    v: Option<&Value>,
+    field: &str,
+    values: impl Fn(&Value) -> Option<Vec<String>>,
+) -> Result<Vec<(String, Vec<String>)>, MalformedResponse> {
+    match v {
+        None | Some(Value::Null) => Ok(Vec::new()),
+        Some(Value::Object(map)) => map
+            .iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| match values(v) {
+                Some(list) => Ok((k.clone(), list)),
+                None => malformed(format!("{field}.{k} has an invalid value")),
+            })
+            .collect(),
+        Some(other) => malformed(format!("{field} must be an object, got {}", kind_of(other))),
+    }
+}
+
+/// Whether the first media type in `Accept` matches one of `binaryMediaTypes` (which may use
+/// wildcards such as `image/*` or `*/*`).
+fn accept_is_binary(accept: Option<&str>, binary_media_types: &[String]) -> bool {
+    let Some(first) = accept.and_then(|a| a.split(',').next()) else {
+        return false;
+    };
+    let first = first
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    if first.is_empty() {
+        return false;
+    }
+    binary_media_types
+        .iter()
+        .any(|t| media_type_matches(&t.trim().to_ascii_lowercase(), &first))
+}
+
+fn media_type_matches(pattern: &str, actual: &str) -> bool {
+    let split = |s: &str| -> (String, String) {
+        let (t, sub) = s.split_once('/').unwrap_or((s, ""));
+        (t.to_owned(), sub.to_owned())
+    };
+    let (pt, ps) = split(pattern);
+    let (at, asub) = split(actual);
+    (pt == "*" || at == "*" || pt == at) && (ps == "*" || asub == "*" || ps == asub)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    // ---- response table ----
+
+    /// `None`: malformed. Otherwise (status, headers, body).
+    type Want = Option<(u16, &'static [(&'static str, &'static str)], &'static str)>;
+
+    struct Case {
+        name: &'static str,
+        version: PayloadVersion,
+        stdout: &'static str,
+        accept: Option<&'static str>,
+        binary: &'static [&'static str],
+        want: Want,
+    }
+
+    const V1: PayloadVersion = PayloadVersion::V1;
+    const V2: PayloadVersion = PayloadVersion::V2;
+    const JSON_CT: (&str, &str) = ("Content-Type", "application/json");
+    const JSON_CT2: (&str, &str) = ("content-type", "application/json");
+
+    fn case(name: &'static str, version: PayloadVersion, stdout: &'static str, want: Want) -> Case {
+        Case {
+            name,
+            version,
+            stdout,
+            accept: None,
+            binary: &[],
+            want,
+        }
+    }
+
+    fn cases() -> Vec<Case> {
+        vec![
+            case(
+                "status only",
+                V1,
+                r#"{"statusCode":200}"#,
+                Some((200, &[JSON_CT], "")),
+            ),
+            case("empty object", V1, "{}", Some((200, &[JSON_CT], ""))),
+            case(
+                "headers only",
+                V1,
+                r#"{"headers":{"x-a":"1"}}"#,
+                Some((200, &[("x-a", "1"), JSON_CT], "")),
+            ),
+            case(
+                "string status",
+                V1,
+                r#"{"statusCode":"201","body":"made"}"#,
+                Some((201, &[JSON_CT], "made")),
+            ),
+            case("non-integer status", V1, r#"{"statusCode":"test"}"#, None),
+            case("fractional status", V1, r#"{"statusCode":200.5}"#, None),
+            case("status out of range", V1, r#"{"statusCode":1000}"#, None),
+            case("unknown key", V1, r#"{"statusCode":200,"foo":"bar"}"#, None),
+            case("bare string", V1, r#""hello""#, None),
+            case("bare number", V1, "42", None),
+            case("not json", V1, "this is not JSON {", None),
+            case("empty stdout", V1, "", None),
+            case(
+                "multiValueHeaders not a list",
+                V1,
+                r#"{"multiValueHeaders":{"x":"y"}}"#,
+                None,
+            ),
+            case(
+                "function error",
+                V1,
+                r#"{"errorMessage":"boom","errorType":"Error"}"#,
+                None,
+            ),
+            case(
+                "body not a string",
+                V1,
+                r#"{"statusCode":200,"body":{"a":1}}"#,
+                None,
+            ),
+            case(
+                "headers null",
+                V1,
+                r#"{"statusCode":204,"headers":null}"#,
+                Some((204, &[JSON_CT], "")),
+            ),
+            case(
+                "bool header values",
+                V1,
+                r#"{"headers":{"x-yes":true,"x-no":false,"content-type":"text/plain"}}"#,
+                Some((
+                    200,
+                    &[
+                        ("x-yes", "true"),
+                        ("x-no", "false"),
+                        ("content-type", "text/plain"),
+                    ],
+                    "",
+                )),
+            ),
+            case(
+                "same name in headers and multiValueHeaders",
+                V1,
+                r#"{"headers":{"x-h":"value-solo"},"multiValueHeaders":{"x-h":["value-multi"]}}"#,
+                Some((
+                    200,
+                    &[("x-h", "value-multi"), ("x-h", "value-solo"), JSON_CT],
+                    "",
+                )),
+            ),
+            case(
+                "multi-value set-cookie stays separate",
+                V1,
+                r#"{"multiValueHeaders":{"Set-Cookie":["a=1","b=2"]},"body":"x"}"#,
+                Some((
+                    200,
+                    &[("Set-Cookie", "a=1"), ("Set-Cookie", "b=2"), JSON_CT],
+                    "x",
+                )),
+            ),
+            case(
+                "base64 without a binary Accept is verbatim",
+                V1,
+                r#"{"body":"aGk=","isBase64Encoded":true}"#,
+                Some((200, &[JSON_CT], "aGk=")),
+            ),
+            Case {
+                accept: Some("image/png, */*;q=0.8"),
+                binary: &["image/*"],
+                ..case(
+                    "base64 with a binary first Accept is decoded",
+                    V1,
+                    r#"{"body":"aGk=","isBase64Encoded":true,"headers":{"Content-Type":"image/png"}}"#,
+                    Some((200, &[("Content-Type", "image/png")], "hi")),
+                )
+            },
+            Case {
+                accept: Some("text/html, image/png"),
+                binary: &["image/png"],
+                ..case(
+                    "only the first Accept type counts",
+                    V1,
+                    r#"{"body":"aGk=","isBase64Encoded":true}"#,
+                    Some((200, &[JSON_CT], "aGk=")),
+                )
+            },
+            Case {
+                accept: Some("image/png"),
+                binary: &["image/png"],
+                ..case(
+                    "invalid base64",
+                    V1,
+                    r#"{"body":"!!!","isBase64Encoded":true}"#,
+                    None,
+                )
+            },
+            case(
+                "header with a newline",
+                V1,
+                r#"{"headers":{"x":"a\nb"}}"#,
+                None,
+            ),
+            case(
+                "isBase64Encoded not a bool",
+                V1,
+                r#"{"isBase64Encoded":"yes"}"#,
+                None,
+            ),
+            // payload 2.0
+            case(
+                "v2 object without statusCode is the body",
+                V2,
+                r#"{"a":1}"#,
+                Some((200, &[JSON_CT2], r#"{"a":1}"#)),
+            ),
+            case(
+                "v2 string is the body",
+                V2,
+                r#""Hello from Lambda!""#,
+                Some((200, &[JSON_CT2], "Hello from Lambda!")),
+            ),
+            case(
+                "v2 number is the body",
+                V2,
+                "42\n",
+                Some((200, &[JSON_CT2], "42")),
+            ),
+            case("v2 not json", V2, "nope", None),
+            case(
+                "v2 cookies",
+                V2,
+                r#"{"statusCode":200,"cookies":["a=1","b=2; Path=/"],"body":"ok"}"#,
+                Some((
+                    200,
+                    &[
+                        ("set-cookie", "a=1"),
+                        ("set-cookie", "b=2; Path=/"),
+                        JSON_CT2,
+                    ],
+                    "ok",
+                )),
+            ),
+            case(
+                "v2 base64 always decoded",
+                V2,
+                r#"{"statusCode":200,"body":"aGk=","isBase64Encoded":true,"headers":{"content-type":"application/octet-stream"}}"#,
+                Some((200, &[("content-type", "application/octet-stream")], "hi")),
+            ),
+            case(
+                "v2 function error",
+                V2,
+                r#"{"errorMessage":"boom","errorType":"Error"}"#,
+                None,
+            ),
+            case("v2 non-integer status", V2, r#"{"statusCode":"x"}"#, None),
+        ]
+    }
+
+    #[test]
+    fn response_table() {
+        let mut failures = Vec::new();
+        for c in cases() {
+            let binary: Vec<String> = c.binary.iter().map(|s| s.to_string()).collect();
+            let got = parse_response(c.version, c.stdout.as_bytes(), c.accept, &binary);
+            let want = c.want.map(|(status, headers, body)| ProxyResponse {
+                status,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+                body: Bytes::from_static(body.as_bytes()),
+            });
+            match (&got, &want) {
+                (Ok(g), Some(w)) if g == w => {}
+                (Err(_), None) => {}
+                _ => failures.push(format!("{}: got {got:?}, want {want:?}", c.name)),
+            }
+        }
+        assert!(failures.is_empty(), "{}", failures.join("\n"));
+    }
+
+    #[test]
+    fn malformed_says_why() {
+        let e = parse_response(V1, br#"{"statusCode":200,"foo":1}"#, None, &[]).err();
+        assert_eq!(
+            e.map(|e| e.to_string()).as_deref(),
+            Some(r#"Malformed Lambda proxy response: unknown key "foo""#)
+        );
+    }
+
+    #[test]
+    fn accept_matching() {
+        let types = vec![
+            "image/*".to_string(),
+            "application/octet-stream".to_string(),
+        ];
+        assert!(accept_is_binary(Some("image/jpeg"), &types));
+        assert!(accept_is_binary(
+            Some("Application/Octet-Stream; q=1"),
+            &types
+        ));
+        assert!(!accept_is_binary(Some("text/plain, image/jpeg"), &types));
+        assert!(!accept_is_binary(None, &types));
+        assert!(accept_is_binary(Some("text/plain"), &["*/*".to_string()]));
+    }
+
+    // ---- events ----
+
+    struct Fixture {
+        headers: http::HeaderMap,
+        params: Vec<(String, String)>,
+        vars: BTreeMap<String, String>,
+    }
+
+    fn fixture() -> Fixture {
+        let mut headers = http::HeaderMap::new();
+        headers.insert("host", "abc123.execute-api.localhost:4566".parse().unwrap());
+        headers.insert("user-agent", "curl/8.5.0".parse().unwrap());
+        headers.append("x-multi", "one".parse().unwrap());
+        headers.append("x-multi", "two".parse().unwrap());
+        headers.insert("connection", "keep-alive".parse().unwrap());
+        headers.insert("cookie", "a=1; b=2".parse().unwrap());
+        Fixture {
+            headers,
+            params: vec![("id".into(), "42".into())],
+            vars: BTreeMap::from([("GREETING".to_string(), "hi".to_string())]),
+        }
+    }
+
+    fn input<'a>(f: &'a Fixture, version: PayloadVersion) -> EventInput<'a> {
+        EventInput {
+            payload_version: version,
+            http_method: "POST",
+            path: "/pets/42",
+            resource_path: "/pets/{id}",
+            resource_id: "r1",
+            headers: &f.headers,
+            raw_query: Some("a=1&b=x%20y&a=2&flag&c=d+e"),
+            path_parameters: &f.params,
+            stage_variables: &f.vars,
+            body: br#"{"n":1}"#,
+            body_is_binary: false,
+            api_id: "abc123",
+            stage: "prod",
+            deployment_id: "d1",
+            request_id: "11111111-2222-3333-4444-555555555555",
+            extended_request_id: "Ab1Cd2Ef3=",
+            source_ip: "127.0.0.1",
+            domain_name: "abc123.execute-api.localhost",
+            protocol: "HTTP/1.1",
+            request_time_epoch_ms: 1_428_582_896_000,
+            account_id: DEFAULT_ACCOUNT_ID,
+        }
+    }
+
+    #[test]
+    fn v1_event_has_every_field() {
+        let f = fixture();
+        let e = build_event(&input(&f, V1));
+        let keys: Vec<&str> = e.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "resource",
+                "path",
+                "httpMethod",
+                "headers",
+                "multiValueHeaders",
+                "queryStringParameters",
+                "multiValueQueryStringParameters",
+                "pathParameters",
+                "stageVariables",
+                "requestContext",
+                "body",
+                "isBase64Encoded"
+            ]
+        );
+        assert_eq!(e["resource"], "/pets/{id}");
+        assert_eq!(e["path"], "/pets/42");
+        assert_eq!(e["headers"]["User-Agent"], "curl/8.5.0");
+        assert_eq!(e["headers"]["X-Multi"], "two");
+        assert_eq!(e["multiValueHeaders"]["X-Multi"], json!(["one", "two"]));
+        assert_eq!(e["headers"]["X-Forwarded-For"], "127.0.0.1");
+        assert!(e["headers"].get("Connection").is_none());
+        assert_eq!(
+            e["queryStringParameters"],
+            json!({"a": "2", "b": "x y", "flag": "", "c": "d e"})
+        );
+        assert_eq!(e["multiValueQueryStringParameters"]["a"], json!(["1", "2"]));
+        assert_eq!(e["pathParameters"], json!({"id": "42"}));
+        assert_eq!(e["stageVariables"], json!({"GREETING": "hi"}));
+        assert_eq!(e["body"], r#"{"n":1}"#);
+        assert_eq!(e["isBase64Encoded"], false);
+        let rc = &e["requestContext"];
+        assert_eq!(rc["path"], "/prod/pets/42");
+        assert_eq!(rc["resourcePath"], "/pets/{id}");
+        assert_eq!(rc["requestTime"], "09/Apr/2015:12:34:56 +0000");
+        assert_eq!(rc["requestTimeEpoch"], 1_428_582_896_000i64);
+        assert_eq!(rc["domainPrefix"], "abc123");
+        assert_eq!(rc["accountId"], "000000000000");
+        assert_eq!(rc["identity"]["sourceIp"], "127.0.0.1");
+        assert_eq!(rc["identity"]["userAgent"], "curl/8.5.0");
+        assert!(rc["identity"]["cognitoIdentityId"].is_null());
+        for k in [
+            "apiId",
+            "deploymentId",
+            "extendedRequestId",
+            "httpMethod",
+            "protocol",
+            "requestId",
+            "resourceId",
+            "stage",
+        ] {
+            assert!(rc[k].is_string(), "requestContext.{k}");
+        }
+    }
+
+    #[test]
+    fn v1_absent_maps_are_null_not_empty() {
+        let headers = http::HeaderMap::new();
+        let vars = BTreeMap::new();
+        let f = fixture();
+        let mut i = input(&f, V1);
+        i.headers = &headers;
+        i.raw_query = None;
+        i.path_parameters = &[];
+        i.stage_variables = &vars;
+        i.body = b"";
+        i.source_ip = "";
+        let e = build_event(&i);
+        for k in [
+            "headers",
+            "multiValueHeaders",
+            "queryStringParameters",
+            "multiValueQueryStringParameters",
+            "pathParameters",
+            "stageVariables",
+            "body",
+        ] {
+            assert!(e[k].is_null(), "{k} should be null, is {}", e[k]);
+        }
+        assert!(e["requestContext"]["identity"]["userAgent"].is_null());
+    }
+
+    #[test]
+    fn binary_body_is_base64() {
+        let f = fixture();
+        let mut i = input(&f, V1);
+        i.body = &[0xff, 0x00, 0x01];
+        i.body_is_binary = true;
+        let e = build_event(&i);
+        assert_eq!(e["body"], "/wAB");
+        assert_eq!(e["isBase64Encoded"], true);
+    }
+
+    #[test]
+    fn v2_event() {
+        let f = fixture();
+        let e = build_event(&input(&f, V2));
+        assert_eq!(e["version"], "2.0");
+        assert_eq!(e["routeKey"], "POST /pets/{id}");
+        assert_eq!(e["rawPath"], "/prod/pets/42");
+        assert_eq!(e["rawQueryString"], "a=1&b=x%20y&a=2&flag&c=d+e");
+        assert_eq!(e["cookies"], json!(["a=1", "b=2"]));
+        assert!(e["headers"].get("cookie").is_none());
+        assert_eq!(e["headers"]["x-multi"], "one,two");
+        assert_eq!(e["headers"]["user-agent"], "curl/8.5.0");
+        assert_eq!(
+            e["queryStringParameters"],
+            json!({"a": "1,2", "b": "x y", "flag": "", "c": "d e"})
+        );
+        assert_eq!(e["pathParameters"], json!({"id": "42"}));
+        assert_eq!(e["stageVariables"], json!({"GREETING": "hi"}));
+        assert_eq!(e["body"], r#"{"n":1}"#);
+        assert_eq!(e["isBase64Encoded"], false);
+        let rc = &e["requestContext"];
+        assert_eq!(rc["http"]["method"], "POST");
+        assert_eq!(rc["http"]["path"], "/prod/pets/42");
+        assert_eq!(rc["http"]["sourceIp"], "127.0.0.1");
+        assert_eq!(rc["routeKey"], "POST /pets/{id}");
+        assert_eq!(rc["time"], "09/Apr/2015:12:34:56 +0000");
+        assert_eq!(rc["timeEpoch"], 1_428_582_896_000i64);
+        assert!(e.get("multiValueHeaders").is_none());
+    }
+
+    #[test]
+    fn v2_default_stage_and_route() {
+        let headers = http::HeaderMap::new();
+        let vars = BTreeMap::new();
+        let f = fixture();
+        let mut i = input(&f, V2);
+        i.stage = "$default";
+        i.resource_path = "$default";
+        i.headers = &headers;
+        i.raw_query = None;
+        i.path_parameters = &[];
+        i.stage_variables = &vars;
+        i.body = b"";
+        let e = build_event(&i);
+        assert_eq!(e["rawPath"], "/pets/42");
+        assert_eq!(e["routeKey"], "$default");
+        assert_eq!(e["rawQueryString"], "");
+        for k in [
+            "cookies",
+            "queryStringParameters",
+            "pathParameters",
+            "stageVariables",
+            "body",
+        ] {
+            assert!(e.get(k).is_none(), "{k} should be absent");
+        }
+    }
+
+    #[test]
+    fn title_casing() {
+        assert_eq!(title_case("user-agent"), "User-Agent");
+        assert_eq!(title_case("x-api-key"), "X-Api-Key");
+        assert_eq!(title_case("host"), "Host");
+    }
+}

@@ -1,0 +1,25 @@
+//! gw: a local emulator of AWS API Gateway.
+//!
+//! Control plane: [`model`] (plain data), [`import`] (OpenAPI → model), [`store`] (the embedded
+//! database), [`control`] (deploy, canary, promote). Data plane: [`server`] (listener, hot
+//! reload), [`snapshot`] (what is served), [`dispatch`] (one request), [`router`], [`canary`],
+//! [`integrations`], [`gateway_response`]. [`wasm`] runs WebAssembly functions; [`lambda`] speaks
+//! the Lambda proxy event and response formats.
+
+pub mod body;
+pub mod canary;
+pub mod control;
+pub mod demo;
+pub mod dispatch;
+pub mod gateway_response;
+pub mod ids;
+pub mod import;
+pub mod integrations;
+pub mod lambda;
+pub mod model;
+pub mod router;
+pub mod server;
+pub mod snapshot;
+pub mod store;
+pub mod urls;
+pub mod wasm;

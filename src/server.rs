@@ -1,0 +1,209 @@
+//! The listener: accepts connections (HTTP/1.1 and h2c), hands each request to [`dispatch`],
+//! keeps the serving snapshot in step with the store, and shuts down gracefully.
+//!
+//! Hot reload: a watcher thread polls `PRAGMA data_version` (a few microseconds) every
+//! `reload_interval`; when another process has committed, it rebuilds the snapshot off the
+//! request path and swaps it in atomically. In-flight requests finish on the snapshot they
+//! started with; new ones see the new one.
+
+use crate::dispatch::{self, Draw, Shared};
+use crate::snapshot::{self, SnapshotCache};
+use crate::store::{Store, StoreError, Watcher};
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::TcpListener;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Add `x-gw-deployment` / `x-gw-canary` to responses.
+    pub deployment_header: bool,
+    /// How often the store is checked for changes.
+    pub reload_interval: Duration,
+    /// Seed the canary draw (tests); `None` draws from the thread's RNG.
+    pub canary_seed: Option<u64>,
+    /// A client must send its request headers within this time.
+    pub header_read_timeout: Duration,
+    /// How long in-flight requests may run after a shutdown signal.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            deployment_header: true,
+            reload_interval: Duration::from_millis(20),
+            canary_seed: None,
+            header_read_timeout: Duration::from_secs(10),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("listener: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {},
+            _ = term.recv() => {},
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// Serve on `listener` until `shutdown` resolves, then let in-flight requests finish (bounded
+/// by `shutdown_grace`). Prints `listening on http://ADDR` on stderr once ready.
+pub async fn run(
+    listener: TcpListener,
+    store: Store,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let mut cache = SnapshotCache::default();
+    let first = {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || {
+            let snap = snapshot::load(&store, &mut cache);
+            (snap, cache)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))?
+    };
+    let (snap, cache) = first;
+    let shared = Arc::new(Shared {
+        snapshot: arc_swap::ArcSwap::from_pointee(snap?),
+        client: crate::integrations::http::client(),
+        deployment_header: config.deployment_header,
+        draw: match config.canary_seed {
+            Some(seed) => Draw::seeded(seed),
+            None => Draw::Random,
+        },
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let watcher = spawn_watcher(
+        store,
+        cache,
+        shared.clone(),
+        stop.clone(),
+        config.reload_interval,
+    )?;
+
+    let addr = listener.local_addr()?;
+    eprintln!("listening on http://{addr}");
+    tracing::info!("serving on http://{addr}");
+
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(config.header_read_timeout)
+        .max_buf_size(64 * 1024);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning, keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let shared = shared.clone();
+        let service = service_fn(move |req| {
+            let shared = shared.clone();
+            async move { Ok::<_, std::convert::Infallible>(dispatch::handle(shared, req, remote).await) }
+        });
+        let conn = builder
+            .serve_connection(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            if let Err(e) = conn.await {
+                tracing::debug!("connection from {remote}: {e}");
+            }
+        });
+    }
+    drop(listener);
+    tracing::info!("shutting down: waiting for in-flight requests");
+    if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "in-flight requests still running after {:?}; exiting",
+            config.shutdown_grace
+        );
+    }
+    stop.store(true, Ordering::Relaxed);
+    let _ = watcher.join();
+    Ok(())
+}
+
+fn spawn_watcher(
+    store: Store,
+    mut cache: SnapshotCache,
+    shared: Arc<Shared>,
+    stop: Arc<AtomicBool>,
+    interval: Duration,
+) -> Result<std::thread::JoinHandle<()>, ServerError> {
+    let watcher = Watcher::new(&store)?;
+    let mut seen = watcher.data_version().ok();
+    Ok(std::thread::Builder::new()
+        .name("gw-reload".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(interval);
+                let now = match watcher.data_version() {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        tracing::warn!("cannot check the store for changes: {e}");
+                        continue;
+                    }
+                };
+                if now == seen {
+                    continue;
+                }
+                seen = now;
+                match snapshot::load(&store, &mut cache) {
+                    Ok(snap) => {
+                        shared.snapshot.store(Arc::new(snap));
+                        tracing::info!("reloaded: the store changed");
+                    }
+                    Err(e) => {
+                        tracing::error!("reload failed, still serving the previous state: {e}")
+                    }
+                }
+            }
+        })?)
+}

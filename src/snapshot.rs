@@ -1,0 +1,162 @@
+//! The serving snapshot: everything the data plane answers from, built from the store and held
+//! as one immutable value behind an `Arc`. The server swaps in a new snapshot when the store
+//! changes; requests never read the store or wait on a lock.
+//!
+//! Deployments are immutable, so a rebuilt snapshot reuses the routers of deployments it already
+//! had ([`SnapshotCache`]); only stage pointers and variables are re-read on every change.
+
+use crate::model::RestApi;
+use crate::router::Router;
+use crate::store::{self, Store, StoreError};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+/// One frozen deployment, ready to route.
+#[derive(Debug)]
+pub struct LiveDeployment {
+    pub api_id: String,
+    pub deployment_id: String,
+    pub api: RestApi,
+    pub router: Router,
+}
+
+#[derive(Debug)]
+pub struct LiveCanary {
+    pub percent: f64,
+    pub deployment: Arc<LiveDeployment>,
+    /// The stage's variables merged with the canary's overrides.
+    pub variables: Arc<BTreeMap<String, String>>,
+}
+
+#[derive(Debug)]
+pub struct LiveStage {
+    pub name: String,
+    pub production: Arc<LiveDeployment>,
+    pub variables: Arc<BTreeMap<String, String>>,
+    pub canary: Option<LiveCanary>,
+}
+
+#[derive(Debug)]
+pub struct LiveApi {
+    pub id: String,
+    pub name: String,
+    pub stages: HashMap<String, LiveStage>,
+}
+
+/// Everything served, at one instant of the store.
+#[derive(Debug, Default)]
+pub struct Snapshot {
+    pub apis: HashMap<String, Arc<LiveApi>>,
+    /// Lower-cased name → id.
+    pub names: HashMap<String, String>,
+    /// The API the short URL form (`/{stage}/...`) serves: the only API with a stage.
+    pub default_api: Option<String>,
+    pub functions: crate::integrations::function::Functions,
+}
+
+impl Snapshot {
+    /// An API by id or name (case-insensitive, as AWS host names are).
+    pub fn api(&self, id_or_name: &str) -> Option<&Arc<LiveApi>> {
+        self.apis.get(id_or_name).or_else(|| {
+            let lower = id_or_name.to_ascii_lowercase();
+            self.apis
+                .get(&lower)
+                .or_else(|| self.names.get(&lower).and_then(|id| self.apis.get(id)))
+        })
+    }
+}
+
+/// Deployments already turned into routers, kept across rebuilds.
+#[derive(Default)]
+pub struct SnapshotCache {
+    deployments: HashMap<(String, String), Arc<LiveDeployment>>,
+    pub functions: crate::integrations::function::FunctionCache,
+}
+
+impl SnapshotCache {
+    fn deployment(
+        &mut self,
+        tx: &store::Tx,
+        api_id: &str,
+        id: &str,
+    ) -> Result<Option<Arc<LiveDeployment>>, StoreError> {
+        let key = (api_id.to_string(), id.to_string());
+        if let Some(d) = self.deployments.get(&key) {
+            return Ok(Some(d.clone()));
+        }
+        let Some(api) = tx.deployment_snapshot(api_id, id)? else {
+            return Ok(None);
+        };
+        let live = Arc::new(LiveDeployment {
+            api_id: api_id.to_string(),
+            deployment_id: id.to_string(),
+            router: Router::new(&api),
+            api,
+        });
+        self.deployments.insert(key, live.clone());
+        Ok(Some(live))
+    }
+}
+
+/// Read the store into a new snapshot.
+pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreError> {
+    let mut used = std::collections::HashSet::new();
+    let mut snapshot = store.read(|tx| {
+        let mut snap = Snapshot::default();
+        for api in tx.list_apis()? {
+            let mut stages = HashMap::new();
+            for s in tx.stages(&api.id)? {
+                let Some(production) = cache.deployment(tx, &api.id, &s.deployment_id)? else {
+                    tracing::warn!(api = %api.id, stage = %s.stage_name, deployment = %s.deployment_id, "stage points at a missing deployment; not served");
+                    continue;
+                };
+                used.insert((api.id.clone(), s.deployment_id.clone()));
+                let canary = match &s.canary_settings {
+                    Some(c) => match cache.deployment(tx, &api.id, &c.deployment_id)? {
+                        Some(d) => {
+                            used.insert((api.id.clone(), c.deployment_id.clone()));
+                            Some(LiveCanary {
+                                percent: c.percent_traffic,
+                                deployment: d,
+                                variables: Arc::new(store::merged_canary_variables(&s, c)),
+                            })
+                        }
+                        None => None,
+                    },
+                    None => None,
+                };
+                stages.insert(
+                    s.stage_name.clone(),
+                    LiveStage {
+                        name: s.stage_name.clone(),
+                        production,
+                        variables: Arc::new(s.variables.clone()),
+                        canary,
+                    },
+                );
+            }
+            snap.names.insert(api.name.to_ascii_lowercase(), api.id.clone());
+            snap.apis.insert(
+                api.id.clone(),
+                Arc::new(LiveApi {
+                    id: api.id.clone(),
+                    name: api.name.clone(),
+                    stages,
+                }),
+            );
+        }
+        let with_stages: Vec<&String> = snap
+            .apis
+            .values()
+            .filter(|a| !a.stages.is_empty())
+            .map(|a| &a.id)
+            .collect();
+        if with_stages.len() == 1 {
+            snap.default_api = with_stages.first().map(|s| s.to_string());
+        }
+        Ok(snap)
+    })?;
+    cache.deployments.retain(|k, _| used.contains(k));
+    snapshot.functions = crate::integrations::function::load_all(store, &mut cache.functions)?;
+    Ok(snapshot)
+}

@@ -1,0 +1,277 @@
+//! What one guest instance can see and touch: the per-request `Store` data for each contract, the
+//! memory limiter that remembers whether it refused a growth (so an out-of-memory guest is told
+//! apart from one that merely trapped), a bounded log pipe for guest stderr, and the outbound-HTTP
+//! policy (deny everything).
+//!
+//! Architecture invariant: nothing here grants a capability. Every WASI context is built from
+//! `WasiCtxBuilder::new()` (no preopens, no sockets, no inherited environment) plus exactly the
+//! pipes and environment variables the caller passes.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use bytes::Bytes;
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
+use wasmtime_wasi::{ResourceTable, WasiCtx, WasiCtxView, WasiView};
+use wasmtime_wasi_http::{WasiHttpCtx, WasiHttpCtxView, WasiHttpHooks, WasiHttpView};
+
+/// Most resources (streams, fields, …) one component instance may hold at once.
+const MAX_RESOURCES: usize = 10_000;
+
+/// Store data for a WASIp1 core module (Lambda-style command).
+pub(crate) struct P1Host {
+    pub(crate) wasi: WasiP1Ctx,
+    pub(crate) limiter: Limiter,
+}
+
+/// Store data for a component: a WASIp2 command or a `wasi:http/proxy` handler.
+pub(crate) struct P2Host {
+    ctx: WasiCtx,
+    table: ResourceTable,
+    http: WasiHttpCtx,
+    hooks: DenyOutbound,
+    pub(crate) limiter: Limiter,
+}
+
+impl P2Host {
+    pub(crate) fn new(ctx: WasiCtx, limiter: Limiter) -> P2Host {
+        let mut table = ResourceTable::new();
+        table.set_max_capacity(MAX_RESOURCES);
+        P2Host {
+            ctx,
+            table,
+            http: WasiHttpCtx::new(),
+            hooks: DenyOutbound,
+            limiter,
+        }
+    }
+}
+
+impl WasiView for P2Host {
+    fn ctx(&mut self) -> WasiCtxView<'_> {
+        WasiCtxView {
+            ctx: &mut self.ctx,
+            table: &mut self.table,
+        }
+    }
+}
+
+impl WasiHttpView for P2Host {
+    fn http(&mut self) -> WasiHttpCtxView<'_> {
+        WasiHttpCtxView {
+            ctx: &mut self.http,
+            table: &mut self.table,
+            hooks: &mut self.hooks,
+        }
+    }
+}
+
+/// Outbound HTTP policy: a function may not call out. Every `wasi:http/outgoing-handler` request
+/// fails with `HttpRequestDenied` before any connection is attempted.
+struct DenyOutbound;
+
+type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
+
+impl WasiHttpHooks for DenyOutbound {
+    fn send_request(
+        &mut self,
+        request: http::Request<wasmtime_wasi_http::WasiBody>,
+        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        _fut: IoFuture,
+    ) -> Box<
+        dyn Future<
+                Output = Result<
+                    (http::Response<wasmtime_wasi_http::WasiBody>, IoFuture),
+                    wasmtime_wasi_http::Error,
+                >,
+            > + Send,
+    > {
+        tracing::debug!(target: "gw::function", uri = %request.uri(), "outbound HTTP denied");
+        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    }
+}
+
+/// `StoreLimits` plus a flag, shared with the invoker, that records whether a memory (or table)
+/// growth was refused. A Rust guest whose allocation fails aborts with an ordinary trap, so the
+/// trap alone cannot tell "out of memory" from "bug"; the flag can.
+pub(crate) struct Limiter {
+    inner: StoreLimits,
+    refused: Arc<AtomicBool>,
+}
+
+impl Limiter {
+    /// Limits one instance to `memory_bytes` of linear memory (per memory), trapping on a refused
+    /// growth so the failure is immediate and clear.
+    pub(crate) fn new(memory_bytes: usize) -> (Limiter, Arc<AtomicBool>) {
+        let refused = Arc::new(AtomicBool::new(false));
+        let inner = StoreLimitsBuilder::new()
+            .memory_size(memory_bytes)
+            .trap_on_grow_failure(true)
+            .build();
+        (
+            Limiter {
+                inner,
+                refused: refused.clone(),
+            },
+            refused,
+        )
+    }
+
+    fn note<T>(&self, r: wasmtime::Result<T>, allowed: impl Fn(&T) -> bool) -> wasmtime::Result<T> {
+        if r.as_ref().map_or(true, |v| !allowed(v)) {
+            self.refused.store(true, Ordering::Relaxed);
+        }
+        r
+    }
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let r = self.inner.memory_growing(current, desired, maximum);
+        self.note(r, |ok| *ok)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.refused.store(true, Ordering::Relaxed);
+        self.inner.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let r = self.inner.table_growing(current, desired, maximum);
+        self.note(r, |ok| *ok)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.refused.store(true, Ordering::Relaxed);
+        self.inner.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.inner.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.inner.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.inner.memories()
+    }
+}
+
+/// A bounded, never-failing sink for guest log output (stderr, and stdout of `wasi:http`
+/// handlers). Bytes beyond the capacity are counted and dropped: a chatty guest loses log lines,
+/// it never traps because of them (unlike `MemoryOutputPipe`, whose overflow is a trap).
+#[derive(Clone)]
+pub(crate) struct LogPipe {
+    buf: Arc<Mutex<LogBuf>>,
+}
+
+struct LogBuf {
+    bytes: Vec<u8>,
+    capacity: usize,
+    dropped: usize,
+}
+
+impl LogPipe {
+    pub(crate) fn new(capacity: usize) -> LogPipe {
+        LogPipe {
+            buf: Arc::new(Mutex::new(LogBuf {
+                bytes: Vec::new(),
+                capacity,
+                dropped: 0,
+            })),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, LogBuf> {
+        // A poisoned lock only means another writer panicked mid-append; the bytes are still fine.
+        self.buf.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn append(&self, data: &[u8]) {
+        let mut b = self.lock();
+        let room = b.capacity.saturating_sub(b.bytes.len());
+        let take = room.min(data.len());
+        b.bytes.extend_from_slice(&data[..take]);
+        b.dropped += data.len() - take;
+    }
+
+    /// Everything captured so far, and how many bytes were dropped.
+    pub(crate) fn take(&self) -> (Vec<u8>, usize) {
+        let mut b = self.lock();
+        let dropped = std::mem::take(&mut b.dropped);
+        (std::mem::take(&mut b.bytes), dropped)
+    }
+}
+
+impl OutputStream for LogPipe {
+    fn write(&mut self, bytes: Bytes) -> StreamResult<()> {
+        self.append(&bytes);
+        Ok(())
+    }
+
+    fn flush(&mut self) -> StreamResult<()> {
+        Ok(())
+    }
+
+    fn check_write(&mut self) -> StreamResult<usize> {
+        Ok(64 * 1024)
+    }
+}
+
+#[wasmtime_wasi::async_trait]
+impl Pollable for LogPipe {
+    async fn ready(&mut self) {}
+}
+
+impl tokio::io::AsyncWrite for LogPipe {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        _: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        self.append(buf);
+        Poll::Ready(Ok(buf.len()))
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl IsTerminal for LogPipe {
+    fn is_terminal(&self) -> bool {
+        false
+    }
+}
+
+impl StdoutStream for LogPipe {
+    fn p2_stream(&self) -> Box<dyn OutputStream> {
+        Box::new(self.clone())
+    }
+
+    fn async_stream(&self) -> Box<dyn tokio::io::AsyncWrite + Send + Sync> {
+        Box::new(self.clone())
+    }
+}

@@ -1,0 +1,647 @@
+//! The WebAssembly function runtime: one wasmtime `Engine` per process, compiled code cached on
+//! disk, a fresh sandboxed instance per invocation, and limits on memory and time.
+//!
+//! A function is one of three contracts, told apart by what the binary exports ([`ContractKind`]):
+//! a Lambda-style WASI command (a wasm32-wasip1 core module or a wasm32-wasip2 component) that
+//! reads the proxy event on stdin and writes the proxy response on stdout, or a `wasi:http/proxy`
+//! component that handles an HTTP request directly.
+//!
+//! Life of a function here:
+//! 1. `gw function put`: [`Runtime::classify`] refuses what gw cannot run;
+//!    [`Runtime::precompile_to_cache`] writes `<cache_dir>/<sha256>-<engine hash>.cwasm`.
+//! 2. Serving: [`Runtime::load`] maps the `.cwasm` (or compiles and caches it) and pre-instantiates
+//!    it once into a [`Loaded`] template.
+//! 3. Per request: [`Runtime::invoke_lambda`] / [`Runtime::invoke_http`] take a pool slot, build a
+//!    fresh `Store` (deny-by-default WASI, the function's memory limit, an epoch deadline),
+//!    instantiate from the template, call, and drop the store whatever happened.
+//!
+//! Architecture invariant: this module knows nothing of APIs, stages, OpenAPI or the store. It
+//! takes bytes, limits and environment variables, and returns bytes or a typed error; building the
+//! Lambda event and parsing its response is `crate::lambda`'s job.
+
+mod host;
+mod invoke;
+
+use std::fmt;
+use std::hash::Hasher;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest, Sha256};
+use tokio::sync::Semaphore;
+use wasmtime::component::{Component, Linker as ComponentLinker};
+use wasmtime::{
+    Config, Enabled, Engine, InstanceAllocationStrategy, Linker, Module, PoolingAllocationConfig,
+};
+use wasmtime_wasi::p2::bindings::CommandPre;
+use wasmtime_wasi_http::p2::bindings::ProxyPre;
+
+use host::{P1Host, P2Host};
+
+/// How many function instances may run at once. The pool holds exactly this many component
+/// instances (and proportionally many memories, tables and stacks); a semaphore of the same size
+/// makes callers wait for a slot instead of hitting "pool exhausted".
+pub const MAX_CONCURRENT_INSTANCES: u32 = 100;
+
+/// The largest memory limit a function may have; [`Limits::memory_bytes`] above it is clamped.
+/// Each pool slot reserves virtual address space (not RAM) for this; resident memory is only what
+/// guests touch, and at most 1 MiB per slot stays resident between requests.
+pub const MAX_MEMORY_BYTES: u64 = 512 << 20;
+
+/// Cap on what a Lambda-style guest may write to stdout (Lambda's 6 MB response limit); writing
+/// more traps the guest.
+pub const MAX_RESPONSE_BYTES: usize = 6 << 20;
+
+/// Cap on a `wasi:http` handler's response body (API Gateway's 10 MB payload limit).
+pub const MAX_HTTP_BODY_BYTES: usize = 10 << 20;
+
+/// Guest log output kept per invocation; the rest is dropped (and the drop is logged).
+pub const MAX_LOG_BYTES: usize = 64 << 10;
+
+/// The epoch ticker period: the granularity of timeouts.
+const EPOCH_TICK: Duration = Duration::from_millis(10);
+
+/// Which contract a function binary implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContractKind {
+    /// A wasm32-wasip1 core module exporting `_start`: event JSON on stdin, response on stdout.
+    LambdaCommandP1,
+    /// A wasm32-wasip2 `wasi:cli/run` component: event JSON on stdin, response on stdout.
+    LambdaCommandP2,
+    /// A component exporting `wasi:http/incoming-handler` (the `wasi:http/proxy` world).
+    HttpProxy,
+}
+
+impl ContractKind {
+    /// The stable name stored in the database.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContractKind::LambdaCommandP1 => "lambda-p1",
+            ContractKind::LambdaCommandP2 => "lambda-p2",
+            ContractKind::HttpProxy => "http-proxy",
+        }
+    }
+
+    /// Whether the function speaks the Lambda proxy event/response contract.
+    pub fn is_lambda(self) -> bool {
+        !matches!(self, ContractKind::HttpProxy)
+    }
+}
+
+impl fmt::Display for ContractKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            ContractKind::LambdaCommandP1 => "lambda (wasip1 command)",
+            ContractKind::LambdaCommandP2 => "lambda (wasip2 command)",
+            ContractKind::HttpProxy => "wasi:http/proxy",
+        })
+    }
+}
+
+impl std::str::FromStr for ContractKind {
+    type Err = WasmError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "lambda-p1" => Ok(ContractKind::LambdaCommandP1),
+            "lambda-p2" => Ok(ContractKind::LambdaCommandP2),
+            "http-proxy" => Ok(ContractKind::HttpProxy),
+            other => Err(WasmError::UnknownContractKind(other.to_owned())),
+        }
+    }
+}
+
+/// Per-invocation limits of one function.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Most linear memory the guest may grow to (clamped to [`MAX_MEMORY_BYTES`]).
+    pub memory_bytes: u64,
+    /// Wall-clock budget for the whole invocation (instantiate, run, collect the response).
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    /// Lambda's defaults as gw uses them: 128 MiB, and API Gateway's 29 s integration timeout.
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 128 << 20,
+            timeout: Duration::from_millis(29_000),
+        }
+    }
+}
+
+/// Errors preparing a function (classify, compile, cache, load).
+#[derive(Debug, thiserror::Error)]
+pub enum WasmError {
+    #[error(
+        "not a WebAssembly binary (it does not start with \"\\0asm\"): expected a WASI command \
+         built for wasm32-wasip1 or wasm32-wasip2, or a wasi:http/proxy component"
+    )]
+    NotWasm,
+    #[error("unsupported WebAssembly function: {0}")]
+    Unsupported(String),
+    #[error("invalid WebAssembly: {0}")]
+    Compile(String),
+    #[error("cannot start the WebAssembly engine: {0}")]
+    Engine(String),
+    #[error("function cache {}: {source}", path.display())]
+    Cache {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("invalid sha256 {0:?}: expected 64 lowercase hex digits")]
+    BadHash(String),
+    #[error("the WebAssembly bytes have sha256 {actual}, not the expected {expected}")]
+    HashMismatch { expected: String, actual: String },
+    #[error("unknown function contract kind {0:?} (expected lambda-p1, lambda-p2 or http-proxy)")]
+    UnknownContractKind(String),
+}
+
+/// Why one invocation failed. The store is dropped in every case; the function stays loaded and
+/// the next invocation starts clean.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InvokeError {
+    #[error("function timed out")]
+    Timeout,
+    #[error("function ran out of memory")]
+    OutOfMemory,
+    #[error("function trapped: {0}")]
+    Trap(String),
+    #[error("function exited with status {0}")]
+    Exit(i32),
+    #[error("function returned no response")]
+    NoResponse,
+    #[error("too many concurrent function invocations")]
+    Busy,
+    #[error("function invocation failed: {0}")]
+    Other(String),
+}
+
+impl InvokeError {
+    /// The gateway status for this failure: 504 for a timeout (AWS's "Endpoint request timed
+    /// out"); 503 when every instance slot stayed busy for the whole timeout (gw's own overload
+    /// signal: AWS would throttle the Lambda, which API Gateway also surfaces as a 5xx); 502 (AWS's
+    /// "Internal server error" for a failed Lambda) for everything else.
+    pub fn status(&self) -> u16 {
+        match self {
+            InvokeError::Timeout => 504,
+            InvokeError::Busy => 503,
+            _ => 502,
+        }
+    }
+}
+
+/// A function ready to run: compiled code pre-instantiated against gw's host functions.
+pub struct Loaded {
+    label: String,
+    kind: ContractKind,
+    from_cache: bool,
+    pre: Pre,
+}
+
+pub(crate) enum Pre {
+    P1(wasmtime::InstancePre<P1Host>),
+    P2(CommandPre<P2Host>),
+    Http(ProxyPre<P2Host>),
+}
+
+impl Loaded {
+    /// The `NAME:VER` label given to [`Runtime::load`].
+    pub fn label(&self) -> &str {
+        &self.label
+    }
+
+    pub fn kind(&self) -> ContractKind {
+        self.kind
+    }
+
+    /// Whether the code came from the on-disk cache rather than a fresh compilation.
+    pub fn from_cache(&self) -> bool {
+        self.from_cache
+    }
+}
+
+impl fmt::Debug for Loaded {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Loaded")
+            .field("label", &self.label)
+            .field("kind", &self.kind)
+            .field("from_cache", &self.from_cache)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The process-wide WebAssembly runtime. Cheap to clone; `Send + Sync`.
+#[derive(Clone)]
+pub struct Runtime {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    engine: Engine,
+    p1_linker: Linker<P1Host>,
+    p2_linker: ComponentLinker<P2Host>,
+    cache_dir: PathBuf,
+    /// Hex digest of the engine's precompilation compatibility hash: part of every cache name, so
+    /// a different wasmtime or different settings never load an incompatible `.cwasm`.
+    compat: String,
+    slots: Arc<Semaphore>,
+    stop_ticker: Arc<AtomicBool>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.stop_ticker.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Compiled code of either kind.
+enum Code {
+    Module(Module),
+    Component(Component),
+}
+
+/// Which binary format a byte string is, by its 8-byte preamble.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Format {
+    CoreModule,
+    Component,
+}
+
+fn format_of(wasm: &[u8]) -> Result<Format, WasmError> {
+    match wasm.get(..8) {
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => Ok(Format::CoreModule),
+        // Component model binaries: version 0x0d, layer 1.
+        Some([0, b'a', b's', b'm', _, _, 1, 0]) => Ok(Format::Component),
+        Some([0, b'a', b's', b'm', ..]) => Err(WasmError::Unsupported(
+            "unknown WebAssembly binary version: expected a core module (version 1) or a component"
+                .into(),
+        )),
+        _ => Err(WasmError::NotWasm),
+    }
+}
+
+/// Feeds `Hash` output into SHA-256, giving a digest that is stable across Rust releases (unlike
+/// `DefaultHasher`).
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn finish(&self) -> u64 {
+        0 // unused: the digest is read with `finalize`
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+}
+
+fn engine_config() -> Config {
+    let mut pool = PoolingAllocationConfig::default();
+    let n = MAX_CONCURRENT_INSTANCES;
+    pool.total_component_instances(n)
+        .total_core_instances(8 * n)
+        .total_memories(2 * n)
+        .total_tables(4 * n)
+        .total_stacks(n)
+        .max_core_instances_per_component(16)
+        .max_memories_per_component(4)
+        .max_tables_per_component(8)
+        // Hard ceiling; each function's own limit is enforced below it by `StoreLimits`.
+        .max_memory_size(MAX_MEMORY_BYTES as usize)
+        .linear_memory_keep_resident(1 << 20)
+        .table_keep_resident(64 << 10)
+        .async_stack_keep_resident(64 << 10)
+        // Reset only dirty pages of a reused slot (Linux >= 6.7; ignored elsewhere).
+        .pagemap_scan(Enabled::Auto);
+    let mut cfg = Config::new();
+    cfg.epoch_interruption(true)
+        .max_wasm_stack(1 << 20)
+        .concurrency_support(false)
+        .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+    cfg
+}
+
+impl Runtime {
+    /// Starts the engine (pooling allocator, epoch interruption) and its 10 ms epoch ticker
+    /// thread. `cache_dir` holds the `.cwasm` files; it is created on first write.
+    pub fn new(cache_dir: PathBuf) -> Result<Runtime, WasmError> {
+        let engine =
+            Engine::new(&engine_config()).map_err(|e| WasmError::Engine(format!("{e:#}")))?;
+
+        let mut p1_linker = Linker::<P1Host>::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_async(&mut p1_linker, |h| &mut h.wasi)
+            .map_err(|e| WasmError::Engine(format!("linking WASIp1: {e:#}")))?;
+
+        // `add_to_linker_async` for the `wasi:cli` imports every Rust std component has, plus
+        // only the `wasi:http` interfaces (the strict proxy world alone rejects std components).
+        let mut p2_linker = ComponentLinker::<P2Host>::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_async(&mut p2_linker)
+            .map_err(|e| WasmError::Engine(format!("linking WASIp2: {e:#}")))?;
+        wasmtime_wasi_http::p2::add_only_http_to_linker_async(&mut p2_linker)
+            .map_err(|e| WasmError::Engine(format!("linking wasi:http: {e:#}")))?;
+
+        let mut hasher = ShaHasher(Sha256::new());
+        std::hash::Hash::hash(&engine.precompile_compatibility_hash(), &mut hasher);
+        let compat = hex::encode(&hasher.0.finalize()[..8]);
+
+        let stop_ticker = Arc::new(AtomicBool::new(false));
+        spawn_epoch_ticker(engine.weak(), stop_ticker.clone())?;
+
+        Ok(Runtime {
+            inner: Arc::new(Inner {
+                engine,
+                p1_linker,
+                p2_linker,
+                cache_dir,
+                compat,
+                slots: Arc::new(Semaphore::new(MAX_CONCURRENT_INSTANCES as usize)),
+                stop_ticker,
+            }),
+        })
+    }
+
+    /// The underlying engine (for benchmarks and diagnostics).
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// Compiles `wasm` and tells which contract it implements, or refuses it with a message that
+    /// says what gw expected. Meant for `gw function put`; it compiles, so it takes ~0.1 s.
+    pub fn classify(&self, wasm: &[u8]) -> Result<ContractKind, WasmError> {
+        let code = self.compile(wasm)?;
+        Ok(self.prepare(&code)?.0)
+    }
+
+    /// Where the compiled form of the function with this hash lives.
+    pub fn cache_path(&self, sha256_hex: &str) -> Result<PathBuf, WasmError> {
+        check_sha(sha256_hex)?;
+        Ok(self
+            .inner
+            .cache_dir
+            .join(format!("{sha256_hex}-{}.cwasm", self.inner.compat)))
+    }
+
+    /// Compiles `wasm` ahead of time into `<cache_dir>/<sha256>-<engine hash>.cwasm` (written to a
+    /// temporary file and renamed, so readers never see half a file).
+    pub fn precompile_to_cache(&self, sha256_hex: &str, wasm: &[u8]) -> Result<(), WasmError> {
+        let path = self.cache_path(sha256_hex)?;
+        check_content(sha256_hex, wasm)?;
+        let engine = &self.inner.engine;
+        let compiled = match format_of(wasm)? {
+            Format::CoreModule => engine.precompile_module(wasm),
+            Format::Component => engine.precompile_component(wasm),
+        }
+        .map_err(|e| WasmError::Compile(format!("{e:#}")))?;
+        write_atomically(&path, &compiled)
+    }
+
+    /// Makes the function runnable: maps its `.cwasm` from the cache if present (logging
+    /// "loaded precompiled LABEL"), otherwise compiles it and writes the cache ("compiled LABEL"),
+    /// then pre-instantiates it.
+    pub fn load(
+        &self,
+        label: &str,
+        sha256_hex: &str,
+        wasm: &[u8],
+    ) -> Result<Arc<Loaded>, WasmError> {
+        let path = self.cache_path(sha256_hex)?;
+        let (code, from_cache) = match self.load_cached(&path) {
+            Some(code) => {
+                tracing::info!("loaded precompiled {label}");
+                (code, true)
+            }
+            None => {
+                check_content(sha256_hex, wasm)?;
+                let code = self.compile(wasm)?;
+                let serialized = match &code {
+                    Code::Module(m) => m.serialize(),
+                    Code::Component(c) => c.serialize(),
+                };
+                match serialized {
+                    Ok(bytes) => {
+                        if let Err(e) = write_atomically(&path, &bytes) {
+                            tracing::warn!("cannot cache compiled {label}: {e}");
+                        }
+                    }
+                    Err(e) => tracing::warn!("cannot serialize compiled {label}: {e:#}"),
+                }
+                tracing::info!("compiled {label}");
+                (code, false)
+            }
+        };
+        let (kind, pre) = self.prepare(&code)?;
+        Ok(Arc::new(Loaded {
+            label: label.to_owned(),
+            kind,
+            from_cache,
+            pre,
+        }))
+    }
+
+    fn compile(&self, wasm: &[u8]) -> Result<Code, WasmError> {
+        let engine = &self.inner.engine;
+        match format_of(wasm)? {
+            Format::CoreModule => Module::new(engine, wasm).map(Code::Module),
+            Format::Component => Component::new(engine, wasm).map(Code::Component),
+        }
+        .map_err(|e| WasmError::Compile(format!("{e:#}")))
+    }
+
+    /// Maps a cached `.cwasm`, or `None` when there is none (or it is unusable: then it is
+    /// recompiled and overwritten).
+    #[allow(unsafe_code)]
+    fn load_cached(&self, path: &Path) -> Option<Code> {
+        let engine = &self.inner.engine;
+        let kind = match Engine::detect_precompiled_file(path) {
+            Ok(Some(kind)) => kind,
+            Ok(None) => {
+                tracing::warn!("ignoring {}: not a precompiled function", path.display());
+                return None;
+            }
+            Err(_) => return None, // absent (or unreadable): compile instead
+        };
+        // SAFETY: `deserialize_file` trusts that the file is compiled code from this engine
+        // configuration and is not modified while mapped. gw alone writes this directory (inside
+        // its own state directory), only through `write_atomically` (a fresh temp file renamed
+        // into place, never rewritten in place), from `Engine::precompile_*` or `serialize`
+        // output; the file name carries the content hash and the engine compatibility hash, and
+        // wasmtime re-checks the compatibility header before mapping.
+        let loaded = unsafe {
+            match kind {
+                wasmtime::Precompiled::Module => {
+                    Module::deserialize_file(engine, path).map(Code::Module)
+                }
+                wasmtime::Precompiled::Component => {
+                    Component::deserialize_file(engine, path).map(Code::Component)
+                }
+            }
+        };
+        match loaded {
+            Ok(code) => Some(code),
+            Err(e) => {
+                tracing::warn!("ignoring unusable {}: {e:#}", path.display());
+                None
+            }
+        }
+    }
+
+    /// Pre-instantiates compiled code against gw's host functions, which also tells its contract.
+    fn prepare(&self, code: &Code) -> Result<(ContractKind, Pre), WasmError> {
+        match code {
+            Code::Module(module) => {
+                let has_start = module
+                    .get_export("_start")
+                    .is_some_and(|e| e.func().is_some());
+                if !has_start {
+                    return Err(WasmError::Unsupported(
+                        "this core module does not export `_start`: gw runs core modules only as \
+                         WASI commands (a `fn main` built for wasm32-wasip1) that read the event on \
+                         stdin and write the response on stdout"
+                            .into(),
+                    ));
+                }
+                let pre = self.inner.p1_linker.instantiate_pre(module).map_err(|e| {
+                    WasmError::Unsupported(format!(
+                        "this module imports something gw does not provide (only \
+                         wasi_snapshot_preview1 is available): {e:#}"
+                    ))
+                })?;
+                Ok((ContractKind::LambdaCommandP1, Pre::P1(pre)))
+            }
+            Code::Component(component) => {
+                let pre = self
+                    .inner
+                    .p2_linker
+                    .instantiate_pre(component)
+                    .map_err(|e| {
+                        WasmError::Unsupported(format!(
+                            "this component imports something gw does not provide (gw provides \
+                         wasi:cli, wasi:io, wasi:clocks, wasi:random and wasi:http; filesystem and \
+                         sockets are denied): {e:#}"
+                        ))
+                    })?;
+                if let Ok(proxy) = ProxyPre::new(pre.clone()) {
+                    return Ok((ContractKind::HttpProxy, Pre::Http(proxy)));
+                }
+                if let Ok(command) = CommandPre::new(pre) {
+                    return Ok((ContractKind::LambdaCommandP2, Pre::P2(command)));
+                }
+                Err(WasmError::Unsupported(
+                    "this component exports neither wasi:http/incoming-handler (a wasi:http/proxy \
+                     handler) nor wasi:cli/run (a WASI command built for wasm32-wasip2 that reads \
+                     the event on stdin and writes the response on stdout)"
+                        .into(),
+                ))
+            }
+        }
+    }
+}
+
+fn check_sha(sha256_hex: &str) -> Result<(), WasmError> {
+    let ok = sha256_hex.len() == 64
+        && sha256_hex
+            .bytes()
+            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+    if ok {
+        Ok(())
+    } else {
+        Err(WasmError::BadHash(sha256_hex.to_owned()))
+    }
+}
+
+/// Refuses to cache code under a hash it does not have (which would poison the cache).
+fn check_content(sha256_hex: &str, wasm: &[u8]) -> Result<(), WasmError> {
+    let actual = hex::encode(Sha256::digest(wasm));
+    if actual == sha256_hex {
+        Ok(())
+    } else {
+        Err(WasmError::HashMismatch {
+            expected: sha256_hex.to_owned(),
+            actual,
+        })
+    }
+}
+
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WasmError> {
+    let err = |source| WasmError::Cache {
+        path: path.to_owned(),
+        source,
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    let tmp = path.with_extension(format!(
+        "cwasm.tmp-{}-{}",
+        std::process::id(),
+        uuid::Uuid::new_v4()
+    ));
+    let written = std::fs::write(&tmp, bytes).and_then(|()| std::fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written.map_err(err)
+}
+
+/// One thread bumps the engine's epoch every [`EPOCH_TICK`]; per-store deadlines count ticks. It
+/// stops when the runtime is dropped.
+fn spawn_epoch_ticker(
+    engine: wasmtime::EngineWeak,
+    stop: Arc<AtomicBool>,
+) -> Result<(), WasmError> {
+    std::thread::Builder::new()
+        .name("gw-wasm-epoch".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(EPOCH_TICK);
+                match engine.upgrade() {
+                    Some(engine) => engine.increment_epoch(),
+                    None => break,
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| WasmError::Engine(format!("cannot start the epoch ticker thread: {e}")))
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contract_kind_round_trips() {
+        for k in [
+            ContractKind::LambdaCommandP1,
+            ContractKind::LambdaCommandP2,
+            ContractKind::HttpProxy,
+        ] {
+            assert_eq!(k.as_str().parse::<ContractKind>().ok(), Some(k));
+        }
+        assert!("lambda".parse::<ContractKind>().is_err());
+        assert_eq!(ContractKind::HttpProxy.to_string(), "wasi:http/proxy");
+    }
+
+    #[test]
+    fn format_is_told_by_the_preamble() {
+        assert!(matches!(
+            format_of(b"\0asm\x01\0\0\0"),
+            Ok(Format::CoreModule)
+        ));
+        assert!(matches!(
+            format_of(b"\0asm\x0d\0\x01\0"),
+            Ok(Format::Component)
+        ));
+        assert!(matches!(format_of(b"#!/bin/sh\n"), Err(WasmError::NotWasm)));
+        assert!(matches!(format_of(b""), Err(WasmError::NotWasm)));
+    }
+
+    #[test]
+    fn sha_must_be_lowercase_hex() {
+        assert!(check_sha(&"a".repeat(64)).is_ok());
+        assert!(check_sha(&"A".repeat(64)).is_err());
+        assert!(check_sha("../../etc/passwd").is_err());
+    }
+}
