@@ -87,6 +87,11 @@ enum Command {
     /// Stage commands (show, set-var, unset-var, delete).
     #[command(subcommand)]
     Stage(StageCommand),
+    /// Function commands (put, delete).
+    #[command(subcommand)]
+    Function(FunctionCommand),
+    /// List WebAssembly functions and their versions.
+    Functions(JsonFlag),
     /// Serve every deployed stage on one listener; follows every change live.
     Serve(ServeArgs),
     /// Import the bundled demo API, deploy production and a 10 % canary, and serve it.
@@ -181,6 +186,28 @@ enum StageCommand {
         #[arg(long)]
         api: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum FunctionCommand {
+    /// Add a new version of a function from a .wasm file ($LATEST moves to it).
+    Put {
+        name: String,
+        file: PathBuf,
+        /// Memory limit per invocation, MiB.
+        #[arg(long, default_value_t = 128)]
+        memory: i64,
+        /// Time limit per invocation, seconds (the integration's timeoutInMillis may be shorter).
+        #[arg(long, default_value_t = 29)]
+        timeout: i64,
+        /// Environment variable K=V given to the function (repeatable).
+        #[arg(long = "env", value_name = "K=V")]
+        env: Vec<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete a function and all its versions.
+    Delete { name: String },
 }
 
 #[derive(Args, Clone)]
@@ -293,6 +320,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stages { api, json } => stages(&cli.state, api.as_deref(), json.json),
         Command::Deployments { api, json } => deployments(&cli.state, api.as_deref(), json.json),
         Command::Stage(cmd) => stage_command(&cli.state, cmd),
+        Command::Function(cmd) => function_command(&cli.state, cmd),
+        Command::Functions(j) => functions(&cli.state, j.json),
         Command::Serve(args) => serve(&cli.state, args, false),
         Command::Demo(args) => serve(&cli.state, args, true),
     }
@@ -497,6 +526,13 @@ fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
             deployed.deployment.id, deployed.stage.stage_name, deployed.api.name
         ),
     }
+    let vars = match &deployed.stage.canary_settings {
+        Some(c) if args.canary.is_some() => gw::store::merged_canary_variables(&deployed.stage, c),
+        _ => deployed.stage.variables.clone(),
+    };
+    for w in control::missing_functions(&store, &deployed.api, &vars)? {
+        eprintln!("warning: {w}");
+    }
     if let Some(d) = &deployed.dropped_canary {
         println!("the stage's canary ({d}) was removed by this deployment");
     }
@@ -653,6 +689,79 @@ fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
             let api = control::delete_stage(&store, api.as_deref(), &stage)?;
             println!("deleted stage {stage} of {}", api.name);
         }
+    }
+    Ok(())
+}
+
+fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result<()> {
+    let store = store(state)?;
+    match cmd {
+        FunctionCommand::Put {
+            name,
+            file,
+            memory,
+            timeout,
+            env,
+            json,
+        } => {
+            let bytes = std::fs::read(&file)
+                .with_context(|| format!("cannot read {}; check the path", file.display()))?;
+            let env = parse_kv(&env, "--env")?;
+            let (v, kind) = control::put_function(&store, &name, &bytes, memory, timeout, &env)?;
+            if json.json {
+                return print_json(&v);
+            }
+            println!(
+                "function {}:{} ({kind}, {} bytes) registered; $LATEST -> {}",
+                v.name, v.version, v.size, v.version
+            );
+        }
+        FunctionCommand::Delete { name } => {
+            let n = store.write(|tx| tx.delete_function(&name))?;
+            println!("deleted function {name} ({n} version(s))");
+        }
+    }
+    Ok(())
+}
+
+fn functions(state: &Option<PathBuf>, json: bool) -> Result<()> {
+    let list = store(state)?.read(|tx| tx.functions())?;
+    if json {
+        return print_json(&serde_json::json!({ "item": list }));
+    }
+    let mut latest: BTreeMap<&str, i64> = BTreeMap::new();
+    for f in &list {
+        let e = latest.entry(f.name.as_str()).or_default();
+        *e = (*e).max(f.version);
+    }
+    let mut t = Table::new(&[
+        "NAME", "VERSION", "KIND", "SIZE", "MEMORY", "TIMEOUT", "CREATED",
+    ]);
+    for f in &list {
+        let kind = f
+            .kind
+            .parse::<gw::wasm::ContractKind>()
+            .map(|k| k.to_string())
+            .unwrap_or_else(|_| f.kind.clone());
+        let version = if latest.get(f.name.as_str()) == Some(&f.version) {
+            format!("{} ($LATEST)", f.version)
+        } else {
+            f.version.to_string()
+        };
+        t.row(vec![
+            f.name.clone(),
+            version,
+            kind,
+            format!("{} KiB", (f.size + 1023) / 1024),
+            format!("{} MiB", f.memory_mb),
+            format!("{} s", f.timeout_seconds),
+            date(f.created_date),
+        ]);
+    }
+    if t.is_empty() {
+        println!("no functions yet: add one with `gw function put NAME FILE.wasm`");
+    } else {
+        print!("{t}");
     }
     Ok(())
 }

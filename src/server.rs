@@ -84,6 +84,9 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    // Watch before the first load, so a commit made during it is not missed.
+    let watcher = Watcher::new(&store)?;
+    let seen = watcher.data_version().ok();
     let mut cache = SnapshotCache::default();
     let first = {
         let store = store.clone();
@@ -106,6 +109,8 @@ pub async fn run(
     });
     let stop = Arc::new(AtomicBool::new(false));
     let watcher = spawn_watcher(
+        watcher,
+        seen,
         store,
         cache,
         shared.clone(),
@@ -170,15 +175,16 @@ pub async fn run(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn spawn_watcher(
+    watcher: Watcher,
+    mut seen: Option<i64>,
     store: Store,
     mut cache: SnapshotCache,
     shared: Arc<Shared>,
     stop: Arc<AtomicBool>,
     interval: Duration,
 ) -> Result<std::thread::JoinHandle<()>, ServerError> {
-    let watcher = Watcher::new(&store)?;
-    let mut seen = watcher.data_version().ok();
     Ok(std::thread::Builder::new()
         .name("gw-reload".into())
         .spawn(move || {
