@@ -55,6 +55,10 @@ impl Draw {
 /// What every request shares.
 pub struct Shared {
     pub snapshot: arc_swap::ArcSwap<Snapshot>,
+    /// The store, for management API calls (the data plane never reads it).
+    pub store: crate::store::Store,
+    /// `ACCESS_KEY`, `SECRET` when management calls must carry a valid SigV4 signature.
+    pub require_sigv4: Option<(String, String)>,
     pub client: HttpClient,
     pub deployment_header: bool,
     pub draw: Draw,
@@ -123,9 +127,20 @@ pub async fn handle(
         request_id: crate::ids::request_id(),
         extended_request_id: crate::ids::extended_request_id(),
     };
-    let snapshot = shared.snapshot.load_full();
     let (parts, incoming) = req.into_parts();
     let body = incoming.map_err(box_error).boxed();
+    if crate::management::is_management_request(&parts.headers) {
+        let mut resp = match collect(body).await {
+            Ok(bytes) => crate::management::handle(&shared, parts, bytes).await,
+            Err(e) => gateway_response::render(&e, None, &ErrorContext::default()),
+        };
+        if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
+            resp.headers_mut()
+                .insert(HeaderName::from_static("x-amzn-requestid"), v);
+        }
+        return resp;
+    }
+    let snapshot = shared.snapshot.load_full();
     let mut resp = match serve(&shared, &snapshot, &parts, body, remote, &ids).await {
         Ok(resp) => resp,
         Err((err, api)) => {

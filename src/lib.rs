@@ -16,6 +16,7 @@ pub mod ids;
 pub mod import;
 pub mod integrations;
 pub mod lambda;
+pub mod management;
 pub mod model;
 pub mod router;
 pub mod server;

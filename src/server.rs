@@ -30,6 +30,8 @@ pub struct Config {
     pub header_read_timeout: Duration,
     /// How long in-flight requests may run after a shutdown signal.
     pub shutdown_grace: Duration,
+    /// `ACCESS_KEY`, `SECRET`: management calls must be SigV4-signed with this key.
+    pub require_sigv4: Option<(String, String)>,
 }
 
 impl Default for Config {
@@ -40,6 +42,7 @@ impl Default for Config {
             canary_seed: None,
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
+            require_sigv4: None,
         }
     }
 }
@@ -100,6 +103,8 @@ pub async fn run(
     let (snap, cache) = first;
     let shared = Arc::new(Shared {
         snapshot: arc_swap::ArcSwap::from_pointee(snap?),
+        store: store.clone(),
+        require_sigv4: config.require_sigv4.clone(),
         client: crate::integrations::http::client(),
         deployment_header: config.deployment_header,
         draw: match config.canary_seed {
