@@ -95,7 +95,13 @@ enum Command {
     /// Serve every deployed stage on one listener; follows every change live.
     Serve(ServeArgs),
     /// Import the bundled demo API, deploy production and a 10 % canary, and serve it.
-    Demo(ServeArgs),
+    Demo {
+        #[command(flatten)]
+        serve: ServeArgs,
+        /// Directory holding the built example functions (hello.wasm, echo.wasm).
+        #[arg(long, value_name = "DIR")]
+        functions: Option<PathBuf>,
+    },
 }
 
 #[derive(Args)]
@@ -322,8 +328,11 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stage(cmd) => stage_command(&cli.state, cmd),
         Command::Function(cmd) => function_command(&cli.state, cmd),
         Command::Functions(j) => functions(&cli.state, j.json),
-        Command::Serve(args) => serve(&cli.state, args, false),
-        Command::Demo(args) => serve(&cli.state, args, true),
+        Command::Serve(args) => serve(&cli.state, args, None),
+        Command::Demo {
+            serve: args,
+            functions,
+        } => serve(&cli.state, args, Some(functions)),
     }
 }
 
@@ -766,7 +775,8 @@ fn functions(state: &Option<PathBuf>, json: bool) -> Result<()> {
     Ok(())
 }
 
-fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: bool) -> Result<()> {
+/// `demo`: `Some(functions dir)` to set up the demo API first.
+fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: Option<Option<PathBuf>>) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("GW_LOG")
@@ -788,8 +798,8 @@ fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: bool) -> Result<()> {
                     args.listen
                 )
             })?;
-        if demo {
-            gw::demo::prepare(&store, &listener).await?;
+        if let Some(functions) = &demo {
+            gw::demo::prepare(&store, &listener, functions.as_deref()).await?;
         }
         let config = gw::server::Config {
             deployment_header: !args.no_deployment_header,

@@ -1,7 +1,9 @@
-//! `gw demo`: the user's loop in one command, on the bundled petstore spec. It starts a small
-//! in-process backend on a free loopback port (answering as version v1 or v2, by path), imports
-//! `specs/petstore.yaml` (compiled into the binary), deploys stage `prod` with `version=v1`, and
-//! adds a canary at 10 % whose override is `version=v2`, so the split is visible with curl.
+//! `gw demo`: the user's loop in one command, on the bundled `specs/demo.yaml` (compiled into the
+//! binary). It starts a small in-process backend on a free loopback port (answering as version v1
+//! or v2, by path), registers the example functions `hello` (twice: versions 1 and 2) and `echo`
+//! from a directory of built guests, imports the spec, deploys stage `prod` (`version=v1`,
+//! `helloVersion=1`) and adds a canary at 10 % whose overrides are `version=v2`,
+//! `helloVersion=2`, so the split is visible with curl on both kinds of route.
 
 use crate::body::{self, Body};
 use crate::control::{self, PutMode};
@@ -10,10 +12,12 @@ use crate::store::{Store, StoreError};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::collections::BTreeMap;
+use std::path::Path;
 use tokio::net::TcpListener;
 
-pub const SPEC: &[u8] = include_bytes!("../specs/petstore.yaml");
-pub const API_NAME: &str = "petstore";
+pub const SPEC: &[u8] = include_bytes!("../specs/demo.yaml");
+pub const SPEC_FILE: &str = "specs/demo.yaml";
+pub const API_NAME: &str = "demo";
 
 #[derive(Debug, thiserror::Error)]
 pub enum DemoError {
@@ -68,34 +72,96 @@ fn backend_answer(req: &http::Request<hyper::body::Incoming>) -> http::Response<
     resp
 }
 
-/// Import (or refresh) the demo API and deploy production plus a 10 % canary.
-pub async fn prepare(store: &Store, listener: &TcpListener) -> Result<(), DemoError> {
+/// Import (or refresh) the demo API and deploy production plus a 10 % canary. `functions` is a
+/// directory holding `hello.wasm` and `echo.wasm`.
+pub async fn prepare(
+    store: &Store,
+    listener: &TcpListener,
+    functions: Option<&Path>,
+) -> Result<(), DemoError> {
     let backend = start_backend().await?;
     let store = store.clone();
     let listen = listener.local_addr()?;
-    tokio::task::spawn_blocking(move || deploy(&store, &backend.to_string(), &listen.to_string()))
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?
+    let functions = functions.map(Path::to_path_buf);
+    tokio::task::spawn_blocking(move || {
+        deploy(
+            &store,
+            &backend.to_string(),
+            &listen.to_string(),
+            functions.as_deref(),
+        )
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))?
 }
 
-fn deploy(store: &Store, backend: &str, listen: &str) -> Result<(), DemoError> {
+/// Register hello (v1 and v2, told apart by GREETING) and echo, unless already there.
+fn register_functions(store: &Store, dir: &Path) -> Result<(), DemoError> {
+    let existing = store.read(|tx| tx.functions())?;
+    let has = |name: &str, n: usize| existing.iter().filter(|f| f.name == name).count() >= n;
+    let read = |name: &str| -> Result<Vec<u8>, DemoError> {
+        let path = dir.join(format!("{name}.wasm"));
+        std::fs::read(&path).map_err(|e| {
+            DemoError::Io(std::io::Error::new(
+                e.kind(),
+                format!(
+                    "{}: {e}; build the example functions with scripts/build-functions.sh",
+                    path.display()
+                ),
+            ))
+        })
+    };
+    if !has("hello", 2) {
+        let wasm = read("hello")?;
+        for greeting in ["v1", "v2"] {
+            let env: BTreeMap<String, String> =
+                [("GREETING".to_string(), greeting.to_string())].into();
+            control::put_function(store, "hello", &wasm, 128, 29, &env)?;
+        }
+    }
+    if !has("echo", 1) {
+        control::put_function(store, "echo", &read("echo")?, 128, 29, &BTreeMap::new())?;
+    }
+    Ok(())
+}
+
+fn deploy(
+    store: &Store,
+    backend: &str,
+    listen: &str,
+    functions: Option<&Path>,
+) -> Result<(), DemoError> {
+    match functions {
+        Some(dir) => register_functions(store, dir)?,
+        None => eprintln!(
+            "demo: no --functions DIR given; /hello and /echo answer 500 until functions are registered"
+        ),
+    }
     let options = ImportOptions::default();
     let exists = store.read(|tx| tx.find_api(API_NAME))?.is_some();
     if exists {
         control::import_into(
             store,
             API_NAME,
-            "specs/petstore.yaml",
+            SPEC_FILE,
             SPEC,
             PutMode::Overwrite,
             &options,
         )?;
     } else {
-        control::import_new(store, "specs/petstore.yaml", SPEC, Some(API_NAME), &options)?;
+        control::import_new(store, SPEC_FILE, SPEC, Some(API_NAME), &options)?;
     }
+    let hello_v1 = store
+        .read(|tx| tx.functions())?
+        .iter()
+        .filter(|f| f.name == "hello")
+        .map(|f| f.version)
+        .min()
+        .unwrap_or(1);
     let vars: BTreeMap<String, String> = [
         ("backend".to_string(), backend.to_string()),
         ("version".to_string(), "v1".to_string()),
+        ("helloVersion".to_string(), hello_v1.to_string()),
     ]
     .into();
     let prod = control::deploy(
@@ -105,7 +171,11 @@ fn deploy(store: &Store, backend: &str, listen: &str) -> Result<(), DemoError> {
         Some("demo production"),
         &vars,
     )?;
-    let overrides: BTreeMap<String, String> = [("version".to_string(), "v2".to_string())].into();
+    let overrides: BTreeMap<String, String> = [
+        ("version".to_string(), "v2".to_string()),
+        ("helloVersion".to_string(), (hello_v1 + 1).to_string()),
+    ]
+    .into();
     let canary = control::deploy_canary(
         store,
         Some(API_NAME),
@@ -116,15 +186,20 @@ fn deploy(store: &Store, backend: &str, listen: &str) -> Result<(), DemoError> {
     )?;
     let urls = crate::urls::invoke_urls(&prod.api, "prod", Some(listen));
     eprintln!(
-        "demo: API {} ({}) stage prod: production {} (version=v1), canary {} at 10 % (version=v2)",
-        prod.api.name, prod.api.id, prod.deployment.id, canary.deployment.id
+        "demo: API {} ({}) stage prod: production {} (version=v1, hello:{hello_v1}), canary {} at 10 % (version=v2, hello:{})",
+        prod.api.name,
+        prod.api.id,
+        prod.deployment.id,
+        canary.deployment.id,
+        hello_v1 + 1
     );
-    eprintln!("demo: backend on http://{backend}; try:");
-    eprintln!("  curl -i {}pets", urls[1]);
+    eprintln!("demo: pet backend on http://{backend}; try, in another terminal:");
+    eprintln!("  curl -i {}pets", urls[0]);
+    eprintln!("  curl -s '{}hello?name=you'", urls[0]);
     eprintln!(
-        "  for i in $(seq 50); do curl -s {}pets; echo; done | sort | uniq -c",
-        urls[1]
+        "  for i in $(seq 50); do curl -s -o /dev/null -w '%{{header.x-gw-canary}}\\n' {}hello; done | sort | uniq -c",
+        urls[0]
     );
-    eprintln!("  gw promote     # in another terminal: the canary becomes production");
+    eprintln!("  cargo run -q -- promote    # the canary becomes production, live at once");
     Ok(())
 }
