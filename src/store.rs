@@ -126,8 +126,15 @@ impl Store {
             dir,
         };
         let conn = store.connect()?;
-        // Schema creation races between first-time processes are serialized by the write lock.
-        store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
+        let ready: i64 = store.sql(conn.query_row(
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions')",
+            [],
+            |r| r.get(0),
+        ))?;
+        if ready < 4 {
+            // Schema creation races between first-time processes are serialized by the write lock.
+            store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
+        }
         Ok(store)
     }
 
