@@ -94,6 +94,8 @@ enum Command {
     Functions(JsonFlag),
     /// Serve every deployed stage on one listener; follows every change live.
     Serve(ServeArgs),
+    /// Call a stage's route without a running server (for scripts and tests).
+    Invoke(InvokeArgs),
     /// Import the bundled demo API, deploy production and a 10 % canary, and serve it.
     Demo {
         #[command(flatten)]
@@ -192,6 +194,32 @@ enum StageCommand {
         #[arg(long)]
         api: Option<String>,
     },
+}
+
+#[derive(Args)]
+struct InvokeArgs {
+    /// The path after the stage, e.g. /pets/1?limit=2.
+    path: String,
+    #[arg(long)]
+    api: Option<String>,
+    #[arg(long)]
+    stage: String,
+    #[arg(long, short = 'X', default_value = "GET")]
+    method: String,
+    /// Request header NAME:VALUE (repeatable).
+    #[arg(long = "header", short = 'H', value_name = "NAME:VALUE")]
+    headers: Vec<String>,
+    /// Request body.
+    #[arg(long, short = 'd')]
+    data: Option<String>,
+    /// Force the canary (or, with --production, production) instead of the random draw.
+    #[arg(long, conflicts_with = "production")]
+    canary: bool,
+    #[arg(long)]
+    production: bool,
+    /// Print the status line and headers before the body.
+    #[arg(long, short = 'i')]
+    include: bool,
 }
 
 #[derive(Subcommand)]
@@ -328,6 +356,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stage(cmd) => stage_command(&cli.state, cmd),
         Command::Function(cmd) => function_command(&cli.state, cmd),
         Command::Functions(j) => functions(&cli.state, j.json),
+        Command::Invoke(args) => invoke(&cli.state, args),
         Command::Serve(args) => serve(&cli.state, args, None),
         Command::Demo {
             serve: args,
@@ -776,6 +805,78 @@ fn functions(state: &Option<PathBuf>, json: bool) -> Result<()> {
 }
 
 /// `demo`: `Some(functions dir)` to set up the demo API first.
+/// Start the real server on a free loopback port, send one request through it, print the answer.
+fn invoke(state: &Option<PathBuf>, args: InvokeArgs) -> Result<()> {
+    use http_body_util::BodyExt;
+    let store = store(state)?;
+    let api = store.read(|tx| tx.resolve_api(args.api.as_deref()))?;
+    let path = if args.path.starts_with('/') {
+        args.path.clone()
+    } else {
+        format!("/{}", args.path)
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        let addr = listener.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(gw::server::run(
+            listener,
+            store,
+            gw::server::Config {
+                announce: false,
+                ..Default::default()
+            },
+            async {
+                let _ = stopped.await;
+            },
+        ));
+        let url = format!("http://{addr}/_aws/execute-api/{}/{}{path}", api.id, args.stage);
+        let mut req = http::Request::builder().method(args.method.as_str()).uri(&url);
+        for h in &args.headers {
+            let Some((k, v)) = h.split_once(':') else {
+                bail!("--header {h:?} is not NAME:VALUE");
+            };
+            req = req.header(k.trim(), v.trim());
+        }
+        if args.canary {
+            req = req.header(gw::dispatch::TARGET_HEADER, "canary");
+        } else if args.production {
+            req = req.header(gw::dispatch::TARGET_HEADER, "production");
+        }
+        let body = gw::body::full(args.data.clone().unwrap_or_default());
+        let req = req
+            .body(body)
+            .with_context(|| format!("invalid request {} {path}", args.method))?;
+        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+            .build_http::<gw::body::Body>();
+        let resp = client.request(req).await.context("the request failed")?;
+        let (parts, body) = resp.into_parts();
+        let body = body.collect().await.context("reading the response")?.to_bytes();
+        if args.include {
+            println!("HTTP/1.1 {}", parts.status);
+            for (k, v) in &parts.headers {
+                println!("{k}: {}", v.to_str().unwrap_or("<binary>"));
+            }
+            println!();
+        }
+        use std::io::Write;
+        std::io::stdout().write_all(&body)?;
+        if !body.ends_with(b"\n") {
+            println!();
+        }
+        let _ = stop.send(());
+        let _ = server.await;
+        if !parts.status.is_success() && !parts.status.is_redirection() {
+            std::process::exit(22);
+        }
+        Ok(())
+    })
+}
+
 fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: Option<Option<PathBuf>>) -> Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(

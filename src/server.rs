@@ -32,6 +32,8 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `ACCESS_KEY`, `SECRET`: management calls must be SigV4-signed with this key.
     pub require_sigv4: Option<(String, String)>,
+    /// Print `listening on http://ADDR` on stderr once ready.
+    pub announce: bool,
 }
 
 impl Default for Config {
@@ -43,6 +45,7 @@ impl Default for Config {
             header_read_timeout: Duration::from_secs(10),
             shutdown_grace: Duration::from_secs(10),
             require_sigv4: None,
+            announce: true,
         }
     }
 }
@@ -124,7 +127,9 @@ pub async fn run(
     )?;
 
     let addr = listener.local_addr()?;
-    eprintln!("listening on http://{addr}");
+    if config.announce {
+        eprintln!("listening on http://{addr}");
+    }
     tracing::info!("serving on http://{addr}");
 
     let mut builder = auto::Builder::new(TokioExecutor::new());
