@@ -24,7 +24,11 @@ pub fn short() -> String {
 
 /// A request id (`x-amzn-RequestId`).
 pub fn request_id() -> String {
-    uuid::Uuid::new_v4().to_string()
+    // From the thread-local RNG: no system call per request.
+    let bytes: [u8; 16] = rand::rng().random();
+    uuid::Builder::from_random_bytes(bytes)
+        .into_uuid()
+        .to_string()
 }
 
 /// An extended request id (`x-amz-apigw-id`), 16 characters as on AWS.
