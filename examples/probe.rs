@@ -40,7 +40,9 @@ fn gw(bin: &Path, state: &Path, args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
-/// Start `gw serve`; returns the child, its address and the time to the `listening on` line.
+/// Start `gw serve`; returns the child (the caller kills and waits for it), its address and the
+/// time to the `listening on` line.
+#[allow(clippy::zombie_processes)]
 fn serve(bin: &Path, state: &Path) -> (Child, String, Duration) {
     let start = Instant::now();
     let mut child = Command::new(bin)

@@ -28,14 +28,14 @@ pub const TARGET_HEADER: &str = "x-gw-target";
 /// Where the canary draw comes from: the thread's RNG, or a seeded one (tests).
 pub enum Draw {
     Random,
-    Seeded(std::sync::Mutex<rand::rngs::StdRng>),
+    Seeded(Box<std::sync::Mutex<rand::rngs::StdRng>>),
 }
 
 impl Draw {
     pub fn seeded(seed: u64) -> Draw {
         use rand::SeedableRng;
-        Draw::Seeded(std::sync::Mutex::new(rand::rngs::StdRng::seed_from_u64(
-            seed,
+        Draw::Seeded(Box::new(std::sync::Mutex::new(
+            rand::rngs::StdRng::seed_from_u64(seed),
         )))
     }
 

@@ -324,11 +324,11 @@ impl ErrorContext<'_> {
 }
 
 /// The API's customisation for `kind`: its own entry, else DEFAULT_4XX / DEFAULT_5XX.
-fn customisation<'a>(
-    api: Option<&'a RestApi>,
+fn customisation(
+    api: Option<&RestApi>,
     kind: ResponseType,
     status: u16,
-) -> Option<&'a GatewayResponse> {
+) -> Option<&GatewayResponse> {
     let map = &api?.gateway_responses;
     map.get(kind.name()).or_else(|| {
         if status >= 500 {
