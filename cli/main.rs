@@ -252,6 +252,10 @@ struct ServeArgs {
     /// Do not add the x-gw-deployment / x-gw-canary response headers.
     #[arg(long)]
     no_deployment_header: bool,
+    /// Management API calls (AWS CLI, boto3, Terraform) must be SigV4-signed with this key pair;
+    /// by default any credentials are accepted.
+    #[arg(long, value_name = "ACCESS_KEY:SECRET", env = "GW_REQUIRE_SIGV4")]
+    require_sigv4: Option<String>,
 }
 
 fn main() {
@@ -886,6 +890,17 @@ fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: Option<Option<PathBuf>>
         .with_writer(std::io::stderr)
         .init();
     let store = store(state)?;
+    let require_sigv4 = match &args.require_sigv4 {
+        None => None,
+        Some(pair) => match pair.split_once(':') {
+            Some((key, secret)) if !key.is_empty() && !secret.is_empty() => {
+                Some((key.to_string(), secret.to_string()))
+            }
+            _ => bail!(
+                "--require-sigv4 {pair:?} is not ACCESS_KEY:SECRET; write it as e.g. --require-sigv4 AKIDLOCAL:localsecret"
+            ),
+        },
+    };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -904,6 +919,7 @@ fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: Option<Option<PathBuf>>
         }
         let config = gw::server::Config {
             deployment_header: !args.no_deployment_header,
+            require_sigv4,
             ..Default::default()
         };
         gw::server::run(listener, store, config, gw::server::shutdown_signal()).await?;

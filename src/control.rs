@@ -298,6 +298,17 @@ pub fn update_stage<T>(
     stage_name: &str,
     f: impl FnOnce(&mut Stage) -> Result<T>,
 ) -> Result<(RestApi, Stage, T)> {
+    update_stage_in(store, api, stage_name, |_, _, stage| f(stage))
+}
+
+/// [`update_stage`] with the open transaction and the API at hand, for updates that must check
+/// other state in the same transaction (UpdateStage's patch checks that deployment ids exist).
+pub fn update_stage_in<T>(
+    store: &Store,
+    api: Option<&str>,
+    stage_name: &str,
+    f: impl FnOnce(&store::Tx, &RestApi, &mut Stage) -> Result<T>,
+) -> Result<(RestApi, Stage, T)> {
     let mut f = Some(f);
     let mut out = None;
     let (api, stage) = store.write(|tx| {
@@ -309,7 +320,7 @@ pub fn update_stage<T>(
             ))
         })?;
         if let Some(f) = f.take() {
-            match f(&mut stage) {
+            match f(tx, &api, &mut stage) {
                 Ok(v) => out = Some(v),
                 Err(ControlError::Store(e)) => return Err(e),
                 Err(ControlError::Import(e)) => return Err(StoreError::Invalid(e.to_string())),
@@ -321,6 +332,43 @@ pub fn update_stage<T>(
     })?;
     let out = out.ok_or_else(|| invalid("stage update did not run"))?;
     Ok((api, stage, out))
+}
+
+/// CreateStage: a new stage pointing at an existing deployment (its canary, if any, too).
+/// Errors as AWS words them: unknown deployment "Invalid Deployment identifier specified",
+/// unknown canary deployment "Deployment id does not exist", existing stage "Stage already exists".
+pub fn create_stage(
+    store: &Store,
+    api: Option<&str>,
+    mut stage: Stage,
+) -> Result<(RestApi, Stage)> {
+    check_stage_name(&stage.stage_name)?;
+    check_variables(&stage.variables)?;
+    if let Some(c) = &stage.canary_settings {
+        check_percent(c.percent_traffic)?;
+        check_variables(&c.stage_variable_overrides)?;
+    }
+    Ok(store.write(|tx| {
+        let api = tx.resolve_api(api)?;
+        if tx.deployment(&api.id, &stage.deployment_id)?.is_none() {
+            return Err(StoreError::NotFound(
+                "Invalid Deployment identifier specified".into(),
+            ));
+        }
+        if let Some(c) = &stage.canary_settings {
+            if tx.deployment(&api.id, &c.deployment_id)?.is_none() {
+                return Err(StoreError::Invalid("Deployment id does not exist".into()));
+            }
+        }
+        if tx.stage(&api.id, &stage.stage_name)?.is_some() {
+            return Err(StoreError::Conflict("Stage already exists".into()));
+        }
+        let now = store::now();
+        stage.created_date = now;
+        stage.last_updated_date = now;
+        tx.put_stage(&api.id, &stage)?;
+        Ok((api, stage))
+    })?)
 }
 
 /// The stage meant when `--stage` is left out: the only one with a canary.

@@ -1,0 +1,246 @@
+//! The model in AWS's rest-json shapes (botocore `apigateway/2015-07-09`): what GetRestApi,
+//! GetResources, GetMethod, GetStage... return. Timestamps are epoch seconds; empty optional maps
+//! and lists are left out, as AWS leaves them out.
+
+use crate::model::{Deployment, Integration, Method, Resource, RestApi, Stage};
+use serde_json::{json, Map, Value};
+
+/// The account id gw reports (LocalStack's default), as in ARNs and "Invalid API identifier".
+pub const ACCOUNT_ID: &str = "000000000000";
+
+fn put(m: &mut Map<String, Value>, key: &str, v: impl Into<Value>) {
+    m.insert(key.to_string(), v.into());
+}
+
+fn put_opt(m: &mut Map<String, Value>, key: &str, v: Option<impl Into<Value>>) {
+    if let Some(v) = v {
+        put(m, key, v);
+    }
+}
+
+pub fn root_resource_id(api: &RestApi) -> Option<&str> {
+    api.resources
+        .iter()
+        .find(|r| r.path == "/")
+        .map(|r| r.id.as_str())
+}
+
+pub fn rest_api(api: &RestApi) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "id", api.id.as_str());
+    put(&mut m, "name", api.name.as_str());
+    put_opt(&mut m, "description", api.description.as_deref());
+    put(&mut m, "createdDate", api.created_date);
+    put_opt(&mut m, "version", api.version.as_deref());
+    if !api.warnings.is_empty() {
+        put(&mut m, "warnings", api.warnings.clone());
+    }
+    if !api.binary_media_types.is_empty() {
+        put(&mut m, "binaryMediaTypes", api.binary_media_types.clone());
+    }
+    put_opt(
+        &mut m,
+        "minimumCompressionSize",
+        api.minimum_compression_size,
+    );
+    put(
+        &mut m,
+        "apiKeySource",
+        api.api_key_source.as_deref().unwrap_or("HEADER"),
+    );
+    let mut endpoint = Map::new();
+    let types = if api.endpoint_configuration.types.is_empty() {
+        vec!["EDGE".to_string()]
+    } else {
+        api.endpoint_configuration.types.clone()
+    };
+    put(&mut endpoint, "types", types);
+    if !api.endpoint_configuration.vpc_endpoint_ids.is_empty() {
+        put(
+            &mut endpoint,
+            "vpcEndpointIds",
+            api.endpoint_configuration.vpc_endpoint_ids.clone(),
+        );
+    }
+    put(&mut m, "endpointConfiguration", endpoint);
+    put_opt(&mut m, "policy", api.policy.as_deref());
+    put(&mut m, "tags", Map::new());
+    put(
+        &mut m,
+        "disableExecuteApiEndpoint",
+        api.disable_execute_api_endpoint,
+    );
+    put_opt(&mut m, "rootResourceId", root_resource_id(api));
+    Value::Object(m)
+}
+
+/// A resource; with `embed_methods` its methods in full (GetResources `embed=methods`), else
+/// each method as `{}` as AWS lists them.
+pub fn resource(r: &Resource, embed_methods: bool) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "id", r.id.as_str());
+    put_opt(&mut m, "parentId", r.parent_id.as_deref());
+    put_opt(&mut m, "pathPart", r.path_part.as_deref());
+    put(&mut m, "path", r.path.as_str());
+    if !r.resource_methods.is_empty() {
+        let methods: Map<String, Value> = r
+            .resource_methods
+            .iter()
+            .map(|(verb, meth)| {
+                let v = if embed_methods {
+                    method(r, meth)
+                } else {
+                    json!({})
+                };
+                (verb.clone(), v)
+            })
+            .collect();
+        put(&mut m, "resourceMethods", methods);
+    }
+    Value::Object(m)
+}
+
+pub fn method(r: &Resource, meth: &Method) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "httpMethod", meth.http_method.as_str());
+    put(
+        &mut m,
+        "authorizationType",
+        meth.authorization_type.as_str(),
+    );
+    put_opt(&mut m, "authorizerId", meth.authorizer_id.as_deref());
+    put(&mut m, "apiKeyRequired", meth.api_key_required);
+    put_opt(
+        &mut m,
+        "requestValidatorId",
+        meth.request_validator_id.as_deref(),
+    );
+    put_opt(&mut m, "operationName", meth.operation_name.as_deref());
+    if !meth.request_parameters.is_empty() {
+        put(&mut m, "requestParameters", json!(meth.request_parameters));
+    }
+    if !meth.method_responses.is_empty() {
+        let responses: Map<String, Value> = meth
+            .method_responses
+            .iter()
+            .map(|(code, resp)| {
+                let mut o = Map::new();
+                put(&mut o, "statusCode", resp.status_code.as_str());
+                if !resp.response_parameters.is_empty() {
+                    put(
+                        &mut o,
+                        "responseParameters",
+                        json!(resp.response_parameters),
+                    );
+                }
+                (code.clone(), Value::Object(o))
+            })
+            .collect();
+        put(&mut m, "methodResponses", responses);
+    }
+    if let Some(i) = &meth.method_integration {
+        put(&mut m, "methodIntegration", integration(r, i));
+    }
+    Value::Object(m)
+}
+
+/// An integration; `integrationResponses` keyed by status code as AWS keys them (the model keys
+/// them by selection pattern), `cacheNamespace` defaulting to the resource id.
+pub fn integration(r: &Resource, i: &Integration) -> Value {
+    let mut v = serde_json::to_value(i).unwrap_or_else(|_| json!({}));
+    if let Some(m) = v.as_object_mut() {
+        m.remove("integrationResponses");
+        if !i.integration_responses.is_empty() {
+            let responses: Map<String, Value> = i
+                .integration_responses
+                .iter()
+                .map(|(pattern, resp)| {
+                    let mut o = Map::new();
+                    put(&mut o, "statusCode", resp.status_code.as_str());
+                    let selection = resp
+                        .selection_pattern
+                        .clone()
+                        .or_else(|| (pattern != "default").then(|| pattern.clone()));
+                    put_opt(&mut o, "selectionPattern", selection);
+                    if !resp.response_parameters.is_empty() {
+                        put(
+                            &mut o,
+                            "responseParameters",
+                            json!(resp.response_parameters),
+                        );
+                    }
+                    if !resp.response_templates.is_empty() {
+                        put(&mut o, "responseTemplates", json!(resp.response_templates));
+                    }
+                    put_opt(&mut o, "contentHandling", resp.content_handling.as_deref());
+                    (resp.status_code.clone(), Value::Object(o))
+                })
+                .collect();
+            put(m, "integrationResponses", responses);
+        }
+        if !m.contains_key("cacheNamespace") {
+            put(m, "cacheNamespace", r.id.as_str());
+        }
+        if !m.contains_key("cacheKeyParameters") {
+            put(m, "cacheKeyParameters", Vec::<String>::new());
+        }
+    }
+    v
+}
+
+pub fn deployment(d: &Deployment, api_summary: Option<&RestApi>) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "id", d.id.as_str());
+    put_opt(&mut m, "description", d.description.as_deref());
+    put(&mut m, "createdDate", d.created_date);
+    if let Some(api) = api_summary {
+        let mut summary = Map::new();
+        for (r, meth) in api.routes() {
+            let entry = summary
+                .entry(r.path.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(o) = entry.as_object_mut() {
+                o.insert(
+                    meth.http_method.clone(),
+                    json!({
+                        "authorizationType": meth.authorization_type,
+                        "apiKeyRequired": meth.api_key_required,
+                    }),
+                );
+            }
+        }
+        put(&mut m, "apiSummary", summary);
+    }
+    Value::Object(m)
+}
+
+pub fn stage(s: &Stage) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "deploymentId", s.deployment_id.as_str());
+    put(&mut m, "stageName", s.stage_name.as_str());
+    put_opt(&mut m, "description", s.description.as_deref());
+    put(&mut m, "cacheClusterEnabled", false);
+    put(&mut m, "cacheClusterStatus", "NOT_AVAILABLE");
+    put(&mut m, "methodSettings", Map::new());
+    if !s.variables.is_empty() {
+        put(&mut m, "variables", json!(s.variables));
+    }
+    if let Some(c) = &s.canary_settings {
+        let mut o = Map::new();
+        put(&mut o, "deploymentId", c.deployment_id.as_str());
+        put(&mut o, "percentTraffic", c.percent_traffic);
+        if !c.stage_variable_overrides.is_empty() {
+            put(
+                &mut o,
+                "stageVariableOverrides",
+                json!(c.stage_variable_overrides),
+            );
+        }
+        put(&mut o, "useStageCache", c.use_stage_cache);
+        put(&mut m, "canarySettings", o);
+    }
+    put(&mut m, "tracingEnabled", s.tracing_enabled);
+    put(&mut m, "createdDate", s.created_date);
+    put(&mut m, "lastUpdatedDate", s.last_updated_date);
+    Value::Object(m)
+}
