@@ -103,7 +103,13 @@ pub(super) fn build(
     };
     let default_validator = top_level(&mut cx, doc, &mut api)?;
     let authorizers = authorizers(&mut cx, doc)?;
-    api.authorizers = authorizers.values().map(|(a, _)| a.clone()).collect();
+    // Only schemes with an `x-amazon-apigateway-authorizer` become authorizers; the placeholders
+    // for plain API-key, IAM and foreign schemes stay in the index only.
+    api.authorizers = authorizers
+        .values()
+        .filter(|(_, kind)| matches!(kind, SchemeAuth::Authorizer))
+        .map(|(a, _)| a.clone())
+        .collect();
     api.authorizers.sort_by(|a, b| a.name.cmp(&b.name));
     if doc.root_security {
         cx.warn(
@@ -948,7 +954,7 @@ fn integration(cx: &mut Ctx, ptr: &str, v: &Value) -> Result<Integration, Import
     if is_http && obj.get("uri").is_none() {
         return Err(cx.error(
             ptr,
-            format!("a {} integration needs a `uri`", kind.as_str()),
+            format!("an {} integration needs a `uri`", kind.as_str()),
             "set uri to the backend URL, e.g. http://${stageVariables.backend}/pets/{id}",
         ));
     }
