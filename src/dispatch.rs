@@ -241,6 +241,37 @@ fn limit(body: Body) -> Body {
     Limited::new(body, MAX_BODY_BYTES).boxed()
 }
 
+/// How much of a refused body [`drain_refused`] reads at most, and for how long.
+const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
+const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Read and discard (bounded), in the background, the body of a request refused from its
+/// headers, so that a client still sending it reads our 413 at once. Closing a socket with unread
+/// data makes the kernel reset the connection, and most clients (hyper, Python requests, fetch)
+/// then report a broken pipe instead of the answer. A client that sent `Expect: 100-continue` has
+/// not sent the body yet and waits for our answer: nothing to drain.
+fn drain_refused(body: Body, headers: &HeaderMap) {
+    let expects_continue = headers
+        .get(http::header::EXPECT)
+        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+    if expects_continue {
+        return;
+    }
+    tokio::spawn(async move {
+        let drain = async {
+            let mut body = body;
+            let mut read = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                read += frame.data_ref().map_or(0, Bytes::len);
+                if read > DRAIN_BYTES {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
+    });
+}
+
 async fn collect(body: Body) -> Result<Bytes, GatewayError> {
     match limit(body).collect().await {
         Ok(c) => Ok(c.to_bytes()),
@@ -302,6 +333,7 @@ async fn serve(
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > MAX_BODY_BYTES as u64 {
+            drain_refused(body, &parts.headers);
             return Err(fail(GatewayError::new(ResponseType::RequestTooLarge)));
         }
     }

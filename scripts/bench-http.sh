@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# Loopback HTTP benchmark: gw's HTTP_PROXY path against nginx as a reverse proxy, same backend,
+# same run. Targets: the backend directly, nginx proxying with keep-alive to the backend (1 and
+# 2 workers), and `gw serve` (release build) proxying to the same backend. Rounds are
+# interleaved (every target once per round, in rotating order) and the table shows medians.
+#
+#   scripts/bench-http.sh                 # 3 rounds of 10 s per target, 64 connections
+#   ROUNDS=5 DURATION=15s CONNECTIONS=128 THREADS=2 scripts/bench-http.sh
+#
+# Needs wrk and nginx (apt-get install -y wrk nginx) and `cargo build --release`.
+# The backend is nginx itself answering a static 200 (1 worker), identical for every target.
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+ROUNDS="${ROUNDS:-3}"
+DURATION="${DURATION:-10s}"
+CONNECTIONS="${CONNECTIONS:-64}"
+THREADS="${THREADS:-2}"
+BACKEND_WORKERS="${BACKEND_WORKERS:-1}"
+GW="${GW:-$root/target/release/gw}"
+
+for tool in wrk nginx python3; do
+    command -v "$tool" >/dev/null || { echo "bench-http: $tool is missing (apt-get install -y wrk nginx)" >&2; exit 1; }
+done
+[ -x "$GW" ] || { echo "bench-http: $GW is missing: run cargo build --release" >&2; exit 1; }
+
+work="$(mktemp -d)"
+pids=()
+declare -A nginx_pid
+cleanup() {
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() {
+    for _ in $(seq 1 200); do
+        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
+        sleep 0.05
+    done
+    echo "bench-http: nothing listens on port $1" >&2; exit 1
+}
+
+# nginx_conf NAME WORKERS PORT SERVER_BLOCK: write a self-contained config and start nginx.
+start_nginx() {
+    local name="$1" workers="$2" body="$3"
+    local dir="$work/$name"
+    mkdir -p "$dir/logs" "$dir/tmp"
+    cat >"$dir/nginx.conf" <<EOF
+worker_processes $workers;
+daemon off;
+pid $dir/nginx.pid;
+error_log $dir/logs/error.log warn;
+events { worker_connections 4096; multi_accept on; }
+http {
+    access_log off;
+    client_body_temp_path $dir/tmp/body;
+    proxy_temp_path $dir/tmp/proxy;
+    fastcgi_temp_path $dir/tmp/fastcgi;
+    uwsgi_temp_path $dir/tmp/uwsgi;
+    scgi_temp_path $dir/tmp/scgi;
+    keepalive_requests 1000000;
+    $body
+}
+EOF
+    nginx -p "$dir" -c "$dir/nginx.conf" &
+    pids+=($!)
+    nginx_pid[$name]=$!
+}
+
+backend_port="$(free_port)"
+start_nginx backend "$BACKEND_WORKERS" "server { listen 127.0.0.1:$backend_port; location / { return 200 'ok\n'; } }"
+wait_port "$backend_port"
+
+proxy_block() {
+    cat <<EOF
+upstream backend { server 127.0.0.1:$backend_port; keepalive 256; }
+server {
+    listen 127.0.0.1:$1;
+    location /prod/ {
+        proxy_pass http://backend/;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
+}
+EOF
+}
+nginx1_port="$(free_port)"
+start_nginx nginx-1w 1 "$(proxy_block "$nginx1_port")"
+nginx2_port="$(free_port)"
+start_nginx nginx-2w 2 "$(proxy_block "$nginx2_port")"
+wait_port "$nginx1_port"
+wait_port "$nginx2_port"
+
+# gw: one greedy HTTP_PROXY route to the same backend.
+export GW_STATE="$work/gw-state" GW_LOG=warn
+cat >"$work/bench.yaml" <<EOF
+openapi: 3.0.1
+info: {title: bench, version: "1"}
+paths:
+  /{proxy+}:
+    x-amazon-apigateway-any-method:
+      parameters:
+        - {name: proxy, in: path, required: true, schema: {type: string}}
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        httpMethod: ANY
+        uri: "http://127.0.0.1:$backend_port/{proxy}"
+        requestParameters:
+          integration.request.path.proxy: method.request.path.proxy
+EOF
+"$GW" import "$work/bench.yaml" >/dev/null
+"$GW" deploy --stage prod >/dev/null
+gw_port="$(free_port)"
+"$GW" serve --listen "127.0.0.1:$gw_port" 2>"$work/gw.log" &
+gw_pid=$!
+pids+=("$gw_pid")
+wait_port "$gw_port"
+
+names=(backend nginx-1w nginx-2w gw)
+urls=(
+    "http://127.0.0.1:$backend_port/bench"
+    "http://127.0.0.1:$nginx1_port/prod/bench"
+    "http://127.0.0.1:$nginx2_port/prod/bench"
+    "http://127.0.0.1:$gw_port/prod/bench"
+)
+for u in "${urls[@]}"; do
+    body="$(curl -fsS "$u")" || { echo "bench-http: $u does not answer" >&2; exit 1; }
+    [ "$body" = "ok" ] || { echo "bench-http: $u answered $body" >&2; exit 1; }
+done
+
+# CPU time (clock ticks) used so far by processes $@ and all their threads.
+cpu_ticks() {
+    local t=0 f
+    for p in "$@"; do
+        for f in /proc/"$p"/task/*/stat; do
+            t=$((t + $(awk '{print $14 + $15}' "$f" 2>/dev/null || echo 0)))
+        done
+    done
+    echo "$t"
+}
+# The processes doing a target's work: an nginx instance's workers, or gw.
+target_pids() {
+    case "$1" in
+        gw) echo "$gw_pid" ;;
+        *) pgrep -P "${nginx_pid[$1]}" | tr '\n' ' ' ;;
+    esac
+}
+
+# One wrk run: prints "REQS_PER_S P99_MS NON2XX SOCKET_ERRORS CPU_US_PER_REQUEST".
+run_wrk() {
+    local pids c0 c1 out
+    pids="$(target_pids "$2")"
+    # shellcheck disable=SC2086
+    c0="$(cpu_ticks $pids)"
+    out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1")"
+    # shellcheck disable=SC2086
+    c1="$(cpu_ticks $pids)"
+    echo "$out" | CPU_TICKS=$((c1 - c0)) HZ="$(getconf CLK_TCK)" python3 -c '
+import os, re, sys
+t = sys.stdin.read()
+rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
+v, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", t, re.M).groups()
+p99 = float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
+e = re.search(r"Socket errors: (.*)", t)
+n = int(re.search(r"^\s+(\d+) requests in", t, re.M).group(1))
+cpu_us = int(os.environ["CPU_TICKS"]) * 1e6 / int(os.environ["HZ"]) / max(n, 1)
+print(rps, p99, int(m.group(1)) if m else 0, (e.group(1).replace(" ", "") if e else "-"), round(cpu_us, 2))
+'
+}
+
+echo "bench-http: $ROUNDS round(s) x ${#names[@]} targets, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) CPUs" >&2
+# Warm every target (connection pools, page cache) before measuring.
+for u in "${urls[@]}"; do wrk -t1 -c8 -d1s "$u" >/dev/null; done
+echo "  columns: req/s, p99 ms, non-2xx, socket errors, CPU µs per request of the target's own processes" >&2
+
+results="$work/results"
+: >"$results"
+for round in $(seq 1 "$ROUNDS"); do
+    for k in $(seq 0 $((${#names[@]} - 1))); do
+        i=$(((k + round - 1) % ${#names[@]}))
+        line="$(run_wrk "${urls[$i]}" "${names[$i]}")"
+        echo "${names[$i]} $line" >>"$results"
+        echo "  round $round ${names[$i]}: $line" >&2
+    done
+done
+
+python3 - "$results" "${names[@]}" <<'EOF'
+import statistics, sys
+path, names = sys.argv[1], sys.argv[2:]
+rows = {}
+for line in open(path):
+    n, rps, p99, non2xx, errors, cpu = line.split()
+    rows.setdefault(n, []).append((float(rps), float(p99), int(non2xx), errors, float(cpu)))
+med = {n: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v),
+           sum(r[2] for r in v), ",".join(sorted({r[3] for r in v})), statistics.median(r[4] for r in v))
+       for n, v in rows.items()}
+ref_rps, ref_p99 = med["nginx-2w"][0], med["nginx-2w"][1]
+print(f"{'target':<10} {'req/s':>10} {'p99 ms':>8} {'req/s vs nginx-2w':>18} {'p99 vs nginx-2w':>16} {'CPU us/req':>11} {'non-2xx':>8}  socket errors")
+for n in names:
+    rps, p99, bad, errs, cpu = med[n]
+    print(f"{n:<10} {rps:>10.0f} {p99:>8.2f} {rps / ref_rps:>18.2f} {p99 / ref_p99:>16.2f} {cpu:>11.2f} {bad:>8}  {errs}")
+EOF
