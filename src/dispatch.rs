@@ -54,14 +54,16 @@ impl Draw {
 
 /// What every request shares.
 pub struct Shared {
-    pub snapshot: arc_swap::ArcSwap<Snapshot>,
+    /// The serving snapshot, swapped by the reload thread; shared by every worker.
+    pub snapshot: Arc<arc_swap::ArcSwap<Snapshot>>,
     /// The store, for management API calls (the data plane never reads it).
     pub store: crate::store::Store,
     /// `ACCESS_KEY`, `SECRET` when management calls must carry a valid SigV4 signature.
     pub require_sigv4: Option<(String, String)>,
+    /// This worker thread's backend connection pool.
     pub client: HttpClient,
     pub deployment_header: bool,
-    pub draw: Draw,
+    pub draw: Arc<Draw>,
 }
 
 /// Which API a request addresses, and the path after it.

@@ -84,6 +84,10 @@ pub async fn shutdown_signal() {
 
 /// Serve on `listener` until `shutdown` resolves, then let in-flight requests finish (bounded
 /// by `shutdown_grace`). Prints `listening on http://ADDR` on stderr once ready.
+///
+/// One worker thread per core, each with its own single-threaded runtime, accept loop and
+/// backend connection pool: a request is read, dispatched, proxied and answered on one thread,
+/// with no cross-thread wake-ups (which cost more than the gateway's own work).
 pub async fn run(
     listener: TcpListener,
     store: Store,
@@ -104,34 +108,83 @@ pub async fn run(
         .map_err(|e| std::io::Error::other(e.to_string()))?
     };
     let (snap, cache) = first;
-    let shared = Arc::new(Shared {
-        snapshot: arc_swap::ArcSwap::from_pointee(snap?),
-        store: store.clone(),
-        require_sigv4: config.require_sigv4.clone(),
-        client: crate::integrations::http::client(),
-        deployment_header: config.deployment_header,
-        draw: match config.canary_seed {
-            Some(seed) => Draw::seeded(seed),
-            None => Draw::Random,
-        },
+    let live = Arc::new(arc_swap::ArcSwap::from_pointee(snap?));
+    let draw = Arc::new(match config.canary_seed {
+        Some(seed) => Draw::seeded(seed),
+        None => Draw::Random,
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let watcher = spawn_watcher(
+    let reload = spawn_watcher(
         watcher,
         seen,
-        store,
+        store.clone(),
         cache,
-        shared.clone(),
+        live.clone(),
         stop.clone(),
         config.reload_interval,
     )?;
 
     let addr = listener.local_addr()?;
+    let listener = listener.into_std()?;
+    let (quit, quit_rx) = tokio::sync::watch::channel(false);
+    let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
+    let mut handles = Vec::with_capacity(workers);
+    for i in 0..workers {
+        let listener = listener.try_clone()?;
+        let quit_rx = quit_rx.clone();
+        let config = config.clone();
+        let (live, draw, store) = (live.clone(), draw.clone(), store.clone());
+        let handle = std::thread::Builder::new()
+            .name(format!("gw-worker-{i}"))
+            .spawn(move || -> Result<(), ServerError> {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()?;
+                rt.block_on(async move {
+                    let shared = Arc::new(Shared {
+                        snapshot: live,
+                        store,
+                        client: crate::integrations::http::client(),
+                        deployment_header: config.deployment_header,
+                        require_sigv4: config.require_sigv4.clone(),
+                        draw,
+                    });
+                    let listener = TcpListener::from_std(listener)?;
+                    worker(listener, shared, &config, quit_rx).await;
+                    Ok(())
+                })
+            })?;
+        handles.push(handle);
+    }
+    drop(listener);
     if config.announce {
         eprintln!("listening on http://{addr}");
     }
-    tracing::info!("serving on http://{addr}");
+    tracing::info!("serving on http://{addr} with {workers} worker threads");
 
+    shutdown.await;
+    tracing::info!("shutting down: waiting for in-flight requests");
+    let _ = quit.send(true);
+    let joined = tokio::task::spawn_blocking(move || {
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or(Ok(())))
+            .collect::<Result<Vec<()>, ServerError>>()
+    })
+    .await
+    .map_err(|e| std::io::Error::other(e.to_string()))?;
+    stop.store(true, Ordering::Relaxed);
+    let _ = reload.join();
+    joined.map(|_| ())
+}
+
+/// One worker: accept connections on `listener` and serve them on this thread until `quit`.
+async fn worker(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    config: &Config,
+    mut quit: tokio::sync::watch::Receiver<bool>,
+) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
         .http1()
@@ -139,7 +192,6 @@ pub async fn run(
         .header_read_timeout(config.header_read_timeout)
         .max_buf_size(64 * 1024);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    tokio::pin!(shutdown);
     loop {
         let (stream, remote) = tokio::select! {
             accepted = listener.accept() => match accepted {
@@ -151,11 +203,17 @@ pub async fn run(
                     continue;
                 }
             },
-            _ = &mut shutdown => break,
+            _ = quit.wait_for(|q| *q) => break,
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
+        // hyper's header read timeout starts only once the HTTP version is known; a client that
+        // sends nothing (or trickles the HTTP/2 preface) would hold its socket and task forever.
+        // Until the connection's first request arrives, the same timeout bounds it here.
+        let first_request = Arc::new(AtomicBool::new(false));
+        let seen = first_request.clone();
         let service = service_fn(move |req| {
+            seen.store(true, Ordering::Relaxed);
             let shared = shared.clone();
             async move { Ok::<_, std::convert::Infallible>(dispatch::handle(shared, req, remote).await) }
         });
@@ -163,14 +221,25 @@ pub async fn run(
             .serve_connection(TokioIo::new(stream), service)
             .into_owned();
         let conn = graceful.watch(conn);
+        let first_request_timeout = config.header_read_timeout;
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            tokio::pin!(conn);
+            let result = tokio::select! {
+                r = &mut conn => r,
+                _ = tokio::time::sleep(first_request_timeout) => {
+                    if !first_request.load(Ordering::Relaxed) {
+                        tracing::debug!("connection from {remote}: no request within {first_request_timeout:?}; closed");
+                        return;
+                    }
+                    conn.await
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!("connection from {remote}: {e}");
             }
         });
     }
     drop(listener);
-    tracing::info!("shutting down: waiting for in-flight requests");
     if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
         .await
         .is_err()
@@ -180,9 +249,6 @@ pub async fn run(
             config.shutdown_grace
         );
     }
-    stop.store(true, Ordering::Relaxed);
-    let _ = watcher.join();
-    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -191,7 +257,7 @@ fn spawn_watcher(
     mut seen: Option<i64>,
     store: Store,
     mut cache: SnapshotCache,
-    shared: Arc<Shared>,
+    live: Arc<arc_swap::ArcSwap<crate::snapshot::Snapshot>>,
     stop: Arc<AtomicBool>,
     interval: Duration,
 ) -> Result<std::thread::JoinHandle<()>, ServerError> {
@@ -213,7 +279,7 @@ fn spawn_watcher(
                 seen = now;
                 match snapshot::load(&store, &mut cache) {
                     Ok(snap) => {
-                        shared.snapshot.store(Arc::new(snap));
+                        live.store(Arc::new(snap));
                         tracing::info!("reloaded: the store changed");
                     }
                     Err(e) => {
