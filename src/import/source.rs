@@ -38,6 +38,14 @@ pub(super) fn parse(file: &str, bytes: &[u8]) -> Result<Value, ImportError> {
             )
         })?
     } else {
+        if let Some(offset) = flow_nesting_over_limit(text) {
+            let (line, column) = line_col(bytes, offset + (bytes.len() - text.len()));
+            return Err(err(
+                Location::Line { line, column },
+                format!("invalid YAML: brackets nested more than {MAX_FLOW_DEPTH} levels deep"),
+                "flatten the document (YAML and JSON specs may nest at most 128 levels)",
+            ));
+        }
         serde_yaml::from_str(text).map_err(|e| {
             let location = e
                 .location()
@@ -64,6 +72,32 @@ pub(super) fn parse(file: &str, bytes: &[u8]) -> Result<Value, ImportError> {
         ));
     }
     Ok(value)
+}
+
+/// libyaml's scanner keeps a possible simple key per open flow collection and re-checks all of
+/// them at every token, so flow nesting costs time quadratic in its depth before serde_yaml's
+/// recursion limit (128) refuses it: 100,000 nested `{a: ...}` (600 KB) take minutes, a 4 MB
+/// document hours. Documents whose brackets nest far past that limit are refused up front.
+const MAX_FLOW_DEPTH: usize = 1_000;
+
+/// The byte offset of the first `[` or `{` that opens more than [`MAX_FLOW_DEPTH`] levels.
+/// Brackets are counted everywhere, quoted text included: a stray bracket in a string can only
+/// make the check stricter, never let a deep document through, and real specs stay far below.
+fn flow_nesting_over_limit(text: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'[' | b'{' => {
+                depth += 1;
+                if depth > MAX_FLOW_DEPTH {
+                    return Some(i);
+                }
+            }
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    None
 }
 
 fn line_col(bytes: &[u8], offset: usize) -> (usize, usize) {

@@ -66,6 +66,7 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'{')
     .add(b'}')
     .add(b'/')
+    .add(b'\\')
     .add(b'%');
 const QUERY: &AsciiSet = &CONTROLS
     .add(b' ')
@@ -101,11 +102,11 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
             Some(v) if name.ends_with('+') || is_greedy(cx, bare) => {
                 let encoded: Vec<String> = v
                     .split('/')
-                    .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+                    .map(encode_segment)
                     .collect();
                 out.push_str(&encoded.join("/"));
             }
-            Some(v) => out.push_str(&utf8_percent_encode(&v, SEGMENT).to_string()),
+            Some(v) => out.push_str(&encode_segment(&v)),
             None => out.push_str(&rest[open..open + close + 1]),
         }
         rest = &rest[open + close + 1..];
@@ -134,6 +135,16 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
         out.push_str(&query.join("&"));
     }
     Ok(out)
+}
+
+/// One path segment for the backend URL. `.` and `..` are sent encoded, so a client's
+/// `%2e%2e` can never become a parent-directory step at a backend that normalises paths.
+fn encode_segment(s: &str) -> String {
+    match s {
+        "." => "%2E".to_string(),
+        ".." => "%2E%2E".to_string(),
+        _ => utf8_percent_encode(s, SEGMENT).to_string(),
+    }
 }
 
 fn is_greedy(cx: &RequestCx, name: &str) -> bool {
