@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Loopback HTTP benchmark: gw's HTTP_PROXY path against nginx as a reverse proxy, same backend,
-# same run. Targets: the backend directly, nginx proxying with keep-alive to the backend (1 and
-# 2 workers), and `gw serve` (release build) proxying to the same backend. Rounds are
-# interleaved (every target once per round, in rotating order) and the table shows medians.
+# Loopback HTTP benchmark: gw against nginx as a reverse proxy, same backend, same run.
+# Targets: the backend directly; nginx proxying with keep-alive to the backend (1 and 2 workers);
+# and one `gw serve` (release build) answering four routes: HTTP_PROXY to the same backend, a MOCK,
+# the `hello` WebAssembly function (Lambda-style contract) and the `http-hello` wasi:http
+# component. Rounds are interleaved (every target once per round, in rotating order) and the
+# table shows medians, with each target's ratio to nginx with 2 workers.
 #
 #   scripts/bench-http.sh                 # 3 rounds of 10 s per target, 64 connections
 #   ROUNDS=5 DURATION=15s CONNECTIONS=128 THREADS=2 scripts/bench-http.sh
@@ -95,12 +97,30 @@ start_nginx nginx-2w 2 "$(proxy_block "$nginx2_port")"
 wait_port "$nginx1_port"
 wait_port "$nginx2_port"
 
-# gw: one greedy HTTP_PROXY route to the same backend.
+# gw: a greedy HTTP_PROXY route to the same backend, a MOCK, and two WebAssembly functions.
 export GW_STATE="$work/gw-state" GW_LOG=warn
+scripts/build-functions.sh >/dev/null
+wasm="$root/target/wasm32-wasip2/release"
+arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function"
 cat >"$work/bench.yaml" <<EOF
 openapi: 3.0.1
 info: {title: bench, version: "1"}
 paths:
+  /mock:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: {application/json: '{"statusCode": 200}'}
+        responses: {default: {statusCode: "200", responseTemplates: {application/json: "ok"}}}
+  /hello:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:hello/invocations"}
+  /web:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:http-hello/invocations"}
   /{proxy+}:
     x-amazon-apigateway-any-method:
       parameters:
@@ -113,6 +133,8 @@ paths:
         requestParameters:
           integration.request.path.proxy: method.request.path.proxy
 EOF
+"$GW" function put hello "$wasm/hello.wasm" >/dev/null
+"$GW" function put http-hello "$wasm/http_hello.wasm" >/dev/null
 "$GW" import "$work/bench.yaml" >/dev/null
 "$GW" deploy --stage prod >/dev/null
 gw_port="$(free_port)"
@@ -121,16 +143,23 @@ gw_pid=$!
 pids+=("$gw_pid")
 wait_port "$gw_port"
 
-names=(backend nginx-1w nginx-2w gw)
+names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-http)
 urls=(
     "http://127.0.0.1:$backend_port/bench"
     "http://127.0.0.1:$nginx1_port/prod/bench"
     "http://127.0.0.1:$nginx2_port/prod/bench"
     "http://127.0.0.1:$gw_port/prod/bench"
+    "http://127.0.0.1:$gw_port/prod/mock"
+    "http://127.0.0.1:$gw_port/prod/hello"
+    "http://127.0.0.1:$gw_port/prod/web"
 )
-for u in "${urls[@]}"; do
+for i in "${!urls[@]}"; do
+    u="${urls[$i]}"
     body="$(curl -fsS "$u")" || { echo "bench-http: $u does not answer" >&2; exit 1; }
-    [ "$body" = "ok" ] || { echo "bench-http: $u answered $body" >&2; exit 1; }
+    case "${names[$i]}" in
+        gw-wasm-*) ;;
+        *) [ "$body" = "ok" ] || { echo "bench-http: $u answered $body" >&2; exit 1; } ;;
+    esac
 done
 
 # CPU time (clock ticks) used so far by processes $@ and all their threads.
@@ -146,12 +175,12 @@ cpu_ticks() {
 # The processes doing a target's work: an nginx instance's workers, or gw.
 target_pids() {
     case "$1" in
-        gw) echo "$gw_pid" ;;
+        gw*) echo "$gw_pid" ;;
         *) pgrep -P "${nginx_pid[$1]}" | tr '\n' ' ' ;;
     esac
 }
 
-# One wrk run: prints "REQS_PER_S P99_MS NON2XX SOCKET_ERRORS CPU_US_PER_REQUEST".
+# One wrk run: prints "REQS_PER_S P50_MS P99_MS NON2XX SOCKET_ERRORS CPU_US_PER_REQUEST".
 run_wrk() {
     local pids c0 c1 out
     pids="$(target_pids "$2")"
@@ -164,20 +193,22 @@ run_wrk() {
 import os, re, sys
 t = sys.stdin.read()
 rps = float(re.search(r"Requests/sec:\s+([\d.]+)", t).group(1))
-v, unit = re.search(r"^\s+99%\s+([\d.]+)(us|ms|s)\s*$", t, re.M).groups()
-p99 = float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+def pct(p):
+    v, unit = re.search(r"^\s+" + p + r"%\s+([\d.]+)(us|ms|s)\s*$", t, re.M).groups()
+    return float(v) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+p50, p99 = pct("50"), pct("99")
 m = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", t)
 e = re.search(r"Socket errors: (.*)", t)
 n = int(re.search(r"^\s+(\d+) requests in", t, re.M).group(1))
 cpu_us = int(os.environ["CPU_TICKS"]) * 1e6 / int(os.environ["HZ"]) / max(n, 1)
-print(rps, p99, int(m.group(1)) if m else 0, (e.group(1).replace(" ", "") if e else "-"), round(cpu_us, 2))
+print(rps, p50, p99, int(m.group(1)) if m else 0, (e.group(1).replace(" ", "") if e else "-"), round(cpu_us, 2))
 '
 }
 
 echo "bench-http: $ROUNDS round(s) x ${#names[@]} targets, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) CPUs" >&2
 # Warm every target (connection pools, page cache) before measuring.
 for u in "${urls[@]}"; do wrk -t1 -c8 -d1s "$u" >/dev/null; done
-echo "  columns: req/s, p99 ms, non-2xx, socket errors, CPU µs per request of the target's own processes" >&2
+echo "  columns: req/s, p50 ms, p99 ms, non-2xx, socket errors, CPU µs per request of the target's own processes" >&2
 
 results="$work/results"
 : >"$results"
@@ -195,14 +226,16 @@ import statistics, sys
 path, names = sys.argv[1], sys.argv[2:]
 rows = {}
 for line in open(path):
-    n, rps, p99, non2xx, errors, cpu = line.split()
-    rows.setdefault(n, []).append((float(rps), float(p99), int(non2xx), errors, float(cpu)))
+    n, rps, p50, p99, non2xx, errors, cpu = line.split()
+    rows.setdefault(n, []).append((float(rps), float(p50), float(p99), int(non2xx), errors, float(cpu)))
 med = {n: (statistics.median(r[0] for r in v), statistics.median(r[1] for r in v),
-           sum(r[2] for r in v), ",".join(sorted({r[3] for r in v})), statistics.median(r[4] for r in v))
+           statistics.median(r[2] for r in v), sum(r[3] for r in v),
+           ",".join(sorted({r[4] for r in v})), statistics.median(r[5] for r in v))
        for n, v in rows.items()}
-ref_rps, ref_p99 = med["nginx-2w"][0], med["nginx-2w"][1]
-print(f"{'target':<10} {'req/s':>10} {'p99 ms':>8} {'req/s vs nginx-2w':>18} {'p99 vs nginx-2w':>16} {'CPU us/req':>11} {'non-2xx':>8}  socket errors")
+ref_rps, ref_p99 = med["nginx-2w"][0], med["nginx-2w"][2]
+print(f"| {'target':<14} | {'req/s':>8} | {'p50 ms':>6} | {'p99 ms':>6} | {'req/s vs nginx-2w':>17} | {'p99 vs nginx-2w':>15} | {'CPU µs/req':>10} | {'non-2xx':>7} | socket errors |")
+print("|---|---|---|---|---|---|---|---|---|")
 for n in names:
-    rps, p99, bad, errs, cpu = med[n]
-    print(f"{n:<10} {rps:>10.0f} {p99:>8.2f} {rps / ref_rps:>18.2f} {p99 / ref_p99:>16.2f} {cpu:>11.2f} {bad:>8}  {errs}")
+    rps, p50, p99, bad, errs, cpu = med[n]
+    print(f"| {n:<14} | {rps:>8.0f} | {p50:>6.2f} | {p99:>6.2f} | {rps / ref_rps:>17.2f} | {p99 / ref_p99:>15.2f} | {cpu:>10.2f} | {bad:>7} | {errs} |")
 EOF
