@@ -83,6 +83,7 @@ fn lambda_event(c: &mut Criterion) {
                 let input = EventInput {
                     payload_version: version,
                     http_method: "POST",
+                    route_method: "POST",
                     path: "/pets/42",
                     resource_path: "/pets/{id}",
                     resource_id: "x7k2p9",

@@ -64,6 +64,9 @@ impl PayloadVersion {
 pub struct EventInput<'a> {
     pub payload_version: PayloadVersion,
     pub http_method: &'a str,
+    /// The matched route's method: the request's, or `ANY` for an any-method route. Payload 2.0's
+    /// `routeKey` is `{route_method} {resource_path}` (AWS: `"ANY /pets/{proxy+}"`).
+    pub route_method: &'a str,
     /// Request path WITHOUT the stage prefix, e.g. "/pets/1".
     pub path: &'a str,
     /// The matched resource, e.g. "/pets/{id}" (or "$default" for an HTTP API default route).
@@ -226,7 +229,7 @@ fn build_v2(input: &EventInput) -> Value {
     let route_key = if input.resource_path == "$default" {
         "$default".to_owned()
     } else {
-        format!("{} {}", input.http_method, input.resource_path)
+        format!("{} {}", input.route_method, input.resource_path)
     };
     let raw_path = if input.stage == "$default" {
         input.path.to_owned()
@@ -979,6 +982,7 @@ mod tests {
         EventInput {
             payload_version: version,
             http_method: "POST",
+            route_method: "POST",
             path: "/pets/42",
             resource_path: "/pets/{id}",
             resource_id: "r1",
@@ -1129,6 +1133,17 @@ mod tests {
         assert_eq!(rc["time"], "09/Apr/2015:12:34:56 +0000");
         assert_eq!(rc["timeEpoch"], 1_428_582_896_000i64);
         assert!(e.get("multiValueHeaders").is_none());
+    }
+
+    #[test]
+    fn v2_route_key_of_an_any_method_route_says_any() {
+        let f = fixture();
+        let mut i = input(&f, V2);
+        i.route_method = "ANY";
+        let e = build_event(&i);
+        assert_eq!(e["routeKey"], "ANY /pets/{id}");
+        assert_eq!(e["requestContext"]["routeKey"], "ANY /pets/{id}");
+        assert_eq!(e["requestContext"]["http"]["method"], "POST");
     }
 
     #[test]

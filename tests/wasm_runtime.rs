@@ -129,6 +129,7 @@ fn event(version: PayloadVersion) -> Vec<u8> {
     let input = EventInput {
         payload_version: version,
         http_method: "GET",
+        route_method: "GET",
         path: "/pets/1",
         resource_path: "/pets/{id}",
         resource_id: "abc",

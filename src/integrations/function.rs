@@ -216,6 +216,7 @@ pub async fn invoke(
     let input = EventInput {
         payload_version: version,
         http_method: cx.http_method,
+        route_method: &cx.method.http_method,
         path: cx.path,
         resource_path: &cx.resource.path,
         resource_id: &cx.resource.id,
