@@ -47,7 +47,11 @@ fn routing(c: &mut Criterion) {
         let path = format!("/svc{k}/items/42");
         assert!(router.find(&api, "GET", &path).is_some());
         group.bench_with_input(BenchmarkId::from_parameter(n), &n, |b, _| {
-            b.iter(|| router.find(black_box(&api), black_box("GET"), black_box(&path)).is_some())
+            b.iter(|| {
+                router
+                    .find(black_box(&api), black_box("GET"), black_box(&path))
+                    .is_some()
+            })
         });
     }
     group.finish();
@@ -74,7 +78,8 @@ fn lambda_event(c: &mut Criterion) {
     ] {
         headers.insert(k, http::HeaderValue::from_static(v));
     }
-    let vars: BTreeMap<String, String> = [("backend".to_string(), "127.0.0.1:8080".to_string())].into();
+    let vars: BTreeMap<String, String> =
+        [("backend".to_string(), "127.0.0.1:8080".to_string())].into();
     let params = vec![("id".to_string(), "42".to_string())];
     let body = br#"{"name":"Rex","tag":"dog"}"#;
     for version in [PayloadVersion::V1, PayloadVersion::V2] {

@@ -838,8 +838,13 @@ fn invoke(state: &Option<PathBuf>, args: InvokeArgs) -> Result<()> {
                 let _ = stopped.await;
             },
         ));
-        let url = format!("http://{addr}/_aws/execute-api/{}/{}{path}", api.id, args.stage);
-        let mut req = http::Request::builder().method(args.method.as_str()).uri(&url);
+        let url = format!(
+            "http://{addr}/_aws/execute-api/{}/{}{path}",
+            api.id, args.stage
+        );
+        let mut req = http::Request::builder()
+            .method(args.method.as_str())
+            .uri(&url);
         for h in &args.headers {
             let Some((k, v)) = h.split_once(':') else {
                 bail!("--header {h:?} is not NAME:VALUE");
@@ -855,11 +860,16 @@ fn invoke(state: &Option<PathBuf>, args: InvokeArgs) -> Result<()> {
         let req = req
             .body(body)
             .with_context(|| format!("invalid request {} {path}", args.method))?;
-        let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build_http::<gw::body::Body>();
+        let client =
+            hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                .build_http::<gw::body::Body>();
         let resp = client.request(req).await.context("the request failed")?;
         let (parts, body) = resp.into_parts();
-        let body = body.collect().await.context("reading the response")?.to_bytes();
+        let body = body
+            .collect()
+            .await
+            .context("reading the response")?
+            .to_bytes();
         if args.include {
             println!("HTTP/1.1 {}", parts.status);
             for (k, v) in &parts.headers {

@@ -95,7 +95,11 @@ fn footprint(bin: &Path) {
         let state = dir.path().join("state");
         for i in 0..apis {
             let name = format!("api{i}");
-            gw(bin, &state, &["import", spec.to_str().unwrap(), "--name", &name]);
+            gw(
+                bin,
+                &state,
+                &["import", spec.to_str().unwrap(), "--name", &name],
+            );
             gw(bin, &state, &["deploy", "--api", &name, "--stage", "prod"]);
         }
         let mut readies = Vec::new();
@@ -137,13 +141,17 @@ fn reload(bin: &Path) {
     let seen: Arc<Mutex<Vec<(Instant, Instant, String)>>> = Arc::default();
     let rt = tokio::runtime::Runtime::new().unwrap();
     for _ in 0..4 {
-        let (stop, failures, total, seen, url) =
-            (stop.clone(), failures.clone(), total.clone(), seen.clone(), url.clone());
+        let (stop, failures, total, seen, url) = (
+            stop.clone(),
+            failures.clone(),
+            total.clone(),
+            seen.clone(),
+            url.clone(),
+        );
         rt.spawn(async move {
-            let client = hyper_util::client::legacy::Client::builder(
-                hyper_util::rt::TokioExecutor::new(),
-            )
-            .build_http::<http_body_util::Empty<bytes::Bytes>>();
+            let client =
+                hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+                    .build_http::<http_body_util::Empty<bytes::Bytes>>();
             while !stop.load(Ordering::Relaxed) {
                 let sent = Instant::now();
                 let uri: http::Uri = url.parse().unwrap();
@@ -168,7 +176,11 @@ fn reload(bin: &Path) {
     }
     let mut lat = Vec::new();
     for _ in 0..20 {
-        let canary = deploy_json(bin, &state, &["deploy", "--stage", "prod", "--canary", "0", "--json"]);
+        let canary = deploy_json(
+            bin,
+            &state,
+            &["deploy", "--stage", "prod", "--canary", "0", "--json"],
+        );
         std::thread::sleep(Duration::from_millis(150));
         gw(bin, &state, &["promote"]);
         let returned = Instant::now();

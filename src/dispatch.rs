@@ -363,6 +363,16 @@ async fn serve(
         .get(http::header::HOST)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("localhost");
+    // gw's own control header is not part of the request the integration sees.
+    let without_target;
+    let headers = if parts.headers.contains_key(TARGET_HEADER) {
+        let mut h = parts.headers.clone();
+        h.remove(TARGET_HEADER);
+        without_target = h;
+        &without_target
+    } else {
+        &parts.headers
+    };
     let cx = RequestCx {
         request_id: &ids.request_id,
         extended_request_id: &ids.extended_request_id,
@@ -377,7 +387,7 @@ async fn serve(
         path,
         query: parts.uri.query(),
         http_method: parts.method.as_str(),
-        headers: &parts.headers,
+        headers,
         source_ip: remote.ip().to_string(),
         domain_name: domain,
         request_time_ms: chrono::Utc::now().timestamp_millis(),

@@ -78,7 +78,9 @@ impl Raw {
     fn header(&self, name: &str) -> Option<String> {
         self.head.lines().skip(1).find_map(|l| {
             let (k, v) = l.split_once(':')?;
-            k.trim().eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            k.trim()
+                .eq_ignore_ascii_case(name)
+                .then(|| v.trim().to_string())
         })
     }
 }
@@ -217,7 +219,10 @@ async fn chunked_body_over_10_mb_is_413() {
     let writer = tokio::spawn(write_chunked(w, head(server.addr), 11 * MB));
     let mut bytes = Vec::new();
     let read = tokio::time::timeout(Duration::from_secs(60), r.read_to_end(&mut bytes)).await;
-    assert!(read.is_ok(), "no answer to an 11 MB chunked body within 60 s");
+    assert!(
+        read.is_ok(),
+        "no answer to an 11 MB chunked body within 60 s"
+    );
     let raw = parse_raw(bytes, true);
     assert_eq!(raw.status, Some(413), "{}", raw.head);
     let _ = writer.await;
@@ -232,10 +237,18 @@ async fn chunked_body_over_10_mb_is_413() {
         .unwrap();
     assert_eq!(writer.await.unwrap().0, 2 * MB);
     let raw = parse_raw(bytes, true);
-    assert_eq!(raw.status, Some(200), "{:?}", String::from_utf8_lossy(&raw.bytes[..raw.bytes.len().min(600)]));
+    assert_eq!(
+        raw.status,
+        Some(200),
+        "{:?}",
+        String::from_utf8_lossy(&raw.bytes[..raw.bytes.len().min(600)])
+    );
     let text = String::from_utf8_lossy(&raw.bytes);
     let body = text.split_once("\r\n\r\n").map(|x| x.1).unwrap_or("");
-    assert!(body.contains(&"a".repeat(1000)), "the upstream did not get the body");
+    assert!(
+        body.contains(&"a".repeat(1000)),
+        "the upstream did not get the body"
+    );
     healthy(server.addr).await;
     no_panics(&server);
 }
@@ -261,7 +274,11 @@ async fn oversized_and_too_many_headers_are_refused_and_the_server_keeps_serving
         "p".repeat(200 * 1024),
         server.addr
     );
-    for (name, req) in [("100 KB header", big), ("10,000 headers", many), ("200 KB request line", long_line)] {
+    for (name, req) in [
+        ("100 KB header", big),
+        ("10,000 headers", many),
+        ("200 KB request line", long_line),
+    ] {
         let raw = exchange(server.addr, req.as_bytes(), Duration::from_secs(10)).await;
         // 431 (or 414 / 400), or the connection is simply closed.
         match raw.status {
@@ -286,7 +303,8 @@ async fn slowloris_and_silent_clients_are_cut_off_after_the_header_timeout() {
     };
     let (addr, stop, handle) = common::serve_in_process(gw.store(), config).await;
 
-    let request = format!("GET /prod/slow HTTP/1.1\r\nHost: {addr}\r\nX-Padding: 1234567890\r\n\r\n");
+    let request =
+        format!("GET /prod/slow HTTP/1.1\r\nHost: {addr}\r\nX-Padding: 1234567890\r\n\r\n");
     // Slowloris: one byte per second. Returns (bytes sent, seconds until the server closed).
     let slowloris = |request: String| async move {
         let started = Instant::now();
@@ -326,27 +344,48 @@ async fn slowloris_and_silent_clients_are_cut_off_after_the_header_timeout() {
     // Others are served while those hang on.
     let c = client();
     for _ in 0..5 {
-        let r = tokio::time::timeout(Duration::from_secs(5), get(&c, &format!("http://{addr}/prod/other")))
-            .await
-            .expect("a normal client was not served during a slowloris");
+        let r = tokio::time::timeout(
+            Duration::from_secs(5),
+            get(&c, &format!("http://{addr}/prod/other")),
+        )
+        .await
+        .expect("a normal client was not served during a slowloris");
         assert_eq!(r.status, 200);
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
     let (sent, elapsed, buf) = loris.await.unwrap();
-    assert!(sent < request.len(), "the server waited for the whole slow request");
+    assert!(
+        sent < request.len(),
+        "the server waited for the whole slow request"
+    );
     // 1 s timeout; bound generously.
-    assert!(elapsed < Duration::from_secs(10), "closed only after {elapsed:?}");
+    assert!(
+        elapsed < Duration::from_secs(10),
+        "closed only after {elapsed:?}"
+    );
     let text = String::from_utf8_lossy(&buf);
-    assert!(text.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+    assert!(
+        text.is_empty() || text.starts_with("HTTP/1.1 408"),
+        "{text}"
+    );
     let (closed, after) = quiet.await.unwrap();
-    assert!(closed, "a client that never sent a byte was never disconnected");
+    assert!(
+        closed,
+        "a client that never sent a byte was never disconnected"
+    );
     assert!(after < Duration::from_secs(10), "{after:?}");
     let (closed, after) = h2ish.await.unwrap();
-    assert!(closed, "a client stuck in the HTTP/2 preface was never disconnected");
+    assert!(
+        closed,
+        "a client stuck in the HTTP/2 preface was never disconnected"
+    );
     assert!(after < Duration::from_secs(10), "{after:?}");
     healthy(addr).await;
     let _ = stop.send(());
-    tokio::time::timeout(Duration::from_secs(20), handle).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(20), handle)
+        .await
+        .unwrap()
+        .unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -397,25 +436,42 @@ async fn traversal_and_invalid_bytes_in_paths_never_leave_the_stage() {
     for target in &targets {
         let mut req = b"GET ".to_vec();
         req.extend_from_slice(target);
-        req.extend_from_slice(format!(" HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", server.addr).as_bytes());
+        req.extend_from_slice(
+            format!(
+                " HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+                server.addr
+            )
+            .as_bytes(),
+        );
         let shown = String::from_utf8_lossy(target).into_owned();
         let raw = exchange(server.addr, &req, Duration::from_secs(10)).await;
-        let status = raw.status.unwrap_or_else(|| panic!("{shown}: no HTTP answer: {:?}", raw.bytes));
+        let status = raw
+            .status
+            .unwrap_or_else(|| panic!("{shown}: no HTTP answer: {:?}", raw.bytes));
         // gw's own answers carry a request id; only hyper's refusal of an unparseable request
         // line (400) does not.
         if raw.header("x-amzn-requestid").is_none() {
             assert_eq!(status, 400, "{shown}: {}", raw.head);
         }
         let deployment = raw.header("x-gw-deployment");
-        assert_ne!(deployment.as_deref(), Some(d.beta.as_str()), "{shown} reached stage beta");
+        assert_ne!(
+            deployment.as_deref(),
+            Some(d.beta.as_str()),
+            "{shown} reached stage beta"
+        );
         if let Some(dep) = &deployment {
             assert_eq!(dep, &d.prod, "{shown}");
         }
         if status == 200 && raw.header("content-type").as_deref() == Some("application/json") {
-            let body = String::from_utf8_lossy(&raw.bytes).split_once("\r\n\r\n").map(|x| x.1.to_string());
+            let body = String::from_utf8_lossy(&raw.bytes)
+                .split_once("\r\n\r\n")
+                .map(|x| x.1.to_string());
             if let Some(v) = body.and_then(|b| serde_json::from_str::<serde_json::Value>(&b).ok()) {
                 if let Some(p) = v["path"].as_str() {
-                    assert!(p.starts_with("/base/"), "{shown} reached the upstream outside /base: {p}");
+                    assert!(
+                        p.starts_with("/base/"),
+                        "{shown} reached the upstream outside /base: {p}"
+                    );
                     upstream_paths.push((shown.clone(), p.to_string()));
                 }
             }
@@ -455,7 +511,11 @@ async fn thousands_of_idle_connections_do_not_starve_a_normal_client() {
     let wanted = if long() { 10_000 } else { 2_000 };
     // Stay under the fd limit (both processes inherit the same one): leave 300 spare.
     let n = wanted.min(open_file_limit().saturating_sub(300));
-    assert!(n >= 500, "ulimit -n is too low for this test ({})", open_file_limit());
+    assert!(
+        n >= 500,
+        "ulimit -n is too low for this test ({})",
+        open_file_limit()
+    );
     if n < wanted {
         eprintln!("ulimit -n allows {n} idle connections, not {wanted}");
     }
@@ -472,7 +532,10 @@ async fn thousands_of_idle_connections_do_not_starve_a_normal_client() {
             let _ = match i % 3 {
                 0 => Ok(()),
                 1 => s.write_all(b"GET /prod/").await,
-                _ => s.write_all(format!("GET /prod/idle HTTP/1.1\r\nHost: {addr}\r\n").as_bytes()).await,
+                _ => {
+                    s.write_all(format!("GET /prod/idle HTTP/1.1\r\nHost: {addr}\r\n").as_bytes())
+                        .await
+                }
             };
             Some(s)
         }));
@@ -483,20 +546,38 @@ async fn thousands_of_idle_connections_do_not_starve_a_normal_client() {
             held.push(s);
         }
     }
-    assert!(held.len() >= n * 9 / 10, "only {} of {n} connections opened", held.len());
+    assert!(
+        held.len() >= n * 9 / 10,
+        "only {} of {n} connections opened",
+        held.len()
+    );
     // With all of them open, a normal client is answered promptly, again and again.
     let c = client();
     for i in 0..20 {
         let r = tokio::time::timeout(
             Duration::from_secs(5),
-            send(&c, "POST", &server.url(&format!("/prod/live/{i}")), &[], "hi"),
+            send(
+                &c,
+                "POST",
+                &server.url(&format!("/prod/live/{i}")),
+                &[],
+                "hi",
+            ),
         )
         .await
-        .unwrap_or_else(|_| panic!("request {i} not answered within 5 s with {} idle connections", held.len()));
+        .unwrap_or_else(|_| {
+            panic!(
+                "request {i} not answered within 5 s with {} idle connections",
+                held.len()
+            )
+        });
         assert_eq!(r.status, 200);
         assert_eq!(r.json()["body"], "hi");
     }
-    eprintln!("{} idle connections held; 20 normal requests answered", held.len());
+    eprintln!(
+        "{} idle connections held; 20 normal requests answered",
+        held.len()
+    );
     drop(held);
     healthy(server.addr).await;
     no_panics(&server);

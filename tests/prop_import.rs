@@ -57,14 +57,21 @@ fn corpus() -> Vec<Spec> {
         };
         out.push(Spec { name, bytes, tree });
     }
-    assert!(out.len() >= 10, "corpus at {} looks incomplete", dir.display());
+    assert!(
+        out.len() >= 10,
+        "corpus at {} looks incomplete",
+        dir.display()
+    );
     out
 }
 
 /// Every error is well formed: a file, a location that says something, a problem and a fix.
 fn check_error(e: &ImportError) -> Result<(), TestCaseError> {
     prop_assert!(!e.file.is_empty(), "error without a file: {e:?}");
-    prop_assert!(!e.problem.trim().is_empty(), "error without a problem: {e:?}");
+    prop_assert!(
+        !e.problem.trim().is_empty(),
+        "error without a problem: {e:?}"
+    );
     prop_assert!(!e.fix.trim().is_empty(), "error without a fix: {e:?}");
     match &e.location {
         Location::Line { line, column } => {
@@ -77,7 +84,10 @@ fn check_error(e: &ImportError) -> Result<(), TestCaseError> {
             );
         }
         Location::Pointer(p) => {
-            prop_assert!(p.is_empty() || p.starts_with('/'), "not a JSON pointer: {e:?}")
+            prop_assert!(
+                p.is_empty() || p.starts_with('/'),
+                "not a JSON pointer: {e:?}"
+            )
         }
         Location::Document => {}
     }
@@ -108,7 +118,10 @@ fn check_import(file: &str, bytes: &[u8], options: &ImportOptions) -> Result<boo
         }
         Ok(imported) => {
             let api = &imported.api;
-            prop_assert!(api.resources.iter().any(|r| r.path == "/"), "no root resource");
+            prop_assert!(
+                api.resources.iter().any(|r| r.path == "/"),
+                "no root resource"
+            );
             for r in &api.resources {
                 prop_assert!(r.path.starts_with('/'), "resource path {:?}", r.path);
             }
@@ -256,14 +269,20 @@ enum Case {
 }
 
 fn options() -> impl Strategy<Value = ImportOptions> {
-    (0..3u8, prop::bool::weighted(0.2), prop::option::of("[A-Z_]{0,12}")).prop_map(|(b, fail, ep)| {
-        ImportOptions {
-            basepath: [BasePathMode::Ignore, BasePathMode::Prepend, BasePathMode::Split]
-                [b as usize],
+    (
+        0..3u8,
+        prop::bool::weighted(0.2),
+        prop::option::of("[A-Z_]{0,12}"),
+    )
+        .prop_map(|(b, fail, ep)| ImportOptions {
+            basepath: [
+                BasePathMode::Ignore,
+                BasePathMode::Prepend,
+                BasePathMode::Split,
+            ][b as usize],
             fail_on_warnings: fail,
             endpoint_type: ep,
-        }
-    })
+        })
 }
 
 fn tree_op() -> impl Strategy<Value = TreeOp> {
@@ -306,7 +325,12 @@ fn nest() -> impl Strategy<Value = Nest> {
 }
 
 fn place() -> impl Strategy<Value = Place> {
-    prop::sample::select(vec![Place::Root, Place::Paths, Place::Integration, Place::Extension])
+    prop::sample::select(vec![
+        Place::Root,
+        Place::Paths,
+        Place::Integration,
+        Place::Extension,
+    ])
 }
 
 fn case() -> impl Strategy<Value = Case> {
@@ -418,7 +442,8 @@ fn odd_value(rng: &mut SmallRng, not_like: Option<&Value>) -> Value {
     ];
     for _ in 0..8 {
         let v = menu[rng.random_range(0..menu.len())].clone();
-        let same_kind = not_like.is_some_and(|o| std::mem::discriminant(o) == std::mem::discriminant(&v));
+        let same_kind =
+            not_like.is_some_and(|o| std::mem::discriminant(o) == std::mem::discriminant(&v));
         if !same_kind {
             return v;
         }
@@ -427,8 +452,24 @@ fn odd_value(rng: &mut SmallRng, not_like: Option<&Value>) -> Value {
 }
 
 fn huge_string(rng: &mut SmallRng, len: usize) -> String {
-    let units = ["a", "{", "}", "/", "%", "é", "\u{1F600}", " ", "\n", "\"", "$", ":", "+"];
-    let pattern: String = (0..64).map(|_| units[rng.random_range(0..units.len())]).collect();
+    let units = [
+        "a",
+        "{",
+        "}",
+        "/",
+        "%",
+        "é",
+        "\u{1F600}",
+        " ",
+        "\n",
+        "\"",
+        "$",
+        ":",
+        "+",
+    ];
+    let pattern: String = (0..64)
+        .map(|_| units[rng.random_range(0..units.len())])
+        .collect();
     let mut s = String::with_capacity(len + 64);
     while s.len() < len {
         s.push_str(&pattern);
@@ -450,7 +491,9 @@ fn apply_tree_op(tree: &mut Value, op: &TreeOp) {
     let mut rng = SmallRng::seed_from_u64(seed);
     match op {
         TreeOp::Delete(_) => {
-            let Some(p) = pick(tree, &mut rng) else { return };
+            let Some(p) = pick(tree, &mut rng) else {
+                return;
+            };
             let (parent, key) = split_pointer(&p);
             match tree.pointer_mut(parent) {
                 Some(Value::Object(m)) => {
@@ -467,7 +510,9 @@ fn apply_tree_op(tree: &mut Value, op: &TreeOp) {
             }
         }
         TreeOp::WrongType(_) => {
-            let Some(p) = pick(tree, &mut rng) else { return };
+            let Some(p) = pick(tree, &mut rng) else {
+                return;
+            };
             if let Some(slot) = tree.pointer_mut(&p) {
                 let v = odd_value(&mut rng, Some(slot));
                 *slot = v;
@@ -496,7 +541,8 @@ fn apply_tree_op(tree: &mut Value, op: &TreeOp) {
                 // A path of one huge segment (or many, with the '/' in the pattern).
                 0 => {
                     if let Some(Value::Object(paths)) = tree.get_mut("paths") {
-                        let item = json!({"get": {"x-amazon-apigateway-integration": {"type": "mock"}}});
+                        let item =
+                            json!({"get": {"x-amazon-apigateway-integration": {"type": "mock"}}});
                         paths.insert(format!("/{s}"), item);
                     }
                 }
@@ -556,9 +602,7 @@ fn deep_document(depth: usize, nest: Nest, place: Place) -> Vec<u8> {
     let nested = |indent: usize| -> String {
         match nest {
             Nest::JsonList | Nest::YamlFlowList => "[".repeat(depth) + &"]".repeat(depth),
-            Nest::JsonMap | Nest::YamlFlowMap => {
-                "{\"a\":".repeat(depth) + "1" + &"}".repeat(depth)
-            }
+            Nest::JsonMap | Nest::YamlFlowMap => "{\"a\":".repeat(depth) + "1" + &"}".repeat(depth),
             Nest::Mixed => {
                 let mut open = String::new();
                 let mut closers = Vec::with_capacity(depth);
@@ -575,7 +619,9 @@ fn deep_document(depth: usize, nest: Nest, place: Place) -> Vec<u8> {
                 open + "null" + &closers.concat()
             }
             // `- - - - x`: nested sequences on one line.
-            Nest::YamlBlockList => "\n".to_string() + &" ".repeat(indent) + &"- ".repeat(depth) + "x",
+            Nest::YamlBlockList => {
+                "\n".to_string() + &" ".repeat(indent) + &"- ".repeat(depth) + "x"
+            }
             // a:\n  a:\n    a: ... (quadratic in depth, so capped).
             Nest::YamlBlockMap => {
                 let depth = depth.min(1_500);
@@ -590,12 +636,16 @@ fn deep_document(depth: usize, nest: Nest, place: Place) -> Vec<u8> {
             }
         }
     };
-    if !yaml_style && !matches!(nest, Nest::Mixed) || (matches!(nest, Nest::Mixed) && depth.is_multiple_of(2)) {
+    if !yaml_style && !matches!(nest, Nest::Mixed)
+        || (matches!(nest, Nest::Mixed) && depth.is_multiple_of(2))
+    {
         // JSON documents.
         let v = nested(0);
         let doc = match place {
             Place::Root => v,
-            Place::Paths => format!(r#"{{"openapi":"3.0.1","info":{{"title":"t","version":"1"}},"paths":{v}}}"#),
+            Place::Paths => {
+                format!(r#"{{"openapi":"3.0.1","info":{{"title":"t","version":"1"}},"paths":{v}}}"#)
+            }
             Place::Integration => format!(
                 r#"{{"openapi":"3.0.1","info":{{"title":"t","version":"1"}},"paths":{{"/x":{{"get":{{"x-amazon-apigateway-integration":{v}}}}}}}}}"#
             ),
@@ -647,9 +697,10 @@ fn materialise(case: &Case, corpus: &[Spec]) -> (String, Vec<u8>) {
             }
             (spec.name.clone(), bytes)
         }
-        Case::Deep { depth, nest, place } => {
-            (format!("deep-{depth}.spec"), deep_document(*depth, *nest, *place))
-        }
+        Case::Deep { depth, nest, place } => (
+            format!("deep-{depth}.spec"),
+            deep_document(*depth, *nest, *place),
+        ),
     }
 }
 
@@ -692,7 +743,11 @@ fn mutated_corpus_specs_never_panic_and_errors_are_located() {
 /// and place, are refused with a located error, never a stack overflow.
 #[test]
 fn very_deep_documents_are_errors_not_stack_overflows() {
-    let depths: &[usize] = if long() { &[200, 1_000, 10_000, 100_000] } else { &[10_000] };
+    let depths: &[usize] = if long() {
+        &[200, 1_000, 10_000, 100_000]
+    } else {
+        &[10_000]
+    };
     let mut n = 0;
     for &depth in depths {
         for nest in [
@@ -704,12 +759,20 @@ fn very_deep_documents_are_errors_not_stack_overflows() {
             Nest::YamlBlockMap,
             Nest::Mixed,
         ] {
-            for place in [Place::Root, Place::Paths, Place::Integration, Place::Extension] {
+            for place in [
+                Place::Root,
+                Place::Paths,
+                Place::Integration,
+                Place::Extension,
+            ] {
                 let bytes = deep_document(depth, nest, place);
                 let file = format!("deep-{depth}-{nest:?}-{place:?}");
                 let imported = check_import(&file, &bytes, &ImportOptions::default())
                     .unwrap_or_else(|e| panic!("{file}: {e}"));
-                assert!(!imported, "{file}: a document nested {depth} deep was accepted");
+                assert!(
+                    !imported,
+                    "{file}: a document nested {depth} deep was accepted"
+                );
                 n += 1;
             }
         }
@@ -774,7 +837,11 @@ fn hand_picked_hostile_inputs() {
     ];
     let mut n = 0;
     for (name, bytes) in &cases {
-        for basepath in [BasePathMode::Ignore, BasePathMode::Prepend, BasePathMode::Split] {
+        for basepath in [
+            BasePathMode::Ignore,
+            BasePathMode::Prepend,
+            BasePathMode::Split,
+        ] {
             for fail_on_warnings in [false, true] {
                 let options = ImportOptions {
                     basepath,
@@ -820,10 +887,14 @@ fn deep_yaml_flow_nesting_is_refused_quickly() {
             close.repeat(depth)
         );
         let started = std::time::Instant::now();
-        let imported = check_import("flow.yaml", doc.as_bytes(), &ImportOptions::default()).unwrap();
+        let imported =
+            check_import("flow.yaml", doc.as_bytes(), &ImportOptions::default()).unwrap();
         assert!(!imported);
         let err = import("flow.yaml", doc.as_bytes(), &ImportOptions::default()).unwrap_err();
-        assert!(matches!(err.location, Location::Line { line: 2, .. }), "{err}");
+        assert!(
+            matches!(err.location, Location::Line { line: 2, .. }),
+            "{err}"
+        );
         assert!(
             started.elapsed() < std::time::Duration::from_secs(20),
             "{open:?} x {depth}: {:?}",

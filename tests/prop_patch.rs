@@ -67,21 +67,23 @@ fn stage() -> impl Strategy<Value = Stage> {
         )),
         any::<bool>(),
     )
-        .prop_map(|(dep, description, variables, canary, tracing_enabled)| Stage {
-            stage_name: "prod".into(),
-            deployment_id: dep.into(),
-            description,
-            variables,
-            canary_settings: canary.map(|(pct, d, o, cache)| CanarySettings {
-                percent_traffic: pct,
-                deployment_id: d.into(),
-                stage_variable_overrides: o,
-                use_stage_cache: cache,
-            }),
-            tracing_enabled,
-            created_date: 1,
-            last_updated_date: 1,
-        })
+        .prop_map(
+            |(dep, description, variables, canary, tracing_enabled)| Stage {
+                stage_name: "prod".into(),
+                deployment_id: dep.into(),
+                description,
+                variables,
+                canary_settings: canary.map(|(pct, d, o, cache)| CanarySettings {
+                    percent_traffic: pct,
+                    deployment_id: d.into(),
+                    stage_variable_overrides: o,
+                    use_stage_cache: cache,
+                }),
+                tracing_enabled,
+                created_date: 1,
+                last_updated_date: 1,
+            },
+        )
 }
 
 fn op_kind() -> impl Strategy<Value = String> {
@@ -131,8 +133,11 @@ fn from() -> impl Strategy<Value = Option<String>> {
         0.5,
         prop_oneof![
             prop::sample::select(vec![
-                "/canarySettings/deploymentId", "/canarySettings/stageVariableOverrides",
-                "/deploymentId", "/variables", "",
+                "/canarySettings/deploymentId",
+                "/canarySettings/stageVariableOverrides",
+                "/deploymentId",
+                "/variables",
+                "",
             ])
             .prop_map(str::to_string),
             any::<String>(),
@@ -162,13 +167,26 @@ fn run(stage: &Stage, ops: &[PatchOp]) -> Result<(Stage, Result<(), String>), Te
 fn check_valid(s: &Stage) -> Result<(), TestCaseError> {
     prop_assert!(exists(&s.deployment_id), "deployment {:?}", s.deployment_id);
     for (k, v) in &s.variables {
-        prop_assert!(valid_variable_name(k) && valid_variable_value(v), "variable {k:?}={v:?}");
+        prop_assert!(
+            valid_variable_name(k) && valid_variable_value(v),
+            "variable {k:?}={v:?}"
+        );
     }
     if let Some(c) = &s.canary_settings {
-        prop_assert!(exists(&c.deployment_id), "canary deployment {:?}", c.deployment_id);
-        prop_assert!(c.percent_traffic.is_finite() && (0.0..=100.0).contains(&c.percent_traffic), "{c:?}");
+        prop_assert!(
+            exists(&c.deployment_id),
+            "canary deployment {:?}",
+            c.deployment_id
+        );
+        prop_assert!(
+            c.percent_traffic.is_finite() && (0.0..=100.0).contains(&c.percent_traffic),
+            "{c:?}"
+        );
         for (k, v) in &c.stage_variable_overrides {
-            prop_assert!(valid_variable_name(k) && valid_variable_value(v), "override {k:?}={v:?}");
+            prop_assert!(
+                valid_variable_name(k) && valid_variable_value(v),
+                "override {k:?}={v:?}"
+            );
         }
     }
     Ok(())

@@ -117,7 +117,11 @@ struct Answer {
 /// Rank every resource that matches; the best is the lexicographically largest list of
 /// per-segment ranks (literal 2, param 1, greedy 0 — greedy ends the list).
 fn reference(api: &RestApi, method: &str, path: &str) -> Option<Answer> {
-    let segs: Vec<String> = path.split('/').filter(|s| !s.is_empty()).map(decode).collect();
+    let segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(decode)
+        .collect();
     let mut best: Option<(Vec<u8>, Answer)> = None;
     for r in &api.resources {
         let pattern: Vec<&str> = r.path.split('/').filter(|s| !s.is_empty()).collect();
@@ -174,7 +178,12 @@ fn reference(api: &RestApi, method: &str, path: &str) -> Option<Answer> {
     best.map(|(_, a)| a)
 }
 
-fn routed(router: &Router, api: &RestApi, method: &str, path: &str) -> Result<Option<Answer>, TestCaseError> {
+fn routed(
+    router: &Router,
+    api: &RestApi,
+    method: &str,
+    path: &str,
+) -> Result<Option<Answer>, TestCaseError> {
     let found = catch_unwind(AssertUnwindSafe(|| {
         router.find(api, method, path).map(|m| Answer {
             resource: m.resource.path.clone(),
@@ -222,8 +231,17 @@ fn segment() -> impl Strategy<Value = String> {
 /// arbitrary segments, greedy tails of 1..4 arbitrary segments, sometimes one segment too many.
 fn route_shaped_path() -> impl Strategy<Value = String> {
     let templates = vec![
-        "/", "/pets", "/pets/mine", "/pets/{id}", "/pets/{id}/toys", "/pets/{id}/toys/{toy}",
-        "/files/special", "/files/{path+}", "/static/{a}/{b}", "/a/b/c/d", "/a/b/c",
+        "/",
+        "/pets",
+        "/pets/mine",
+        "/pets/{id}",
+        "/pets/{id}/toys",
+        "/pets/{id}/toys/{toy}",
+        "/files/special",
+        "/files/{path+}",
+        "/static/{a}/{b}",
+        "/a/b/c/d",
+        "/a/b/c",
     ];
     (
         prop::sample::select(templates),
@@ -343,13 +361,17 @@ fn anything_under_files_is_the_greedy_route_unless_a_literal_matches() {
         if method == "GET" && decoded == ["special"] {
             prop_assert_eq!(got.map(|a| a.resource), Some("/files/special".to_string()));
         } else {
-            let got = got.ok_or_else(|| TestCaseError::fail(format!("{method} {path:?} matched nothing")))?;
+            let got = got
+                .ok_or_else(|| TestCaseError::fail(format!("{method} {path:?} matched nothing")))?;
             prop_assert_eq!(&got.resource, "/files/{path+}", "{} {:?}", method, path);
             prop_assert_eq!(got.params, vec![("path".to_string(), decoded.join("/"))]);
         }
         Ok(())
     });
-    eprintln!("greedy /files: {} cases tried", tried.load(Ordering::Relaxed));
+    eprintln!(
+        "greedy /files: {} cases tried",
+        tried.load(Ordering::Relaxed)
+    );
     result.unwrap();
 }
 
@@ -357,7 +379,11 @@ fn anything_under_files_is_the_greedy_route_unless_a_literal_matches() {
 fn empty_segments_and_unreserved_encodings_do_not_change_the_match() {
     let api = api();
     let router = Router::new(&api);
-    let strategy = (method(), raw_path(), prop::collection::vec(any::<bool>(), 0..64));
+    let strategy = (
+        method(),
+        raw_path(),
+        prop::collection::vec(any::<bool>(), 0..64),
+    );
     let tried = AtomicUsize::new(0);
     let result = runner().run(&strategy, |(method, path, encode)| {
         tried.fetch_add(1, Ordering::Relaxed);
@@ -379,11 +405,19 @@ fn empty_segments_and_unreserved_encodings_do_not_change_the_match() {
             .collect();
         // `%4` + encoded hex digit would form a new escape: skip inputs that already hold a '%'.
         if !path.contains('%') {
-            prop_assert_eq!(&routed(&router, &api, &method, &encoded)?, &base, "{:?}", encoded);
+            prop_assert_eq!(
+                &routed(&router, &api, &method, &encoded)?,
+                &base,
+                "{:?}",
+                encoded
+            );
         }
         Ok(())
     });
-    eprintln!("slash/encoding invariance: {} cases tried", tried.load(Ordering::Relaxed));
+    eprintln!(
+        "slash/encoding invariance: {} cases tried",
+        tried.load(Ordering::Relaxed)
+    );
     result.unwrap();
 }
 
@@ -392,25 +426,45 @@ fn router_examples() {
     let api = api();
     let router = Router::new(&api);
     let r = |m: &str, p: &str| reference(&api, m, p).map(|a| (a.resource, a.params));
-    let f = |m: &str, p: &str| router.find(&api, m, p).map(|a| (a.resource.path.clone(), a.path_params));
+    let f = |m: &str, p: &str| {
+        router
+            .find(&api, m, p)
+            .map(|a| (a.resource.path.clone(), a.path_params))
+    };
     let s = |v: &str| v.to_string();
     assert_eq!(f("GET", "/pets/mine"), Some((s("/pets/mine"), vec![])));
-    assert_eq!(f("DELETE", "/pets/mine"), Some((s("/pets/{id}"), vec![(s("id"), s("mine"))])));
+    assert_eq!(
+        f("DELETE", "/pets/mine"),
+        Some((s("/pets/{id}"), vec![(s("id"), s("mine"))]))
+    );
     assert_eq!(f("GET", "/pets/%6d%69ne/"), Some((s("/pets/mine"), vec![])));
-    assert_eq!(f("PATCH", "/pets/1/toys"), Some((s("/pets/{id}/toys"), vec![(s("id"), s("1"))])));
+    assert_eq!(
+        f("PATCH", "/pets/1/toys"),
+        Some((s("/pets/{id}/toys"), vec![(s("id"), s("1"))]))
+    );
     assert_eq!(
         f("GET", "/files/%2e%2e/%2e%2e/etc/passwd"),
-        Some((s("/files/{path+}"), vec![(s("path"), s("../../etc/passwd"))]))
+        Some((
+            s("/files/{path+}"),
+            vec![(s("path"), s("../../etc/passwd"))]
+        ))
     );
     assert_eq!(
         f("GET", "/files/a%2Fb/%zz/%ff"),
-        Some((s("/files/{path+}"), vec![(s("path"), s("a/b/%zz/\u{fffd}"))]))
+        Some((
+            s("/files/{path+}"),
+            vec![(s("path"), s("a/b/%zz/\u{fffd}"))]
+        ))
     );
     assert_eq!(f("GET", "/files"), None);
     assert_eq!(f("GET", "/files/"), None);
     assert_eq!(f("POST", "/"), None);
     assert_eq!(f("GET", "//"), Some((s("/"), vec![])));
-    for (m, p) in [("GET", "/static/%00/%c3%28"), ("GET", "/a/b/c/d/"), ("PUT", "/pets/x/toys/y")] {
+    for (m, p) in [
+        ("GET", "/static/%00/%c3%28"),
+        ("GET", "/a/b/c/d/"),
+        ("PUT", "/pets/x/toys/y"),
+    ] {
         assert_eq!(f(m, p), r(m, p), "{m} {p}");
         assert!(f(m, p).is_some(), "{m} {p}");
     }
@@ -492,7 +546,10 @@ fn proxy_like() -> impl Strategy<Value = Value> {
         ]),
         prop::option::of(prop_oneof![
             prop::collection::vec(
-                (header_name(), prop::collection::vec(header_value(), 0..3).prop_map(Value::Array)),
+                (
+                    header_name(),
+                    prop::collection::vec(header_value(), 0..3).prop_map(Value::Array)
+                ),
                 0..4
             )
             .prop_map(|kv| Value::Object(kv.into_iter().collect())),
@@ -504,7 +561,10 @@ fn proxy_like() -> impl Strategy<Value = Value> {
             " aGVsbG8= ".prop_map(Value::String),
             json_value(),
         ]),
-        prop::option::of(prop_oneof![any::<bool>().prop_map(Value::Bool), json_leaf()]),
+        prop::option::of(prop_oneof![
+            any::<bool>().prop_map(Value::Bool),
+            json_leaf()
+        ]),
         prop::option::of(prop_oneof![
             prop::collection::vec(header_value(), 0..3).prop_map(Value::Array),
             json_value(),
@@ -559,17 +619,32 @@ fn check_parse(
     accept: Option<&str>,
     binary: &[String],
 ) -> Result<bool, TestCaseError> {
-    let result = catch_unwind(AssertUnwindSafe(|| parse_response(version, bytes, accept, binary)))
-        .map_err(|_| TestCaseError::fail(format!("parse_response panicked on {:?}", String::from_utf8_lossy(bytes))))?;
+    let result = catch_unwind(AssertUnwindSafe(|| {
+        parse_response(version, bytes, accept, binary)
+    }))
+    .map_err(|_| {
+        TestCaseError::fail(format!(
+            "parse_response panicked on {:?}",
+            String::from_utf8_lossy(bytes)
+        ))
+    })?;
     match result {
         Err(e) => {
             prop_assert!(!e.reason.is_empty());
             Ok(false)
         }
         Ok(r) => {
-            prop_assert!((100..=599).contains(&r.status), "status {} from {:?}", r.status, String::from_utf8_lossy(bytes));
+            prop_assert!(
+                (100..=599).contains(&r.status),
+                "status {} from {:?}",
+                r.status,
+                String::from_utf8_lossy(bytes)
+            );
             for (n, v) in &r.headers {
-                prop_assert!(http::HeaderName::from_bytes(n.as_bytes()).is_ok(), "header name {n:?}");
+                prop_assert!(
+                    http::HeaderName::from_bytes(n.as_bytes()).is_ok(),
+                    "header name {n:?}"
+                );
                 prop_assert!(http::HeaderValue::from_str(v).is_ok(), "header value {v:?}");
             }
             // The response can be built as the server would.
@@ -598,13 +673,21 @@ fn parse_response_never_panics_and_statuses_are_valid() {
             any::<String>(),
         ]),
         prop::collection::vec(
-            prop_oneof![Just("*/*".to_string()), Just("image/*".to_string()), any::<String>()],
+            prop_oneof![
+                Just("*/*".to_string()),
+                Just("image/*".to_string()),
+                any::<String>()
+            ],
             0..3,
         ),
     );
     let result = runner().run(&strategy, |(v2, bytes, accept, binary)| {
         tried.fetch_add(1, Ordering::Relaxed);
-        let version = if v2 { PayloadVersion::V2 } else { PayloadVersion::V1 };
+        let version = if v2 {
+            PayloadVersion::V2
+        } else {
+            PayloadVersion::V1
+        };
         if check_parse(version, &bytes, accept.as_deref(), &binary)? {
             ok.fetch_add(1, Ordering::Relaxed);
         }
@@ -621,8 +704,18 @@ fn parse_response_never_panics_and_statuses_are_valid() {
 #[test]
 fn parse_response_examples() {
     let p = |v, s: &str| parse_response(v, s.as_bytes(), None, &[]);
-    assert_eq!(p(PayloadVersion::V1, r#"{"statusCode": 404}"#).unwrap().status, 404);
-    assert_eq!(p(PayloadVersion::V1, r#"{"statusCode": "201"}"#).unwrap().status, 201);
+    assert_eq!(
+        p(PayloadVersion::V1, r#"{"statusCode": 404}"#)
+            .unwrap()
+            .status,
+        404
+    );
+    assert_eq!(
+        p(PayloadVersion::V1, r#"{"statusCode": "201"}"#)
+            .unwrap()
+            .status,
+        201
+    );
     for bad in [
         r#"{"statusCode": 99}"#,
         r#"{"statusCode": 600}"#,

@@ -21,7 +21,9 @@ async fn slow_upstream(delay: Duration, seen: mpsc::UnboundedSender<()>) -> Sock
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { break };
+            let Ok((stream, _)) = listener.accept().await else {
+                break;
+            };
             let seen = seen.clone();
             tokio::spawn(async move {
                 let service = service_fn(move |_req: http::Request<hyper::body::Incoming>| {
@@ -29,7 +31,9 @@ async fn slow_upstream(delay: Duration, seen: mpsc::UnboundedSender<()>) -> Sock
                     async move {
                         let _ = seen.send(());
                         tokio::time::sleep(delay).await;
-                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from("slow done"))))
+                        Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(
+                            Bytes::from("slow done"),
+                        )))
                     }
                 });
                 let _ = hyper::server::conn::http1::Builder::new()
@@ -66,7 +70,10 @@ fn wait_exit(server: &mut Server, limit: Duration) -> Option<i32> {
         if let Some(status) = server.child.try_wait().unwrap() {
             return status.code();
         }
-        assert!(Instant::now() < deadline, "gw serve still running {limit:?} after SIGTERM");
+        assert!(
+            Instant::now() < deadline,
+            "gw serve still running {limit:?} after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -82,7 +89,10 @@ async fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0() {
     let url = server.url("/prod/slow");
     let in_flight = tokio::spawn(async move { send(&c, "GET", &url, &[], Bytes::new()).await });
     // The request has reached the upstream: it is in flight in gw.
-    tokio::time::timeout(Duration::from_secs(10), seen.recv()).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
     let signalled = Instant::now();
     sigterm(&server);
 
@@ -100,7 +110,10 @@ async fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0() {
     let refused_at = refused_at.expect("new connections were still accepted 5 s after SIGTERM");
     assert!(!in_flight.is_finished() || refused_at < Duration::from_secs(1));
 
-    let reply = tokio::time::timeout(Duration::from_secs(10), in_flight).await.unwrap().unwrap();
+    let reply = tokio::time::timeout(Duration::from_secs(10), in_flight)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(reply.status, 200, "{}", reply.text());
     assert_eq!(reply.text(), "slow done");
     let code = tokio::task::spawn_blocking(move || {
@@ -111,7 +124,9 @@ async fn sigterm_finishes_in_flight_requests_refuses_new_ones_and_exits_0() {
     .unwrap();
     assert_eq!(code.0, Some(0), "exit status; log:\n{}", code.1);
     assert!(!code.1.contains("panicked"), "{}", code.1);
-    eprintln!("new connections refused {refused_at:?} after SIGTERM; in-flight request answered 200");
+    eprintln!(
+        "new connections refused {refused_at:?} after SIGTERM; in-flight request answered 200"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -142,10 +157,15 @@ async fn sigterm_exits_within_the_grace_period_when_a_request_never_finishes() {
     let c = client();
     let url = server.url("/prod/slow");
     let stuck = tokio::spawn(async move {
-        let req = http::Request::get(url).body(Full::new(Bytes::new())).unwrap();
+        let req = http::Request::get(url)
+            .body(Full::new(Bytes::new()))
+            .unwrap();
         c.request(req).await.map(|r| r.status().as_u16())
     });
-    tokio::time::timeout(Duration::from_secs(10), seen.recv()).await.unwrap().unwrap();
+    tokio::time::timeout(Duration::from_secs(10), seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
     let signalled = Instant::now();
     sigterm(&server);
     let code = tokio::task::spawn_blocking(move || wait_exit(&mut server, Duration::from_secs(20)))
@@ -156,7 +176,10 @@ async fn sigterm_exits_within_the_grace_period_when_a_request_never_finishes() {
     // Grace 10 s; bound with margin for a loaded machine.
     assert!(took < Duration::from_secs(20), "{took:?}");
     // The stuck client sees its connection end (an error or a gateway answer), not a hang.
-    let r = tokio::time::timeout(Duration::from_secs(5), stuck).await.unwrap().unwrap();
+    let r = tokio::time::timeout(Duration::from_secs(5), stuck)
+        .await
+        .unwrap()
+        .unwrap();
     assert!(r.is_err() || r.as_ref().is_ok_and(|s| *s >= 500), "{r:?}");
     eprintln!("exited {took:?} after SIGTERM with a request stuck in flight");
 }

@@ -60,9 +60,19 @@ fn check_store(gw: &Gw, api: &str) -> BTreeSet<String> {
         .unwrap();
     let ids: BTreeSet<String> = deployments.into_iter().map(|d| d.id).collect();
     for s in &stages {
-        assert!(ids.contains(&s.deployment_id), "stage {} points at a missing deployment {}", s.stage_name, s.deployment_id);
+        assert!(
+            ids.contains(&s.deployment_id),
+            "stage {} points at a missing deployment {}",
+            s.stage_name,
+            s.deployment_id
+        );
         if let Some(c) = &s.canary_settings {
-            assert!(ids.contains(&c.deployment_id), "stage {}'s canary points at a missing deployment {}", s.stage_name, c.deployment_id);
+            assert!(
+                ids.contains(&c.deployment_id),
+                "stage {}'s canary points at a missing deployment {}",
+                s.stage_name,
+                c.deployment_id
+            );
         }
     }
     ids
@@ -117,12 +127,17 @@ fn sigkill_at_random_moments_never_corrupts_the_store_or_loses_a_reported_deploy
             Some(0) => {
                 succeeded += 1;
                 if args[0] == "deploy" {
-                    let id = deployment_id(&stdout)
-                        .unwrap_or_else(|| panic!("cycle {cycle} (seed {seed}): exit 0 without a deployment: {stdout}"));
+                    let id = deployment_id(&stdout).unwrap_or_else(|| {
+                        panic!("cycle {cycle} (seed {seed}): exit 0 without a deployment: {stdout}")
+                    });
                     reported.push(id);
                 }
                 if args[0] == "promote" {
-                    let id = stdout.split("now serves deployment ").nth(1).and_then(|s| s.split(';').next()).unwrap_or("");
+                    let id = stdout
+                        .split("now serves deployment ")
+                        .nth(1)
+                        .and_then(|s| s.split(';').next())
+                        .unwrap_or("");
                     assert!(!id.is_empty(), "{stdout}");
                     reported.push(id.to_string());
                 }
@@ -131,7 +146,10 @@ fn sigkill_at_random_moments_never_corrupts_the_store_or_loses_a_reported_deploy
             Some(_) => {
                 failed += 1;
                 let stderr = String::from_utf8_lossy(&out.stderr);
-                assert!(stderr.starts_with("error: "), "cycle {cycle} (seed {seed}): {args:?} failed oddly: {stderr}");
+                assert!(
+                    stderr.starts_with("error: "),
+                    "cycle {cycle} (seed {seed}): {args:?} failed oddly: {stderr}"
+                );
                 assert!(!stderr.contains("panicked"), "{stderr}");
             }
         }
@@ -139,13 +157,19 @@ fn sigkill_at_random_moments_never_corrupts_the_store_or_loses_a_reported_deploy
         if cycle % 10 == 9 {
             let ids = check_store(&gw, &api);
             for id in &reported {
-                assert!(ids.contains(id), "cycle {cycle} (seed {seed}): reported deployment {id} is gone");
+                assert!(
+                    ids.contains(id),
+                    "cycle {cycle} (seed {seed}): reported deployment {id} is gone"
+                );
             }
         }
     }
     let ids = check_store(&gw, &api);
     for id in &reported {
-        assert!(ids.contains(id), "seed {seed}: reported deployment {id} is gone");
+        assert!(
+            ids.contains(id),
+            "seed {seed}: reported deployment {id} is gone"
+        );
     }
     // The CLI still works on the store the kills left behind.
     gw.ok(&["deployments", "--json"]);
@@ -154,7 +178,10 @@ fn sigkill_at_random_moments_never_corrupts_the_store_or_loses_a_reported_deploy
         "{cycles} cycles (seed {seed:#x}, kill window 0..{window_ms} ms): {killed} killed, {succeeded} succeeded, {failed} refused; {} reported deployments all present; integrity ok",
         reported.len()
     );
-    assert!(killed > 0, "no process was killed mid-run: the window ({window_ms} ms) is off");
+    assert!(
+        killed > 0,
+        "no process was killed mid-run: the window ({window_ms} ms) is off"
+    );
 }
 
 #[test]
@@ -164,7 +191,11 @@ fn twenty_concurrent_deploys_all_succeed_and_are_all_recorded() {
     let children: Vec<_> = (0..20)
         .map(|i| {
             // Half share one stage (row contention), half get their own.
-            let stage = if i % 2 == 0 { "shared".to_string() } else { format!("s{i}") };
+            let stage = if i % 2 == 0 {
+                "shared".to_string()
+            } else {
+                format!("s{i}")
+            };
             let mut c: Command = gw.cmd();
             c.args(["deploy", "--stage", &stage, "--json"])
                 .stdout(Stdio::piped())

@@ -91,7 +91,9 @@ async fn fake_upstream(fault: Fault) -> SocketAddr {
     }
     tokio::spawn(async move {
         loop {
-            let Ok((mut s, _)) = listener.accept().await else { break };
+            let Ok((mut s, _)) = listener.accept().await else {
+                break;
+            };
             tokio::spawn(async move {
                 read_head(&mut s).await;
                 match fault {
@@ -124,7 +126,9 @@ async fn fake_upstream(fault: Fault) -> SocketAddr {
                         tokio::time::sleep(Duration::from_millis(20)).await;
                     }
                     Fault::Garbage => {
-                        let _ = s.write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n\x00\xff garbage").await;
+                        let _ = s
+                            .write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n\x00\xff garbage")
+                            .await;
                     }
                 }
                 drop(s);
@@ -160,7 +164,9 @@ struct Outcome {
 }
 
 async fn try_get(c: &TestClient, url: &str) -> Result<Outcome, String> {
-    let req = http::Request::get(url).body(Full::new(Bytes::new())).unwrap();
+    let req = http::Request::get(url)
+        .body(Full::new(Bytes::new()))
+        .unwrap();
     let resp = tokio::time::timeout(Duration::from_secs(30), c.request(req))
         .await
         .map_err(|_| format!("{url}: no response head within 30 s"))?
@@ -184,7 +190,10 @@ fn check(fault: Fault, o: &Outcome) {
         }
         Fault::Refused | Fault::CloseBeforeAnswer | Fault::ResetBeforeAnswer | Fault::Garbage => {
             assert!((500..=599).contains(&o.status), "{fault:?}: {o:?}");
-            assert!(o.body.is_ok(), "{fault:?}: a gateway error with a broken body: {o:?}");
+            assert!(
+                o.body.is_ok(),
+                "{fault:?}: a gateway error with a broken body: {o:?}"
+            );
         }
         Fault::ResetMidResponse | Fault::TruncatedChunked => {
             // Either gw saw the fault before relaying the head (5xx), or the client's body breaks
@@ -204,11 +213,15 @@ fn check(fault: Fault, o: &Outcome) {
 }
 
 fn open_fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count()
 }
 
 fn threads(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/task")).unwrap().count()
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .unwrap()
+        .count()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -252,11 +265,17 @@ async fn faulty_upstreams_get_aws_errors_and_leak_nothing() {
             let (f, o) = t.await.unwrap();
             let o = o.unwrap_or_else(|e| panic!("round {round}: {e}"));
             check(f, &o);
-            *seen.entry((format!("{f:?}"), o.status, o.body.is_ok())).or_default() += 1;
+            *seen
+                .entry((format!("{f:?}"), o.status, o.body.is_ok()))
+                .or_default() += 1;
             total += 1;
         }
         if round % 10 == 9 {
-            assert_eq!(get(&c, &url("ok")).await.status, 200, "healthy route after round {round}");
+            assert_eq!(
+                get(&c, &url("ok")).await.status,
+                200,
+                "healthy route after round {round}"
+            );
         }
     }
     assert_eq!(total, rounds * FAULTS.len());
@@ -275,7 +294,10 @@ async fn faulty_upstreams_get_aws_errors_and_leak_nothing() {
         threads(pid)
     );
     for ((f, status, body_ok), n) in &seen {
-        eprintln!("  {f:18} status {status} body {} x{n}", if *body_ok { "ok" } else { "broken" });
+        eprintln!(
+            "  {f:18} status {status} body {} x{n}",
+            if *body_ok { "ok" } else { "broken" }
+        );
     }
     assert!(
         now <= baseline + FD_TOLERANCE,

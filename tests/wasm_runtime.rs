@@ -154,7 +154,10 @@ fn event(version: PayloadVersion) -> Vec<u8> {
 }
 
 fn env() -> Vec<(String, String)> {
-    vec![("GREETING".into(), "hi".into())]
+    vec![
+        ("GREETING".into(), "hi".into()),
+        ("HELLO_LOG".into(), "1".into()),
+    ]
 }
 
 async fn call(f: &Loaded, l: Limits, request_id: &str) -> Result<Vec<u8>, InvokeError> {

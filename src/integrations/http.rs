@@ -100,10 +100,7 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
             .or_else(|| cx.path_param(bare).map(str::to_string));
         match mapped {
             Some(v) if name.ends_with('+') || is_greedy(cx, bare) => {
-                let encoded: Vec<String> = v
-                    .split('/')
-                    .map(encode_segment)
-                    .collect();
+                let encoded: Vec<String> = v.split('/').map(encode_segment).collect();
                 out.push_str(&encoded.join("/"));
             }
             Some(v) => out.push_str(&encode_segment(&v)),

@@ -23,7 +23,9 @@ pub fn corpus_dir() -> PathBuf {
 
 /// A built guest function (`scripts/build-functions.sh` builds them).
 pub fn guest(name: &str) -> PathBuf {
-    let p = root().join("target/wasm32-wasip2/release").join(format!("{name}.wasm"));
+    let p = root()
+        .join("target/wasm32-wasip2/release")
+        .join(format!("{name}.wasm"));
     assert!(
         p.exists(),
         "{} is missing: run scripts/build-functions.sh (the README's test command does)",
@@ -155,7 +157,8 @@ impl Reply {
     }
 
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_slice(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
+        serde_json::from_slice(&self.body)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text()))
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -181,7 +184,10 @@ pub async fn send(
     for (k, v) in headers {
         b = b.header(*k, *v);
     }
-    let resp = client.request(b.body(Full::new(body.into())).unwrap()).await.unwrap();
+    let resp = client
+        .request(b.body(Full::new(body.into())).unwrap())
+        .await
+        .unwrap();
     let (parts, body) = resp.into_parts();
     let body = body.collect().await.unwrap().to_bytes();
     Reply {
@@ -203,28 +209,44 @@ pub async fn echo_upstream(tag: &'static str) -> SocketAddr {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move {
         loop {
-            let Ok((stream, _)) = listener.accept().await else { break };
+            let Ok((stream, _)) = listener.accept().await else {
+                break;
+            };
             tokio::spawn(async move {
-                let service = service_fn(move |req: http::Request<hyper::body::Incoming>| async move {
-                    let (parts, body) = req.into_parts();
-                    let body = body.collect().await.map(|b| b.to_bytes()).unwrap_or_default();
-                    let headers: serde_json::Map<String, serde_json::Value> = parts
-                        .headers
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), serde_json::Value::String(v.to_str().unwrap_or("").to_string())))
-                        .collect();
-                    let out = serde_json::json!({
-                        "tag": tag,
-                        "method": parts.method.as_str(),
-                        "path": parts.uri.path(),
-                        "query": parts.uri.query(),
-                        "headers": headers,
-                        "body": String::from_utf8_lossy(&body),
-                    });
-                    let mut resp = http::Response::new(Full::new(Bytes::from(out.to_string())));
-                    resp.headers_mut().insert("content-type", http::HeaderValue::from_static("application/json"));
-                    Ok::<_, std::convert::Infallible>(resp)
-                });
+                let service = service_fn(
+                    move |req: http::Request<hyper::body::Incoming>| async move {
+                        let (parts, body) = req.into_parts();
+                        let body = body
+                            .collect()
+                            .await
+                            .map(|b| b.to_bytes())
+                            .unwrap_or_default();
+                        let headers: serde_json::Map<String, serde_json::Value> = parts
+                            .headers
+                            .iter()
+                            .map(|(k, v)| {
+                                (
+                                    k.to_string(),
+                                    serde_json::Value::String(v.to_str().unwrap_or("").to_string()),
+                                )
+                            })
+                            .collect();
+                        let out = serde_json::json!({
+                            "tag": tag,
+                            "method": parts.method.as_str(),
+                            "path": parts.uri.path(),
+                            "query": parts.uri.query(),
+                            "headers": headers,
+                            "body": String::from_utf8_lossy(&body),
+                        });
+                        let mut resp = http::Response::new(Full::new(Bytes::from(out.to_string())));
+                        resp.headers_mut().insert(
+                            "content-type",
+                            http::HeaderValue::from_static("application/json"),
+                        );
+                        Ok::<_, std::convert::Infallible>(resp)
+                    },
+                );
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                     .await;
@@ -239,7 +261,11 @@ pub async fn echo_upstream(tag: &'static str) -> SocketAddr {
 pub async fn serve_in_process(
     store: gw::store::Store,
     config: gw::server::Config,
-) -> (SocketAddr, tokio::sync::oneshot::Sender<()>, tokio::task::JoinHandle<()>) {
+) -> (
+    SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -56,7 +56,10 @@ fn main() {
             std::process::exit(1);
         }
     };
-    eprintln!("hello: greeting {} on {}", g.name, g.path);
+    // Log lines go to gw's log with the request id; set HELLO_LOG=1 to see one per call.
+    if std::env::var_os("HELLO_LOG").is_some() {
+        eprintln!("hello: greeting {} on {}", g.name, g.path);
+    }
     let body = serde_json::json!({
         "message": "hello from wasm",
         "greeting": format!("hello, {}", g.name),
