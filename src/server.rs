@@ -125,13 +125,12 @@ pub async fn run(
     )?;
 
     let addr = listener.local_addr()?;
-    let listener = listener.into_std()?;
-    let (quit, quit_rx) = tokio::sync::watch::channel(false);
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut handles = Vec::with_capacity(workers);
+    let mut queues = Vec::with_capacity(workers);
     for i in 0..workers {
-        let listener = listener.try_clone()?;
-        let quit_rx = quit_rx.clone();
+        let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
+        queues.push(tx);
         let config = config.clone();
         let (live, draw, store) = (live.clone(), draw.clone(), store.clone());
         let handle = std::thread::Builder::new()
@@ -149,22 +148,46 @@ pub async fn run(
                         require_sigv4: config.require_sigv4.clone(),
                         draw,
                     });
-                    let listener = TcpListener::from_std(listener)?;
-                    worker(listener, shared, &config, quit_rx).await;
+                    worker(rx, shared, &config).await;
                     Ok(())
                 })
             })?;
         handles.push(handle);
     }
-    drop(listener);
     if config.announce {
         eprintln!("listening on http://{addr}");
     }
     tracing::info!("serving on http://{addr} with {workers} worker threads");
 
-    shutdown.await;
+    // One acceptor hands connections to the workers in turn, so they share the load evenly
+    // (a function invocation keeps its worker busy for tens of microseconds).
+    tokio::pin!(shutdown);
+    let mut next = 0usize;
+    loop {
+        let (stream, remote) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => {
+                    // EMFILE and friends: back off instead of spinning, keep serving.
+                    tracing::warn!("accept failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            _ = &mut shutdown => break,
+        };
+        let Ok(stream) = stream.into_std() else {
+            continue;
+        };
+        if let Some(q) = queues.get(next % workers) {
+            let _ = q.send((stream, remote));
+        }
+        next = next.wrapping_add(1);
+    }
+    drop(listener);
+    // Closing the queues tells every worker to stop and drain.
+    drop(queues);
     tracing::info!("shutting down: waiting for in-flight requests");
-    let _ = quit.send(true);
     let joined = tokio::task::spawn_blocking(move || {
         handles
             .into_iter()
@@ -178,12 +201,14 @@ pub async fn run(
     joined.map(|_| ())
 }
 
-/// One worker: accept connections on `listener` and serve them on this thread until `quit`.
+/// A connection handed to a worker: the socket (non-blocking) and the client's address.
+type Accepted = (std::net::TcpStream, std::net::SocketAddr);
+
+/// One worker: serve the connections it is handed, on this thread, until its queue closes.
 async fn worker(
-    listener: TcpListener,
+    mut queue: tokio::sync::mpsc::UnboundedReceiver<Accepted>,
     shared: Arc<Shared>,
     config: &Config,
-    mut quit: tokio::sync::watch::Receiver<bool>,
 ) {
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder
@@ -192,18 +217,9 @@ async fn worker(
         .header_read_timeout(config.header_read_timeout)
         .max_buf_size(64 * 1024);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => {
-                    // EMFILE and friends: back off instead of spinning, keep serving.
-                    tracing::warn!("accept failed: {e}");
-                    tokio::time::sleep(Duration::from_millis(20)).await;
-                    continue;
-                }
-            },
-            _ = quit.wait_for(|q| *q) => break,
+    while let Some((stream, remote)) = queue.recv().await {
+        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+            continue;
         };
         let _ = stream.set_nodelay(true);
         let shared = shared.clone();
@@ -239,7 +255,6 @@ async fn worker(
             }
         });
     }
-    drop(listener);
     if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
         .await
         .is_err()
