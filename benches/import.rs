@@ -7,7 +7,10 @@
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use gw::import::{import, ImportOptions};
 use serde_json::Value;
-use std::collections::HashMap;
+
+#[path = "../tests/common/stripe.rs"]
+mod stripe;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -17,36 +20,11 @@ fn stripe_bytes() -> Vec<u8> {
     std::fs::read(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
 }
 
-/// As published, Stripe names sibling path variables differently (`/v1/application_fees/{id}` next
-/// to `/v1/application_fees/{fee}/refunds`), which API Gateway (and gw) rejects partway through the
-/// build. Renaming them to one name per level makes all 468 operations import, so the benchmark
-/// covers the whole model build.
-fn unify_sibling_path_variables(bytes: &[u8]) -> String {
-    let mut root: Value = serde_yaml::from_slice(bytes).unwrap();
-    let paths = root["paths"].as_object_mut().unwrap();
-    let mut chosen: HashMap<String, String> = HashMap::new();
-    for (path, item) in std::mem::take(paths) {
-        let mut out = String::new();
-        for seg in path.split('/').filter(|s| !s.is_empty()) {
-            let seg = if seg.starts_with('{') {
-                chosen
-                    .entry(out.clone())
-                    .or_insert_with(|| seg.to_string())
-                    .clone()
-            } else {
-                seg.to_string()
-            };
-            out.push('/');
-            out.push_str(&seg);
-        }
-        paths.insert(out, item);
-    }
-    serde_yaml::to_string(&root).unwrap()
-}
-
 fn stripe(c: &mut Criterion) {
     let published = stripe_bytes();
-    let importable = unify_sibling_path_variables(&published);
+    let mut root: Value = serde_yaml::from_slice(&published).unwrap();
+    stripe::unify_sibling_path_variables(&mut root);
+    let importable = serde_yaml::to_string(&root).unwrap();
     let options = ImportOptions::default();
     let imported = import("stripe.yaml", importable.as_bytes(), &options).unwrap();
     assert_eq!(imported.api.method_count(), 468);

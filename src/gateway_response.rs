@@ -255,50 +255,10 @@ impl ErrorContext<'_> {
 
     /// Substitute `$context.x`, `${context.x}`, `$stageVariables.x`, `${stageVariables.x}`.
     fn render(&self, template: &str, err: &GatewayError) -> String {
-        let mut out = String::with_capacity(template.len() + 32);
-        let mut rest = template;
-        while let Some(i) = rest.find('$') {
-            out.push_str(&rest[..i]);
-            let after = &rest[i + 1..];
-            let (braced, body) = match after.strip_prefix('{') {
-                Some(b) => (true, b),
-                None => (false, after),
-            };
-            let (ns, tail) = if let Some(t) = body.strip_prefix("context.") {
-                ("context", t)
-            } else if let Some(t) = body.strip_prefix("stageVariables.") {
-                ("stageVariables", t)
-            } else {
-                out.push('$');
-                rest = after;
-                continue;
-            };
-            let end = tail
-                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-                .unwrap_or(tail.len());
-            let key = tail[..end].trim_end_matches('.');
-            let consumed = key.len();
-            let mut remainder = &tail[consumed..];
-            if braced {
-                match remainder.strip_prefix('}') {
-                    Some(r) => remainder = r,
-                    None => {
-                        out.push('$');
-                        rest = after;
-                        continue;
-                    }
-                }
-            }
-            let value = if ns == "context" {
-                self.context_value(key, err).unwrap_or_default()
-            } else {
-                self.stage_variable(key)
-            };
-            out.push_str(&value);
-            rest = remainder;
-        }
-        out.push_str(rest);
-        out
+        crate::template::render(template, |r| match r {
+            crate::template::Reference::Context(k) => self.context_value(k, err),
+            crate::template::Reference::StageVariable(k) => Some(self.stage_variable(k)),
+        })
     }
 
     /// A `responseParameters` source: `'static'`, `method.request.header.X`, `stageVariables.X`, `context.X`.

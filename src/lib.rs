@@ -22,5 +22,6 @@ pub mod router;
 pub mod server;
 pub mod snapshot;
 pub mod store;
+pub mod template;
 pub mod urls;
 pub mod wasm;

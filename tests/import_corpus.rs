@@ -471,7 +471,7 @@ fn other_corpus_facts() {
 #[test]
 fn stripe_with_unified_path_variables_imports_all_468_methods() {
     let mut root = tree(&read("stripe-spec3-2023-09.yaml"));
-    let renamed = unify_sibling_path_variables(&mut root);
+    let renamed = common::stripe::unify_sibling_path_variables(&mut root);
     assert!(renamed > 0);
     let bytes = serde_yaml::to_string(&root).unwrap();
     let imported = import_caught("stripe.yaml", bytes.as_bytes()).unwrap_or_else(|e| panic!("{e}"));
@@ -481,31 +481,6 @@ fn stripe_with_unified_path_variables_imports_all_468_methods() {
         .warnings
         .iter()
         .any(|w| w.message.contains("not a valid")));
-}
-
-/// Rename path variables so that siblings share the first name seen at each level.
-fn unify_sibling_path_variables(root: &mut Value) -> usize {
-    let paths = root["paths"].as_object_mut().unwrap();
-    let mut chosen: HashMap<String, String> = HashMap::new();
-    let mut renamed = 0;
-    for (path, item) in std::mem::take(paths) {
-        let mut out = String::new();
-        for seg in path.split('/').filter(|s| !s.is_empty()) {
-            let seg = if seg.starts_with('{') {
-                chosen
-                    .entry(out.clone())
-                    .or_insert_with(|| seg.to_string())
-                    .clone()
-            } else {
-                seg.to_string()
-            };
-            out.push('/');
-            out.push_str(&seg);
-        }
-        renamed += usize::from(out != path);
-        paths.insert(out, item);
-    }
-    renamed
 }
 
 #[test]

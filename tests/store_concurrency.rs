@@ -9,7 +9,6 @@ use common::Gw;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 use serde_json::Value;
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -98,35 +97,12 @@ fn parallel_imports_and_listings_lose_nothing() {
     assert_eq!(gw.store().integrity_check().unwrap(), "ok");
 }
 
-/// Rename path variables so that siblings share the first name seen at each level (Stripe's
-/// spec names them differently, which API Gateway rejects).
-fn unify_sibling_path_variables(root: &mut Value) {
-    let paths = root["paths"].as_object_mut().unwrap();
-    let mut chosen: HashMap<String, String> = HashMap::new();
-    for (path, item) in std::mem::take(paths) {
-        let mut out = String::new();
-        for seg in path.split('/').filter(|s| !s.is_empty()) {
-            let seg = if seg.starts_with('{') {
-                chosen
-                    .entry(out.clone())
-                    .or_insert_with(|| seg.to_string())
-                    .clone()
-            } else {
-                seg.to_string()
-            };
-            out.push('/');
-            out.push_str(&seg);
-        }
-        paths.insert(out, item);
-    }
-}
-
 /// Two importable variants of the 4 MB Stripe spec with different route counts: all of it, and
 /// all but every fourth path. Written under `dir`; returns (path, routes) for each.
 fn stripe_variants(dir: &Path) -> [(PathBuf, usize); 2] {
     let bytes = std::fs::read(common::corpus_dir().join("stripe-spec3-2023-09.yaml")).unwrap();
     let mut root: Value = serde_yaml::from_slice(&bytes).unwrap();
-    unify_sibling_path_variables(&mut root);
+    common::stripe::unify_sibling_path_variables(&mut root);
     let full = serde_yaml::to_string(&root).unwrap();
     let paths = root["paths"].as_object_mut().unwrap();
     let keep: serde_json::Map<String, Value> = std::mem::take(paths)

@@ -42,49 +42,10 @@ pub fn select_response<'a>(
 
 /// Fill `$context.x` / `$stageVariables.x` (and `${...}`) references of a template.
 pub fn fill_references(template: &str, cx: &RequestCx) -> String {
-    let mut out = String::with_capacity(template.len());
-    let mut rest = template;
-    while let Some(i) = rest.find('$') {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + 1..];
-        let (braced, body) = match after.strip_prefix('{') {
-            Some(b) => (true, b),
-            None => (false, after),
-        };
-        let ns = ["context.", "stageVariables."]
-            .into_iter()
-            .find(|ns| body.starts_with(ns));
-        let Some(ns) = ns else {
-            out.push('$');
-            rest = after;
-            continue;
-        };
-        let tail = &body[ns.len()..];
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '.'))
-            .unwrap_or(tail.len());
-        let key = tail[..end].trim_end_matches('.');
-        let mut remainder = &tail[key.len()..];
-        if braced {
-            match remainder.strip_prefix('}') {
-                Some(r) => remainder = r,
-                None => {
-                    out.push('$');
-                    rest = after;
-                    continue;
-                }
-            }
-        }
-        let value = if ns == "context." {
-            cx.context(key).unwrap_or_default()
-        } else {
-            cx.variables.get(key).cloned().unwrap_or_default()
-        };
-        out.push_str(&value);
-        rest = remainder;
-    }
-    out.push_str(rest);
-    out
+    crate::template::render(template, |r| match r {
+        crate::template::Reference::Context(k) => cx.context(k),
+        crate::template::Reference::StageVariable(k) => cx.variables.get(k).cloned(),
+    })
 }
 
 /// Answer a MOCK integration.

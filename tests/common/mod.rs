@@ -2,6 +2,8 @@
 //! real server on 127.0.0.1:0, fake upstreams on port 0, a small HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod stripe;
+
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper_util::client::legacy::Client;
