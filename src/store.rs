@@ -52,6 +52,7 @@ pub struct ApiSummary {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub created_date: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub version: Option<String>,
     pub route_count: usize,
 }
