@@ -197,7 +197,7 @@ fn deploy(
     eprintln!("  curl -i {}pets", urls[0]);
     eprintln!("  curl -s '{}hello?name=you'", urls[0]);
     eprintln!(
-        "  for i in $(seq 50); do curl -s -o /dev/null -w '%{{header.x-gw-canary}}\\n' {}hello; done | sort | uniq -c",
+        "  for i in $(seq 50); do curl -s -o /dev/null -w '%header{{x-gw-canary}}\\n' {}hello; done | sort | uniq -c",
         urls[0]
     );
     eprintln!("  cargo run -q -- promote    # the canary becomes production, live at once");
