@@ -479,30 +479,15 @@ async fn hop_by_hop_request_headers_are_not_forwarded() {
 
 /// An upstream that answers every request with fixed raw bytes (hop-by-hop response headers).
 async fn raw_upstream(response: &'static [u8]) -> SocketAddr {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                break;
-            };
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut seen = Vec::new();
-                // Read the request head, then answer and close.
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let _ = s.write_all(response).await;
-                let _ = s.shutdown().await;
-            });
+    use tokio::io::AsyncWriteExt;
+    common::raw_upstream(move |mut s| async move {
+        // Read the request head, then answer and close.
+        if common::read_head(&mut s).await.is_some() {
+            let _ = s.write_all(response).await;
+            let _ = s.shutdown().await;
         }
-    });
-    addr
+    })
+    .await
 }
 
 #[tokio::test]

@@ -17,7 +17,7 @@ use http_body_util::{BodyExt, Full};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 
 fn long() -> bool {
     std::env::var("GW_LONG_TESTS").is_ok_and(|v| v == "1")
@@ -67,75 +67,52 @@ fn route(f: Fault) -> &'static str {
     }
 }
 
-/// Read a request head (until the blank line, EOF, or 5 s).
-async fn read_head(s: &mut TcpStream) {
-    let mut buf = Vec::new();
-    let mut chunk = [0u8; 4096];
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
-        let left = deadline.saturating_duration_since(Instant::now());
-        match tokio::time::timeout(left, s.read(&mut chunk)).await {
-            Ok(Ok(n)) if n > 0 => buf.extend_from_slice(&chunk[..n]),
-            _ => return,
-        }
-    }
-}
-
 /// A raw TCP upstream with one fault; `Refused` returns a port nobody listens on.
 async fn fake_upstream(fault: Fault) -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     if fault == Fault::Refused {
-        drop(listener);
-        return addr;
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        return listener.local_addr().unwrap();
     }
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                break;
-            };
-            tokio::spawn(async move {
-                read_head(&mut s).await;
-                match fault {
-                    Fault::Refused => {}
-                    Fault::CloseBeforeAnswer => {}
-                    Fault::ResetBeforeAnswer => {
-                        let _ = s.set_zero_linger();
-                    }
-                    Fault::ResetMidResponse => {
-                        let _ = s
-                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\npartial")
-                            .await;
-                        let _ = s.flush().await;
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                        let _ = s.set_zero_linger();
-                    }
-                    Fault::Silent => {
-                        // Hold the connection until gw gives up on it (it closes: EOF here).
-                        let mut sink = [0u8; 1024];
-                        let _ = tokio::time::timeout(Duration::from_secs(60), async {
-                            while matches!(s.read(&mut sink).await, Ok(n) if n > 0) {}
-                        })
-                        .await;
-                    }
-                    Fault::TruncatedChunked => {
-                        let _ = s
-                            .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
-                            .await;
-                        let _ = s.flush().await;
-                        tokio::time::sleep(Duration::from_millis(20)).await;
-                    }
-                    Fault::Garbage => {
-                        let _ = s
-                            .write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n\x00\xff garbage")
-                            .await;
-                    }
-                }
-                drop(s);
-            });
+    common::raw_upstream(move |mut s| async move {
+        common::read_head(&mut s).await;
+        match fault {
+            Fault::Refused => {}
+            Fault::CloseBeforeAnswer => {}
+            Fault::ResetBeforeAnswer => {
+                let _ = s.set_zero_linger();
+            }
+            Fault::ResetMidResponse => {
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 1000\r\n\r\npartial")
+                    .await;
+                let _ = s.flush().await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                let _ = s.set_zero_linger();
+            }
+            Fault::Silent => {
+                // Hold the connection until gw gives up on it (it closes: EOF here).
+                let mut sink = [0u8; 1024];
+                let _ = tokio::time::timeout(Duration::from_secs(60), async {
+                    while matches!(s.read(&mut sink).await, Ok(n) if n > 0) {}
+                })
+                .await;
+            }
+            Fault::TruncatedChunked => {
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+                    .await;
+                let _ = s.flush().await;
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Fault::Garbage => {
+                let _ = s
+                    .write_all(b"SSH-2.0-OpenSSH_9.6\r\n\r\n\x00\xff garbage")
+                    .await;
+            }
         }
-    });
-    addr
+        drop(s);
+    })
+    .await
 }
 
 fn deploy(gw: &Gw, ok: SocketAddr, faulty: &[(Fault, SocketAddr)]) {

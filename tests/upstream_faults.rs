@@ -66,36 +66,25 @@ async fn refused_port() -> SocketAddr {
 /// A backend that reads the request head, then either sleeps `delay` and answers 200, or (with
 /// `None`) closes the connection without a word. Counts the requests it saw.
 async fn raw_backend(delay: Option<Duration>) -> (SocketAddr, Arc<AtomicUsize>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
     let hits = Arc::new(AtomicUsize::new(0));
     let counter = hits.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut s, _)) = listener.accept().await else {
-                break;
-            };
-            let counter = counter.clone();
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let mut seen = Vec::new();
-                while !seen.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match s.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => seen.extend_from_slice(&buf[..n]),
-                    }
-                }
-                counter.fetch_add(1, Ordering::SeqCst);
-                if let Some(d) = delay {
-                    tokio::time::sleep(d).await;
-                    let _ = s
-                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate")
-                        .await;
-                }
-                let _ = s.shutdown().await;
-            });
+    let addr = common::raw_upstream(move |mut s| {
+        let counter = counter.clone();
+        async move {
+            if common::read_head(&mut s).await.is_none() {
+                return;
+            }
+            counter.fetch_add(1, Ordering::SeqCst);
+            if let Some(d) = delay {
+                tokio::time::sleep(d).await;
+                let _ = s
+                    .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nlate")
+                    .await;
+            }
+            let _ = s.shutdown().await;
         }
-    });
+    })
+    .await;
     (addr, hits)
 }
 
