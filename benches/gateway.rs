@@ -6,7 +6,7 @@
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
 use gw::import::{import, ImportOptions};
-use gw::lambda::{build_event, EventInput, PayloadVersion};
+use gw::lambda::{encode_event, EventInput, PayloadVersion};
 use gw::router::Router;
 use std::collections::BTreeMap;
 
@@ -109,7 +109,7 @@ fn lambda_event(c: &mut Criterion) {
                     request_time_epoch_ms: 1_795_742_400_000,
                     account_id: "000000000000",
                 };
-                serde_json::to_vec(&build_event(black_box(&input))).map(|v| v.len())
+                encode_event(black_box(&input)).len()
             })
         });
     }

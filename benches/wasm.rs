@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gw::lambda::{build_event, EventInput, PayloadVersion};
+use gw::lambda::{encode_event, EventInput, PayloadVersion};
 use gw::wasm::{Limits, Runtime};
 use sha2::{Digest, Sha256};
 
@@ -68,7 +68,7 @@ fn event() -> Vec<u8> {
         request_time_epoch_ms: 1_795_742_400_000,
         account_id: "000000000000",
     };
-    serde_json::to_vec(&build_event(&input)).expect("the event encodes")
+    encode_event(&input)
 }
 
 fn invoke(c: &mut Criterion) {

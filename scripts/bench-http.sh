@@ -8,6 +8,7 @@
 #
 #   scripts/bench-http.sh                 # 3 rounds of 10 s per target, 64 connections
 #   ROUNDS=5 DURATION=15s CONNECTIONS=128 THREADS=2 scripts/bench-http.sh
+#   TARGETS="nginx-2w gw-http-proxy" scripts/bench-http.sh   # only these (nginx-2w is always kept)
 #
 # Needs wrk and nginx (apt-get install -y wrk nginx) and `cargo build --release`.
 # The backend is nginx itself answering a static 200 (1 worker), identical for every target.
@@ -153,6 +154,15 @@ urls=(
     "http://127.0.0.1:$gw_port/prod/hello"
     "http://127.0.0.1:$gw_port/prod/web"
 )
+if [ -n "${TARGETS:-}" ]; then
+    keep_names=() keep_urls=()
+    for i in "${!names[@]}"; do
+        case " $TARGETS nginx-2w " in
+            *" ${names[$i]} "*) keep_names+=("${names[$i]}") keep_urls+=("${urls[$i]}") ;;
+        esac
+    done
+    names=("${keep_names[@]}") urls=("${keep_urls[@]}")
+fi
 for i in "${!urls[@]}"; do
     u="${urls[$i]}"
     body="$(curl -fsS "$u")" || { echo "bench-http: $u does not answer" >&2; exit 1; }

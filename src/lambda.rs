@@ -21,12 +21,15 @@
 //! - A function error object (`{"errorMessage": .., "errorType": ..}`) is malformed in both
 //!   formats.
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
 
 use base64::Engine as _;
 use bytes::Bytes;
 use percent_encoding::percent_decode_str;
-use serde_json::{json, Map, Value};
+use serde::ser::{SerializeMap, Serializer};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// The account id gw reports in events and ARNs (LocalStack's default).
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
@@ -94,12 +97,28 @@ pub struct EventInput<'a> {
     pub account_id: &'a str,
 }
 
-/// Builds the proxy event for `input.payload_version`.
+/// Builds the proxy event for `input.payload_version`, as a JSON tree (tests, inspection).
+/// Exactly what [`encode_event`] writes.
 pub fn build_event(input: &EventInput) -> Value {
-    match input.payload_version {
-        PayloadVersion::V1 => build_v1(input),
-        PayloadVersion::V2 => build_v2(input),
-    }
+    let encoded = match input.payload_version {
+        PayloadVersion::V1 => serde_json::to_value(v1_event(input)),
+        PayloadVersion::V2 => serde_json::to_value(v2_event(input)),
+    };
+    // Every part is a string, number, bool, null or a map with string keys: encoding cannot fail.
+    encoded.unwrap_or(Value::Null)
+}
+
+/// Writes the proxy event for `input.payload_version` as JSON bytes, straight from the request
+/// (no intermediate tree): what a function reads on stdin.
+pub fn encode_event(input: &EventInput) -> Vec<u8> {
+    let mut out = Vec::with_capacity(1024 + input.body.len() * 4 / 3);
+    let written = match input.payload_version {
+        PayloadVersion::V1 => serde_json::to_writer(&mut out, &v1_event(input)),
+        PayloadVersion::V2 => serde_json::to_writer(&mut out, &v2_event(input)),
+    };
+    // As above: cannot fail for these types, and writing to a Vec does no I/O.
+    debug_assert!(written.is_ok());
+    out
 }
 
 /// Hop-by-hop headers: they describe gw's connection, not the request.
@@ -113,225 +132,373 @@ const HOP_BY_HOP: &[&str] = &[
     "upgrade",
 ];
 
-fn build_v1(input: &EventInput) -> Value {
-    let headers = v1_headers(input);
-    let mut single = Map::new();
-    let mut multi = Map::new();
-    for (name, values) in &headers {
-        if let Some(last) = values.last() {
-            single.insert(name.clone(), json!(last));
-        }
-        multi.insert(name.clone(), json!(values));
-    }
-
-    let query = parse_query(input.raw_query);
-    let mut q_single = Map::new();
-    let mut q_multi = Map::new();
-    for (k, v) in &query {
-        // The last value of a repeated key wins; insertion order is the first appearance.
-        q_single.insert(k.clone(), json!(v));
-        match q_multi.get_mut(k) {
-            Some(Value::Array(list)) => list.push(json!(v)),
-            _ => {
-                q_multi.insert(k.clone(), json!([v]));
-            }
-        }
-    }
-
-    let (body, is_b64) = event_body(input);
-    json!({
-        "resource": input.resource_path,
-        "path": input.path,
-        "httpMethod": input.http_method,
-        "headers": object_or_null(single),
-        "multiValueHeaders": object_or_null(multi),
-        "queryStringParameters": object_or_null(q_single),
-        "multiValueQueryStringParameters": object_or_null(q_multi),
-        "pathParameters": object_or_null(pairs_object(input.path_parameters)),
-        "stageVariables": object_or_null(stage_variables(input)),
-        "requestContext": {
-            "accountId": input.account_id,
-            "apiId": input.api_id,
-            "deploymentId": input.deployment_id,
-            "domainName": input.domain_name,
-            "domainPrefix": domain_prefix(input.domain_name),
-            "extendedRequestId": input.extended_request_id,
-            "httpMethod": input.http_method,
-            "identity": {
-                "accessKey": null,
-                "accountId": null,
-                "caller": null,
-                "cognitoAuthenticationProvider": null,
-                "cognitoAuthenticationType": null,
-                "cognitoIdentityId": null,
-                "cognitoIdentityPoolId": null,
-                "principalOrgId": null,
-                "sourceIp": input.source_ip,
-                "user": null,
-                "userAgent": header_str(input.headers, "user-agent"),
-                "userArn": null,
-            },
-            "path": staged_path(input.stage, input.path),
-            "protocol": input.protocol,
-            "requestId": input.request_id,
-            "requestTime": clf_time(input.request_time_epoch_ms),
-            "requestTimeEpoch": input.request_time_epoch_ms,
-            "resourceId": input.resource_id,
-            "resourcePath": input.resource_path,
-            "stage": input.stage,
-        },
-        "body": body,
-        "isBase64Encoded": is_b64,
-    })
+/// `null` for an empty map, as payload 1.0 has it.
+fn non_empty<T>(items: Vec<T>) -> Option<Entries<T>> {
+    (!items.is_empty()).then_some(Entries(items))
 }
 
-fn build_v2(input: &EventInput) -> Value {
-    let mut cookies: Vec<String> = Vec::new();
-    let mut headers = Map::new();
-    for name in input.headers.keys() {
-        let values: Vec<String> = input
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        if name == http::header::COOKIE {
-            cookies.extend(
-                values
+/// A JSON object from key/value pairs in order (keys are unique).
+struct Entries<T>(Vec<T>);
+
+impl<K: Serialize, V: Serialize> Serialize for Entries<(K, V)> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// Serialises as the last element of a non-empty list.
+struct Last<'v, T>(&'v [T]);
+
+impl<T: Serialize> Serialize for Last<'_, T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.last() {
+            Some(v) => v.serialize(s),
+            None => s.serialize_none(),
+        }
+    }
+}
+
+type Multi<'a> = Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)>;
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Event<'a> {
+    resource: &'a str,
+    path: &'a str,
+    http_method: &'a str,
+    headers: Option<Entries<(&'a str, Last<'a, Cow<'a, str>>)>>,
+    multi_value_headers: Option<Entries<(&'a str, &'a [Cow<'a, str>])>>,
+    query_string_parameters: Option<Entries<(&'a str, Last<'a, Cow<'a, str>>)>>,
+    multi_value_query_string_parameters: Option<Entries<(&'a str, &'a [Cow<'a, str>])>>,
+    path_parameters: Option<Entries<(&'a str, &'a str)>>,
+    stage_variables: Option<&'a BTreeMap<String, String>>,
+    request_context: V1Context<'a>,
+    body: Option<Cow<'a, str>>,
+    is_base64_encoded: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Context<'a> {
+    account_id: &'a str,
+    api_id: &'a str,
+    deployment_id: &'a str,
+    domain_name: &'a str,
+    domain_prefix: &'a str,
+    extended_request_id: &'a str,
+    http_method: &'a str,
+    identity: V1Identity<'a>,
+    path: String,
+    protocol: &'a str,
+    request_id: &'a str,
+    request_time: String,
+    request_time_epoch: i64,
+    resource_id: &'a str,
+    resource_path: &'a str,
+    stage: &'a str,
+}
+
+/// Caller identity: only the source IP and user agent are known without an authorizer.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V1Identity<'a> {
+    access_key: (),
+    account_id: (),
+    caller: (),
+    cognito_authentication_provider: (),
+    cognito_authentication_type: (),
+    cognito_identity_id: (),
+    cognito_identity_pool_id: (),
+    principal_org_id: (),
+    source_ip: &'a str,
+    user: (),
+    user_agent: Option<Cow<'a, str>>,
+    user_arn: (),
+}
+
+/// Serialises a payload 1.0 event; `headers` and `query` hold the parts it borrows from.
+fn v1_event<'a>(input: &'a EventInput<'a>) -> V1Owned<'a> {
+    let headers = v1_headers(input);
+    let query = grouped_query(input.raw_query);
+    V1Owned {
+        input,
+        headers,
+        query,
+    }
+}
+
+fn single<'s>(list: &'s Multi<'_>) -> Vec<(&'s str, Last<'s, Cow<'s, str>>)> {
+    list.iter()
+        .map(|(k, v)| (k.as_ref(), Last(v.as_slice())))
+        .collect()
+}
+
+fn multi<'s>(list: &'s Multi<'_>) -> Vec<(&'s str, &'s [Cow<'s, str>])> {
+    list.iter()
+        .map(|(k, v)| (k.as_ref(), v.as_slice()))
+        .collect()
+}
+
+/// A payload 1.0 event together with the header and query lists it is built from.
+struct V1Owned<'a> {
+    input: &'a EventInput<'a>,
+    headers: Multi<'a>,
+    query: Multi<'a>,
+}
+
+impl Serialize for V1Owned<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let input = self.input;
+        let (body, is_base64_encoded) = event_body(input);
+        V1Event {
+            resource: input.resource_path,
+            path: input.path,
+            http_method: input.http_method,
+            headers: non_empty(single(&self.headers)),
+            multi_value_headers: non_empty(multi(&self.headers)),
+            query_string_parameters: non_empty(single(&self.query)),
+            multi_value_query_string_parameters: non_empty(multi(&self.query)),
+            path_parameters: non_empty(
+                input
+                    .path_parameters
                     .iter()
-                    .flat_map(|v| v.split(';'))
-                    .map(str::trim)
-                    .filter(|c| !c.is_empty())
-                    .map(str::to_owned),
-            );
-            continue;
-        }
-        if HOP_BY_HOP.contains(&name.as_str()) {
-            continue;
-        }
-        headers.insert(name.as_str().to_owned(), json!(values.join(",")));
-    }
-    append_forwarded_for(&mut headers, "x-forwarded-for", input.source_ip);
-
-    let mut query = Map::new();
-    for (k, v) in parse_query(input.raw_query) {
-        match query.get_mut(&k) {
-            Some(Value::String(joined)) => {
-                joined.push(',');
-                joined.push_str(&v);
-            }
-            _ => {
-                query.insert(k, json!(v));
-            }
-        }
-    }
-
-    let route_key = if input.resource_path == "$default" {
-        "$default".to_owned()
-    } else {
-        format!("{} {}", input.route_method, input.resource_path)
-    };
-    let raw_path = if input.stage == "$default" {
-        input.path.to_owned()
-    } else {
-        staged_path(input.stage, input.path)
-    };
-
-    let mut event = Map::new();
-    event.insert("version".into(), json!("2.0"));
-    event.insert("routeKey".into(), json!(route_key));
-    event.insert("rawPath".into(), json!(raw_path));
-    event.insert(
-        "rawQueryString".into(),
-        json!(input.raw_query.unwrap_or("")),
-    );
-    if !cookies.is_empty() {
-        event.insert("cookies".into(), json!(cookies));
-    }
-    event.insert("headers".into(), Value::Object(headers));
-    if !query.is_empty() {
-        event.insert("queryStringParameters".into(), Value::Object(query));
-    }
-    event.insert(
-        "requestContext".into(),
-        json!({
-            "accountId": input.account_id,
-            "apiId": input.api_id,
-            "domainName": input.domain_name,
-            "domainPrefix": domain_prefix(input.domain_name),
-            "http": {
-                "method": input.http_method,
-                "path": raw_path,
-                "protocol": input.protocol,
-                "sourceIp": input.source_ip,
-                "userAgent": header_str(input.headers, "user-agent").unwrap_or_default(),
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect(),
+            ),
+            stage_variables: (!input.stage_variables.is_empty()).then_some(input.stage_variables),
+            request_context: V1Context {
+                account_id: input.account_id,
+                api_id: input.api_id,
+                deployment_id: input.deployment_id,
+                domain_name: input.domain_name,
+                domain_prefix: domain_prefix(input.domain_name),
+                extended_request_id: input.extended_request_id,
+                http_method: input.http_method,
+                identity: V1Identity {
+                    access_key: (),
+                    account_id: (),
+                    caller: (),
+                    cognito_authentication_provider: (),
+                    cognito_authentication_type: (),
+                    cognito_identity_id: (),
+                    cognito_identity_pool_id: (),
+                    principal_org_id: (),
+                    source_ip: input.source_ip,
+                    user: (),
+                    user_agent: header_str(input.headers, "user-agent"),
+                    user_arn: (),
+                },
+                path: staged_path(input.stage, input.path),
+                protocol: input.protocol,
+                request_id: input.request_id,
+                request_time: clf_time(input.request_time_epoch_ms),
+                request_time_epoch: input.request_time_epoch_ms,
+                resource_id: input.resource_id,
+                resource_path: input.resource_path,
+                stage: input.stage,
             },
-            "requestId": input.request_id,
-            "routeKey": route_key,
-            "stage": input.stage,
-            "time": clf_time(input.request_time_epoch_ms),
-            "timeEpoch": input.request_time_epoch_ms,
-        }),
-    );
-    let (body, is_b64) = event_body(input);
-    if let Some(body) = body {
-        event.insert("body".into(), json!(body));
+            body,
+            is_base64_encoded,
+        }
+        .serialize(s)
     }
-    let path_parameters = pairs_object(input.path_parameters);
-    if !path_parameters.is_empty() {
-        event.insert("pathParameters".into(), Value::Object(path_parameters));
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Event<'a> {
+    version: &'static str,
+    route_key: &'a str,
+    raw_path: &'a str,
+    raw_query_string: &'a str,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    cookies: Vec<&'a str>,
+    headers: Entries<(&'a str, Cow<'a, str>)>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_string_parameters: Option<Entries<(&'a str, String)>>,
+    request_context: V2Context<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    body: Option<Cow<'a, str>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    path_parameters: Option<Entries<(&'a str, &'a str)>>,
+    is_base64_encoded: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    stage_variables: Option<&'a BTreeMap<String, String>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Context<'a> {
+    account_id: &'a str,
+    api_id: &'a str,
+    domain_name: &'a str,
+    domain_prefix: &'a str,
+    http: V2Http<'a>,
+    request_id: &'a str,
+    route_key: &'a str,
+    stage: &'a str,
+    time: String,
+    time_epoch: i64,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct V2Http<'a> {
+    method: &'a str,
+    path: &'a str,
+    protocol: &'a str,
+    source_ip: &'a str,
+    user_agent: Cow<'a, str>,
+}
+
+fn v2_event<'a>(input: &'a EventInput<'a>) -> V2Owned<'a> {
+    V2Owned {
+        input,
+        query: grouped_query(input.raw_query),
+        route_key: if input.resource_path == "$default" {
+            "$default".to_owned()
+        } else {
+            format!("{} {}", input.route_method, input.resource_path)
+        },
+        raw_path: if input.stage == "$default" {
+            input.path.to_owned()
+        } else {
+            staged_path(input.stage, input.path)
+        },
     }
-    event.insert("isBase64Encoded".into(), json!(is_b64));
-    let stage_variables = stage_variables(input);
-    if !stage_variables.is_empty() {
-        event.insert("stageVariables".into(), Value::Object(stage_variables));
+}
+
+/// A payload 2.0 event together with the parts it borrows from.
+struct V2Owned<'a> {
+    input: &'a EventInput<'a>,
+    query: Multi<'a>,
+    route_key: String,
+    raw_path: String,
+}
+
+impl Serialize for V2Owned<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let input = self.input;
+        let mut cookies: Vec<&str> = Vec::new();
+        let mut headers: Vec<(&str, Cow<str>)> = Vec::with_capacity(input.headers.keys_len() + 1);
+        for name in input.headers.keys() {
+            let mut values = input.headers.get_all(name).iter().map(lossy);
+            if name == http::header::COOKIE {
+                for v in input.headers.get_all(name) {
+                    cookies.extend(
+                        std::str::from_utf8(v.as_bytes())
+                            .unwrap_or("")
+                            .split(';')
+                            .map(str::trim)
+                            .filter(|c| !c.is_empty()),
+                    );
+                }
+                continue;
+            }
+            if HOP_BY_HOP.contains(&name.as_str()) {
+                continue;
+            }
+            let first = values.next().unwrap_or_default();
+            let joined = values.fold(first, |mut acc, v| {
+                let s = acc.to_mut();
+                s.push(',');
+                s.push_str(&v);
+                acc
+            });
+            headers.push((name.as_str(), joined));
+        }
+        if !input.source_ip.is_empty() {
+            match headers.iter_mut().find(|(n, _)| *n == "x-forwarded-for") {
+                Some((_, v)) => {
+                    let v = v.to_mut();
+                    v.push_str(", ");
+                    v.push_str(input.source_ip);
+                }
+                None => headers.push(("x-forwarded-for", Cow::Borrowed(input.source_ip))),
+            }
+        }
+        let query: Vec<(&str, String)> = self
+            .query
+            .iter()
+            .map(|(k, values)| (k.as_ref(), values.join(",")))
+            .collect();
+        let (body, is_base64_encoded) = event_body(input);
+        V2Event {
+            version: "2.0",
+            route_key: &self.route_key,
+            raw_path: &self.raw_path,
+            raw_query_string: input.raw_query.unwrap_or(""),
+            cookies,
+            headers: Entries(headers),
+            query_string_parameters: non_empty(query),
+            request_context: V2Context {
+                account_id: input.account_id,
+                api_id: input.api_id,
+                domain_name: input.domain_name,
+                domain_prefix: domain_prefix(input.domain_name),
+                http: V2Http {
+                    method: input.http_method,
+                    path: &self.raw_path,
+                    protocol: input.protocol,
+                    source_ip: input.source_ip,
+                    user_agent: header_str(input.headers, "user-agent").unwrap_or_default(),
+                },
+                request_id: input.request_id,
+                route_key: &self.route_key,
+                stage: input.stage,
+                time: clf_time(input.request_time_epoch_ms),
+                time_epoch: input.request_time_epoch_ms,
+            },
+            body,
+            path_parameters: non_empty(
+                input
+                    .path_parameters
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
+                    .collect(),
+            ),
+            is_base64_encoded,
+            stage_variables: (!input.stage_variables.is_empty()).then_some(input.stage_variables),
+        }
+        .serialize(s)
     }
-    Value::Object(event)
+}
+
+fn lossy(v: &http::HeaderValue) -> Cow<'_, str> {
+    String::from_utf8_lossy(v.as_bytes())
 }
 
 /// Payload 1.0 headers: Title-Case names in first-appearance order, all values of each.
-fn v1_headers(input: &EventInput) -> Vec<(String, Vec<String>)> {
-    let mut out: Vec<(String, Vec<String>)> = Vec::new();
+fn v1_headers<'a>(input: &EventInput<'a>) -> Multi<'a> {
+    let mut out: Multi<'a> = Vec::with_capacity(input.headers.keys_len() + 1);
     for name in input.headers.keys() {
         if HOP_BY_HOP.contains(&name.as_str()) {
             continue;
         }
-        let values = input
-            .headers
-            .get_all(name)
-            .iter()
-            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
-            .collect();
-        out.push((title_case(name.as_str()), values));
+        let values = input.headers.get_all(name).iter().map(lossy).collect();
+        out.push((Cow::Owned(title_case(name.as_str())), values));
     }
     match out.iter_mut().find(|(n, _)| n == "X-Forwarded-For") {
         Some((_, values)) => {
             if let Some(last) = values.last_mut() {
+                let last = last.to_mut();
                 last.push_str(", ");
                 last.push_str(input.source_ip);
             }
         }
         None if !input.source_ip.is_empty() => {
-            out.push(("X-Forwarded-For".into(), vec![input.source_ip.to_owned()]));
+            out.push((
+                Cow::Borrowed("X-Forwarded-For"),
+                vec![Cow::Borrowed(input.source_ip)],
+            ));
         }
         None => {}
     }
     out
-}
-
-fn append_forwarded_for(headers: &mut Map<String, Value>, name: &str, source_ip: &str) {
-    if source_ip.is_empty() {
-        return;
-    }
-    match headers.get_mut(name) {
-        Some(Value::String(v)) => {
-            v.push_str(", ");
-            v.push_str(source_ip);
-        }
-        _ => {
-            headers.insert(name.to_owned(), json!(source_ip));
-        }
-    }
 }
 
 /// `user-agent` → `User-Agent`.
@@ -349,63 +516,51 @@ fn title_case(name: &str) -> String {
     out
 }
 
-/// Splits and decodes a query string (`&` and `;` separate pairs; `+` is a space).
-fn parse_query(raw: Option<&str>) -> Vec<(String, String)> {
+/// Splits and decodes a query string (`&` and `;` separate pairs; `+` is a space), and groups
+/// the values of each key, keys in order of first appearance.
+fn grouped_query(raw: Option<&str>) -> Multi<'_> {
     let Some(raw) = raw else { return Vec::new() };
-    raw.split(['&', ';'])
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode_component(k), decode_component(v))
-        })
-        .collect()
-}
-
-fn decode_component(s: &str) -> String {
-    let spaced = s.replace('+', " ");
-    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
-}
-
-fn pairs_object(pairs: &[(String, String)]) -> Map<String, Value> {
-    pairs.iter().map(|(k, v)| (k.clone(), json!(v))).collect()
-}
-
-fn stage_variables(input: &EventInput) -> Map<String, Value> {
-    input
-        .stage_variables
-        .iter()
-        .map(|(k, v)| (k.clone(), json!(v)))
-        .collect()
-}
-
-fn object_or_null(map: Map<String, Value>) -> Value {
-    if map.is_empty() {
-        Value::Null
-    } else {
-        Value::Object(map)
+    let mut out: Multi = Vec::new();
+    let mut index: HashMap<Cow<str>, usize> = HashMap::new();
+    for pair in raw.split(['&', ';']).filter(|p| !p.is_empty()) {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let (k, v) = (decode_component(k), decode_component(v));
+        match index.get(&k) {
+            Some(&i) => out[i].1.push(v),
+            None => {
+                index.insert(k.clone(), out.len());
+                out.push((k, vec![v]));
+            }
+        }
     }
+    out
 }
 
-fn event_body(input: &EventInput) -> (Option<String>, bool) {
+fn decode_component(s: &str) -> Cow<'_, str> {
+    if !s.contains(['+', '%']) {
+        return Cow::Borrowed(s);
+    }
+    let spaced = s.replace('+', " ");
+    Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
+}
+
+fn event_body<'a>(input: &EventInput<'a>) -> (Option<Cow<'a, str>>, bool) {
     if input.body.is_empty() {
         (None, false)
     } else if input.body_is_binary {
         (
-            Some(base64::engine::general_purpose::STANDARD.encode(input.body)),
+            Some(Cow::Owned(
+                base64::engine::general_purpose::STANDARD.encode(input.body),
+            )),
             true,
         )
     } else {
-        (
-            Some(String::from_utf8_lossy(input.body).into_owned()),
-            false,
-        )
+        (Some(String::from_utf8_lossy(input.body)), false)
     }
 }
 
-fn header_str(headers: &http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get(name)
-        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+fn header_str<'a>(headers: &'a http::HeaderMap, name: &str) -> Option<Cow<'a, str>> {
+    headers.get(name).map(lossy)
 }
 
 fn staged_path(stage: &str, path: &str) -> String {
@@ -424,10 +579,20 @@ fn domain_prefix(domain: &str) -> &str {
 
 /// Common Log Format time, as `$context.requestTime`: "09/Apr/2015:12:34:56 +0000".
 fn clf_time(epoch_ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(epoch_ms)
-        .unwrap_or_default()
-        .format("%d/%b/%Y:%H:%M:%S +0000")
-        .to_string()
+    use chrono::{Datelike, Timelike};
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let t = chrono::DateTime::from_timestamp_millis(epoch_ms).unwrap_or_default();
+    format!(
+        "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
+        t.day(),
+        MONTHS[t.month0() as usize % 12],
+        t.year(),
+        t.hour(),
+        t.minute(),
+        t.second()
+    )
 }
 
 /// A function's answer, translated into an HTTP response. Header names may repeat.
@@ -691,6 +856,7 @@ fn media_type_matches(pattern: &str, actual: &str) -> bool {
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     // ---- response table ----
 

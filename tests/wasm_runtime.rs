@@ -150,7 +150,7 @@ fn event(version: PayloadVersion) -> Vec<u8> {
         request_time_epoch_ms: 1_700_000_000_000,
         account_id: lambda::DEFAULT_ACCOUNT_ID,
     };
-    serde_json::to_vec(&lambda::build_event(&input)).unwrap()
+    lambda::encode_event(&input)
 }
 
 fn env() -> Vec<(String, String)> {

@@ -237,8 +237,7 @@ pub async fn invoke(
         request_time_epoch_ms: cx.request_time_ms,
         account_id: lambda::DEFAULT_ACCOUNT_ID,
     };
-    let event = serde_json::to_vec(&lambda::build_event(&input))
-        .map_err(|e| config_error(format!("cannot encode the event: {e}")))?;
+    let event = lambda::encode_event(&input);
     let stdout = runtime
         .invoke_lambda(
             &function.loaded,

@@ -16,10 +16,18 @@ struct Greeting {
     stage: String,
 }
 
+/// Just the `version` key: "2.0" for an HTTP API (payload 2.0) event. Other keys are skipped
+/// without being built, so the event is parsed once more, into its own type, and no further.
+#[derive(serde::Deserialize)]
+struct Version<'a> {
+    #[serde(borrow)]
+    version: Option<std::borrow::Cow<'a, str>>,
+}
+
 fn greeting(event: &[u8]) -> Result<Greeting, serde_json::Error> {
-    let peek: serde_json::Value = serde_json::from_slice(event)?;
-    if peek.get("version").and_then(|v| v.as_str()) == Some("2.0") {
-        let req: ApiGatewayV2httpRequest = serde_json::from_value(peek)?;
+    let version: Version = serde_json::from_slice(event)?;
+    if version.version.as_deref() == Some("2.0") {
+        let req: ApiGatewayV2httpRequest = serde_json::from_slice(event)?;
         Ok(Greeting {
             name: req
                 .query_string_parameters
@@ -30,7 +38,7 @@ fn greeting(event: &[u8]) -> Result<Greeting, serde_json::Error> {
             stage: req.request_context.stage.unwrap_or_default(),
         })
     } else {
-        let req: ApiGatewayProxyRequest = serde_json::from_value(peek)?;
+        let req: ApiGatewayProxyRequest = serde_json::from_slice(event)?;
         Ok(Greeting {
             name: req
                 .query_string_parameters
