@@ -16,47 +16,57 @@ struct Greeting {
     stage: String,
 }
 
-/// Just the `version` key: "2.0" for an HTTP API (payload 2.0) event. Other keys are skipped
-/// without being built, so the event is parsed once more, into its own type, and no further.
-#[derive(serde::Deserialize)]
-struct Version<'a> {
-    #[serde(borrow)]
-    version: Option<std::borrow::Cow<'a, str>>,
+fn greeting(event: &[u8]) -> Result<Greeting, serde_json::Error> {
+    // A payload 1.0 (REST API) event always has `path`; a 2.0 (HTTP API) event has `rawPath`
+    // instead, so a 1.0 event is parsed once and a 2.0 event at most twice.
+    if let Ok(req) = serde_json::from_slice::<ApiGatewayProxyRequest>(event) {
+        if let Some(path) = req.path {
+            return Ok(Greeting {
+                name: req
+                    .query_string_parameters
+                    .first("name")
+                    .unwrap_or("world")
+                    .to_owned(),
+                path,
+                stage: req.request_context.stage.unwrap_or_default(),
+            });
+        }
+    }
+    let req: ApiGatewayV2httpRequest = serde_json::from_slice(event)?;
+    Ok(Greeting {
+        name: req
+            .query_string_parameters
+            .first("name")
+            .unwrap_or("world")
+            .to_owned(),
+        path: req.raw_path.unwrap_or_default(),
+        stage: req.request_context.stage.unwrap_or_default(),
+    })
 }
 
-fn greeting(event: &[u8]) -> Result<Greeting, serde_json::Error> {
-    let version: Version = serde_json::from_slice(event)?;
-    if version.version.as_deref() == Some("2.0") {
-        let req: ApiGatewayV2httpRequest = serde_json::from_slice(event)?;
-        Ok(Greeting {
-            name: req
-                .query_string_parameters
-                .first("name")
-                .unwrap_or("world")
-                .to_owned(),
-            path: req.raw_path.unwrap_or_default(),
-            stage: req.request_context.stage.unwrap_or_default(),
-        })
-    } else {
-        let req: ApiGatewayProxyRequest = serde_json::from_slice(event)?;
-        Ok(Greeting {
-            name: req
-                .query_string_parameters
-                .first("name")
-                .unwrap_or("world")
-                .to_owned(),
-            path: req.path.unwrap_or_default(),
-            stage: req.request_context.stage.unwrap_or_default(),
-        })
+/// The whole of stdin. Read through a buffer on the stack, so a typical event takes two reads
+/// (the data, then the end) and the heap only ever holds the event itself: `read_to_end` on an
+/// empty `Vec` would grow it step by step, one host call per step.
+fn read_stdin() -> std::io::Result<Vec<u8>> {
+    let mut input = Vec::new();
+    let mut chunk = [0u8; 16 * 1024];
+    let mut stdin = std::io::stdin().lock();
+    loop {
+        match stdin.read(&mut chunk)? {
+            0 => return Ok(input),
+            n => input.extend_from_slice(&chunk[..n]),
+        }
     }
 }
 
 fn main() {
-    let mut input = Vec::new();
-    if let Err(e) = std::io::stdin().read_to_end(&mut input) {
-        eprintln!("hello: cannot read the event: {e}");
-        std::process::exit(1);
-    }
+    let input = match read_stdin() {
+        Ok(input) => input,
+        Err(e) => {
+            eprintln!("hello: cannot read the event: {e}");
+            std::process::exit(1);
+        }
+    };
     let g = match greeting(&input) {
         Ok(g) => g,
         Err(e) => {
