@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Loopback HTTP benchmark: gw against nginx as a reverse proxy, same backend, same run.
 # Targets: the backend directly; nginx proxying with keep-alive to the backend (1 and 2 workers);
-# and one `gw serve` (release build) answering four routes: HTTP_PROXY to the same backend, a MOCK,
-# the `hello` WebAssembly function (Lambda-style contract) and the `http-hello` wasi:http
-# component. Rounds are interleaved (every target once per round, in rotating order) and the
+# and one `gw serve` (release build) answering five routes: HTTP_PROXY to the same backend, a MOCK,
+# the `hello` WebAssembly function (Lambda-style contract) built as a wasm32-wasip1 module and as a
+# wasm32-wasip2 component, and the `http-hello` wasi:http component. Rounds are interleaved (every target once per round, in rotating order) and the
 # table shows medians, with each target's ratio to nginx with 2 workers.
 #
 #   scripts/bench-http.sh                 # 3 rounds of 10 s per target, 64 connections
@@ -118,6 +118,10 @@ paths:
     get:
       responses: {"200": {description: ok}}
       x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:hello/invocations"}
+  /hello-p2:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:hello-p2/invocations"}
   /web:
     get:
       responses: {"200": {description: ok}}
@@ -134,7 +138,8 @@ paths:
         requestParameters:
           integration.request.path.proxy: method.request.path.proxy
 EOF
-"$GW" function put hello "$wasm/hello.wasm" >/dev/null
+"$GW" function put hello "$root/target/wasm32-wasip1/release/hello.wasm" >/dev/null
+"$GW" function put hello-p2 "$wasm/hello.wasm" >/dev/null
 "$GW" function put http-hello "$wasm/http_hello.wasm" >/dev/null
 "$GW" import "$work/bench.yaml" >/dev/null
 "$GW" deploy --stage prod >/dev/null
@@ -144,7 +149,7 @@ gw_pid=$!
 pids+=("$gw_pid")
 wait_port "$gw_port"
 
-names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-http)
+names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http)
 urls=(
     "http://127.0.0.1:$backend_port/bench"
     "http://127.0.0.1:$nginx1_port/prod/bench"
@@ -152,6 +157,7 @@ urls=(
     "http://127.0.0.1:$gw_port/prod/bench"
     "http://127.0.0.1:$gw_port/prod/mock"
     "http://127.0.0.1:$gw_port/prod/hello"
+    "http://127.0.0.1:$gw_port/prod/hello-p2"
     "http://127.0.0.1:$gw_port/prod/web"
 )
 if [ -n "${TARGETS:-}" ]; then

@@ -85,7 +85,7 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
     let uri = cx.stage_variables_in(template);
     // {name} placeholders: mapped through requestParameters, else the same-named path parameter.
     let mut out = String::with_capacity(uri.len() + 32);
-    let mut rest = uri.as_str();
+    let mut rest: &str = &uri;
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}') else {
             break;

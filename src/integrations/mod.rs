@@ -9,6 +9,7 @@ pub mod mock;
 
 use crate::model::{Integration, IntegrationType, Method, Resource};
 use crate::snapshot::LiveDeployment;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// What an integration knows about the request it serves.
@@ -101,16 +102,19 @@ impl RequestCx<'_> {
     }
 
     /// Substitute `${stageVariables.x}` (undefined → empty).
-    pub fn stage_variables_in(&self, text: &str) -> String {
+    pub fn stage_variables_in<'t>(&self, text: &'t str) -> Cow<'t, str> {
         substitute_stage_variables(text, self.variables)
     }
 }
 
 /// Substitute `${stageVariables.x}` in `text`; an undefined variable renders empty, as on AWS.
-pub fn substitute_stage_variables(text: &str, vars: &BTreeMap<String, String>) -> String {
+pub fn substitute_stage_variables<'t>(
+    text: &'t str,
+    vars: &BTreeMap<String, String>,
+) -> Cow<'t, str> {
     const OPEN: &str = "${stageVariables.";
     if !text.contains(OPEN) {
-        return text.to_string();
+        return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
@@ -131,7 +135,7 @@ pub fn substitute_stage_variables(text: &str, vars: &BTreeMap<String, String>) -
         }
     }
     out.push_str(rest);
-    out
+    Cow::Owned(out)
 }
 
 /// Decoded `key=value` pairs of a query string (`+` is a space).

@@ -194,6 +194,10 @@ impl Runtime {
     /// filling up (which would fail instantiation) while letting short bursts queue.
     async fn slot(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, InvokeError> {
         let slots: Arc<Semaphore> = self.inner.slots.clone();
+        // Usually a slot is free: take it without arming a timer.
+        if let Ok(permit) = slots.clone().try_acquire_owned() {
+            return Ok(permit);
+        }
         match tokio::time::timeout_at(deadline, slots.acquire_owned()).await {
             Ok(Ok(permit)) => Ok(permit),
             Ok(Err(_closed)) => Err(InvokeError::Other("the runtime is shutting down".into())),
