@@ -3,8 +3,9 @@
 # Targets: the backend directly; nginx proxying with keep-alive to the backend (1 and 2 workers);
 # and one `gw serve` (release build) answering five routes: HTTP_PROXY to the same backend, a MOCK,
 # the `hello` WebAssembly function (Lambda-style contract) built as a wasm32-wasip1 module and as a
-# wasm32-wasip2 component, and the `http-hello` wasi:http component. Rounds are interleaved (every target once per round, in rotating order) and the
-# table shows medians, with each target's ratio to nginx with 2 workers.
+# wasm32-wasip2 component, and the `http-hello` wasi:http component. Rounds are interleaved (every
+# target once per round, in rotating order) and the table shows medians, with each target's ratio
+# to nginx with 2 workers.
 #
 #   scripts/bench-http.sh                 # 3 rounds of 10 s per target, 64 connections
 #   ROUNDS=5 DURATION=15s CONNECTIONS=128 THREADS=2 scripts/bench-http.sh
