@@ -3,7 +3,7 @@
 #   1. load on loopback with wrk: backend, nginx (1 and 2 workers), gw HTTP_PROXY, MOCK and both
 #      WebAssembly contracts (scripts/bench-http.sh; interleaved rounds, medians);
 #   2. criterion micro-benchmarks: route matching at 10 / 1,000 / 10,000 routes, the canary choice,
-#      building a Lambda event (benches/gateway.rs), importing the largest corpus spec
+#      writing a Lambda event (benches/gateway.rs), importing the largest corpus spec
 #      (benches/import.rs), instantiate + call of the hello function (benches/wasm.rs);
 #   3. hot reload: `gw promote` returning → first request served by the new deployment, with
 #      continuous traffic, and failed requests (examples/probe.rs reload);

@@ -163,6 +163,10 @@ impl<T: Serialize> Serialize for Last<'_, T> {
 }
 
 type Multi<'a> = Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)>;
+/// Name → last value, as payload 1.0's single-value maps (`null` when empty).
+type SingleMap<'a> = Option<Entries<(&'a str, Last<'a, Cow<'a, str>>)>>;
+/// Name → every value, as payload 1.0's multi-value maps (`null` when empty).
+type MultiMap<'a> = Option<Entries<(&'a str, &'a [Cow<'a, str>])>>;
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -170,10 +174,10 @@ struct V1Event<'a> {
     resource: &'a str,
     path: &'a str,
     http_method: &'a str,
-    headers: Option<Entries<(&'a str, Last<'a, Cow<'a, str>>)>>,
-    multi_value_headers: Option<Entries<(&'a str, &'a [Cow<'a, str>])>>,
-    query_string_parameters: Option<Entries<(&'a str, Last<'a, Cow<'a, str>>)>>,
-    multi_value_query_string_parameters: Option<Entries<(&'a str, &'a [Cow<'a, str>])>>,
+    headers: SingleMap<'a>,
+    multi_value_headers: MultiMap<'a>,
+    query_string_parameters: SingleMap<'a>,
+    multi_value_query_string_parameters: MultiMap<'a>,
     path_parameters: Option<Entries<(&'a str, &'a str)>>,
     stage_variables: Option<&'a BTreeMap<String, String>>,
     request_context: V1Context<'a>,
@@ -673,6 +677,9 @@ fn parse_response_tree(
     }
 }
 
+/// A `multiValueHeaders` value: `null`, or a list whose `null` items are skipped.
+type MultiValue<'a> = Option<Vec<Option<Cow<'a, str>>>>;
+
 /// The usual payload 1.0 answer: only the known keys, each of its plain type (`statusCode` a
 /// number, header values strings). Read straight into this shape, without a JSON tree.
 #[derive(Deserialize)]
@@ -683,7 +690,7 @@ struct PlainV1<'a> {
     #[serde(default, borrow)]
     headers: Option<Pairs<'a, Option<Cow<'a, str>>>>,
     #[serde(rename = "multiValueHeaders", default, borrow)]
-    multi_value_headers: Option<Pairs<'a, Option<Vec<Option<Cow<'a, str>>>>>>,
+    multi_value_headers: Option<Pairs<'a, MultiValue<'a>>>,
     #[serde(default, borrow)]
     body: Option<Cow<'a, str>>,
     #[serde(rename = "isBase64Encoded", default)]
@@ -701,7 +708,10 @@ impl<'de: 'a, 'a, V: Deserialize<'de>> Deserialize<'de> for Pairs<'a, V> {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("an object")
             }
-            fn visit_map<M: serde::de::MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Self::Value, M::Error> {
                 let mut out = Vec::new();
                 while let Some((k, v)) = map.next_entry::<Borrowed<'a>, V>()? {
                     out.push((k.0, v));
@@ -1266,7 +1276,11 @@ mod tests {
                 (None, &[])
             };
             let tree = parse_response_tree(V1, stdout.as_bytes(), accept, types);
-            assert_eq!(Ok(fast), tree.map_err(|e| e.reason), "{stdout} (decode: {decode})");
+            assert_eq!(
+                Ok(fast),
+                tree.map_err(|e| e.reason),
+                "{stdout} (decode: {decode})"
+            );
             compared += 1;
         }
         assert!(compared >= 20, "only {compared} answers took the fast path");
