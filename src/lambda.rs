@@ -320,7 +320,7 @@ struct V2Event<'a> {
     raw_path: &'a str,
     raw_query_string: &'a str,
     #[serde(skip_serializing_if = "Vec::is_empty")]
-    cookies: Vec<&'a str>,
+    cookies: Vec<Cow<'a, str>>,
     headers: Entries<(&'a str, Cow<'a, str>)>,
     #[serde(skip_serializing_if = "Option::is_none")]
     query_string_parameters: Option<Entries<(&'a str, String)>>,
@@ -387,19 +387,21 @@ struct V2Owned<'a> {
 impl Serialize for V2Owned<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let input = self.input;
-        let mut cookies: Vec<&str> = Vec::new();
+        let mut cookies: Vec<Cow<str>> = Vec::new();
         let mut headers: Vec<(&str, Cow<str>)> = Vec::with_capacity(input.headers.keys_len() + 1);
         for name in input.headers.keys() {
             let mut values = input.headers.get_all(name).iter().map(lossy);
             if name == http::header::COOKIE {
                 for v in input.headers.get_all(name) {
-                    cookies.extend(
-                        std::str::from_utf8(v.as_bytes())
-                            .unwrap_or("")
-                            .split(';')
-                            .map(str::trim)
-                            .filter(|c| !c.is_empty()),
-                    );
+                    match lossy(v) {
+                        Cow::Borrowed(text) => {
+                            cookies.extend(cookie_pairs(text).map(Cow::Borrowed))
+                        }
+                        // Not UTF-8: with replacement characters it is an owned string.
+                        Cow::Owned(text) => {
+                            cookies.extend(cookie_pairs(&text).map(|c| Cow::Owned(c.to_owned())))
+                        }
+                    }
                 }
                 continue;
             }
@@ -470,6 +472,11 @@ impl Serialize for V2Owned<'_> {
         }
         .serialize(s)
     }
+}
+
+/// The `name=value` pairs of a `Cookie` header.
+fn cookie_pairs(text: &str) -> impl Iterator<Item = &str> {
+    text.split(';').map(str::trim).filter(|c| !c.is_empty())
 }
 
 fn lossy(v: &http::HeaderValue) -> Cow<'_, str> {
@@ -1489,6 +1496,20 @@ mod tests {
         assert_eq!(rc["time"], "09/Apr/2015:12:34:56 +0000");
         assert_eq!(rc["timeEpoch"], 1_428_582_896_000i64);
         assert!(e.get("multiValueHeaders").is_none());
+    }
+
+    #[test]
+    fn v2_cookies_that_are_not_utf8_keep_their_pairs() {
+        let mut f = fixture();
+        f.headers.append(
+            "cookie",
+            http::HeaderValue::from_bytes(b"c=3; d=\xff").unwrap(),
+        );
+        let e = build_event(&input(&f, V2));
+        assert_eq!(e["cookies"], json!(["a=1", "b=2", "c=3", "d=\u{fffd}"]));
+        // The event bytes say the same as the tree.
+        let written: Value = serde_json::from_slice(&encode_event(&input(&f, V2))).unwrap();
+        assert_eq!(written, e);
     }
 
     #[test]
