@@ -162,6 +162,7 @@ impl<T: Serialize> Serialize for Last<'_, T> {
     }
 }
 
+/// Names with all their values, in order of first appearance.
 type Multi<'a> = Vec<(Cow<'a, str>, Vec<Cow<'a, str>>)>;
 /// Name → last value, as payload 1.0's single-value maps (`null` when empty).
 type SingleMap<'a> = Option<Entries<(&'a str, Last<'a, Cow<'a, str>>)>>;
