@@ -267,14 +267,8 @@ impl Serialize for V1Owned<'_> {
             multi_value_headers: non_empty(multi(&self.headers)),
             query_string_parameters: non_empty(single(&self.query)),
             multi_value_query_string_parameters: non_empty(multi(&self.query)),
-            path_parameters: non_empty(
-                input
-                    .path_parameters
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect(),
-            ),
-            stage_variables: (!input.stage_variables.is_empty()).then_some(input.stage_variables),
+            path_parameters: path_parameters(input),
+            stage_variables: stage_variables(input),
             request_context: V1Context {
                 account_id: input.account_id,
                 api_id: input.api_id,
@@ -461,15 +455,9 @@ impl Serialize for V2Owned<'_> {
                 time_epoch: input.request_time_epoch_ms,
             },
             body,
-            path_parameters: non_empty(
-                input
-                    .path_parameters
-                    .iter()
-                    .map(|(k, v)| (k.as_str(), v.as_str()))
-                    .collect(),
-            ),
+            path_parameters: path_parameters(input),
             is_base64_encoded,
-            stage_variables: (!input.stage_variables.is_empty()).then_some(input.stage_variables),
+            stage_variables: stage_variables(input),
         }
         .serialize(s)
     }
@@ -478,6 +466,22 @@ impl Serialize for V2Owned<'_> {
 /// The `name=value` pairs of a `Cookie` header.
 fn cookie_pairs(text: &str) -> impl Iterator<Item = &str> {
     text.split(';').map(str::trim).filter(|c| !c.is_empty())
+}
+
+/// The matched path parameters; absent (1.0: `null`) when there are none.
+fn path_parameters<'a>(input: &'a EventInput) -> Option<Entries<(&'a str, &'a str)>> {
+    non_empty(
+        input
+            .path_parameters
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect(),
+    )
+}
+
+/// The stage variables (canary overrides already merged); absent (1.0: `null`) when none.
+fn stage_variables<'a>(input: &EventInput<'a>) -> Option<&'a BTreeMap<String, String>> {
+    (!input.stage_variables.is_empty()).then_some(input.stage_variables)
 }
 
 fn lossy(v: &http::HeaderValue) -> Cow<'_, str> {
