@@ -207,8 +207,9 @@ struct V1Context<'a> {
     stage: &'a str,
 }
 
-/// Caller identity: only the source IP and user agent are known without an authorizer.
-#[derive(Serialize)]
+/// Caller identity: only the source IP and user agent are known without an authorizer; the
+/// other fields are always `null` (`()`), so build it with `..Default::default()`.
+#[derive(Serialize, Default)]
 #[serde(rename_all = "camelCase")]
 struct V1Identity<'a> {
     access_key: (),
@@ -278,18 +279,9 @@ impl Serialize for V1Owned<'_> {
                 extended_request_id: input.extended_request_id,
                 http_method: input.http_method,
                 identity: V1Identity {
-                    access_key: (),
-                    account_id: (),
-                    caller: (),
-                    cognito_authentication_provider: (),
-                    cognito_authentication_type: (),
-                    cognito_identity_id: (),
-                    cognito_identity_pool_id: (),
-                    principal_org_id: (),
                     source_ip: input.source_ip,
-                    user: (),
                     user_agent: header_str(input.headers, "user-agent"),
-                    user_arn: (),
+                    ..Default::default()
                 },
                 path: staged_path(input.stage, input.path),
                 protocol: input.protocol,
