@@ -16,32 +16,29 @@ struct Greeting {
     stage: String,
 }
 
+impl Greeting {
+    fn new(name: Option<&str>, path: String, stage: Option<String>) -> Greeting {
+        Greeting {
+            name: name.unwrap_or("world").to_owned(),
+            path,
+            stage: stage.unwrap_or_default(),
+        }
+    }
+}
+
 fn greeting(event: &[u8]) -> Result<Greeting, serde_json::Error> {
     // A payload 1.0 (REST API) event always has `path`; a 2.0 (HTTP API) event has `rawPath`
     // instead, so a 1.0 event is parsed once and a 2.0 event at most twice.
     if let Ok(req) = serde_json::from_slice::<ApiGatewayProxyRequest>(event) {
         if let Some(path) = req.path {
-            return Ok(Greeting {
-                name: req
-                    .query_string_parameters
-                    .first("name")
-                    .unwrap_or("world")
-                    .to_owned(),
-                path,
-                stage: req.request_context.stage.unwrap_or_default(),
-            });
+            let name = req.query_string_parameters.first("name");
+            return Ok(Greeting::new(name, path, req.request_context.stage));
         }
     }
     let req: ApiGatewayV2httpRequest = serde_json::from_slice(event)?;
-    Ok(Greeting {
-        name: req
-            .query_string_parameters
-            .first("name")
-            .unwrap_or("world")
-            .to_owned(),
-        path: req.raw_path.unwrap_or_default(),
-        stage: req.request_context.stage.unwrap_or_default(),
-    })
+    let name = req.query_string_parameters.first("name");
+    let path = req.raw_path.unwrap_or_default();
+    Ok(Greeting::new(name, path, req.request_context.stage))
 }
 
 /// The whole of stdin. Read through a buffer on the stack, so a typical event takes two reads
