@@ -2,29 +2,21 @@
 //! substitution through `requestParameters`, static values), forward method, query, headers and
 //! the streamed body over a pooled keep-alive client, and bound the wait with `timeoutInMillis`.
 
+use super::upstream::{Outgoing, Upstream, UpstreamError};
 use super::RequestCx;
-use crate::body::{self, Body, BoxError};
+use crate::body::{self, Body};
 use crate::gateway_response::{GatewayError, ResponseType};
 use crate::model::{Integration, IntegrationType};
-use http::header::{HeaderName, HeaderValue, HOST};
-use http::{HeaderMap, Request, Response, Uri};
-use http_body_util::BodyExt;
-use hyper_util::client::legacy::{connect::HttpConnector, Client};
-use hyper_util::rt::TokioExecutor;
+use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, EXPECT, HOST};
+use http::{HeaderMap, Response, Uri};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 use std::time::Duration;
 
-/// The shared backend client: pooled keep-alive connections to every backend.
-pub type HttpClient = Client<HttpConnector, Body>;
+/// This worker's backend client: pooled keep-alive connections to every backend.
+pub type HttpClient = Upstream;
 
 pub fn client() -> HttpClient {
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    connector.set_connect_timeout(Some(Duration::from_secs(10)));
-    Client::builder(TokioExecutor::new())
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
-        .build(connector)
+    Upstream::new()
 }
 
 /// Hop-by-hop headers: never forwarded in either direction.
@@ -178,15 +170,13 @@ pub async fn forward(
     };
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| config_error(format!("integration httpMethod {method:?} is invalid")))?;
-    let mut req = Request::builder()
-        .method(method)
-        .uri(uri)
-        .body(body)
-        .map_err(|e| config_error(format!("cannot build the backend request: {e}")))?;
     let listed = connection_listed(cx.headers);
-    let h = req.headers_mut();
+    let mut h = HeaderMap::with_capacity(cx.headers.len() + 1);
     for (name, value) in cx.headers {
-        if name == HOST || is_hop_by_hop(name, &listed) {
+        // Framing is the client's own (set from the body it sends); 100-continue was answered
+        // to the client already.
+        if name == HOST || name == CONTENT_LENGTH || name == EXPECT || is_hop_by_hop(name, &listed)
+        {
             continue;
         }
         h.append(name.clone(), value.clone());
@@ -206,8 +196,25 @@ pub async fn forward(
             }
         }
     }
+    let backend = match authority.port_u16() {
+        Some(_) => authority
+            .as_str()
+            .rsplit('@')
+            .next()
+            .unwrap_or_default()
+            .to_string(),
+        None => format!("{}:80", authority.host()),
+    };
+    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
+    let outgoing = Outgoing {
+        method: &method,
+        backend: &backend,
+        target,
+        headers: &h,
+        body,
+    };
     let timeout = Duration::from_millis(integration.timeout_in_millis);
-    let resp = match tokio::time::timeout(timeout, client.request(req)).await {
+    let resp = match tokio::time::timeout(timeout, client.send(outgoing)).await {
         Err(_) => return Err(GatewayError::new(ResponseType::IntegrationTimeout)),
         Ok(Err(e)) => return Err(upstream_error(e)),
         Ok(Ok(resp)) => resp,
@@ -226,8 +233,7 @@ pub async fn forward(
     if integration.kind == IntegrationType::Http {
         apply_integration_response(cx, integration, &mut parts);
     }
-    let body = incoming.map_err(box_error).boxed();
-    Ok(Response::from_parts(parts, body))
+    Ok(Response::from_parts(parts, incoming))
 }
 
 /// HTTP (non-proxy): map the backend status through the integration responses.
@@ -271,20 +277,13 @@ fn apply_integration_response(
     }
 }
 
-fn box_error(e: hyper::Error) -> BoxError {
-    Box::new(e)
-}
-
-fn upstream_error(e: hyper_util::client::legacy::Error) -> GatewayError {
-    // A request body over the limit surfaces here as the body's error.
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&e);
-    while let Some(s) = source {
-        if s.is::<http_body_util::LengthLimitError>() {
+fn upstream_error(e: UpstreamError) -> GatewayError {
+    if let UpstreamError::RequestBody(body) = &e {
+        if body.is::<http_body_util::LengthLimitError>() {
             return GatewayError::with_message(ResponseType::RequestTooLarge, "Request Too Long");
         }
-        source = s.source();
     }
-    tracing::warn!("backend request failed: {e:?}");
+    tracing::warn!("backend request failed: {e}");
     GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
 }
 

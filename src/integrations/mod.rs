@@ -6,6 +6,7 @@
 pub mod function;
 pub mod http;
 pub mod mock;
+pub mod upstream;
 
 use crate::model::{Integration, IntegrationType, Method, Resource};
 use crate::snapshot::LiveDeployment;

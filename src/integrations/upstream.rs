@@ -1,0 +1,801 @@
+//! The backend client of HTTP_PROXY and HTTP integrations: HTTP/1.1 over pooled keep-alive
+//! connections, driven by the request's own task. There is no connection task and no channel:
+//! the request is written, the answer's head read and its body streamed by whoever polls them,
+//! so a proxied request costs two socket reads and two writes and nothing else. Each worker
+//! thread owns one [`Upstream`], so a pooled connection never crosses threads.
+//!
+//! Framing follows RFC 9112: a response body is delimited by `Transfer-Encoding: chunked`, by
+//! `Content-Length`, or by the end of the connection; `HEAD`, 1xx, 204 and 304 have none. Interim
+//! 1xx answers are skipped. A connection goes back to the pool only after a complete exchange
+//! with nothing left over, and only when both sides keep it alive.
+
+use crate::body::{self, Body, BoxError};
+use bytes::{Buf, Bytes, BytesMut};
+use http::header::{CONNECTION, CONTENT_LENGTH, TRANSFER_ENCODING};
+use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+use http_body::{Body as _, Frame, SizeHint};
+use http_body_util::BodyExt;
+use std::collections::HashMap;
+use std::io::ErrorKind;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{ready, Context, Poll};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+/// Idle connections kept per backend (per worker thread).
+const MAX_IDLE_PER_BACKEND: usize = 256;
+/// An idle connection older than this is closed instead of reused.
+const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
+/// A response head (status line and headers) larger than this is refused.
+const MAX_HEAD_BYTES: usize = 64 * 1024;
+const MAX_HEADERS: usize = 128;
+/// A chunk-size or trailer line longer than this is refused.
+const MAX_LINE_BYTES: usize = 16 * 1024;
+const READ_CHUNK: usize = 16 * 1024;
+/// Request bodies up to this size are read in full and sent with the head in one write, which
+/// also lets a request be replayed when a pooled connection turns out to be closed. Larger (or
+/// unknown-length) bodies are streamed on a fresh connection.
+const BUFFER_BODY_BYTES: u64 = 64 * 1024;
+
+/// Why a backend exchange failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UpstreamError {
+    #[error("cannot connect to {backend}: {source}")]
+    Connect {
+        backend: String,
+        source: std::io::Error,
+    },
+    #[error("connection to the backend failed: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("the backend closed the connection without answering")]
+    Closed,
+    #[error("the backend's answer is not valid HTTP/1.x: {0}")]
+    Malformed(String),
+    /// The client's request body failed (too large, or the client went away).
+    #[error("reading the request body: {0}")]
+    RequestBody(BoxError),
+}
+
+/// What to send: `target` is the request target (`/path?query`); `backend` is `host:port`.
+pub struct Outgoing<'a> {
+    pub method: &'a Method,
+    pub backend: &'a str,
+    pub target: &'a str,
+    pub headers: &'a HeaderMap,
+    pub body: Body,
+}
+
+/// One worker's backend connections, idle ones keyed by `host:port`.
+#[derive(Clone, Default)]
+pub struct Upstream {
+    idle: Arc<Mutex<HashMap<Arc<str>, Vec<Idle>>>>,
+}
+
+struct Idle {
+    conn: Conn,
+    since: Instant,
+}
+
+struct Conn {
+    stream: TcpStream,
+    /// Bytes read from the backend and not yet consumed.
+    buf: BytesMut,
+    backend: Arc<str>,
+    /// Whether this connection came from the pool (and so may have been closed by the backend).
+    reused: bool,
+}
+
+/// The request body, as it will be sent.
+enum Outbound {
+    Buffered(Bytes),
+    Streamed(Body, Option<u64>),
+}
+
+impl Upstream {
+    pub fn new() -> Upstream {
+        Upstream::default()
+    }
+
+    /// Sends the request and returns the backend's response, its body streaming from the
+    /// connection. Time limits are the caller's.
+    pub async fn send(&self, req: Outgoing<'_>) -> Result<Response<Body>, UpstreamError> {
+        let outbound = prepare_body(req.body).await?;
+        let framing = match &outbound {
+            Outbound::Buffered(b) if b.is_empty() && !expects_body(req.method) => None,
+            Outbound::Buffered(b) => Some(Some(b.len() as u64)),
+            Outbound::Streamed(_, len) => Some(*len),
+        };
+        let mut head = encode_head(req.method, req.target, req.headers, framing);
+        match outbound {
+            Outbound::Buffered(bytes) => {
+                head.extend_from_slice(&bytes);
+                if let Some(conn) = self.take(req.backend) {
+                    match self.exchange(conn, &head, req.method).await {
+                        Ok(resp) => return Ok(resp),
+                        Err(Attempt::Retry(e)) => {
+                            tracing::debug!(
+                                "pooled backend connection failed ({e}); retrying on a new one"
+                            );
+                        }
+                        Err(Attempt::Fail(e)) => return Err(e),
+                    }
+                }
+                let conn = connect(req.backend).await?;
+                self.exchange(conn, &head, req.method)
+                    .await
+                    .map_err(Attempt::into_error)
+            }
+            Outbound::Streamed(body, len) => {
+                let mut conn = connect(req.backend).await?;
+                conn.stream.write_all(&head).await?;
+                write_streamed(&mut conn.stream, body, len).await?;
+                self.read_response(conn, req.method).await
+            }
+        }
+    }
+
+    /// Writes a buffered request on `conn` and reads the answer's head.
+    async fn exchange(
+        &self,
+        mut conn: Conn,
+        request: &[u8],
+        method: &Method,
+    ) -> Result<Response<Body>, Attempt> {
+        let reused = conn.reused;
+        if let Err(e) = conn.stream.write_all(request).await {
+            // Nothing complete reached the backend: any request may go again.
+            return Err(if reused {
+                Attempt::Retry(e.into())
+            } else {
+                Attempt::Fail(e.into())
+            });
+        }
+        match self.read_response(conn, method).await {
+            Err(e) if reused && idempotent(method) && closed_before_answer(&e) => {
+                Err(Attempt::Retry(e))
+            }
+            other => other.map_err(Attempt::Fail),
+        }
+    }
+
+    async fn read_response(
+        &self,
+        mut conn: Conn,
+        method: &Method,
+    ) -> Result<Response<Body>, UpstreamError> {
+        let head = read_head(&mut conn).await?;
+        let framing = response_framing(method, head.status, &head.headers)?;
+        let keep_alive = head.keep_alive && !matches!(framing, Framing::UntilClose);
+        let mut response = Response::new(body::empty());
+        *response.status_mut() = head.status;
+        *response.headers_mut() = head.headers;
+        match framing {
+            Framing::Length(n) if conn.buf.len() as u64 >= n => {
+                // The usual small answer: already read in full, the connection is free again.
+                let data = conn.buf.split_to(n as usize).freeze();
+                self.release(conn, keep_alive);
+                *response.body_mut() = body::full(data);
+            }
+            framing => {
+                let state = match framing {
+                    Framing::Length(n) => State::Length(n),
+                    Framing::Chunked => State::ChunkSize,
+                    Framing::UntilClose => State::UntilClose,
+                };
+                *response.body_mut() = UpstreamBody {
+                    conn: Some(conn),
+                    state,
+                    keep_alive,
+                    pool: self.clone(),
+                }
+                .boxed();
+            }
+        }
+        Ok(response)
+    }
+
+    /// An idle connection to `backend` that is still open and silent, if there is one. Bytes
+    /// arriving on an idle connection are never taken as the answer to a later request.
+    fn take(&self, backend: &str) -> Option<Conn> {
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let list = idle.get_mut(backend)?;
+        while let Some(Idle { mut conn, since }) = list.pop() {
+            if since.elapsed() > IDLE_TIMEOUT {
+                continue;
+            }
+            // A closed (or chattering) idle connection reads something; an open one would block.
+            let mut byte = [0u8; 1];
+            if matches!(conn.stream.try_read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock)
+            {
+                conn.reused = true;
+                return Some(conn);
+            }
+        }
+        None
+    }
+
+    /// Returns a connection whose exchange is complete to the pool (or closes it).
+    fn release(&self, conn: Conn, keep_alive: bool) {
+        if !keep_alive || !conn.buf.is_empty() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let list = idle.entry(conn.backend.clone()).or_default();
+        if list.len() < MAX_IDLE_PER_BACKEND {
+            list.push(Idle {
+                conn,
+                since: Instant::now(),
+            });
+        }
+    }
+}
+
+/// The outcome of one try on one connection.
+enum Attempt {
+    /// Failed on a pooled connection before the backend can have answered: try a fresh one.
+    Retry(UpstreamError),
+    Fail(UpstreamError),
+}
+
+impl Attempt {
+    fn into_error(self) -> UpstreamError {
+        match self {
+            Attempt::Retry(e) | Attempt::Fail(e) => e,
+        }
+    }
+}
+
+fn closed_before_answer(e: &UpstreamError) -> bool {
+    match e {
+        UpstreamError::Closed => true,
+        UpstreamError::Io(io) => matches!(
+            io.kind(),
+            ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted | ErrorKind::BrokenPipe
+        ),
+        _ => false,
+    }
+}
+
+/// Methods RFC 9110 calls idempotent: safe to send again when a reused connection dies before
+/// any answer, since the backend may or may not have seen the first copy.
+fn idempotent(method: &Method) -> bool {
+    matches!(
+        *method,
+        Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE
+    )
+}
+
+/// Methods whose empty body is still announced with `Content-Length: 0`.
+fn expects_body(method: &Method) -> bool {
+    matches!(*method, Method::POST | Method::PUT | Method::PATCH)
+}
+
+async fn connect(backend: &str) -> Result<Conn, UpstreamError> {
+    let stream = TcpStream::connect(backend)
+        .await
+        .map_err(|source| UpstreamError::Connect {
+            backend: backend.to_string(),
+            source,
+        })?;
+    stream.set_nodelay(true)?;
+    Ok(Conn {
+        stream,
+        buf: BytesMut::with_capacity(READ_CHUNK),
+        backend: Arc::from(backend),
+        reused: false,
+    })
+}
+
+/// Reads a small body in full; leaves a large or unknown-length one to stream.
+async fn prepare_body(body: Body) -> Result<Outbound, UpstreamError> {
+    if body.is_end_stream() {
+        return Ok(Outbound::Buffered(Bytes::new()));
+    }
+    match body.size_hint().exact() {
+        Some(n) if n <= BUFFER_BODY_BYTES => {
+            let bytes = body
+                .collect()
+                .await
+                .map_err(UpstreamError::RequestBody)?
+                .to_bytes();
+            Ok(Outbound::Buffered(bytes))
+        }
+        len => Ok(Outbound::Streamed(body, len)),
+    }
+}
+
+/// The request line and headers. `framing`: `None` for no body, `Some(Some(n))` for
+/// `Content-Length: n`, `Some(None)` for chunked. The caller's headers carry no framing or
+/// hop-by-hop fields.
+fn encode_head(
+    method: &Method,
+    target: &str,
+    headers: &HeaderMap,
+    framing: Option<Option<u64>>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(256 + headers.len() * 32);
+    out.extend_from_slice(method.as_str().as_bytes());
+    out.push(b' ');
+    out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
+    out.extend_from_slice(b" HTTP/1.1\r\n");
+    for (name, value) in headers {
+        out.extend_from_slice(name.as_str().as_bytes());
+        out.extend_from_slice(b": ");
+        out.extend_from_slice(value.as_bytes());
+        out.extend_from_slice(b"\r\n");
+    }
+    match framing {
+        None => {}
+        Some(Some(n)) => {
+            out.extend_from_slice(b"content-length: ");
+            out.extend_from_slice(n.to_string().as_bytes());
+            out.extend_from_slice(b"\r\n");
+        }
+        Some(None) => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+    }
+    out.extend_from_slice(b"\r\n");
+    out
+}
+
+/// Streams a large request body: exactly `len` bytes, or chunked when the length is unknown.
+async fn write_streamed(
+    stream: &mut TcpStream,
+    mut body: Body,
+    len: Option<u64>,
+) -> Result<(), UpstreamError> {
+    let mut sent = 0u64;
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(UpstreamError::RequestBody)?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers are not forwarded
+        };
+        if data.is_empty() {
+            continue;
+        }
+        sent += data.len() as u64;
+        match len {
+            Some(n) if sent > n => {
+                return Err(UpstreamError::RequestBody(
+                    "the request body is longer than its Content-Length".into(),
+                ))
+            }
+            Some(_) => stream.write_all(&data).await?,
+            None => {
+                stream
+                    .write_all(format!("{:x}\r\n", data.len()).as_bytes())
+                    .await?;
+                stream.write_all(&data).await?;
+                stream.write_all(b"\r\n").await?;
+            }
+        }
+    }
+    match len {
+        Some(n) if sent != n => Err(UpstreamError::RequestBody(
+            "the request body is shorter than its Content-Length".into(),
+        )),
+        Some(_) => Ok(()),
+        None => Ok(stream.write_all(b"0\r\n\r\n").await?),
+    }
+}
+
+struct Head {
+    status: StatusCode,
+    headers: HeaderMap,
+    keep_alive: bool,
+}
+
+/// Reads the response head, skipping interim 1xx answers (but not 101).
+async fn read_head(conn: &mut Conn) -> Result<Head, UpstreamError> {
+    let mut received = false;
+    loop {
+        if !conn.buf.is_empty() {
+            if let Some(head) = parse_head(&mut conn.buf)? {
+                let interim = head.status.is_informational()
+                    && head.status != StatusCode::SWITCHING_PROTOCOLS;
+                if !interim {
+                    return Ok(head);
+                }
+                continue;
+            }
+            if conn.buf.len() > MAX_HEAD_BYTES {
+                return Err(UpstreamError::Malformed(format!(
+                    "the response head is larger than {MAX_HEAD_BYTES} bytes"
+                )));
+            }
+        }
+        conn.buf.reserve(READ_CHUNK);
+        if conn.stream.read_buf(&mut conn.buf).await? == 0 {
+            return Err(if received {
+                UpstreamError::Malformed("the connection closed in the middle of the head".into())
+            } else {
+                UpstreamError::Closed
+            });
+        }
+        received = true;
+    }
+}
+
+/// Parses one head from the front of `buf` and consumes it; `None` when more bytes are needed.
+fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, UpstreamError> {
+    let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut slots);
+    let len = match parsed.parse(buf) {
+        Ok(httparse::Status::Complete(len)) => len,
+        Ok(httparse::Status::Partial) => return Ok(None),
+        Err(e) => return Err(UpstreamError::Malformed(e.to_string())),
+    };
+    let code = parsed.code.unwrap_or(0);
+    let status = StatusCode::from_u16(code)
+        .map_err(|_| UpstreamError::Malformed(format!("status code {code}")))?;
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    for h in parsed.headers.iter() {
+        let name = HeaderName::from_bytes(h.name.as_bytes())
+            .map_err(|_| UpstreamError::Malformed(format!("header name {:?}", h.name)))?;
+        let value = HeaderValue::from_bytes(h.value)
+            .map_err(|_| UpstreamError::Malformed(format!("the value of header {}", h.name)))?;
+        headers.append(name, value);
+    }
+    // HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 only when asked to.
+    let keep_alive = if parsed.version == Some(1) {
+        !has_token(&headers, CONNECTION, "close")
+    } else {
+        has_token(&headers, CONNECTION, "keep-alive")
+    };
+    buf.advance(len);
+    Ok(Some(Head {
+        status,
+        headers,
+        keep_alive,
+    }))
+}
+
+fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
+    headers
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(token))
+}
+
+enum Framing {
+    Length(u64),
+    Chunked,
+    UntilClose,
+}
+
+/// How the response body is delimited (RFC 9112 §6.3).
+fn response_framing(
+    method: &Method,
+    status: StatusCode,
+    headers: &HeaderMap,
+) -> Result<Framing, UpstreamError> {
+    if *method == Method::HEAD
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED
+    {
+        return Ok(Framing::Length(0));
+    }
+    if headers.contains_key(TRANSFER_ENCODING) {
+        let last = headers
+            .get_all(TRANSFER_ENCODING)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .rfind(|t| !t.is_empty());
+        return Ok(match last {
+            Some(t) if t.eq_ignore_ascii_case("chunked") => Framing::Chunked,
+            _ => Framing::UntilClose,
+        });
+    }
+    let mut length = None;
+    for v in headers.get_all(CONTENT_LENGTH) {
+        for part in v.as_bytes().split(|b| *b == b',') {
+            let n = std::str::from_utf8(part)
+                .ok()
+                .map(str::trim)
+                .filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()))
+                .and_then(|s| s.parse::<u64>().ok())
+                .ok_or_else(|| UpstreamError::Malformed("invalid Content-Length".into()))?;
+            if length.is_some_and(|l| l != n) {
+                return Err(UpstreamError::Malformed(
+                    "conflicting Content-Length values".into(),
+                ));
+            }
+            length = Some(n);
+        }
+    }
+    Ok(length.map_or(Framing::UntilClose, Framing::Length))
+}
+
+/// Where a streamed response body is.
+enum State {
+    Length(u64),
+    ChunkSize,
+    ChunkData(u64),
+    ChunkEnd,
+    Trailers,
+    UntilClose,
+    Done,
+}
+
+/// A response body read from the backend connection as the client takes it. Complete, the
+/// connection goes back to the pool; dropped early, it is closed.
+struct UpstreamBody {
+    conn: Option<Conn>,
+    state: State,
+    keep_alive: bool,
+    pool: Upstream,
+}
+
+fn broken(msg: &str) -> BoxError {
+    msg.to_string().into()
+}
+
+impl UpstreamBody {
+    fn finish(&mut self) {
+        self.state = State::Done;
+        if let Some(conn) = self.conn.take() {
+            self.pool.release(conn, self.keep_alive);
+        }
+    }
+}
+
+/// Reads more from the backend into `conn.buf`; `Ok(0)` at the end of the connection.
+fn poll_fill(conn: &mut Conn, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
+    conn.buf.reserve(READ_CHUNK);
+    loop {
+        ready!(conn.stream.poll_read_ready(cx))?;
+        match conn.stream.try_read_buf(&mut conn.buf) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+            other => return Poll::Ready(other),
+        }
+    }
+}
+
+/// The line before the first CRLF in `buf`, consumed with it; `None` until a whole line is there.
+fn take_line(buf: &mut BytesMut) -> Result<Option<Bytes>, BoxError> {
+    match buf.windows(2).position(|w| w == b"\r\n") {
+        Some(i) => {
+            let line = buf.split_to(i).freeze();
+            buf.advance(2);
+            Ok(Some(line))
+        }
+        None if buf.len() > MAX_LINE_BYTES => Err(broken("a chunked-body line is too long")),
+        None => Ok(None),
+    }
+}
+
+fn chunk_size(line: &[u8]) -> Result<u64, BoxError> {
+    let digits = line.split(|b| *b == b';').next().unwrap_or_default();
+    let digits = std::str::from_utf8(digits)
+        .map_err(|_| broken("invalid chunk size"))?
+        .trim();
+    if digits.is_empty() || digits.len() > 15 {
+        return Err(broken("invalid chunk size"));
+    }
+    u64::from_str_radix(digits, 16).map_err(|_| broken("invalid chunk size"))
+}
+
+impl http_body::Body for UpstreamBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
+        let this = self.get_mut();
+        loop {
+            let Some(conn) = this.conn.as_mut() else {
+                return Poll::Ready(None);
+            };
+            // Consume what is buffered; `None` means more bytes are needed.
+            let step: Option<Result<Frame<Bytes>, BoxError>> = match this.state {
+                State::Done => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                State::Length(0) => {
+                    this.finish();
+                    return Poll::Ready(None);
+                }
+                State::Length(n) if !conn.buf.is_empty() => {
+                    let take = n.min(conn.buf.len() as u64);
+                    let data = conn.buf.split_to(take as usize).freeze();
+                    this.state = State::Length(n - take);
+                    if take == n {
+                        // Release now: a consumer that sees the end may not poll again.
+                        this.finish();
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                State::ChunkData(n) if !conn.buf.is_empty() => {
+                    let take = n.min(conn.buf.len() as u64);
+                    this.state = if take == n {
+                        State::ChunkEnd
+                    } else {
+                        State::ChunkData(n - take)
+                    };
+                    Some(Ok(Frame::data(conn.buf.split_to(take as usize).freeze())))
+                }
+                State::UntilClose if !conn.buf.is_empty() => {
+                    Some(Ok(Frame::data(conn.buf.split().freeze())))
+                }
+                State::ChunkSize => match take_line(&mut conn.buf) {
+                    Err(e) => Some(Err(e)),
+                    Ok(None) => None,
+                    Ok(Some(line)) => match chunk_size(&line) {
+                        Err(e) => Some(Err(e)),
+                        Ok(0) => {
+                            this.state = State::Trailers;
+                            continue;
+                        }
+                        Ok(n) => {
+                            this.state = State::ChunkData(n);
+                            continue;
+                        }
+                    },
+                },
+                State::ChunkEnd if conn.buf.len() >= 2 => {
+                    if &conn.buf[..2] != b"\r\n" {
+                        Some(Err(broken("a chunk does not end with CRLF")))
+                    } else {
+                        conn.buf.advance(2);
+                        this.state = State::ChunkSize;
+                        continue;
+                    }
+                }
+                State::Trailers => match take_line(&mut conn.buf) {
+                    Err(e) => Some(Err(e)),
+                    Ok(None) => None,
+                    Ok(Some(line)) => {
+                        if line.is_empty() {
+                            this.finish();
+                            return Poll::Ready(None);
+                        }
+                        continue; // trailer fields are not forwarded
+                    }
+                },
+                _ => None,
+            };
+            if let Some(result) = step {
+                if result.is_err() {
+                    this.conn = None; // never reuse a connection in an unknown state
+                    this.state = State::Done;
+                }
+                return Poll::Ready(Some(result));
+            }
+            match ready!(poll_fill(conn, cx)) {
+                Ok(0) => {
+                    if matches!(this.state, State::UntilClose) {
+                        this.conn = None;
+                        this.state = State::Done;
+                        return Poll::Ready(None);
+                    }
+                    this.conn = None;
+                    this.state = State::Done;
+                    return Poll::Ready(Some(Err(broken(
+                        "the backend closed the connection before the end of the body",
+                    ))));
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    this.conn = None;
+                    this.state = State::Done;
+                    return Poll::Ready(Some(Err(Box::new(e))));
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.conn.is_none() || matches!(self.state, State::Done | State::Length(0))
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self.state {
+            State::Length(n) => SizeHint::with_exact(n),
+            State::Done => SizeHint::with_exact(0),
+            _ => SizeHint::default(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(raw: &[u8]) -> Result<Option<Head>, UpstreamError> {
+        parse_head(&mut BytesMut::from(raw))
+    }
+
+    #[test]
+    fn keep_alive_follows_the_version_and_connection_header() {
+        let cases: [(&[u8], bool); 4] = [
+            (b"HTTP/1.1 200 OK\r\n\r\n", true),
+            (b"HTTP/1.1 200 OK\r\nConnection: Close\r\n\r\n", false),
+            (b"HTTP/1.0 200 OK\r\n\r\n", false),
+            (b"HTTP/1.0 200 OK\r\nConnection: keep-alive\r\n\r\n", true),
+        ];
+        for (raw, keep) in cases {
+            let h = head(raw).unwrap().unwrap();
+            assert_eq!(h.keep_alive, keep, "{}", String::from_utf8_lossy(raw));
+        }
+        assert!(head(b"HTTP/1.1 200 OK\r\nContent-").unwrap().is_none());
+        assert!(head(b"SSH-2.0-OpenSSH_9.6\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn framing_follows_rfc_9112() {
+        let h = |pairs: &[(&str, &str)]| {
+            let mut m = HeaderMap::new();
+            for (k, v) in pairs {
+                m.append(
+                    HeaderName::from_bytes(k.as_bytes()).unwrap(),
+                    HeaderValue::from_str(v).unwrap(),
+                );
+            }
+            m
+        };
+        let ok = StatusCode::OK;
+        let f = |m: &Method, s: StatusCode, hs: &HeaderMap| match response_framing(m, s, hs) {
+            Ok(Framing::Length(n)) => format!("length {n}"),
+            Ok(Framing::Chunked) => "chunked".into(),
+            Ok(Framing::UntilClose) => "close".into(),
+            Err(e) => format!("error: {e}"),
+        };
+        let get = &Method::GET;
+        assert_eq!(f(get, ok, &h(&[("content-length", "12")])), "length 12");
+        assert_eq!(f(get, ok, &h(&[("content-length", "12, 12")])), "length 12");
+        assert!(f(get, ok, &h(&[("content-length", "12, 13")])).starts_with("error"));
+        assert!(f(get, ok, &h(&[("content-length", "-1")])).starts_with("error"));
+        assert!(f(get, ok, &h(&[("content-length", "+5")])).starts_with("error"));
+        let te = h(&[
+            ("transfer-encoding", "gzip, chunked"),
+            ("content-length", "3"),
+        ]);
+        assert_eq!(f(get, ok, &te), "chunked");
+        assert_eq!(f(get, ok, &h(&[("transfer-encoding", "gzip")])), "close");
+        assert_eq!(f(get, ok, &h(&[])), "close");
+        let cl = h(&[("content-length", "12")]);
+        assert_eq!(f(&Method::HEAD, ok, &cl), "length 0");
+        assert_eq!(f(get, StatusCode::NO_CONTENT, &h(&[])), "length 0");
+        assert_eq!(f(get, StatusCode::NOT_MODIFIED, &cl), "length 0");
+    }
+
+    #[test]
+    fn chunk_sizes_are_hex_with_optional_extensions() {
+        assert_eq!(chunk_size(b"1a").unwrap(), 26);
+        assert_eq!(chunk_size(b"A;name=value").unwrap(), 10);
+        assert_eq!(chunk_size(b"0").unwrap(), 0);
+        assert!(chunk_size(b"").is_err());
+        assert!(chunk_size(b"xyz").is_err());
+        assert!(chunk_size(b"1234567890abcdef0").is_err());
+    }
+
+    #[test]
+    fn the_request_head_carries_the_framing() {
+        let mut h = HeaderMap::new();
+        h.insert("host", HeaderValue::from_static("backend:8080"));
+        let raw = encode_head(&Method::POST, "/a?b=1", &h, Some(Some(5)));
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            "POST /a?b=1 HTTP/1.1\r\nhost: backend:8080\r\ncontent-length: 5\r\n\r\n"
+        );
+        let raw = encode_head(&Method::GET, "", &h, None);
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            "GET / HTTP/1.1\r\nhost: backend:8080\r\n\r\n"
+        );
+        let raw = encode_head(&Method::PUT, "/x", &HeaderMap::new(), Some(None));
+        assert_eq!(
+            String::from_utf8(raw).unwrap(),
+            "PUT /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
+        );
+    }
+}

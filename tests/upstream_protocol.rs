@@ -1,0 +1,409 @@
+//! The backend side of HTTP_PROXY through the real `gw serve`: every way HTTP/1.1 delimits a
+//! response body (length, chunked with extensions and trailers, end of connection, none for HEAD,
+//! 204 and interim 100), request bodies small, large and of unknown length, and keep-alive
+//! connections reused when they can be and replaced when the backend closed them.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use bytes::Bytes;
+use common::{client, get, send, Gw, Server};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const SPEC: &str = r#"
+openapi: 3.0.1
+info: {title: protocol, version: "1"}
+paths:
+  /{proxy+}:
+    x-amazon-apigateway-any-method:
+      parameters:
+        - {name: proxy, in: path, required: true, schema: {type: string}}
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        httpMethod: ANY
+        uri: "http://@UP@/{proxy}"
+        requestParameters:
+          integration.request.path.proxy: method.request.path.proxy
+"#;
+
+const BIG: usize = 1024 * 1024 + 17;
+
+/// One request as the backend received it.
+#[derive(Debug, Clone)]
+struct Seen {
+    connection: usize,
+    method: String,
+    path: String,
+    /// "none", "length N" or "chunked".
+    framing: String,
+    body: Vec<u8>,
+}
+
+/// A scripted HTTP/1.1 backend on port 0 that answers by path and records what it got.
+struct Backend {
+    addr: SocketAddr,
+    connections: Arc<AtomicUsize>,
+    seen: Arc<Mutex<Vec<Seen>>>,
+}
+
+impl Backend {
+    fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
+    }
+    fn last(&self) -> Seen {
+        self.seen.lock().unwrap().last().cloned().unwrap()
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Reads until `buf` holds at least `n` bytes; false at end of stream.
+async fn fill(s: &mut TcpStream, buf: &mut Vec<u8>, n: usize) -> bool {
+    let mut chunk = vec![0u8; 64 * 1024];
+    while buf.len() < n {
+        match s.read(&mut chunk).await {
+            Ok(0) | Err(_) => return false,
+            Ok(k) => buf.extend_from_slice(&chunk[..k]),
+        }
+    }
+    true
+}
+
+/// Reads until `buf` contains `needle`; returns its position.
+async fn fill_until(s: &mut TcpStream, buf: &mut Vec<u8>, needle: &[u8]) -> Option<usize> {
+    loop {
+        if let Some(i) = find(buf, needle) {
+            return Some(i);
+        }
+        let want = buf.len() + 1;
+        if !fill(s, buf, want).await {
+            return None;
+        }
+    }
+}
+
+/// Reads one request (head and body) from the front of `buf`/`s`.
+async fn read_request(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, Vec<u8>, String)> {
+    let end = fill_until(s, buf, b"\r\n\r\n").await?;
+    let head = String::from_utf8_lossy(&buf[..end]).to_string();
+    buf.drain(..end + 4);
+    let lower = head.to_ascii_lowercase();
+    let header = |name: &str| {
+        lower
+            .lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}: ")).map(str::to_string))
+    };
+    let (framing, body) = if let Some(n) = header("content-length") {
+        let n: usize = n.trim().parse().unwrap();
+        if !fill(s, buf, n).await {
+            return None;
+        }
+        (format!("length {n}"), buf.drain(..n).collect())
+    } else if header("transfer-encoding").is_some_and(|v| v.contains("chunked")) {
+        let mut body = Vec::new();
+        loop {
+            let eol = fill_until(s, buf, b"\r\n").await?;
+            let size =
+                usize::from_str_radix(std::str::from_utf8(&buf[..eol]).unwrap(), 16).unwrap();
+            buf.drain(..eol + 2);
+            if size == 0 {
+                fill_until(s, buf, b"\r\n").await?;
+                buf.drain(..2);
+                break;
+            }
+            if !fill(s, buf, size + 2).await {
+                return None;
+            }
+            body.extend(buf.drain(..size));
+            buf.drain(..2);
+        }
+        ("chunked".to_string(), body)
+    } else {
+        ("none".to_string(), Vec::new())
+    };
+    Some((head, body, framing))
+}
+
+async fn backend() -> Backend {
+    let connections = Arc::new(AtomicUsize::new(0));
+    let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
+    let (count, log) = (connections.clone(), seen.clone());
+    let addr = common::raw_upstream(move |mut s| {
+        let connection = count.fetch_add(1, Ordering::SeqCst) + 1;
+        let log = log.clone();
+        async move {
+            let mut buf = Vec::new();
+            let mut served = 0;
+            while let Some((head, body, framing)) = read_request(&mut s, &mut buf).await {
+                served += 1;
+                let mut words = head.split_whitespace();
+                let method = words.next().unwrap_or_default().to_string();
+                let path = words.next().unwrap_or_default().to_string();
+                log.lock().unwrap().push(Seen {
+                    connection,
+                    method: method.clone(),
+                    path: path.clone(),
+                    framing: framing.clone(),
+                    body: body.clone(),
+                });
+                if path == "/flaky" && served > 1 {
+                    return; // a keep-alive connection that dies under the next request
+                }
+                let answer: Vec<u8> = match path.as_str() {
+                    "/chunked" => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n".to_vec(),
+                    "/close" => b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close".to_vec(),
+                    "/head" => b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n".to_vec(),
+                    "/nocontent" => b"HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n".to_vec(),
+                    "/continue" => b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nafter".to_vec(),
+                    "/big" => {
+                        let mut a = format!("HTTP/1.1 200 OK\r\nContent-Length: {BIG}\r\n\r\n").into_bytes();
+                        a.extend((0..BIG).map(|i| (i % 251) as u8));
+                        a
+                    }
+                    "/drop" => b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndrop".to_vec(),
+                    "/chatty" => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+                    "/flaky" => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nflaky".to_vec(),
+                    _ => {
+                        let mut a = format!(
+                            "HTTP/1.1 200 OK\r\nX-Framing: {framing}\r\nContent-Length: {}\r\n\r\n",
+                            body.len()
+                        )
+                        .into_bytes();
+                        a.extend_from_slice(&body);
+                        a
+                    }
+                };
+                // Large answers go out in pieces, so gw sees a body still arriving.
+                for piece in answer.chunks(100_000) {
+                    if s.write_all(piece).await.is_err() {
+                        return;
+                    }
+                }
+                if path == "/chatty" {
+                    // Bytes nobody asked for, shaped like an answer to the next request.
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                    let _ = s
+                        .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 6\r\n\r\nforged")
+                        .await;
+                }
+                if path == "/close" || path == "/drop" {
+                    return; // closes, though /drop's answer promised keep-alive
+                }
+            }
+        }
+    })
+    .await;
+    Backend {
+        addr,
+        connections,
+        seen,
+    }
+}
+
+async fn setup() -> (Gw, Server, Backend) {
+    let up = backend().await;
+    let gw = Gw::new();
+    let spec = gw.state().join("protocol.yaml");
+    std::fs::write(&spec, SPEC.replace("@UP@", &up.addr.to_string())).unwrap();
+    gw.ok(&["import", spec.to_str().unwrap()]);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    // The test client keeps one connection to gw, so its requests share one worker's pool.
+    let server = gw.serve(&[]);
+    (gw, server, up)
+}
+
+#[tokio::test]
+async fn a_chunked_answer_arrives_whole_and_its_connection_is_reused() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    for _ in 0..3 {
+        let r = get(&c, &server.url("/prod/chunked")).await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.text(), "hello, world");
+        let cookies: Vec<_> = r.headers.get_all("set-cookie").iter().collect();
+        assert_eq!(cookies, ["a=1", "b=2"]);
+        assert!(r.header("x-trailer").is_none());
+    }
+    assert_eq!(
+        up.connections(),
+        1,
+        "the keep-alive connection was not reused"
+    );
+}
+
+#[tokio::test]
+async fn an_answer_delimited_by_closing_arrives_whole_and_its_connection_is_not_reused() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    for _ in 0..2 {
+        let r = get(&c, &server.url("/prod/close")).await;
+        assert_eq!(r.status, 200);
+        assert_eq!(r.text(), "until close");
+    }
+    assert_eq!(up.connections(), 2);
+}
+
+#[tokio::test]
+async fn head_204_and_an_interim_100_have_no_body_and_keep_the_connection() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    let r = send(&c, "HEAD", &server.url("/prod/head"), &[], Bytes::new()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-length"), Some("1234"));
+    assert!(r.body.is_empty());
+    let r = get(&c, &server.url("/prod/nocontent")).await;
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("x-empty"), Some("yes"));
+    assert!(r.body.is_empty());
+    let r = get(&c, &server.url("/prod/continue")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "after");
+    assert_eq!(up.connections(), 1);
+}
+
+#[tokio::test]
+async fn request_bodies_keep_their_bytes_and_get_the_right_framing() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    let r = get(&c, &server.url("/prod/echo")).await;
+    assert_eq!(r.header("x-framing"), Some("none"));
+    let r = send(&c, "POST", &server.url("/prod/echo"), &[], Bytes::new()).await;
+    assert_eq!(r.header("x-framing"), Some("length 0"));
+    let r = send(&c, "POST", &server.url("/prod/echo"), &[], "small").await;
+    assert_eq!(r.header("x-framing"), Some("length 5"));
+    assert_eq!(r.text(), "small");
+    // Larger than gw buffers: streamed with the client's length.
+    let big: Vec<u8> = (0..BIG).map(|i| (i % 253) as u8).collect();
+    let r = send(&c, "PUT", &server.url("/prod/echo"), &[], big.clone()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("x-framing"),
+        Some(format!("length {BIG}").as_str())
+    );
+    assert_eq!(r.body.as_ref(), big.as_slice());
+    assert_eq!(up.last().method, "PUT");
+}
+
+#[tokio::test]
+async fn a_body_of_unknown_length_is_sent_on_chunked() {
+    let (_gw, server, up) = setup().await;
+    let mut s = TcpStream::connect(server.addr).await.unwrap();
+    s.write_all(b"POST /prod/echo HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut expected = Vec::new();
+    for i in 0..20u8 {
+        let piece = vec![b'a' + i; 5000];
+        s.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+            .await
+            .unwrap();
+        s.write_all(&piece).await.unwrap();
+        s.write_all(b"\r\n").await.unwrap();
+        expected.extend_from_slice(&piece);
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    s.write_all(b"0\r\n\r\n").await.unwrap();
+    let mut answer = Vec::new();
+    tokio::time::timeout(Duration::from_secs(10), s.read_to_end(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+    let seen = up.last();
+    assert_eq!(seen.path, "/echo");
+    assert_eq!(seen.framing, "chunked");
+    assert_eq!(seen.body, expected);
+}
+
+#[tokio::test]
+async fn a_large_answer_streams_through_intact() {
+    let (_gw, server, _up) = setup().await;
+    let r = get(&client(), &server.url("/prod/big")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.len(), BIG);
+    assert!(r
+        .body
+        .iter()
+        .enumerate()
+        .all(|(i, b)| *b == (i % 251) as u8));
+}
+
+#[tokio::test]
+async fn a_pooled_connection_the_backend_closed_is_replaced_not_failed() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    // Each /drop answer promises keep-alive, then the backend closes: gw notices before reuse.
+    for i in 0..10 {
+        let r = get(&c, &server.url("/prod/drop")).await;
+        assert_eq!(r.status, 200, "request {i}: {}", r.text());
+        assert_eq!(r.text(), "drop");
+    }
+    assert_eq!(up.connections(), 10);
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let r = send(&c, "POST", &server.url("/prod/echo"), &[], "after").await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "after");
+    assert_eq!(up.last().connection, 11);
+    assert_eq!(up.last().body, b"after");
+}
+
+#[tokio::test]
+async fn an_idempotent_request_on_a_connection_that_dies_under_it_is_sent_again() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    // /flaky answers the first request of a connection and drops the connection on the second,
+    // without a byte: the race every keep-alive client meets when a backend's idle timer fires.
+    let r = get(&c, &server.url("/prod/flaky")).await;
+    assert_eq!(r.text(), "flaky");
+    let r = get(&c, &server.url("/prod/flaky")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.text(), "flaky");
+    assert_eq!(
+        up.connections(),
+        2,
+        "the GET was not sent again on a new connection"
+    );
+    let seen: Vec<usize> = up
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|s| s.connection)
+        .collect();
+    assert_eq!(seen, [1, 1, 2]);
+    // A POST may have been acted on: it is not sent twice, and the client gets AWS's 500.
+    let r = send(&c, "POST", &server.url("/prod/flaky"), &[], "once").await;
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert_eq!(r.text(), r#"{"message": "Internal server error"}"#);
+    let posts = up
+        .seen
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|s| s.method == "POST")
+        .count();
+    assert_eq!(posts, 1);
+}
+
+#[tokio::test]
+async fn bytes_a_backend_sends_on_an_idle_connection_never_answer_a_later_request() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    let r = get(&c, &server.url("/prod/chatty")).await;
+    assert_eq!(r.text(), "ok");
+    tokio::time::sleep(Duration::from_millis(60)).await;
+    let r = get(&c, &server.url("/prod/echo")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-framing"), Some("none"), "{}", r.text());
+    assert_ne!(r.text(), "forged");
+    assert_eq!(up.connections(), 2);
+}
