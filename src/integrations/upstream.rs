@@ -429,7 +429,9 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, UpstreamError> {
     let code = parsed.code.unwrap_or(0);
     let status = StatusCode::from_u16(code)
         .map_err(|_| UpstreamError::Malformed(format!("status code {code}")))?;
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len());
+    // Room for the headers gw adds to every response (request ids, deployment), so adding
+    // them never regrows the map.
+    let mut headers = HeaderMap::with_capacity(parsed.headers.len() + 6);
     for h in parsed.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| UpstreamError::Malformed(format!("header name {:?}", h.name)))?;
