@@ -1,7 +1,8 @@
 //! The backend side of HTTP_PROXY through the real `gw serve`: every way HTTP/1.1 delimits a
 //! response body (length, chunked with extensions and trailers, end of connection, none for HEAD,
-//! 204 and interim 100), request bodies small, large and of unknown length, and keep-alive
-//! connections reused when they can be and replaced when the backend closed them.
+//! 204 and interim 100), request bodies small, large and of unknown length, a backend that answers
+//! before reading a large body, and keep-alive connections reused when they can be and replaced
+//! when the backend closed them.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -406,4 +407,29 @@ async fn bytes_a_backend_sends_on_an_idle_connection_never_answer_a_later_reques
     assert_eq!(r.header("x-framing"), Some("none"), "{}", r.text());
     assert_ne!(r.text(), "forged");
     assert_eq!(up.connections(), 2);
+}
+
+#[tokio::test]
+async fn a_backend_that_answers_before_reading_a_large_body_is_relayed() {
+    // Refuses every request from its head alone (as a backend checking credentials would) and
+    // closes without reading the body.
+    let up = common::raw_upstream(|mut s| async move {
+        if common::read_head(&mut s).await.is_some() {
+            let _ = s
+                .write_all(b"HTTP/1.1 401 Unauthorized\r\nContent-Length: 12\r\nConnection: close\r\n\r\nunauthorized")
+                .await;
+        }
+    })
+    .await;
+    let gw = Gw::new();
+    let spec = gw.state().join("early.yaml");
+    std::fs::write(&spec, SPEC.replace("@UP@", &up.to_string())).unwrap();
+    gw.ok(&["import", spec.to_str().unwrap()]);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let server = gw.serve(&[]);
+    // Large enough that the kernel cannot buffer it all before the backend closes.
+    let body = vec![b'x'; 8 * 1024 * 1024];
+    let r = send(&client(), "POST", &server.url("/prod/upload"), &[], body).await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    assert_eq!(r.text(), "unauthorized");
 }

@@ -6,8 +6,10 @@
 //!
 //! Framing follows RFC 9112: a response body is delimited by `Transfer-Encoding: chunked`, by
 //! `Content-Length`, or by the end of the connection; `HEAD`, 1xx, 204 and 304 have none. Interim
-//! 1xx answers are skipped. A connection goes back to the pool only after a complete exchange
-//! with nothing left over, and only when both sides keep it alive.
+//! 1xx answers are skipped. While a large request body streams out, the answer is already being
+//! read, so a backend that answers early (a 401 before reading an upload) is relayed. A
+//! connection goes back to the pool only after a complete exchange with nothing left over, and
+//! only when both sides keep it alive.
 
 use crate::body::{self, Body, BoxError};
 use bytes::{Buf, Bytes, BytesMut};
@@ -129,9 +131,8 @@ impl Upstream {
             }
             Outbound::Streamed(body, len) => {
                 let mut conn = connect(req.backend).await?;
-                conn.stream.write_all(&head).await?;
-                write_streamed(&mut conn.stream, body, len).await?;
-                self.read_response(conn, req.method).await
+                let (head, complete) = send_streamed(&mut conn, &head, body, len).await?;
+                self.respond(conn, head, complete, req.method)
             }
         }
     }
@@ -165,9 +166,22 @@ impl Upstream {
         mut conn: Conn,
         method: &Method,
     ) -> Result<Response<Body>, UpstreamError> {
-        let head = read_head(&mut conn).await?;
+        let head = read_head(&mut conn.stream, &mut conn.buf).await?;
+        self.respond(conn, head, true, method)
+    }
+
+    /// The response for `head`, its body read from `conn`. `request_complete`: whether the whole
+    /// request went out (if not, the connection cannot be reused).
+    fn respond(
+        &self,
+        mut conn: Conn,
+        head: Head,
+        request_complete: bool,
+        method: &Method,
+    ) -> Result<Response<Body>, UpstreamError> {
         let framing = response_framing(method, head.status, &head.headers)?;
-        let keep_alive = head.keep_alive && !matches!(framing, Framing::UntilClose);
+        let keep_alive =
+            request_complete && head.keep_alive && !matches!(framing, Framing::UntilClose);
         let mut response = Response::new(body::empty());
         *response.status_mut() = head.status;
         *response.headers_mut() = head.headers;
@@ -339,9 +353,41 @@ fn encode_head(
     out
 }
 
+/// Sends the head and a streamed body while watching for the answer: a backend may answer (a
+/// 401, a 413) without reading the body, and that answer is relayed, not a failed write. Returns
+/// the answer's head and whether the whole request went out.
+async fn send_streamed(
+    conn: &mut Conn,
+    head: &[u8],
+    body: Body,
+    len: Option<u64>,
+) -> Result<(Head, bool), UpstreamError> {
+    let (mut rd, mut wr) = conn.stream.split();
+    let buf = &mut conn.buf;
+    let send = async {
+        wr.write_all(head).await?;
+        write_streamed(&mut wr, body, len).await
+    };
+    let answer = read_head(&mut rd, buf);
+    tokio::pin!(send, answer);
+    tokio::select! {
+        biased;
+        sent = &mut send => match sent {
+            Ok(()) => Ok((answer.await?, true)),
+            // The backend may have answered and closed: its answer, if readable, beats the error.
+            Err(e @ UpstreamError::Io(_)) => match answer.await {
+                Ok(head) => Ok((head, false)),
+                Err(_) => Err(e),
+            },
+            Err(e) => Err(e),
+        },
+        head = &mut answer => Ok((head?, false)),
+    }
+}
+
 /// Streams a large request body: exactly `len` bytes, or chunked when the length is unknown.
-async fn write_streamed(
-    stream: &mut TcpStream,
+async fn write_streamed<W: tokio::io::AsyncWrite + Unpin>(
+    stream: &mut W,
     mut body: Body,
     len: Option<u64>,
 ) -> Result<(), UpstreamError> {
@@ -387,11 +433,14 @@ struct Head {
 }
 
 /// Reads the response head, skipping interim 1xx answers (but not 101).
-async fn read_head(conn: &mut Conn) -> Result<Head, UpstreamError> {
+async fn read_head<R: tokio::io::AsyncRead + Unpin>(
+    stream: &mut R,
+    buf: &mut BytesMut,
+) -> Result<Head, UpstreamError> {
     let mut received = false;
     loop {
-        if !conn.buf.is_empty() {
-            if let Some(head) = parse_head(&mut conn.buf)? {
+        if !buf.is_empty() {
+            if let Some(head) = parse_head(buf)? {
                 let interim = head.status.is_informational()
                     && head.status != StatusCode::SWITCHING_PROTOCOLS;
                 if !interim {
@@ -399,14 +448,14 @@ async fn read_head(conn: &mut Conn) -> Result<Head, UpstreamError> {
                 }
                 continue;
             }
-            if conn.buf.len() > MAX_HEAD_BYTES {
+            if buf.len() > MAX_HEAD_BYTES {
                 return Err(UpstreamError::Malformed(format!(
                     "the response head is larger than {MAX_HEAD_BYTES} bytes"
                 )));
             }
         }
-        conn.buf.reserve(READ_CHUNK);
-        if conn.stream.read_buf(&mut conn.buf).await? == 0 {
+        buf.reserve(READ_CHUNK);
+        if stream.read_buf(buf).await? == 0 {
             return Err(if received {
                 UpstreamError::Malformed("the connection closed in the middle of the head".into())
             } else {
