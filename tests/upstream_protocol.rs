@@ -160,6 +160,7 @@ async fn backend() -> Backend {
                 }
                 let answer: Vec<u8> = match path.as_str() {
                     "/chunked" => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n".to_vec(),
+                    "/both" => b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n".to_vec(),
                     "/close" => b"HTTP/1.0 200 OK\r\nContent-Type: text/plain\r\n\r\nuntil close".to_vec(),
                     "/head" => b"HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n".to_vec(),
                     "/nocontent" => b"HTTP/1.1 204 No Content\r\nX-Empty: yes\r\n\r\n".to_vec(),
@@ -238,6 +239,20 @@ async fn a_chunked_answer_arrives_whole_and_its_connection_is_reused() {
         1,
         "the keep-alive connection was not reused"
     );
+}
+
+#[tokio::test]
+async fn a_content_length_beside_chunked_is_ignored_and_not_relayed() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    let r = get(&c, &server.url("/prod/both")).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "hello");
+    assert_ne!(r.header("content-length"), Some("3"));
+    // A backend that sends both is not trusted with the next request.
+    let r = get(&c, &server.url("/prod/both")).await;
+    assert_eq!(r.text(), "hello");
+    assert_eq!(up.connections(), 2);
 }
 
 #[tokio::test]

@@ -179,9 +179,13 @@ impl Upstream {
         request_complete: bool,
         method: &Method,
     ) -> Result<Response<Body>, UpstreamError> {
+        let mut head = head;
         let framing = response_framing(method, head.status, &head.headers)?;
-        let keep_alive =
-            request_complete && head.keep_alive && !matches!(framing, Framing::UntilClose);
+        let conflict = drop_length_beside_transfer_encoding(&mut head.headers);
+        let keep_alive = request_complete
+            && head.keep_alive
+            && !conflict
+            && !matches!(framing, Framing::UntilClose);
         let mut response = Response::new(body::empty());
         *response.status_mut() = head.status;
         *response.headers_mut() = head.headers;
@@ -511,6 +515,17 @@ fn has_token(headers: &HeaderMap, name: HeaderName, token: &str) -> bool {
         .any(|t| t.trim().eq_ignore_ascii_case(token))
 }
 
+/// A `Content-Length` next to `Transfer-Encoding` is wrong by definition (RFC 9112 §6.3): it is
+/// removed so the client never sees a length the relayed body does not have. Returns whether
+/// there was one (the connection is then not trusted for reuse).
+fn drop_length_beside_transfer_encoding(headers: &mut HeaderMap) -> bool {
+    if headers.contains_key(TRANSFER_ENCODING) && headers.contains_key(CONTENT_LENGTH) {
+        headers.remove(CONTENT_LENGTH);
+        return true;
+    }
+    false
+}
+
 enum Framing {
     Length(u64),
     Chunked,
@@ -817,6 +832,19 @@ mod tests {
         assert_eq!(f(&Method::HEAD, ok, &cl), "length 0");
         assert_eq!(f(get, StatusCode::NO_CONTENT, &h(&[])), "length 0");
         assert_eq!(f(get, StatusCode::NOT_MODIFIED, &cl), "length 0");
+    }
+
+    #[test]
+    fn a_length_beside_transfer_encoding_is_dropped() {
+        let mut h = HeaderMap::new();
+        h.insert(TRANSFER_ENCODING, HeaderValue::from_static("chunked"));
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("3"));
+        assert!(drop_length_beside_transfer_encoding(&mut h));
+        assert!(!h.contains_key(CONTENT_LENGTH));
+        let mut h = HeaderMap::new();
+        h.insert(CONTENT_LENGTH, HeaderValue::from_static("3"));
+        assert!(!drop_length_beside_transfer_encoding(&mut h));
+        assert!(h.contains_key(CONTENT_LENGTH));
     }
 
     #[test]
