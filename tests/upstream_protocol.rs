@@ -9,6 +9,8 @@ mod common;
 
 use bytes::Bytes;
 use common::{client, get, send, Gw, Server};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -133,6 +135,38 @@ async fn read_request(s: &mut TcpStream, buf: &mut Vec<u8>) -> Option<(String, V
     Some((head, body, framing))
 }
 
+/// A body and its chunked encoding, both from `seed`: chunks of 1 to 300 bytes, some with
+/// extensions, and sometimes trailer fields.
+fn random_chunked(seed: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut rng = SmallRng::seed_from_u64(seed);
+    let mut body = Vec::new();
+    let mut wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n".to_vec();
+    for _ in 0..rng.random_range(0..12) {
+        let chunk: Vec<u8> = (0..rng.random_range(1..=300))
+            .map(|_| rng.random())
+            .collect();
+        let size = if rng.random_bool(0.5) {
+            format!("{:x}", chunk.len())
+        } else {
+            format!("{:X}", chunk.len())
+        };
+        wire.extend_from_slice(size.as_bytes());
+        if rng.random_ratio(1, 3) {
+            wire.extend_from_slice(b";name=\"va;lue\"");
+        }
+        wire.extend_from_slice(b"\r\n");
+        wire.extend_from_slice(&chunk);
+        wire.extend_from_slice(b"\r\n");
+        body.extend_from_slice(&chunk);
+    }
+    wire.extend_from_slice(b"0\r\n");
+    if rng.random_ratio(1, 3) {
+        wire.extend_from_slice(b"X-Checksum: abc\r\nX-More: 1\r\n");
+    }
+    wire.extend_from_slice(b"\r\n");
+    (body, wire)
+}
+
 async fn backend() -> Backend {
     let connections = Arc::new(AtomicUsize::new(0));
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
@@ -157,6 +191,25 @@ async fn backend() -> Backend {
                 });
                 if path == "/flaky" && served > 1 {
                     return; // a keep-alive connection that dies under the next request
+                }
+                if let Some(seed) = path.strip_prefix("/random/") {
+                    // A chunked answer written in random pieces, pausing now and then so that gw
+                    // reads it across every kind of boundary.
+                    let (_, wire) = random_chunked(seed.parse().unwrap());
+                    let _ = s.set_nodelay(true);
+                    let mut rng = SmallRng::seed_from_u64(seed.parse::<u64>().unwrap() ^ 0x5eed);
+                    let mut rest = wire.as_slice();
+                    while !rest.is_empty() {
+                        let n = rng.random_range(1..=rest.len().min(48));
+                        if s.write_all(&rest[..n]).await.is_err() {
+                            return;
+                        }
+                        rest = &rest[n..];
+                        if rng.random_ratio(1, 4) {
+                            tokio::time::sleep(Duration::from_millis(1)).await;
+                        }
+                    }
+                    continue;
                 }
                 let answer: Vec<u8> = match path.as_str() {
                     "/chunked" => b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nSet-Cookie: a=1\r\nSet-Cookie: b=2\r\n\r\n5;ext=1\r\nhello\r\n7\r\n, world\r\n0\r\nX-Trailer: t\r\n\r\n".to_vec(),
@@ -447,4 +500,22 @@ async fn a_backend_that_answers_before_reading_a_large_body_is_relayed() {
     let r = send(&client(), "POST", &server.url("/prod/upload"), &[], body).await;
     assert_eq!(r.status, 401, "{}", r.text());
     assert_eq!(r.text(), "unauthorized");
+}
+
+#[tokio::test]
+async fn chunked_answers_split_at_random_arrive_exactly() {
+    let (_gw, server, up) = setup().await;
+    let c = client();
+    // 60 seeded cases; a failure names its seed.
+    for seed in 0..60u64 {
+        let (body, _) = random_chunked(seed);
+        let r = get(&c, &server.url(&format!("/prod/random/{seed}"))).await;
+        assert_eq!(r.status, 200, "seed {seed}: {}", r.text());
+        assert!(
+            r.body.as_ref() == body.as_slice(),
+            "seed {seed}: body differs"
+        );
+    }
+    // Every answer ended cleanly, so one connection carried them all.
+    assert_eq!(up.connections(), 1);
 }
