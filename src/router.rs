@@ -1,6 +1,7 @@
 //! AWS path matching over a deployment's resource tree: literal segment > `{param}` > `{proxy+}`,
-//! an explicit method > `ANY`, trailing slash ignored. Lookups walk a segment trie with hash-map
-//! children, so the cost depends on the path's depth, not on the number of routes.
+//! an explicit method > `ANY` (which covers the seven methods API Gateway knows), trailing slash
+//! ignored. Lookups walk a segment trie with hash-map children, so the cost depends on the path's
+//! depth, not on the number of routes.
 
 use crate::model::{Method, Resource, RestApi};
 use percent_encoding::percent_decode_str;
@@ -78,8 +79,16 @@ impl Router {
     }
 }
 
+/// The methods API Gateway routes, and so the methods `ANY` stands for. Anything else (TRACE,
+/// CONNECT, PROPFIND, a lower-case `get`, a request whose method is literally `ANY`) matches no
+/// route, as in API Gateway.
+const ANY_COVERS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+
 fn method_of<'a>(api: &'a RestApi, idx: usize, method: &str) -> Option<&'a Method> {
     let r = api.resources.get(idx)?;
+    if !ANY_COVERS.contains(&method) {
+        return None;
+    }
     r.resource_methods
         .get(method)
         .or_else(|| r.resource_methods.get("ANY"))
