@@ -571,6 +571,30 @@ const ANSWERS: &[Answer] = &[
             "b",
         )
     },
+    Answer {
+        headers: &[
+            ("content-length", &["5"]),
+            ("connection", &[]),
+            ("transfer-encoding", &[]),
+            ("x-kept", &["yes"]),
+            JSON_CT,
+        ],
+        ..ok(
+            "the function's own Content-Length (too long) and hop-by-hop headers are not passed on",
+            r#"{"headers":{"Content-Length":"100","Connection":"close","Transfer-Encoding":"chunked","X-Kept":"yes"},"body":"hello"}"#,
+            200,
+            "hello",
+        )
+    },
+    Answer {
+        headers: &[("content-length", &["5"]), JSON_CT],
+        ..ok(
+            "the function's own Content-Length (too short) does not truncate the body",
+            r#"{"multiValueHeaders":{"Content-Length":["1"]},"body":"hello"}"#,
+            200,
+            "hello",
+        )
+    },
     malformed(
         "unknown top-level key",
         r#"{"statusCode":200,"body":"x","extra":1}"#,

@@ -270,6 +270,7 @@ pub async fn invoke(
             h.append(n, v);
         }
     }
+    drop_framing(h);
     Ok(resp)
 }
 
@@ -290,8 +291,17 @@ async fn invoke_http(
         .body(body::full(body_bytes))
         .map_err(|e| config_error(format!("cannot build the request for the function: {e}")))?;
     *req.headers_mut() = cx.headers.clone();
-    runtime
+    let mut resp = runtime
         .invoke_http(&function.loaded, req, &function.env, limits, cx.request_id)
         .await
-        .map_err(|e| invoke_error(function.loaded.label(), e))
+        .map_err(|e| invoke_error(function.loaded.label(), e))?;
+    drop_framing(resp.headers_mut());
+    Ok(resp)
+}
+
+/// A function's answer is buffered, so its length is gw's to state: a `Content-Length` the
+/// function wrote (possibly wrong) and hop-by-hop fields are dropped, never passed to the client.
+fn drop_framing(headers: &mut http::HeaderMap) {
+    headers.remove(http::header::CONTENT_LENGTH);
+    super::http::strip_hop_by_hop(headers);
 }

@@ -35,6 +35,19 @@ fn is_hop_by_hop(name: &HeaderName, connection_listed: &[String]) -> bool {
     HOP_BY_HOP.contains(&name.as_str()) || connection_listed.iter().any(|c| c == name.as_str())
 }
 
+/// Removes the hop-by-hop fields (and those `Connection` lists) from a response's headers.
+pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
+    let listed = connection_listed(headers);
+    let names: Vec<HeaderName> = headers
+        .keys()
+        .filter(|n| is_hop_by_hop(n, &listed))
+        .cloned()
+        .collect();
+    for n in names {
+        headers.remove(n);
+    }
+}
+
 /// Header names a `Connection` header lists (also hop-by-hop).
 fn connection_listed(headers: &HeaderMap) -> Vec<String> {
     headers
@@ -220,16 +233,7 @@ pub async fn forward(
         Ok(Ok(resp)) => resp,
     };
     let (mut parts, incoming) = resp.into_parts();
-    let listed = connection_listed(&parts.headers);
-    let names: Vec<HeaderName> = parts
-        .headers
-        .keys()
-        .filter(|n| is_hop_by_hop(n, &listed))
-        .cloned()
-        .collect();
-    for n in names {
-        parts.headers.remove(n);
-    }
+    strip_hop_by_hop(&mut parts.headers);
     if integration.kind == IntegrationType::Http {
         apply_integration_response(cx, integration, &mut parts);
     }
