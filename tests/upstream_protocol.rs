@@ -502,6 +502,79 @@ async fn a_backend_that_answers_before_reading_a_large_body_is_relayed() {
     assert_eq!(r.text(), "unauthorized");
 }
 
+/// Sends `total` bytes as a chunked request body on a raw connection (in its own task, since gw
+/// may answer and stop reading before the end) and returns the status line of the answer. The
+/// writing half stays open until the answer is read, as an HTTP client keeps it (hyper's server
+/// takes a half-closed connection for a closed one).
+async fn chunked_post_status(server: &Server, total: usize) -> String {
+    let s = TcpStream::connect(server.addr).await.unwrap();
+    let (mut rd, mut wr) = s.into_split();
+    let (done_tx, done_rx) = tokio::sync::oneshot::channel::<()>();
+    let writer = tokio::spawn(async move {
+        let send = async {
+            wr.write_all(
+                b"POST /prod/upload HTTP/1.1\r\nHost: gw\r\nTransfer-Encoding: chunked\r\n\r\n",
+            )
+            .await?;
+            let piece = vec![b'z'; 64 * 1024];
+            let mut sent = 0;
+            while sent < total {
+                let n = piece.len().min(total - sent);
+                wr.write_all(format!("{n:x}\r\n").as_bytes()).await?;
+                wr.write_all(&piece[..n]).await?;
+                wr.write_all(b"\r\n").await?;
+                sent += n;
+            }
+            wr.write_all(b"0\r\n\r\n").await
+        };
+        let sent: std::io::Result<()> = send.await;
+        let _ = done_rx.await;
+        sent
+    });
+    let mut answer = Vec::new();
+    let mut chunk = [0u8; 4096];
+    while !answer.windows(2).any(|w| w == b"\r\n") {
+        match tokio::time::timeout(Duration::from_secs(20), rd.read(&mut chunk)).await {
+            Ok(Ok(n)) if n > 0 => answer.extend_from_slice(&chunk[..n]),
+            other => panic!("no answer: {other:?}\n{}", server.log()),
+        }
+    }
+    let _ = done_tx.send(());
+    let _ = writer.await;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+#[tokio::test]
+async fn a_body_over_10_mb_is_refused_even_when_the_backend_answers_without_reading_it() {
+    // Answers 200 from the head alone and keeps the connection open without reading the body.
+    let up = common::raw_upstream(|mut s| async move {
+        if common::read_head(&mut s).await.is_some() {
+            let _ = s
+                .write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+                .await;
+            tokio::time::sleep(Duration::from_secs(30)).await;
+        }
+    })
+    .await;
+    let gw = Gw::new();
+    let spec = gw.state().join("early.yaml");
+    std::fs::write(&spec, SPEC.replace("@UP@", &up.to_string())).unwrap();
+    gw.ok(&["import", spec.to_str().unwrap()]);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let server = gw.serve(&[]);
+    // Of unknown length (chunked), so only counting the bytes can find it too large.
+    assert_eq!(
+        chunked_post_status(&server, 11 * 1024 * 1024).await,
+        "HTTP/1.1 413 Payload Too Large"
+    );
+    // Within the limit, the backend's early answer is relayed.
+    assert_eq!(
+        chunked_post_status(&server, 3 * 1024 * 1024).await,
+        "HTTP/1.1 200 OK"
+    );
+}
+
 #[tokio::test]
 async fn chunked_answers_split_at_random_arrive_exactly() {
     let (_gw, server, up) = setup().await;

@@ -358,41 +358,52 @@ fn encode_head(
 }
 
 /// Sends the head and a streamed body while watching for the answer: a backend may answer (a
-/// 401, a 413) without reading the body, and that answer is relayed, not a failed write. Returns
-/// the answer's head and whether the whole request went out.
+/// 401, a 413) without reading the body, and that answer is relayed, not a failed write. An early
+/// answer that is not an error is relayed only once the client's body has ended within the size
+/// limit (a body over it is refused, as API Gateway refuses it whatever the backend says).
+/// Returns the answer's head and whether the whole request went out.
 async fn send_streamed(
     conn: &mut Conn,
     head: &[u8],
-    body: Body,
+    mut body: Body,
     len: Option<u64>,
 ) -> Result<(Head, bool), UpstreamError> {
-    let (mut rd, mut wr) = conn.stream.split();
-    let buf = &mut conn.buf;
-    let send = async {
-        wr.write_all(head).await?;
-        write_streamed(&mut wr, body, len).await
-    };
-    let answer = read_head(&mut rd, buf);
-    tokio::pin!(send, answer);
-    tokio::select! {
-        biased;
-        sent = &mut send => match sent {
-            Ok(()) => Ok((answer.await?, true)),
-            // The backend may have answered and closed: its answer, if readable, beats the error.
-            Err(e @ UpstreamError::Io(_)) => match answer.await {
-                Ok(head) => Ok((head, false)),
-                Err(_) => Err(e),
+    let early = {
+        let (mut rd, mut wr) = conn.stream.split();
+        let buf = &mut conn.buf;
+        let send = async {
+            wr.write_all(head).await?;
+            write_streamed(&mut wr, &mut body, len).await
+        };
+        let answer = read_head(&mut rd, buf);
+        tokio::pin!(send, answer);
+        tokio::select! {
+            biased;
+            sent = &mut send => return match sent {
+                Ok(()) => Ok((answer.await?, true)),
+                // The backend may have answered and closed: its answer, if readable, beats the
+                // error.
+                Err(e @ UpstreamError::Io(_)) => match answer.await {
+                    Ok(head) => Ok((head, false)),
+                    Err(_) => Err(e),
+                },
+                Err(e) => Err(e),
             },
-            Err(e) => Err(e),
-        },
-        head = &mut answer => Ok((head?, false)),
+            head = &mut answer => head?,
+        }
+    };
+    if early.status.is_success() || early.status.is_redirection() {
+        while let Some(frame) = body.frame().await {
+            frame.map_err(UpstreamError::RequestBody)?;
+        }
     }
+    Ok((early, false))
 }
 
 /// Streams a large request body: exactly `len` bytes, or chunked when the length is unknown.
 async fn write_streamed<W: tokio::io::AsyncWrite + Unpin>(
     stream: &mut W,
-    mut body: Body,
+    body: &mut Body,
     len: Option<u64>,
 ) -> Result<(), UpstreamError> {
     let mut sent = 0u64;
