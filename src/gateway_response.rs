@@ -242,6 +242,14 @@ impl ErrorContext<'_> {
             "resourcePath" => self.resource_path.to_string(),
             "domainName" => self.domain_name.to_string(),
             "identity.sourceIp" => self.source_ip.to_string(),
+            "identity.userAgent" => self
+                .request_headers?
+                .get(http::header::USER_AGENT)?
+                .to_str()
+                .ok()?
+                .to_string(),
+            "domainPrefix" => crate::lambda::domain_prefix(self.domain_name).to_string(),
+            "accountId" => crate::lambda::DEFAULT_ACCOUNT_ID.to_string(),
             _ => return None,
         })
     }

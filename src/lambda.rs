@@ -580,13 +580,13 @@ fn staged_path(stage: &str, path: &str) -> String {
 }
 
 /// "abc123.execute-api.localhost:4566" → "abc123".
-fn domain_prefix(domain: &str) -> &str {
+pub fn domain_prefix(domain: &str) -> &str {
     let host = domain.split(':').next().unwrap_or(domain);
     host.split('.').next().unwrap_or(host)
 }
 
 /// Common Log Format time, as `$context.requestTime`: "09/Apr/2015:12:34:56 +0000".
-fn clf_time(epoch_ms: i64) -> String {
+pub fn clf_time(epoch_ms: i64) -> String {
     use chrono::{Datelike, Timelike};
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",

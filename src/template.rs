@@ -1,7 +1,7 @@
 //! The simple template language of gateway responses and MOCK integration responses:
-//! `$context.x`, `${context.x}`, `$stageVariables.x` and `${stageVariables.x}` are replaced, an
-//! unknown name renders empty (as on AWS), everything else — VTL directives included — is
-//! returned as written.
+//! `$context.x`, `${context.x}`, `$stageVariables.x`, `${stageVariables.x}` and the bracket forms
+//! `$stageVariables['x']` / `$context["x"]` are replaced, an unknown name renders empty (as on
+//! AWS), everything else — VTL directives included — is returned as written.
 
 /// A name a template refers to.
 pub enum Reference<'a> {
@@ -20,6 +20,11 @@ pub fn render(template: &str, lookup: impl Fn(Reference) -> Option<String>) -> S
             Some(b) => (true, b),
             None => (false, after),
         };
+        if let Some((reference, remainder)) = bracketed(body, braced) {
+            out.push_str(&lookup(reference).unwrap_or_default());
+            rest = remainder;
+            continue;
+        }
         let (context, tail) = if let Some(t) = body.strip_prefix("context.") {
             (true, t)
         } else if let Some(t) = body.strip_prefix("stageVariables.") {
@@ -56,6 +61,30 @@ pub fn render(template: &str, lookup: impl Fn(Reference) -> Option<String>) -> S
     out
 }
 
+/// `stageVariables['x']` or `context["x"]` (then `}` when braced): the reference and the text
+/// after it.
+fn bracketed(body: &str, braced: bool) -> Option<(Reference<'_>, &str)> {
+    let (context, tail) = if let Some(t) = body.strip_prefix("context[") {
+        (true, t)
+    } else {
+        (false, body.strip_prefix("stageVariables[")?)
+    };
+    let quote = tail.chars().next().filter(|c| *c == '\'' || *c == '"')?;
+    let inner = &tail[1..];
+    let end = inner.find(quote)?;
+    let key = &inner[..end];
+    let mut remainder = inner[end + 1..].strip_prefix(']')?;
+    if braced {
+        remainder = remainder.strip_prefix('}')?;
+    }
+    let reference = if context {
+        Reference::Context(key)
+    } else {
+        Reference::StageVariable(key)
+    };
+    Some((reference, remainder))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -74,5 +103,18 @@ mod tests {
             out,
             "{\"s\": \"prod\", \"v\": \"1\", \"x\": \"\", \"cost\": \"$5\", \"vtl\": \"#if($a)\"}"
         );
+    }
+
+    #[test]
+    fn bracket_forms_are_replaced_and_broken_ones_kept() {
+        let out = render(
+            "$stageVariables['color'] ${stageVariables[\"color\"]} $context['stage'] $stageVariables['open $stageVariables[x]",
+            |r| match r {
+                Reference::Context("stage") => Some("prod".into()),
+                Reference::StageVariable("color") => Some("red".into()),
+                _ => None,
+            },
+        );
+        assert_eq!(out, "red red prod $stageVariables['open $stageVariables[x]");
     }
 }

@@ -65,11 +65,22 @@ impl RequestCx<'_> {
             "path" => format!("/{}{}", self.stage, self.path),
             "domainName" => self.domain_name.to_string(),
             "protocol" => "HTTP/1.1".to_string(),
+            "domainPrefix" => crate::lambda::domain_prefix(self.domain_name).to_string(),
+            "accountId" => crate::lambda::DEFAULT_ACCOUNT_ID.to_string(),
             "identity.sourceIp" => self.source_ip.clone(),
+            "identity.userAgent" => self.header_text(::http::header::USER_AGENT)?,
             "isCanaryRequest" => self.is_canary.to_string(),
             "requestTimeEpoch" => self.request_time_ms.to_string(),
+            "requestTime" => crate::lambda::clf_time(self.request_time_ms),
             _ => return None,
         })
+    }
+
+    fn header_text(&self, name: ::http::header::HeaderName) -> Option<String> {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string)
     }
 
     /// Resolve a mapping source: `method.request.{path,querystring,header}.X`, `'static'`,
