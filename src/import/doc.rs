@@ -53,9 +53,11 @@ pub(super) struct Param {
     pub required: bool,
 }
 
-const METHODS: [&str; 8] = [
-    "get", "put", "post", "delete", "options", "head", "patch", "trace",
-];
+/// The methods API Gateway supports (besides `x-amazon-apigateway-any-method`); OpenAPI's
+/// `trace` is not one of them.
+const METHODS: [&str; 7] = ["get", "put", "post", "delete", "options", "head", "patch"];
+/// Other keys a path item may hold, which gw reads or may ignore without a word.
+const PATH_ITEM_KEYS: [&str; 4] = ["parameters", "summary", "description", "servers"];
 const ANY_METHOD: &str = "x-amazon-apigateway-any-method";
 
 pub(super) fn kind_of(v: &Value) -> &'static str {
@@ -189,6 +191,7 @@ impl<'a> Doc<'a> {
             Some(api) => read_typed(root, api),
             None => read_tolerant(root),
         };
+        doc.notes.extend(skipped_in_paths(root));
         Ok(doc)
     }
 }
@@ -222,6 +225,50 @@ fn server_base_path(root: &Value) -> Option<String> {
     (path.starts_with('/') && path != "/").then(|| path.to_string())
 }
 
+/// What in `paths` is not imported, one warning each: keys that are not paths, path items given
+/// by `$ref`, and path-item keys that are neither an API Gateway method nor a known field.
+fn skipped_in_paths(root: &Value) -> Vec<Warning> {
+    let Some(Value::Object(paths)) = root.get("paths") else {
+        return Vec::new();
+    };
+    let mut out = Vec::new();
+    for (path, item) in paths {
+        let pointer = path_pointer(path);
+        if path.starts_with("x-") {
+            continue;
+        }
+        if !path.starts_with('/') {
+            out.push(Warning {
+                pointer,
+                message: format!("{path:?} is not a path (paths start with /); not imported"),
+            });
+            continue;
+        }
+        let Some(item) = item.as_object() else {
+            continue;
+        };
+        for key in item.keys() {
+            let known = METHODS.contains(&key.as_str())
+                || PATH_ITEM_KEYS.contains(&key.as_str())
+                || key.starts_with("x-");
+            let message = if key == "$ref" {
+                "a path item given by $ref is not followed; its operations are not imported (write them inline)".to_string()
+            } else if key == "trace" {
+                "API Gateway has no TRACE method; this operation is not imported".to_string()
+            } else if !known {
+                format!("{key:?} is not an HTTP method API Gateway supports; ignored")
+            } else {
+                continue;
+            };
+            out.push(Warning {
+                pointer: format!("{pointer}/{}", escape_pointer(key)),
+                message,
+            });
+        }
+    }
+    out
+}
+
 fn path_pointer(path: &str) -> String {
     format!("/paths/{}", escape_pointer(path))
 }
@@ -239,7 +286,7 @@ fn read_typed(root: &Value, api: &openapiv3::OpenAPI) -> Vec<PathEntry> {
             .filter_map(|p| typed_param(api, p))
             .collect();
         let mut ops = Vec::new();
-        for (method, op) in item.iter() {
+        for (method, op) in item.iter().filter(|(m, _)| METHODS.contains(m)) {
             let mut params = shared.clone();
             for p in op.parameters.iter().filter_map(|p| typed_param(api, p)) {
                 params.retain(|q| !(q.name == p.name && q.location == p.location));
@@ -315,6 +362,9 @@ fn read_tolerant(root: &Value) -> Vec<PathEntry> {
     };
     let mut out = Vec::new();
     for (path, item) in paths {
+        if !path.starts_with('/') {
+            continue;
+        }
         let pointer = path_pointer(path);
         let Some(item) = item.as_object() else {
             out.push(PathEntry {
