@@ -58,6 +58,8 @@ pub struct Shared {
     pub snapshot: Arc<arc_swap::ArcSwap<Snapshot>>,
     /// The store, for management API calls (the data plane never reads it).
     pub store: crate::store::Store,
+    /// Brings `snapshot` up to date; the management API calls it before answering a write.
+    pub reloader: Arc<crate::snapshot::Reloader>,
     /// `ACCESS_KEY`, `SECRET` when management calls must carry a valid SigV4 signature.
     pub require_sigv4: Option<(String, String)>,
     /// This worker thread's backend connection pool.
@@ -85,7 +87,13 @@ pub fn target<'a>(host: Option<&'a str>, path: &'a str) -> Target<'a> {
                 host
             }
         });
-        if let Some(i) = host.find(".execute-api.") {
+        // Host names are case-insensitive.
+        const FORM: &[u8] = b".execute-api.";
+        let found = host
+            .as_bytes()
+            .windows(FORM.len())
+            .position(|w| w.eq_ignore_ascii_case(FORM));
+        if let Some(i) = found {
             let api = &host[..i];
             if !api.is_empty() {
                 return Target::Api { api, rest: path };
@@ -226,16 +234,31 @@ fn find_stage<'a>(api: &'a LiveApi, stage: &str) -> Result<&'a LiveStage, Failur
     })
 }
 
-/// The canary draw, or the tester's forced choice.
-fn choose(shared: &Shared, stage: &LiveStage, headers: &HeaderMap) -> Variant {
-    let Some(canary) = &stage.canary else {
-        return Variant::Production;
+/// The canary draw, or the tester's forced choice; a forced choice that is neither `canary` nor
+/// `production` is refused rather than silently drawn.
+fn choose(
+    shared: &Shared,
+    stage: &LiveStage,
+    headers: &HeaderMap,
+) -> Result<Variant, GatewayError> {
+    let forced = match headers.get(TARGET_HEADER).map(|v| v.as_bytes()) {
+        None => None,
+        Some(b"canary") => Some(Variant::Canary),
+        Some(b"production") => Some(Variant::Production),
+        Some(other) => {
+            return Err(GatewayError::with_message(
+                ResponseType::BadRequestParameters,
+                format!(
+                    "{TARGET_HEADER} is {:?}; send canary or production, or leave the header out for the random split",
+                    String::from_utf8_lossy(other)
+                ),
+            ))
+        }
     };
-    match headers.get(TARGET_HEADER).map(|v| v.as_bytes()) {
-        Some(b"canary") => Variant::Canary,
-        Some(b"production") => Variant::Production,
-        _ => canary::choose(canary.percent, shared.draw.next()),
-    }
+    let Some(canary) = &stage.canary else {
+        return Ok(Variant::Production);
+    };
+    Ok(forced.unwrap_or_else(|| canary::choose(canary.percent, shared.draw.next())))
 }
 
 /// The request body, failing with a length-limit error past API Gateway's 10 MB.
@@ -317,7 +340,7 @@ async fn serve(
         )));
     }
     let stage = find_stage(api, stage_name)?;
-    let variant = choose(shared, stage, &parts.headers);
+    let variant = choose(shared, stage, &parts.headers).map_err(|e| (e, None))?;
     let (deployment, variables): (&Arc<LiveDeployment>, &BTreeMap<String, String>) =
         match (&stage.canary, variant) {
             (Some(c), Variant::Canary) => (&c.deployment, &c.variables),
@@ -455,6 +478,13 @@ mod tests {
         assert_eq!(
             target(Some("localhost:4566"), "/prod/pets"),
             Target::Default { rest: "/prod/pets" }
+        );
+        assert_eq!(
+            target(Some("AbC.Execute-API.LocalHost:4566"), "/prod/pets"),
+            Target::Api {
+                api: "AbC",
+                rest: "/prod/pets"
+            }
         );
         assert_eq!(split_stage("/prod/pets/1"), ("prod", "/pets/1"));
         assert_eq!(split_stage("/prod"), ("prod", "/"));

@@ -1,7 +1,8 @@
 //! The canary split through the in-process server with a seeded draw: the share of traffic is
 //! within binomial bounds, canary requests (and only they) see the stage-variable overrides,
-//! and `x-gw-target` forces the choice. The pure chooser is checked here too, over its whole
-//! domain (its unit tests in `src/canary.rs` pin 0 %, 100 % and the boundary).
+//! and `x-gw-target` forces the choice (or is refused when misspelt). The pure chooser is checked
+//! here too, over its whole domain (its unit tests in `src/canary.rs` pin 0 %, 100 % and the
+//! boundary).
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
@@ -164,9 +165,22 @@ async fn x_gw_target_forces_the_choice() {
         count_canary(addr, &s, 200, &[("x-gw-target", "production")]).await,
         0
     );
-    // Anything else is an ordinary draw: at 50 % both answer (P(all one side) = 2^-199).
-    let drawn = count_canary(addr, &s, 200, &[("x-gw-target", "maybe")]).await;
-    assert!(0 < drawn && drawn < 200, "{drawn}");
+    // Anything else is refused, so a typo never passes for a random draw.
+    let r = send(
+        &client(),
+        "GET",
+        &format!("http://{addr}/prod/x"),
+        &[("x-gw-target", "canry")],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert_eq!(r.header("x-amzn-ErrorType"), Some("BadRequestException"));
+    let message = r.json()["message"].as_str().unwrap().to_string();
+    assert!(
+        message.starts_with("x-gw-target is \"canry\"; send canary or production"),
+        "{message}"
+    );
     stop.send(()).unwrap();
     handle.await.unwrap();
 }

@@ -582,3 +582,92 @@ async fn petstore_customises_missing_authentication_token() {
     );
     assert_eq!(r.text(), "");
 }
+
+// ---- methods ANY covers, host case, MOCK template values ----
+
+#[tokio::test]
+async fn any_covers_the_seven_api_gateway_methods_and_nothing_else() {
+    let (_gw, server, _) = routes().await;
+    let c = client();
+    for method in ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"] {
+        let r = send(&c, method, &server.url("/prod/shop/a/b"), &[], Bytes::new()).await;
+        assert_eq!(r.status, 200, "{method} through ANY: {}", r.text());
+    }
+    // Methods API Gateway does not know, and a lower-case `get` (methods are case-sensitive),
+    // match no route: not the ANY route, not the greedy one.
+    for method in ["TRACE", "PROPFIND", "FOO", "get"] {
+        for path in ["/prod/things", "/prod/shop/a/b"] {
+            let r = send(&c, method, &server.url(path), &[], Bytes::new()).await;
+            assert_missing_token(&r);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_host_form_is_case_insensitive() {
+    let (_gw, server, id) = routes().await;
+    let c = client();
+    let host = format!(
+        "{}.EXECUTE-API.LocalHost:{}",
+        id.to_ascii_uppercase(),
+        server.addr.port()
+    );
+    let r = send(
+        &c,
+        "GET",
+        &server.url("/prod/things"),
+        &[("host", &host)],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(backend_path(&r), "/things/get");
+}
+
+const MOCK_CONTEXT: &str = r#"
+openapi: 3.0.1
+info: {title: mock-context, version: "1"}
+paths:
+  /ctx:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates:
+          application/json: '{"statusCode": 200}'
+        responses:
+          default:
+            statusCode: "200"
+            responseTemplates:
+              application/json: '{"time": "$context.requestTime", "epoch": "$context.requestTimeEpoch", "ua": "$context.identity.userAgent", "account": "$context.accountId", "color": "$stageVariables[''color'']", "braced": "${stageVariables["color"]}", "method": "$context[''httpMethod'']"}'
+"#;
+
+#[tokio::test]
+async fn mock_templates_fill_request_time_user_agent_account_and_bracket_references() {
+    let gw = Gw::new();
+    let up: SocketAddr = "127.0.0.1:9".parse().unwrap();
+    let id = import(&gw, "mock-context", MOCK_CONTEXT, up);
+    deploy(&gw, &id, "beta", &["color=teal"]);
+    let server = gw.serve(&[]);
+    let r = send(
+        &client(),
+        "GET",
+        &server.url("/beta/ctx"),
+        &[("user-agent", "probe/1.0")],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["ua"], "probe/1.0");
+    assert_eq!(v["account"], "000000000000");
+    assert_eq!(v["color"], "teal");
+    assert_eq!(v["braced"], "teal");
+    assert_eq!(v["method"], "GET");
+    // requestTime is Common Log Format, in UTC, at the request's epoch millisecond.
+    let epoch: i64 = v["epoch"].as_str().unwrap().parse().unwrap();
+    let expected = chrono::DateTime::from_timestamp_millis(epoch)
+        .unwrap()
+        .format("%d/%b/%Y:%H:%M:%S +0000")
+        .to_string();
+    assert_eq!(v["time"], expected.as_str());
+}
