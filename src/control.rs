@@ -388,7 +388,7 @@ pub fn canary_stage(store: &Store, api: Option<&str>, stage: Option<&str>) -> Re
     match with.as_slice() {
         [one] => Ok(one.stage_name.clone()),
         [] => Err(not_found(format!(
-            "no stage of API {} has a canary; name one with --stage",
+            "no stage of API {} has a canary; start one with `gw deploy --stage STAGE --canary PERCENT`",
             api.name
         ))),
         many => Err(invalid(format!(

@@ -2,7 +2,7 @@
 //!
 //! Control plane: [`model`] (plain data), [`import`] (OpenAPI → model), [`store`] (the embedded
 //! database), [`control`] (deploy, canary, promote). Data plane: [`server`] (listener, hot
-//! reload), [`snapshot`] (what is served), [`dispatch`] (one request), [`router`], [`canary`],
+//! reload), [`serving`] (which servers serve which generation), [`snapshot`] (what is served), [`dispatch`] (one request), [`router`], [`canary`],
 //! [`integrations`], [`gateway_response`]. [`wasm`] runs WebAssembly functions; [`lambda`] speaks
 //! the Lambda proxy event and response formats.
 
@@ -20,6 +20,7 @@ pub mod management;
 pub mod model;
 pub mod router;
 pub mod server;
+pub mod serving;
 pub mod snapshot;
 pub mod store;
 pub mod template;

@@ -1,14 +1,15 @@
 //! The listener: accepts connections (HTTP/1.1 and h2c), hands each request to [`dispatch`],
 //! keeps the serving snapshot in step with the store, and shuts down gracefully.
 //!
-//! Hot reload: a watcher thread polls `PRAGMA data_version` (a few microseconds) every
-//! `reload_interval`; when another process has committed, it rebuilds the snapshot off the
-//! request path and swaps it in atomically. In-flight requests finish on the snapshot they
+//! Hot reload ([`Reloader`]): a watcher thread polls `PRAGMA data_version` (a few microseconds)
+//! every `reload_interval`; when another process has committed, it rebuilds the snapshot off the
+//! request path and swaps it in atomically. A write through the management API syncs the same
+//! way before it is answered. In-flight requests finish on the snapshot they
 //! started with; new ones see the new one.
 
 use crate::dispatch::{self, Draw, Shared};
-use crate::snapshot::{self, SnapshotCache};
-use crate::store::{Store, StoreError, Watcher};
+use crate::snapshot::{self, Reloader};
+use crate::store::{Store, StoreError};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -94,35 +95,20 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    // Watch before the first load, so a commit made during it is not missed.
-    let watcher = Watcher::new(&store)?;
-    let seen = watcher.data_version().ok();
-    let mut cache = SnapshotCache::default();
-    let first = {
+    let reloader = {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || {
-            let snap = snapshot::load(&store, &mut cache);
-            (snap, cache)
-        })
-        .await
-        .map_err(|e| std::io::Error::other(e.to_string()))?
+        tokio::task::spawn_blocking(move || snapshot::Reloader::open(&store))
+            .await
+            .map_err(|e| std::io::Error::other(e.to_string()))??
     };
-    let (snap, cache) = first;
-    let live = Arc::new(arc_swap::ArcSwap::from_pointee(snap?));
+    let reloader = Arc::new(reloader);
+    let live = reloader.live();
     let draw = Arc::new(match config.canary_seed {
         Some(seed) => Draw::seeded(seed),
         None => Draw::Random,
     });
     let stop = Arc::new(AtomicBool::new(false));
-    let reload = spawn_watcher(
-        watcher,
-        seen,
-        store.clone(),
-        cache,
-        live.clone(),
-        stop.clone(),
-        config.reload_interval,
-    )?;
+    let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
 
     let addr = listener.local_addr()?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -133,6 +119,7 @@ pub async fn run(
         queues.push(tx);
         let config = config.clone();
         let (live, draw, store) = (live.clone(), draw.clone(), store.clone());
+        let reloader = reloader.clone();
         let handle = std::thread::Builder::new()
             .name(format!("gw-worker-{i}"))
             .spawn(move || -> Result<(), ServerError> {
@@ -143,6 +130,7 @@ pub async fn run(
                     let shared = Arc::new(Shared {
                         snapshot: live,
                         store,
+                        reloader,
                         client: crate::integrations::http::client(),
                         deployment_header: config.deployment_header,
                         require_sigv4: config.require_sigv4.clone(),
@@ -266,41 +254,33 @@ async fn worker(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
 fn spawn_watcher(
-    watcher: Watcher,
-    mut seen: Option<i64>,
-    store: Store,
-    mut cache: SnapshotCache,
-    live: Arc<arc_swap::ArcSwap<crate::snapshot::Snapshot>>,
+    reloader: Arc<Reloader>,
     stop: Arc<AtomicBool>,
     interval: Duration,
 ) -> Result<std::thread::JoinHandle<()>, ServerError> {
     Ok(std::thread::Builder::new()
         .name("gw-reload".into())
         .spawn(move || {
+            let mut last_error = None;
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(interval);
-                let now = match watcher.data_version() {
-                    Ok(v) => Some(v),
+                match reloader.sync() {
+                    Ok(true) => tracing::info!("reloaded: the store changed"),
+                    Ok(false) => {}
+                    // Tried again on the next tick; said once per distinct error.
                     Err(e) => {
-                        tracing::warn!("cannot check the store for changes: {e}");
+                        let msg = e.to_string();
+                        if last_error.as_ref() != Some(&msg) {
+                            tracing::error!(
+                                "reload failed, still serving the previous state: {msg}"
+                            );
+                            last_error = Some(msg);
+                        }
                         continue;
                     }
-                };
-                if now == seen {
-                    continue;
                 }
-                seen = now;
-                match snapshot::load(&store, &mut cache) {
-                    Ok(snap) => {
-                        live.store(Arc::new(snap));
-                        tracing::info!("reloaded: the store changed");
-                    }
-                    Err(e) => {
-                        tracing::error!("reload failed, still serving the previous state: {e}")
-                    }
-                }
+                last_error = None;
             }
         })?)
 }

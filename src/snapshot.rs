@@ -52,6 +52,8 @@ pub struct Snapshot {
     /// The API the short URL form (`/{stage}/...`) serves: the only API with a stage.
     pub default_api: Option<String>,
     pub functions: crate::integrations::function::Functions,
+    /// The store generation this snapshot was read at.
+    pub generation: i64,
 }
 
 impl Snapshot {
@@ -102,7 +104,10 @@ impl SnapshotCache {
 pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreError> {
     let mut used = std::collections::HashSet::new();
     let mut snapshot = store.read(|tx| {
-        let mut snap = Snapshot::default();
+        let mut snap = Snapshot {
+            generation: tx.generation()?,
+            ..Snapshot::default()
+        };
         for api in tx.list_apis()? {
             let mut stages = HashMap::new();
             for s in tx.stages(&api.id)? {
@@ -159,4 +164,78 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
     cache.deployments.retain(|k, _| used.contains(k));
     snapshot.functions = crate::integrations::function::load_all(store, &mut cache.functions)?;
     Ok(snapshot)
+}
+
+/// Keeps a live snapshot in step with the store: [`Reloader::sync`] rebuilds and swaps it in when
+/// any connection has committed since the last look. The server's watcher thread calls it every
+/// few milliseconds (for changes made by other processes); the management API calls it before
+/// answering a write, so a change made through the API is live when the caller hears back.
+pub struct Reloader {
+    live: Arc<arc_swap::ArcSwap<Snapshot>>,
+    state: std::sync::Mutex<ReloadState>,
+    /// Tells CLI commands which generation is live here ([`crate::serving`]).
+    marker: crate::serving::Marker,
+}
+
+struct ReloadState {
+    store: Store,
+    watcher: store::Watcher,
+    seen: Option<i64>,
+    cache: SnapshotCache,
+}
+
+impl std::fmt::Debug for Reloader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reloader").finish_non_exhaustive()
+    }
+}
+
+impl Reloader {
+    /// Loads the first snapshot. The watch starts before the load, so a commit made during it
+    /// is picked up by the next [`Reloader::sync`].
+    pub fn open(store: &Store) -> Result<Reloader, StoreError> {
+        let watcher = store::Watcher::new(store)?;
+        let seen = watcher.data_version().ok();
+        let mut cache = SnapshotCache::default();
+        let snap = load(store, &mut cache)?;
+        let marker = crate::serving::Marker::new(store.dir());
+        marker.set(snap.generation);
+        Ok(Reloader {
+            marker,
+            live: Arc::new(arc_swap::ArcSwap::from_pointee(snap)),
+            state: std::sync::Mutex::new(ReloadState {
+                store: store.clone(),
+                watcher,
+                seen,
+                cache,
+            }),
+        })
+    }
+
+    /// The live snapshot, shared with the request path.
+    pub fn live(&self) -> Arc<arc_swap::ArcSwap<Snapshot>> {
+        self.live.clone()
+    }
+
+    /// Rebuilds the snapshot if the store changed since the last call; blocking (SQLite).
+    /// Returns `Ok(true)` when a new snapshot was swapped in. On an error the previous snapshot
+    /// stays live and the next call tries again.
+    pub fn sync(&self) -> Result<bool, StoreError> {
+        // A poisoned lock only means an earlier reload panicked; the state is still usable.
+        let mut st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let now = Some(st.watcher.data_version()?);
+        if now == st.seen {
+            return Ok(false);
+        }
+        let ReloadState { store, cache, .. } = &mut *st;
+        let snap = load(store, cache)?;
+        st.seen = now;
+        let generation = snap.generation;
+        self.live.store(Arc::new(snap));
+        self.marker.set(generation);
+        Ok(true)
+    }
 }

@@ -14,15 +14,14 @@ use std::time::Duration;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("cannot use the state directory {dir}: {source}; check that it is writable, or choose another with --state DIR or GW_STATE")]
-    Dir {
-        dir: PathBuf,
-        source: std::io::Error,
-    },
-    #[error("state database {path}: {source}")]
+    // The underlying errors are part of the message, not a `source`, so that a report that
+    // prints the chain does not say them twice.
+    #[error("cannot use the state directory {dir}: {reason}; check that it is a writable directory, or choose another with --state DIR or GW_STATE")]
+    Dir { dir: PathBuf, reason: String },
+    #[error("state database {path}: {error}")]
     Sql {
         path: PathBuf,
-        source: rusqlite::Error,
+        error: rusqlite::Error,
     },
     #[error("stored data is damaged ({0}); the store may come from a newer gw")]
     Corrupt(String),
@@ -108,6 +107,11 @@ CREATE TABLE IF NOT EXISTS functions (
     wasm BLOB NOT NULL,
     PRIMARY KEY (name, version)
 );
+CREATE TABLE IF NOT EXISTS generation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    n INTEGER NOT NULL
+);
+INSERT OR IGNORE INTO generation (id, n) VALUES (1, 0);
 ";
 
 pub fn now() -> i64 {
@@ -118,9 +122,15 @@ impl Store {
     /// The state directory: `--state`, else `GW_STATE`, else `.gw` under the current directory.
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
         let dir = dir.as_ref().to_path_buf();
-        std::fs::create_dir_all(&dir).map_err(|source| StoreError::Dir {
+        if dir.exists() && !dir.is_dir() {
+            return Err(StoreError::Dir {
+                reason: "it is a file, not a directory".into(),
+                dir,
+            });
+        }
+        std::fs::create_dir_all(&dir).map_err(|e| StoreError::Dir {
             dir: dir.clone(),
-            source,
+            reason: e.to_string(),
         })?;
         let store = Store {
             db: dir.join("gw.db"),
@@ -128,11 +138,11 @@ impl Store {
         };
         let conn = store.connect()?;
         let ready: i64 = store.sql(conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions')",
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation')",
             [],
             |r| r.get(0),
         ))?;
-        if ready < 4 {
+        if ready < 5 {
             // Schema creation races between first-time processes are serialized by the write lock.
             store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
         }
@@ -144,9 +154,9 @@ impl Store {
     }
 
     fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
-        r.map_err(|source| StoreError::Sql {
+        r.map_err(|error| StoreError::Sql {
             path: self.db.clone(),
-            source,
+            error,
         })
     }
 
@@ -168,8 +178,14 @@ impl Store {
             tx: &tx,
             store: self,
         })?;
+        self.sql(tx.execute("UPDATE generation SET n = n + 1", []))?;
         self.sql(tx.commit())?;
         Ok(out)
+    }
+
+    /// The store's generation: a counter every committed [`Store::write`] advances.
+    pub fn generation(&self) -> Result<i64> {
+        self.read(|tx| tx.generation())
     }
 
     /// Run `f` on a read snapshot.
@@ -193,6 +209,16 @@ impl Store {
 pub struct Tx<'a> {
     tx: &'a rusqlite::Transaction<'a>,
     store: &'a Store,
+}
+
+impl Tx<'_> {
+    /// The generation this transaction sees (see [`Store::generation`]).
+    pub fn generation(&self) -> Result<i64> {
+        self.store.sql(
+            self.tx
+                .query_row("SELECT n FROM generation WHERE id = 1", [], |r| r.get(0)),
+        )
+    }
 }
 
 fn corrupt(e: serde_json::Error) -> StoreError {
@@ -623,17 +649,24 @@ pub fn merged_canary_variables(stage: &Stage, canary: &CanarySettings) -> BTreeM
 /// A connection that watches for commits by other processes.
 pub struct Watcher {
     conn: Connection,
+    db: PathBuf,
 }
 
 impl Watcher {
     pub fn new(store: &Store) -> Result<Watcher> {
         Ok(Watcher {
             conn: store.connect()?,
+            db: store.db.clone(),
         })
     }
 
     /// Changes whenever another connection commits.
-    pub fn data_version(&self) -> rusqlite::Result<i64> {
-        self.conn.query_row("PRAGMA data_version", [], |r| r.get(0))
+    pub fn data_version(&self) -> Result<i64> {
+        self.conn
+            .query_row("PRAGMA data_version", [], |r| r.get(0))
+            .map_err(|error| StoreError::Sql {
+                path: self.db.clone(),
+                error,
+            })
     }
 }

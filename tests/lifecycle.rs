@@ -96,7 +96,7 @@ fn promote_rollback_and_percent_need_a_canary() {
         fails_with(
             &gw,
             args,
-            "no stage of API life has a canary; name one with --stage",
+            "no stage of API life has a canary; start one with `gw deploy --stage STAGE --canary PERCENT`",
         );
     }
     // Nothing changed.
@@ -587,4 +587,58 @@ async fn a_running_server_follows_each_change_within_100ms() {
     ));
 
     eprintln!("time to follow each change: {took:?}");
+}
+
+/// Each CLI change is served by the very first request sent after the command returns: the CLI
+/// waits until every running `gw serve` on the state directory has loaded it (`gw::serving`).
+#[tokio::test]
+async fn the_first_request_after_a_cli_command_sees_its_change() {
+    let gw = Gw::new();
+    import(&gw, "life");
+    deploy(&gw, &["--stage", "prod", "--var", "version=v0"]);
+    let server = gw.serve(&[]);
+    let c = client();
+    for round in 1..=8 {
+        let version = format!("v{round}");
+        let d = deploy(
+            &gw,
+            &["--stage", "prod", "--var", &format!("version={version}")],
+        );
+        assert_eq!(
+            probe(&c, &server, None).await,
+            Ok((d.clone(), false, version.clone())),
+            "round {round}: deploy"
+        );
+        let canary = deploy(
+            &gw,
+            &[
+                "--stage",
+                "prod",
+                "--canary",
+                "100",
+                "--canary-var",
+                "version=next",
+            ],
+        );
+        assert_eq!(
+            probe(&c, &server, None).await,
+            Ok((canary.clone(), true, "next".into())),
+            "round {round}: canary"
+        );
+        gw.ok(&["rollback"]);
+        assert_eq!(
+            probe(&c, &server, None).await,
+            Ok((d, false, version)),
+            "round {round}: rollback"
+        );
+    }
+    // A server that has stopped leaves no marker behind for later commands to wait on.
+    drop(server);
+    let start = Instant::now();
+    gw.ok(&["stage", "set-var", "prod", "version=after"]);
+    assert!(
+        start.elapsed() < Duration::from_secs(1),
+        "a command waited {:?} for a server that is gone",
+        start.elapsed()
+    );
 }

@@ -285,6 +285,8 @@ pub async fn handle(
         return error_response(&e);
     }
     let store = shared.store.clone();
+    let reloader = shared.reloader.clone();
+    let writes = !matches!(parts.method, http::Method::GET | http::Method::HEAD);
     // The store is SQLite: blocking calls, kept off the async workers.
     let answer = tokio::task::spawn_blocking(move || {
         let req = Req {
@@ -300,7 +302,14 @@ pub async fn handle(
             headers: &parts.headers,
             body: &body,
         };
-        route(&store, &req)
+        let result = route(&store, &req);
+        // What the caller just changed is served by the time it hears back.
+        if writes && result.is_ok() {
+            if let Err(e) = reloader.sync() {
+                tracing::error!("reload after a management call failed: {e}");
+            }
+        }
+        result
     })
     .await;
     match answer {
