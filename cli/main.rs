@@ -13,6 +13,41 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use table::Table;
 
+/// `println!` for the command's output. Unlike `println!` it does not panic when standard output
+/// is a closed pipe (`gw routes | head -1`): the program ends quietly, as Unix tools do.
+macro_rules! outln {
+    () => { emit(format_args!(""), true) };
+    ($($t:tt)*) => { emit(format_args!($($t)*), true) };
+}
+
+/// `print!` for the command's output; see `outln!`.
+macro_rules! out {
+    ($($t:tt)*) => { emit(format_args!($($t)*), false) };
+}
+
+fn emit(args: std::fmt::Arguments, newline: bool) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout.write_fmt(args).and_then(|()| {
+        if newline {
+            stdout.write_all(b"\n")
+        } else {
+            Ok(())
+        }
+    });
+    if let Err(e) = written {
+        exit_on_write_error(&e);
+    }
+}
+
+fn exit_on_write_error(e: &std::io::Error) -> ! {
+    if e.kind() == std::io::ErrorKind::BrokenPipe {
+        std::process::exit(0);
+    }
+    eprintln!("error: writing to standard output: {e}");
+    std::process::exit(1);
+}
+
 #[derive(Parser)]
 #[command(
     name = "gw",
@@ -36,6 +71,7 @@ enum Command {
     Apis(JsonFlag),
     /// List the routes (methods) of an API.
     Routes {
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
         #[command(flatten)]
@@ -48,30 +84,37 @@ enum Command {
     Deploy(DeployArgs),
     /// Change the canary's share of traffic.
     Canary {
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
+        /// The stage (may be left out when only one stage has a canary).
         #[arg(long)]
         stage: Option<String>,
         /// Percentage of requests sent to the canary, 0-100 (decimals allowed).
-        #[arg(long)]
+        #[arg(long, value_parser = parse_percent)]
         percent: f64,
     },
     /// Promote the canary: production takes its deployment and variable overrides; the canary ends.
     Promote {
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
+        /// The stage (may be left out when only one stage has a canary).
         #[arg(long)]
         stage: Option<String>,
     },
     /// Remove the canary without promoting it (production untouched).
     Rollback {
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
+        /// The stage (may be left out when only one stage has a canary).
         #[arg(long)]
         stage: Option<String>,
     },
     /// List stages.
     Stages {
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
         #[command(flatten)]
@@ -79,6 +122,7 @@ enum Command {
     },
     /// List deployments.
     Deployments {
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
         #[command(flatten)]
@@ -123,9 +167,9 @@ struct ImportArgs {
     /// Re-import into this existing API (id or name) instead of creating one.
     #[arg(long)]
     api: Option<String>,
-    /// With --api: overwrite (replace the definition) or merge (add to it).
-    #[arg(long, default_value = "overwrite")]
-    mode: String,
+    /// With --api: overwrite (replace the definition; the default) or merge (add to it).
+    #[arg(long, requires = "api")]
+    mode: Option<String>,
     /// Treat warnings as an error (nothing is stored).
     #[arg(long)]
     fail_on_warnings: bool,
@@ -144,8 +188,10 @@ enum ApiCommand {
 
 #[derive(Args)]
 struct DeployArgs {
+    /// The API, by id or name (may be left out when there is only one).
     #[arg(long)]
     api: Option<String>,
+    /// The stage to deploy to (created if missing; with --canary it must exist).
     #[arg(long)]
     stage: String,
     #[arg(long)]
@@ -154,7 +200,7 @@ struct DeployArgs {
     #[arg(long = "var", value_name = "K=V")]
     vars: Vec<String>,
     /// Make this deployment the stage's canary with this percentage of traffic.
-    #[arg(long, value_name = "PCT")]
+    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
     canary: Option<f64>,
     /// Canary stage-variable override K=V (repeatable; needs --canary).
     #[arg(long = "canary-var", value_name = "K=V")]
@@ -168,6 +214,7 @@ enum StageCommand {
     /// Show one stage: deployment, canary, variables, URLs.
     Show {
         stage: String,
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
         #[command(flatten)]
@@ -178,6 +225,7 @@ enum StageCommand {
         stage: String,
         #[arg(value_name = "K=V", required = true)]
         vars: Vec<String>,
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
     },
@@ -185,12 +233,14 @@ enum StageCommand {
     UnsetVar {
         stage: String,
         key: String,
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
     },
     /// Delete a stage.
     Delete {
         stage: String,
+        /// The API, by id or name (may be left out when there is only one).
         #[arg(long)]
         api: Option<String>,
     },
@@ -200,6 +250,7 @@ enum StageCommand {
 struct InvokeArgs {
     /// The path after the stage, e.g. /pets/1?limit=2.
     path: String,
+    /// The API, by id or name (may be left out when there is only one).
     #[arg(long)]
     api: Option<String>,
     #[arg(long)]
@@ -260,15 +311,77 @@ struct ServeArgs {
 
 fn main() {
     let cli = Cli::parse();
+    let changes_state = changes_state(&cli.command);
+    let state = cli.state.clone();
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
         std::process::exit(1);
+    }
+    if changes_state {
+        wait_until_served(&state);
+    }
+}
+
+/// Commands that write to the store (and so change what a running server serves).
+fn changes_state(command: &Command) -> bool {
+    match command {
+        Command::Import(_)
+        | Command::Api(_)
+        | Command::Deploy(_)
+        | Command::Canary { .. }
+        | Command::Promote { .. }
+        | Command::Rollback { .. }
+        | Command::Function(_) => true,
+        Command::Stage(s) => !matches!(s, StageCommand::Show { .. }),
+        Command::Apis(_)
+        | Command::Routes { .. }
+        | Command::Stages { .. }
+        | Command::Deployments { .. }
+        | Command::Functions(_)
+        | Command::Serve(_)
+        | Command::Invoke(_)
+        | Command::Demo { .. } => false,
+    }
+}
+
+/// How long a command waits for running servers to serve its change.
+const SERVED_WITHIN: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Returns once every `gw serve` running on this state directory serves the change just made,
+/// so that `gw deploy ... && curl ...` sees the deployment. A server that does not catch up in
+/// time is named on stderr; the change itself is committed either way.
+fn wait_until_served(state: &Option<PathBuf>) {
+    let Ok(store) = store(state) else {
+        return;
+    };
+    let Ok(generation) = store.generation() else {
+        return;
+    };
+    for b in gw::serving::wait_until_served(store.dir(), generation, SERVED_WITHIN) {
+        eprintln!(
+            "warning: the gw server with process id {} has not picked up this change within {} s; it serves the state before it until it does",
+            b.pid,
+            SERVED_WITHIN.as_secs()
+        );
     }
 }
 
 fn store(cli_state: &Option<PathBuf>) -> Result<Store> {
     let dir = cli_state.clone().unwrap_or_else(|| PathBuf::from(".gw"));
     Ok(Store::open(&dir)?)
+}
+
+/// A canary percentage: a number, optionally written with a trailing `%`. The range (0-100) is
+/// checked where AWS checks it, with AWS's message.
+fn parse_percent(text: &str) -> std::result::Result<f64, String> {
+    let number = text.trim().strip_suffix('%').unwrap_or(text.trim()).trim();
+    match number.parse::<f64>() {
+        // `+ 0.0` turns -0 into 0.
+        Ok(p) if p.is_finite() => Ok(p + 0.0),
+        _ => Err(format!(
+            "{text:?} is not a percentage; write a number from 0 to 100, such as 10 or 12.5"
+        )),
+    }
 }
 
 fn parse_kv(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
@@ -283,7 +396,7 @@ fn parse_kv(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
 }
 
 fn print_json(v: &impl serde::Serialize) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(v)?);
+    outln!("{}", serde_json::to_string_pretty(v)?);
     Ok(())
 }
 
@@ -316,7 +429,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Routes { api, json } => routes(&cli.state, api.as_deref(), json.json),
         Command::Api(ApiCommand::Delete { api }) => {
             let api = control::delete_api(&store(&cli.state)?, &api)?;
-            println!("deleted API {} ({})", api.name, api.id);
+            outln!("deleted API {} ({})", api.name, api.id);
             Ok(())
         }
         Command::Deploy(args) => deploy(&cli.state, args),
@@ -331,27 +444,32 @@ fn run(cli: Cli) -> Result<()> {
                 stage.as_deref(),
                 percent,
             )?;
-            println!(
+            outln!(
                 "stage {} of {}: canary now takes {percent} % of traffic",
-                stage.stage_name, api.name
+                stage.stage_name,
+                api.name
             );
             Ok(())
         }
         Command::Promote { api, stage } => {
             let (api, stage) =
                 control::promote(&store(&cli.state)?, api.as_deref(), stage.as_deref())?;
-            println!(
+            outln!(
                 "promoted: stage {} of {} now serves deployment {}; canary removed",
-                stage.stage_name, api.name, stage.deployment_id
+                stage.stage_name,
+                api.name,
+                stage.deployment_id
             );
             Ok(())
         }
         Command::Rollback { api, stage } => {
             let (api, stage, dropped) =
                 control::rollback(&store(&cli.state)?, api.as_deref(), stage.as_deref())?;
-            println!(
+            outln!(
                 "rolled back: canary {dropped} removed; stage {} of {} serves deployment {}",
-                stage.stage_name, api.name, stage.deployment_id
+                stage.stage_name,
+                api.name,
+                stage.deployment_id
             );
             Ok(())
         }
@@ -392,8 +510,9 @@ fn import(state: &Option<PathBuf>, args: ImportArgs) -> Result<()> {
             (api, w, "imported")
         }
         Some(sel) => {
-            let Some(mode) = PutMode::parse(&args.mode) else {
-                bail!("--mode {:?} is not one of overwrite, merge", args.mode);
+            let mode = args.mode.as_deref().unwrap_or("overwrite");
+            let Some(mode) = PutMode::parse(mode) else {
+                bail!("--mode {mode:?} is not one of overwrite, merge");
             };
             let (api, w) = control::import_into(&store, sel, &file, &bytes, mode, &options)?;
             (api, w, "re-imported")
@@ -405,13 +524,13 @@ fn import(state: &Option<PathBuf>, args: ImportArgs) -> Result<()> {
         }));
     }
     print_warnings(&warnings);
-    println!(
+    outln!(
         "{verb} API {} (id {}) with {} route(s)",
         api.name,
         api.id,
         api.method_count()
     );
-    print!("{}", routes_table(&api));
+    out!("{}", routes_table(&api));
     Ok(())
 }
 
@@ -439,9 +558,9 @@ fn apis(state: &Option<PathBuf>, json: bool) -> Result<()> {
         ]);
     }
     if t.is_empty() {
-        println!("no APIs yet: import one with `gw import SPEC`");
+        outln!("no APIs yet: import one with `gw import SPEC`");
     } else {
-        print!("{t}");
+        out!("{t}");
     }
     Ok(())
 }
@@ -512,7 +631,7 @@ fn routes(state: &Option<PathBuf>, api: Option<&str>, json: bool) -> Result<()> 
             "id": api.id, "name": api.name, "item": route_rows(&api),
         }));
     }
-    print!("{}", routes_table(&api));
+    out!("{}", routes_table(&api));
     Ok(())
 }
 
@@ -555,7 +674,7 @@ fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
         }));
     }
     match &deployed.stage.canary_settings {
-        Some(c) if args.canary.is_some() => println!(
+        Some(c) if args.canary.is_some() => outln!(
             "deployment {} is the canary of stage {} of {} at {} % (production stays on {})",
             deployed.deployment.id,
             deployed.stage.stage_name,
@@ -563,9 +682,11 @@ fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
             c.percent_traffic,
             deployed.stage.deployment_id
         ),
-        _ => println!(
+        _ => outln!(
             "deployment {} is live on stage {} of {}",
-            deployed.deployment.id, deployed.stage.stage_name, deployed.api.name
+            deployed.deployment.id,
+            deployed.stage.stage_name,
+            deployed.api.name
         ),
     }
     let vars = match &deployed.stage.canary_settings {
@@ -576,10 +697,10 @@ fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
         eprintln!("warning: {w}");
     }
     if let Some(d) = &deployed.dropped_canary {
-        println!("the stage's canary ({d}) was removed by this deployment");
+        outln!("the stage's canary ({d}) was removed by this deployment");
     }
     for url in gw::urls::invoke_urls(&deployed.api, &deployed.stage.stage_name, None) {
-        println!("  {url}");
+        outln!("  {url}");
     }
     Ok(())
 }
@@ -607,12 +728,12 @@ fn stages(state: &Option<PathBuf>, api: Option<&str>, json: bool) -> Result<()> 
         ]);
     }
     if t.is_empty() {
-        println!(
+        outln!(
             "API {} has no stages: deploy with `gw deploy --stage NAME`",
             api.name
         );
     } else {
-        print!("{t}");
+        out!("{t}");
     }
     Ok(())
 }
@@ -654,37 +775,38 @@ fn deployments(state: &Option<PathBuf>, api: Option<&str>, json: bool) -> Result
             d.description.clone().unwrap_or_default(),
         ]);
     }
-    print!("{t}");
+    out!("{t}");
     Ok(())
 }
 
 fn show_stage(api: &RestApi, s: &Stage) {
-    println!("stage:       {}", s.stage_name);
-    println!("api:         {} ({})", api.name, api.id);
-    println!("deployment:  {}", s.deployment_id);
+    outln!("stage:       {}", s.stage_name);
+    outln!("api:         {} ({})", api.name, api.id);
+    outln!("deployment:  {}", s.deployment_id);
     match &s.canary_settings {
         Some(c) => {
-            println!(
+            outln!(
                 "canary:      {} at {} % of traffic",
-                c.deployment_id, c.percent_traffic
+                c.deployment_id,
+                c.percent_traffic
             );
             for (k, v) in &c.stage_variable_overrides {
-                println!("  override   {k}={v}");
+                outln!("  override   {k}={v}");
             }
         }
-        None => println!("canary:      none"),
+        None => outln!("canary:      none"),
     }
     if s.variables.is_empty() {
-        println!("variables:   none");
+        outln!("variables:   none");
     } else {
-        println!("variables:");
+        outln!("variables:");
         for (k, v) in &s.variables {
-            println!("  {k}={v}");
+            outln!("  {k}={v}");
         }
     }
-    println!("urls:");
+    outln!("urls:");
     for url in gw::urls::invoke_urls(api, &s.stage_name, None) {
-        println!("  {url}");
+        outln!("  {url}");
     }
 }
 
@@ -713,7 +835,7 @@ fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
         StageCommand::SetVar { stage, vars, api } => {
             let vars = parse_kv(&vars, "variable")?;
             let (api, s) = control::set_variables(&store, api.as_deref(), &stage, &vars)?;
-            println!(
+            outln!(
                 "stage {} of {}: {} variable(s) set",
                 s.stage_name,
                 api.name,
@@ -722,14 +844,15 @@ fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
         }
         StageCommand::UnsetVar { stage, key, api } => {
             let (api, s) = control::unset_variable(&store, api.as_deref(), &stage, &key)?;
-            println!(
+            outln!(
                 "stage {} of {}: variable {key} removed",
-                s.stage_name, api.name
+                s.stage_name,
+                api.name
             );
         }
         StageCommand::Delete { stage, api } => {
             let api = control::delete_stage(&store, api.as_deref(), &stage)?;
-            println!("deleted stage {stage} of {}", api.name);
+            outln!("deleted stage {stage} of {}", api.name);
         }
     }
     Ok(())
@@ -753,14 +876,17 @@ fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result<()>
             if json.json {
                 return print_json(&v);
             }
-            println!(
+            outln!(
                 "function {}:{} ({kind}, {} bytes) registered; $LATEST -> {}",
-                v.name, v.version, v.size, v.version
+                v.name,
+                v.version,
+                v.size,
+                v.version
             );
         }
         FunctionCommand::Delete { name } => {
             let n = store.write(|tx| tx.delete_function(&name))?;
-            println!("deleted function {name} ({n} version(s))");
+            outln!("deleted function {name} ({n} version(s))");
         }
     }
     Ok(())
@@ -801,9 +927,9 @@ fn functions(state: &Option<PathBuf>, json: bool) -> Result<()> {
         ]);
     }
     if t.is_empty() {
-        println!("no functions yet: add one with `gw function put NAME FILE.wasm`");
+        outln!("no functions yet: add one with `gw function put NAME FILE.wasm`");
     } else {
-        print!("{t}");
+        out!("{t}");
     }
     Ok(())
 }
@@ -871,16 +997,18 @@ fn invoke(state: &Option<PathBuf>, args: InvokeArgs) -> Result<()> {
             .context("reading the response")?
             .to_bytes();
         if args.include {
-            println!("HTTP/1.1 {}", parts.status);
+            outln!("HTTP/1.1 {}", parts.status);
             for (k, v) in &parts.headers {
-                println!("{k}: {}", v.to_str().unwrap_or("<binary>"));
+                outln!("{k}: {}", v.to_str().unwrap_or("<binary>"));
             }
-            println!();
+            outln!();
         }
         use std::io::Write;
-        std::io::stdout().write_all(&body)?;
+        if let Err(e) = std::io::stdout().write_all(&body) {
+            exit_on_write_error(&e);
+        }
         if !body.ends_with(b"\n") {
-            println!();
+            outln!();
         }
         let _ = stop.send(());
         let _ = server.await;
@@ -898,6 +1026,7 @@ fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: Option<Option<PathBuf>>
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("gw=info")),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let store = store(state)?;
     let require_sigv4 = match &args.require_sigv4 {
@@ -918,11 +1047,15 @@ fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: Option<Option<PathBuf>>
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
-            .with_context(|| {
-                format!(
-                    "cannot listen on {}; is another gw (or LocalStack) running? choose another with --listen 127.0.0.1:PORT",
+            .map_err(|e| match e.kind() {
+                std::io::ErrorKind::AddrInUse => anyhow::anyhow!(
+                    "cannot listen on {}: the address is in use; is another gw (or LocalStack) running? choose another with --listen 127.0.0.1:PORT",
                     args.listen
-                )
+                ),
+                _ => anyhow::anyhow!(
+                    "cannot listen on {}: {e}; give a local address and port such as --listen 127.0.0.1:4566",
+                    args.listen
+                ),
             })?;
         if let Some(functions) = &demo {
             gw::demo::prepare(&store, &listener, functions.as_deref()).await?;

@@ -588,3 +588,84 @@ fn basepath_modes() {
     ]);
     assert_eq!(route_pairs(&gw, "v2-ignore")[0].1, "/v1/pets");
 }
+
+#[test]
+fn a_closed_output_pipe_ends_the_command_quietly() {
+    let gw = Gw::new();
+    gw.ok(&["import", &spec("petstore.yaml"), "--name", "pets"]);
+    for args in [
+        &["routes", "--api", "pets"][..],
+        &["routes", "--api", "pets", "--json"][..],
+        &["deploy", "--api", "pets", "--stage", "prod"][..],
+    ] {
+        let mut child = gw
+            .cmd()
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Close the reading end before gw writes (as `gw routes | head -0` would).
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("Broken pipe"),
+            "gw {args:?}: {stderr}"
+        );
+        assert!(
+            out.status.success(),
+            "gw {args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+    // The deployment was made although its report could not be printed.
+    let stages = json(&gw.ok(&["stages", "--api", "pets", "--json"]));
+    assert_eq!(stages["item"].as_array().unwrap().len(), 1, "{stages}");
+}
+
+#[test]
+fn what_import_leaves_out_is_named_in_warnings() {
+    let gw = Gw::new();
+    let file = write(
+        &gw,
+        "skipped.yaml",
+        r##"
+openapi: 3.0.1
+info: {title: skipped, version: "1"}
+paths:
+  /kept:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: {type: mock, requestTemplates: {application/json: '{"statusCode": 200}'}}
+    trace:
+      responses: {"200": {description: ok}}
+    propfind:
+      responses: {"200": {description: ok}}
+  /shared:
+    $ref: "#/components/pathItems/shared"
+  no-slash:
+    get:
+      responses: {"200": {description: ok}}
+"##,
+    );
+    let out = gw.run(&["import", &file]);
+    assert!(out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    for expected in [
+        "/paths/~1kept/trace: API Gateway has no TRACE method",
+        "/paths/~1kept/propfind: \"propfind\" is not an HTTP method API Gateway supports",
+        "/paths/~1shared/$ref: a path item given by $ref is not followed",
+        "/paths/no-slash: \"no-slash\" is not a path (paths start with /)",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+    assert_eq!(
+        route_pairs(&gw, "skipped"),
+        pairs(&[("GET", "/kept")]),
+        "only the GET is imported"
+    );
+}
