@@ -366,9 +366,7 @@ async fn serve(
         .router
         .find(&deployment.api, parts.method.as_str(), path)
     else {
-        return Err(fail(GatewayError::new(
-            ResponseType::MissingAuthenticationToken,
-        )));
+        return Err(fail(GatewayError::no_route(&parts.headers)));
     };
     let Some(integration) = &matched.method.method_integration else {
         tracing::warn!(

@@ -193,20 +193,46 @@ pub fn is_known_type(name: &str) -> bool {
 pub struct GatewayError {
     pub kind: ResponseType,
     pub message: String,
+    /// `x-amzn-ErrorType` when it is not the type's usual one.
+    pub error_type: Option<&'static str>,
 }
 
 impl GatewayError {
     pub fn new(kind: ResponseType) -> Self {
-        GatewayError {
-            message: kind.defaults().message.to_string(),
-            kind,
-        }
+        GatewayError::with_message(kind, kind.defaults().message)
     }
 
     pub fn with_message(kind: ResponseType, message: impl Into<String>) -> Self {
         GatewayError {
             kind,
             message: message.into(),
+            error_type: None,
+        }
+    }
+
+    /// No route matched. A request carrying an `Authorization` header that is not a signature
+    /// (`Bearer ...`, `Basic ...`) gets AWS's signature complaint instead of "Missing
+    /// Authentication Token" (still the MISSING_AUTHENTICATION_TOKEN gateway response).
+    pub fn no_route(headers: &HeaderMap) -> Self {
+        let kind = ResponseType::MissingAuthenticationToken;
+        let Some(auth) = headers.get(http::header::AUTHORIZATION) else {
+            return GatewayError::new(kind);
+        };
+        if auth.as_bytes().contains(&b'=') {
+            return GatewayError::new(kind);
+        }
+        use base64::Engine;
+        use sha2::Digest;
+        let hash =
+            base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(auth.as_bytes()));
+        GatewayError {
+            error_type: Some("IncompleteSignatureException"),
+            ..GatewayError::with_message(
+                kind,
+                format!(
+                    "Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded with Base64): '{hash}'."
+                ),
+            )
         }
     }
 }
@@ -341,7 +367,7 @@ pub fn render(err: &GatewayError, api: Option<&RestApi>, cx: &ErrorContext) -> R
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    if let Ok(v) = HeaderValue::from_str(d.error_type) {
+    if let Ok(v) = HeaderValue::from_str(err.error_type.unwrap_or(d.error_type)) {
         h.insert(HeaderName::from_static("x-amzn-errortype"), v);
     }
     if let Some(c) = custom {

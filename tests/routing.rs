@@ -671,3 +671,53 @@ async fn mock_templates_fill_request_time_user_agent_account_and_bracket_referen
         .to_string();
     assert_eq!(v["time"], expected.as_str());
 }
+
+#[tokio::test]
+async fn no_route_with_a_bearer_token_is_aws_signature_complaint() {
+    use base64::Engine;
+    use sha2::Digest;
+    let (_gw, server, _) = routes().await;
+    let c = client();
+    let auth = "Bearer eyJhbGciOiJIUzI1NiJ9.e30.token";
+    let r = send(
+        &c,
+        "GET",
+        &server.url("/prod/nowhere"),
+        &[("authorization", auth)],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    assert_eq!(
+        r.header("x-amzn-ErrorType"),
+        Some("IncompleteSignatureException")
+    );
+    let hash =
+        base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(auth.as_bytes()));
+    assert_eq!(
+        r.json()["message"],
+        format!(
+            "Invalid key=value pair (missing equal-sign) in Authorization header (hashed with SHA-256 and encoded with Base64): '{hash}'."
+        )
+    );
+    // The route itself answers whatever the header (gw runs no authorizers yet), and a header
+    // with key=value pairs on no route is the plain missing-token answer.
+    let r = send(
+        &c,
+        "GET",
+        &server.url("/prod/things"),
+        &[("authorization", auth)],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(backend_path(&r), "/things/get");
+    let r = send(
+        &c,
+        "GET",
+        &server.url("/prod/nowhere"),
+        &[("authorization", "Digest realm=x")],
+        Bytes::new(),
+    )
+    .await;
+    assert_missing_token(&r);
+}
