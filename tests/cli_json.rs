@@ -647,6 +647,13 @@ paths:
   no-slash:
     get:
       responses: {"200": {description: ok}}
+  /fn:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: aws_proxy
+        httpMethod: GET
+        uri: "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:hello/invocations"
 "##,
     );
     let out = gw.run(&["import", &file]);
@@ -657,6 +664,7 @@ paths:
         "/paths/~1kept/propfind: \"propfind\" is not an HTTP method API Gateway supports",
         "/paths/~1shared/$ref: a path item given by $ref is not followed",
         "/paths/no-slash: \"no-slash\" is not a path (paths start with /)",
+        "/paths/~1fn/get/x-amazon-apigateway-integration/httpMethod: Lambda is invoked with POST; with httpMethod GET AWS fails every call",
     ] {
         assert!(
             stderr.contains(expected),
@@ -665,7 +673,7 @@ paths:
     }
     assert_eq!(
         route_pairs(&gw, "skipped"),
-        pairs(&[("GET", "/kept")]),
-        "only the GET is imported"
+        pairs(&[("GET", "/fn"), ("GET", "/kept")]),
+        "only the GETs are imported"
     );
 }

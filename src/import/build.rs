@@ -982,6 +982,15 @@ fn integration(cx: &mut Ctx, ptr: &str, v: &Value) -> Result<Integration, Import
                     &field("uri"),
                     "AWS_PROXY to a service other than Lambda is not emulated: calls answer 500",
                 );
+            } else if let Some(m) = obj.get("httpMethod").and_then(Value::as_str) {
+                if !m.eq_ignore_ascii_case("POST") {
+                    cx.warn(
+                        &field("httpMethod"),
+                        format!(
+                            "Lambda is invoked with POST; with httpMethod {m} AWS fails every call to this method (gw runs the function anyway); set httpMethod: POST"
+                        ),
+                    );
+                }
             }
         }
     }
