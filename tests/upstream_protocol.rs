@@ -265,14 +265,20 @@ async fn backend() -> Backend {
 
 async fn setup() -> (Gw, Server, Backend) {
     let up = backend().await;
+    // The test client keeps one connection to gw, so its requests share one worker's pool.
+    let (gw, server) = serve_proxy_to(up.addr);
+    (gw, server, up)
+}
+
+/// `SPEC` imported with every route proxied to `up`, deployed to `prod` and served.
+fn serve_proxy_to(up: SocketAddr) -> (Gw, Server) {
     let gw = Gw::new();
     let spec = gw.state().join("protocol.yaml");
-    std::fs::write(&spec, SPEC.replace("@UP@", &up.addr.to_string())).unwrap();
+    std::fs::write(&spec, SPEC.replace("@UP@", &up.to_string())).unwrap();
     gw.ok(&["import", spec.to_str().unwrap()]);
     gw.ok(&["deploy", "--stage", "prod"]);
-    // The test client keeps one connection to gw, so its requests share one worker's pool.
     let server = gw.serve(&[]);
-    (gw, server, up)
+    (gw, server)
 }
 
 #[tokio::test]
@@ -489,12 +495,7 @@ async fn a_backend_that_answers_before_reading_a_large_body_is_relayed() {
         }
     })
     .await;
-    let gw = Gw::new();
-    let spec = gw.state().join("early.yaml");
-    std::fs::write(&spec, SPEC.replace("@UP@", &up.to_string())).unwrap();
-    gw.ok(&["import", spec.to_str().unwrap()]);
-    gw.ok(&["deploy", "--stage", "prod"]);
-    let server = gw.serve(&[]);
+    let (_gw, server) = serve_proxy_to(up);
     // Large enough that the kernel cannot buffer it all before the backend closes.
     let body = vec![b'x'; 8 * 1024 * 1024];
     let r = send(&client(), "POST", &server.url("/prod/upload"), &[], body).await;
@@ -557,12 +558,7 @@ async fn a_body_over_10_mb_is_refused_even_when_the_backend_answers_without_read
         }
     })
     .await;
-    let gw = Gw::new();
-    let spec = gw.state().join("early.yaml");
-    std::fs::write(&spec, SPEC.replace("@UP@", &up.to_string())).unwrap();
-    gw.ok(&["import", spec.to_str().unwrap()]);
-    gw.ok(&["deploy", "--stage", "prod"]);
-    let server = gw.serve(&[]);
+    let (_gw, server) = serve_proxy_to(up);
     // Of unknown length (chunked), so only counting the bytes can find it too large.
     assert_eq!(
         chunked_post_status(&server, 11 * 1024 * 1024).await,
