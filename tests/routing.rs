@@ -440,11 +440,30 @@ async fn http_proxy_forwards_method_query_headers_and_body() {
     assert_eq!(j["body"], "the body");
     assert_eq!(j["headers"]["x-custom"], "yes");
     assert_eq!(j["headers"]["content-type"], "text/plain");
+    assert_eq!(j["headers"]["x-forwarded-for"], "127.0.0.1");
     // The backend is addressed by its own authority, not the gateway's.
     let up = j["headers"]["host"].as_str().unwrap();
     assert!(
         up.starts_with("127.0.0.1:") && up != server.addr.to_string(),
         "{up}"
+    );
+}
+
+#[tokio::test]
+async fn the_client_address_is_appended_to_x_forwarded_for() {
+    let (_gw, server, _) = routes().await;
+    let r = send(
+        &client(),
+        "GET",
+        &server.url("/prod/things"),
+        &[("x-forwarded-for", "203.0.113.7")],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(backend_path(&r), "/things/get");
+    assert_eq!(
+        r.json()["headers"]["x-forwarded-for"],
+        "203.0.113.7, 127.0.0.1"
     );
 }
 

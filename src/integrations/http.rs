@@ -19,6 +19,8 @@ pub fn client() -> HttpClient {
     Upstream::new()
 }
 
+const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+
 /// Hop-by-hop headers: never forwarded in either direction.
 pub const HOP_BY_HOP: [&str; 8] = [
     "connection",
@@ -196,6 +198,14 @@ pub async fn forward(
     }
     if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
         h.insert(HOST, v);
+    }
+    // As API Gateway does (and as the Lambda event has it): the client's address appended.
+    let forwarded = match h.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
+        Some(earlier) => HeaderValue::from_str(&format!("{earlier}, {}", cx.source_ip)),
+        None => HeaderValue::from_str(&cx.source_ip),
+    };
+    if let Ok(v) = forwarded {
+        h.insert(X_FORWARDED_FOR, v);
     }
     for (target, source) in &integration.request_parameters {
         if let Some(name) = target.strip_prefix("integration.request.header.") {
