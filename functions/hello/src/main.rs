@@ -6,9 +6,19 @@
 use aws_lambda_events::apigw::{
     ApiGatewayProxyRequest, ApiGatewayProxyResponse, ApiGatewayV2httpRequest,
 };
-use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::HeaderValue;
 use std::io::{Read, Write};
+
+/// The JSON body of the answer (a typed struct: cheaper than building a `serde_json::Value`).
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Body<'a> {
+    message: &'static str,
+    greeting: String,
+    path: &'a str,
+    stage: &'a str,
+    stage_variable: Option<String>,
+}
 
 struct Greeting {
     name: String,
@@ -75,18 +85,25 @@ fn main() {
     if std::env::var_os("HELLO_LOG").is_some() {
         eprintln!("hello: greeting {} on {}", g.name, g.path);
     }
-    let body = serde_json::json!({
-        "message": "hello from wasm",
-        "greeting": format!("hello, {}", g.name),
-        "path": g.path,
-        "stage": g.stage,
-        "stageVariable": std::env::var("GREETING").ok(),
-    });
+    let body = Body {
+        message: "hello from wasm",
+        greeting: format!("hello, {}", g.name),
+        path: &g.path,
+        stage: &g.stage,
+        stage_variable: std::env::var("GREETING").ok(),
+    };
+    let body = match serde_json::to_string(&body) {
+        Ok(body) => body,
+        Err(e) => {
+            eprintln!("hello: cannot serialize the body: {e}");
+            std::process::exit(1);
+        }
+    };
     let mut resp = ApiGatewayProxyResponse::default(); // #[non_exhaustive]: Default, then assign
     resp.status_code = 200;
     resp.headers
         .insert("content-type", HeaderValue::from_static("application/json"));
-    resp.body = Some(Body::Text(body.to_string()));
+    resp.body = Some(aws_lambda_events::encodings::Body::Text(body));
     let out = match serde_json::to_vec(&resp) {
         Ok(out) => out,
         Err(e) => {
