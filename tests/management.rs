@@ -501,3 +501,365 @@ fn require_sigv4_refuses_wrong_signatures_and_accepts_the_right_one() {
         1
     );
 }
+
+/// Terraform's `aws_api_gateway_resource` / `_method` / `_integration` / `_method_response` /
+/// `_integration_response` path, through the AWS CLI: an API built call by call, deployed, and
+/// answering at its stage URL; then the same pieces read back and removed, with AWS's errors.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_built_call_by_call_serves_after_deployment() {
+    let backend = common::echo_upstream("built").await;
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "built"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+
+    let items = aws.json(&[
+        "create-resource",
+        "--rest-api-id",
+        &id,
+        "--parent-id",
+        &root,
+        "--path-part",
+        "items",
+    ]);
+    assert_eq!(items["path"], "/items");
+    assert_eq!(items["parentId"], root.as_str());
+    let items = s(&items["id"]).to_string();
+    let item = aws.json(&[
+        "create-resource",
+        "--rest-api-id",
+        &id,
+        "--parent-id",
+        &items,
+        "--path-part",
+        "{id}",
+    ]);
+    assert_eq!(item["path"], "/items/{id}");
+    let item = s(&item["id"]).to_string();
+
+    // GET /items: a MOCK with a method response and an integration response template.
+    let m = aws.json(&[
+        "put-method",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--authorization-type",
+        "NONE",
+    ]);
+    assert_eq!(m["httpMethod"], "GET");
+    assert_eq!(m["authorizationType"], "NONE");
+    let i = aws.json(&[
+        "put-integration",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--type",
+        "MOCK",
+        "--request-templates",
+        r#"{"application/json": "{\"statusCode\": 200}"}"#,
+    ]);
+    assert_eq!(i["type"], "MOCK");
+    assert_eq!(i["passthroughBehavior"], "WHEN_NO_MATCH");
+    assert_eq!(i["timeoutInMillis"], 29000);
+    let mr = aws.json(&[
+        "put-method-response",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--status-code",
+        "200",
+        "--response-parameters",
+        "method.response.header.X-Kind=false",
+    ]);
+    assert_eq!(mr["statusCode"], "200");
+    let ir = aws.json(&[
+        "put-integration-response",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--status-code",
+        "200",
+        "--response-parameters",
+        r#"{"method.response.header.X-Kind": "'mock'"}"#,
+        "--response-templates",
+        r#"{"application/json": "{\"stage\": \"$context.stage\"}"}"#,
+    ]);
+    assert_eq!(ir["statusCode"], "200");
+    assert_eq!(
+        ir["responseParameters"]["method.response.header.X-Kind"],
+        "'mock'"
+    );
+
+    // ANY /items/{id}: HTTP_PROXY to the echo backend with the path parameter mapped.
+    aws.json(&[
+        "put-method",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &item,
+        "--http-method",
+        "ANY",
+        "--authorization-type",
+        "NONE",
+    ]);
+    aws.json(&[
+        "put-integration",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &item,
+        "--http-method",
+        "ANY",
+        "--type",
+        "HTTP_PROXY",
+        "--integration-http-method",
+        "ANY",
+        "--uri",
+        &format!("http://{backend}/things/{{id}}"),
+        "--request-parameters",
+        "integration.request.path.id=method.request.path.id",
+    ]);
+
+    // Read back as Terraform does after each create.
+    let got = aws.json(&[
+        "get-method",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+    ]);
+    assert_eq!(got["methodResponses"]["200"]["statusCode"], "200");
+    assert_eq!(
+        got["methodIntegration"]["integrationResponses"]["200"]["responseTemplates"]
+            ["application/json"],
+        "{\"stage\": \"$context.stage\"}"
+    );
+    let got = aws.json(&[
+        "get-method-response",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--status-code",
+        "200",
+    ]);
+    assert_eq!(
+        got["responseParameters"]["method.response.header.X-Kind"],
+        false
+    );
+    let got = aws.json(&[
+        "get-integration-response",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--status-code",
+        "200",
+    ]);
+    assert_eq!(got["statusCode"], "200");
+
+    // Nothing is served before a deployment; after it, both routes answer.
+    aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "dev",
+    ]);
+    let client = common::client();
+    let r = common::get(
+        &client,
+        &server.url(&format!("/_aws/execute-api/{id}/dev/items")),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json(), serde_json::json!({"stage": "dev"}));
+    assert_eq!(r.header("x-kind"), Some("mock"));
+    let r = common::send(
+        &client,
+        "DELETE",
+        &server.url(&format!("/_aws/execute-api/{id}/dev/items/42")),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["path"], "/things/42");
+    assert_eq!(r.json()["method"], "DELETE");
+
+    // AWS's refusals.
+    let err = aws.fails(&[
+        "create-resource",
+        "--rest-api-id",
+        &id,
+        "--parent-id",
+        &root,
+        "--path-part",
+        "items",
+    ]);
+    assert!(
+        err.contains("(ConflictException)")
+            && err.contains("Another resource with the same parent already has this name: items"),
+        "{err}"
+    );
+    let err = aws.fails(&[
+        "create-resource",
+        "--rest-api-id",
+        &id,
+        "--parent-id",
+        &items,
+        "--path-part",
+        "{other}",
+    ]);
+    assert!(err.contains("A sibling ({id}) of this resource already has a variable path part -- only one is allowed"), "{err}");
+    let err = aws.fails(&[
+        "put-method",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--authorization-type",
+        "NONE",
+    ]);
+    assert!(
+        err.contains("(ConflictException)")
+            && err.contains("Method already exists for this resource"),
+        "{err}"
+    );
+    let err = aws.fails(&[
+        "put-method",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "TRACE",
+        "--authorization-type",
+        "NONE",
+    ]);
+    assert!(
+        err.contains("(BadRequestException)") && err.contains("Invalid HttpMethod specified"),
+        "{err}"
+    );
+    let err = aws.fails(&[
+        "put-integration",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &item,
+        "--http-method",
+        "ANY",
+        "--type",
+        "HTTP_PROXY",
+        "--integration-http-method",
+        "GET",
+    ]);
+    assert!(
+        err.contains("(BadRequestException)") && err.contains("uri"),
+        "{err}"
+    );
+    let err = aws.fails(&[
+        "delete-resource",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &root,
+    ]);
+    assert!(err.contains("(BadRequestException)"), "{err}");
+
+    // Removal, piece by piece, then the resource with what is under it.
+    aws.json(&[
+        "delete-integration-response",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--status-code",
+        "200",
+    ]);
+    aws.json(&[
+        "delete-method-response",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+        "--status-code",
+        "200",
+    ]);
+    aws.json(&[
+        "delete-integration",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+    ]);
+    let err = aws.fails(&[
+        "get-integration",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+    ]);
+    assert!(err.contains("(NotFoundException)"), "{err}");
+    aws.json(&[
+        "delete-method",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+        "--http-method",
+        "GET",
+    ]);
+    aws.json(&[
+        "delete-resource",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &items,
+    ]);
+    let resources = aws.json(&["get-resources", "--rest-api-id", &id]);
+    let paths: Vec<&str> = resources["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| s(&r["path"]))
+        .collect();
+    assert_eq!(paths, ["/"]);
+    // The deployment is frozen: the stage still serves what was deployed.
+    let r = common::get(
+        &client,
+        &server.url(&format!("/_aws/execute-api/{id}/dev/items")),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}

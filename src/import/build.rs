@@ -585,7 +585,8 @@ fn has_foreign_placeholder(s: &str) -> bool {
 }
 
 /// Check one path segment against AWS's rules; `Ok(kind)` for literal/param/greedy.
-fn check_segment(seg: &str) -> Result<(), String> {
+/// Whether `seg` may be one path segment of an API Gateway resource; the reason when not.
+pub fn check_segment(seg: &str) -> Result<(), String> {
     if let Some(inner) = seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')) {
         let name = inner.strip_suffix('+').unwrap_or(inner);
         if name.is_empty()

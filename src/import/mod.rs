@@ -13,7 +13,7 @@ mod source;
 use crate::model::RestApi;
 use std::fmt;
 
-pub use build::{BasePathMode, ImportOptions};
+pub use build::{check_segment, BasePathMode, ImportOptions};
 
 /// Where in the input a problem is: a line (syntax errors) or a JSON pointer (everything else).
 #[derive(Debug, Clone, PartialEq, Eq)]

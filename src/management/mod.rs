@@ -16,6 +16,7 @@
 
 pub mod export;
 pub mod patch;
+mod resources;
 pub mod sigv4;
 pub mod wire;
 
@@ -187,8 +188,16 @@ impl Reply {
     }
 
     fn accepted() -> Reply {
+        Reply::empty(StatusCode::ACCEPTED)
+    }
+
+    fn no_content() -> Reply {
+        Reply::empty(StatusCode::NO_CONTENT)
+    }
+
+    fn empty(status: StatusCode) -> Reply {
         Reply {
-            status: StatusCode::ACCEPTED,
+            status,
             body: Vec::new(),
             content_type: "application/json",
             extra: Vec::new(),
@@ -357,6 +366,45 @@ fn route(store: &Store, req: &Req) -> Result<Reply> {
                 .ok_or_else(|| ApiError::not_found("No integration defined for method"))?;
             Ok(Reply::ok(wire::integration(r, i)))
         }
+        ("POST", ["restapis", id, "resources", parent]) => {
+            resources::create_resource(store, req, id, parent)
+        }
+        ("DELETE", ["restapis", id, "resources", rid]) => {
+            resources::delete_resource(store, id, rid)
+        }
+        ("PUT", ["restapis", id, "resources", rid, "methods", verb]) => {
+            resources::put_method(store, req, id, rid, verb)
+        }
+        ("DELETE", ["restapis", id, "resources", rid, "methods", verb]) => {
+            resources::delete_method(store, id, rid, verb)
+        }
+        ("PUT", ["restapis", id, "resources", rid, "methods", verb, "responses", code]) => {
+            resources::put_method_response(store, req, id, (rid, verb, code))
+        }
+        ("GET", ["restapis", id, "resources", rid, "methods", verb, "responses", code]) => {
+            resources::get_method_response(store, id, (rid, verb, code))
+        }
+        ("DELETE", ["restapis", id, "resources", rid, "methods", verb, "responses", code]) => {
+            resources::delete_method_response(store, id, (rid, verb, code))
+        }
+        ("PUT", ["restapis", id, "resources", rid, "methods", verb, "integration"]) => {
+            resources::put_integration(store, req, id, rid, verb)
+        }
+        ("DELETE", ["restapis", id, "resources", rid, "methods", verb, "integration"]) => {
+            resources::delete_integration(store, id, rid, verb)
+        }
+        (
+            "PUT",
+            ["restapis", id, "resources", rid, "methods", verb, "integration", "responses", code],
+        ) => resources::put_integration_response(store, req, id, (rid, verb, code)),
+        (
+            "GET",
+            ["restapis", id, "resources", rid, "methods", verb, "integration", "responses", code],
+        ) => resources::get_integration_response(store, id, (rid, verb, code)),
+        (
+            "DELETE",
+            ["restapis", id, "resources", rid, "methods", verb, "integration", "responses", code],
+        ) => resources::delete_integration_response(store, id, (rid, verb, code)),
         ("POST", ["restapis", id, "deployments"]) => create_deployment(store, req, id),
         ("GET", ["restapis", id, "deployments"]) => get_deployments(store, req, id),
         ("GET", ["restapis", id, "deployments", did]) => get_deployment(store, req, id, did),

@@ -2,7 +2,9 @@
 //! GetResources, GetMethod, GetStage... return. Timestamps are epoch seconds; empty optional maps
 //! and lists are left out, as AWS leaves them out.
 
-use crate::model::{Deployment, Integration, Method, Resource, RestApi, Stage};
+use crate::model::{
+    Deployment, Integration, IntegrationResponse, Method, MethodResponse, Resource, RestApi, Stage,
+};
 use serde_json::{json, Map, Value};
 
 /// The account id gw reports (LocalStack's default), as in ARNs and "Invalid API identifier".
@@ -123,18 +125,7 @@ pub fn method(r: &Resource, meth: &Method) -> Value {
         let responses: Map<String, Value> = meth
             .method_responses
             .iter()
-            .map(|(code, resp)| {
-                let mut o = Map::new();
-                put(&mut o, "statusCode", resp.status_code.as_str());
-                if !resp.response_parameters.is_empty() {
-                    put(
-                        &mut o,
-                        "responseParameters",
-                        json!(resp.response_parameters),
-                    );
-                }
-                (code.clone(), Value::Object(o))
-            })
+            .map(|(code, resp)| (code.clone(), method_response(resp)))
             .collect();
         put(&mut m, "methodResponses", responses);
     }
@@ -142,6 +133,43 @@ pub fn method(r: &Resource, meth: &Method) -> Value {
         put(&mut m, "methodIntegration", integration(r, i));
     }
     Value::Object(m)
+}
+
+/// A method response (PutMethodResponse, GetMethodResponse, and inside a method).
+pub fn method_response(resp: &MethodResponse) -> Value {
+    let mut o = Map::new();
+    put(&mut o, "statusCode", resp.status_code.as_str());
+    if !resp.response_parameters.is_empty() {
+        put(
+            &mut o,
+            "responseParameters",
+            json!(resp.response_parameters),
+        );
+    }
+    Value::Object(o)
+}
+
+/// An integration response kept under `pattern` (its selection pattern, or `default`).
+pub fn integration_response(pattern: &str, resp: &IntegrationResponse) -> Value {
+    let mut o = Map::new();
+    put(&mut o, "statusCode", resp.status_code.as_str());
+    let selection = resp
+        .selection_pattern
+        .clone()
+        .or_else(|| (pattern != "default").then(|| pattern.to_string()));
+    put_opt(&mut o, "selectionPattern", selection);
+    if !resp.response_parameters.is_empty() {
+        put(
+            &mut o,
+            "responseParameters",
+            json!(resp.response_parameters),
+        );
+    }
+    if !resp.response_templates.is_empty() {
+        put(&mut o, "responseTemplates", json!(resp.response_templates));
+    }
+    put_opt(&mut o, "contentHandling", resp.content_handling.as_deref());
+    Value::Object(o)
 }
 
 /// An integration; `integrationResponses` keyed by status code as AWS keys them (the model keys
@@ -155,25 +183,10 @@ pub fn integration(r: &Resource, i: &Integration) -> Value {
                 .integration_responses
                 .iter()
                 .map(|(pattern, resp)| {
-                    let mut o = Map::new();
-                    put(&mut o, "statusCode", resp.status_code.as_str());
-                    let selection = resp
-                        .selection_pattern
-                        .clone()
-                        .or_else(|| (pattern != "default").then(|| pattern.clone()));
-                    put_opt(&mut o, "selectionPattern", selection);
-                    if !resp.response_parameters.is_empty() {
-                        put(
-                            &mut o,
-                            "responseParameters",
-                            json!(resp.response_parameters),
-                        );
-                    }
-                    if !resp.response_templates.is_empty() {
-                        put(&mut o, "responseTemplates", json!(resp.response_templates));
-                    }
-                    put_opt(&mut o, "contentHandling", resp.content_handling.as_deref());
-                    (resp.status_code.clone(), Value::Object(o))
+                    (
+                        resp.status_code.clone(),
+                        integration_response(pattern, resp),
+                    )
                 })
                 .collect();
             put(m, "integrationResponses", responses);
