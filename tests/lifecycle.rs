@@ -165,6 +165,19 @@ fn the_canary_percentage_must_be_between_0_and_100() {
         &["canary", "--percent", "250"],
         "Canary traffic percentage 250 is out of range: use a number from 0.0 to 100.0",
     );
+    // Not a number: named, with the form that works (clap's usage error).
+    let err = gw.fails(&["canary", "--percent", "ten"]);
+    assert!(
+        err.contains(
+            "\"ten\" is not a percentage; write a number from 0 to 100, such as 10 or 12.5"
+        ),
+        "{err}"
+    );
+    // A trailing % is accepted, and -0 is 0.
+    gw.ok(&["canary", "--percent", "7.5%"]);
+    assert_eq!(stage(&gw, "prod")["canarySettings"]["percentTraffic"], 7.5);
+    let out = gw.ok(&["canary", "--percent=-0"]);
+    assert!(out.contains("takes 0 %"), "{out}");
     // The bounds themselves are valid.
     gw.ok(&["canary", "--percent", "0"]);
     gw.ok(&["canary", "--percent", "100"]);
