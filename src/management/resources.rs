@@ -31,7 +31,6 @@ fn edit_api(
     id: &str,
     edit: impl FnOnce(&mut RestApi) -> Result<Value>,
 ) -> Result<Value> {
-    find_api(store, id)?;
     let mut answer = None;
     let mut refused = None;
     let written = store.write(|tx| {
