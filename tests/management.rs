@@ -502,6 +502,43 @@ fn require_sigv4_refuses_wrong_signatures_and_accepts_the_right_one() {
     );
 }
 
+/// `aws apigateway CMD --rest-api-id ID --resource-id RID --http-method VERB EXTRA...`: the calls
+/// on one method of one resource.
+struct MethodCalls<'a> {
+    aws: &'a Aws,
+    id: &'a str,
+}
+
+impl MethodCalls<'_> {
+    fn args<'s>(
+        &'s self,
+        cmd: &'s str,
+        rid: &'s str,
+        verb: &'s str,
+        extra: &[&'s str],
+    ) -> Vec<&'s str> {
+        let mut args = vec![
+            cmd,
+            "--rest-api-id",
+            self.id,
+            "--resource-id",
+            rid,
+            "--http-method",
+            verb,
+        ];
+        args.extend_from_slice(extra);
+        args
+    }
+
+    fn ok(&self, cmd: &str, rid: &str, verb: &str, extra: &[&str]) -> Value {
+        self.aws.json(&self.args(cmd, rid, verb, extra))
+    }
+
+    fn fails(&self, cmd: &str, rid: &str, verb: &str, extra: &[&str]) -> String {
+        self.aws.fails(&self.args(cmd, rid, verb, extra))
+    }
+}
+
 /// Terraform's `aws_api_gateway_resource` / `_method` / `_integration` / `_method_response` /
 /// `_integration_response` path, through the AWS CLI: an API built call by call, deployed, and
 /// answering at its stage URL; then the same pieces read back and removed, with AWS's errors.
@@ -514,90 +551,76 @@ async fn an_api_built_call_by_call_serves_after_deployment() {
     let api = aws.json(&["create-rest-api", "--name", "built"]);
     let id = s(&api["id"]).to_string();
     let root = s(&api["rootResourceId"]).to_string();
+    let calls = MethodCalls { aws: &aws, id: &id };
+    let create = |parent: &str, part: &str| {
+        aws.run(&[
+            "create-resource",
+            "--rest-api-id",
+            &id,
+            "--parent-id",
+            parent,
+            "--path-part",
+            part,
+        ])
+    };
+    let json = |out: std::process::Output| -> Value {
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
 
-    let items = aws.json(&[
-        "create-resource",
-        "--rest-api-id",
-        &id,
-        "--parent-id",
-        &root,
-        "--path-part",
-        "items",
-    ]);
+    let items = json(create(&root, "items"));
     assert_eq!(items["path"], "/items");
     assert_eq!(items["parentId"], root.as_str());
     let items = s(&items["id"]).to_string();
-    let item = aws.json(&[
-        "create-resource",
-        "--rest-api-id",
-        &id,
-        "--parent-id",
-        &items,
-        "--path-part",
-        "{id}",
-    ]);
+    let item = json(create(&items, "{id}"));
     assert_eq!(item["path"], "/items/{id}");
     let item = s(&item["id"]).to_string();
 
     // GET /items: a MOCK with a method response and an integration response template.
-    let m = aws.json(&[
-        "put-method",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-        "--authorization-type",
-        "NONE",
-    ]);
+    let none = ["--authorization-type", "NONE"];
+    let m = calls.ok("put-method", &items, "GET", &none);
     assert_eq!(m["httpMethod"], "GET");
     assert_eq!(m["authorizationType"], "NONE");
-    let i = aws.json(&[
+    let template = r#"{"application/json": "{\"statusCode\": 200}"}"#;
+    let i = calls.ok(
         "put-integration",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
         &items,
-        "--http-method",
         "GET",
-        "--type",
-        "MOCK",
-        "--request-templates",
-        r#"{"application/json": "{\"statusCode\": 200}"}"#,
-    ]);
+        &["--type", "MOCK", "--request-templates", template],
+    );
     assert_eq!(i["type"], "MOCK");
     assert_eq!(i["passthroughBehavior"], "WHEN_NO_MATCH");
     assert_eq!(i["timeoutInMillis"], 29000);
-    let mr = aws.json(&[
+    let status = ["--status-code", "200"];
+    let declared = "method.response.header.X-Kind=false";
+    let mr = calls.ok(
         "put-method-response",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
         &items,
-        "--http-method",
         "GET",
-        "--status-code",
-        "200",
-        "--response-parameters",
-        "method.response.header.X-Kind=false",
-    ]);
+        &[&status[..], &["--response-parameters", declared]].concat(),
+    );
     assert_eq!(mr["statusCode"], "200");
-    let ir = aws.json(&[
+    let mapped = r#"{"method.response.header.X-Kind": "'mock'"}"#;
+    let answer = r#"{"application/json": "{\"stage\": \"$context.stage\"}"}"#;
+    let ir = calls.ok(
         "put-integration-response",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
         &items,
-        "--http-method",
         "GET",
-        "--status-code",
-        "200",
-        "--response-parameters",
-        r#"{"method.response.header.X-Kind": "'mock'"}"#,
-        "--response-templates",
-        r#"{"application/json": "{\"stage\": \"$context.stage\"}"}"#,
-    ]);
+        &[
+            &status[..],
+            &[
+                "--response-parameters",
+                mapped,
+                "--response-templates",
+                answer,
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(ir["statusCode"], "200");
     assert_eq!(
         ir["responseParameters"]["method.response.header.X-Kind"],
@@ -605,80 +628,43 @@ async fn an_api_built_call_by_call_serves_after_deployment() {
     );
 
     // ANY /items/{id}: HTTP_PROXY to the echo backend with the path parameter mapped.
-    aws.json(&[
-        "put-method",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &item,
-        "--http-method",
-        "ANY",
-        "--authorization-type",
-        "NONE",
-    ]);
-    aws.json(&[
+    calls.ok("put-method", &item, "ANY", &none);
+    let uri = format!("http://{backend}/things/{{id}}");
+    calls.ok(
         "put-integration",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
         &item,
-        "--http-method",
         "ANY",
-        "--type",
-        "HTTP_PROXY",
-        "--integration-http-method",
-        "ANY",
-        "--uri",
-        &format!("http://{backend}/things/{{id}}"),
-        "--request-parameters",
-        "integration.request.path.id=method.request.path.id",
-    ]);
+        &[
+            "--type",
+            "HTTP_PROXY",
+            "--integration-http-method",
+            "ANY",
+            "--uri",
+            &uri,
+            "--request-parameters",
+            "integration.request.path.id=method.request.path.id",
+        ],
+    );
 
     // Read back as Terraform does after each create.
-    let got = aws.json(&[
-        "get-method",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-    ]);
+    let got = calls.ok("get-method", &items, "GET", &[]);
     assert_eq!(got["methodResponses"]["200"]["statusCode"], "200");
     assert_eq!(
         got["methodIntegration"]["integrationResponses"]["200"]["responseTemplates"]
             ["application/json"],
         "{\"stage\": \"$context.stage\"}"
     );
-    let got = aws.json(&[
-        "get-method-response",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-        "--status-code",
-        "200",
-    ]);
+    let got = calls.ok("get-method-response", &items, "GET", &status);
     assert_eq!(
         got["responseParameters"]["method.response.header.X-Kind"],
         false
     );
-    let got = aws.json(&[
-        "get-integration-response",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-        "--status-code",
-        "200",
-    ]);
+    let got = calls.ok("get-integration-response", &items, "GET", &status);
     assert_eq!(got["statusCode"], "200");
 
     // Nothing is served before a deployment; after it, both routes answer.
+    let client = common::client();
+    let url = |path: &str| server.url(&format!("/_aws/execute-api/{id}/dev{path}"));
     aws.json(&[
         "create-deployment",
         "--rest-api-id",
@@ -686,96 +672,45 @@ async fn an_api_built_call_by_call_serves_after_deployment() {
         "--stage-name",
         "dev",
     ]);
-    let client = common::client();
-    let r = common::get(
-        &client,
-        &server.url(&format!("/_aws/execute-api/{id}/dev/items")),
-    )
-    .await;
+    let r = common::get(&client, &url("/items")).await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json(), serde_json::json!({"stage": "dev"}));
     assert_eq!(r.header("x-kind"), Some("mock"));
-    let r = common::send(
-        &client,
-        "DELETE",
-        &server.url(&format!("/_aws/execute-api/{id}/dev/items/42")),
-        &[],
-        "",
-    )
-    .await;
+    let r = common::send(&client, "DELETE", &url("/items/42"), &[], "").await;
     assert_eq!(r.status, 200, "{}", r.text());
     assert_eq!(r.json()["path"], "/things/42");
     assert_eq!(r.json()["method"], "DELETE");
 
     // AWS's refusals.
-    let err = aws.fails(&[
-        "create-resource",
-        "--rest-api-id",
-        &id,
-        "--parent-id",
-        &root,
-        "--path-part",
-        "items",
-    ]);
+    let stderr = |out: std::process::Output| {
+        assert!(!out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = stderr(create(&root, "items"));
+    assert!(err.contains("(ConflictException)"), "{err}");
     assert!(
-        err.contains("(ConflictException)")
-            && err.contains("Another resource with the same parent already has this name: items"),
+        err.contains("Another resource with the same parent already has this name: items"),
         "{err}"
     );
-    let err = aws.fails(&[
-        "create-resource",
-        "--rest-api-id",
-        &id,
-        "--parent-id",
-        &items,
-        "--path-part",
-        "{other}",
-    ]);
+    let err = stderr(create(&items, "{other}"));
     assert!(err.contains("A sibling ({id}) of this resource already has a variable path part -- only one is allowed"), "{err}");
-    let err = aws.fails(&[
-        "put-method",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-        "--authorization-type",
-        "NONE",
-    ]);
+    let err = calls.fails("put-method", &items, "GET", &none);
     assert!(
         err.contains("(ConflictException)")
             && err.contains("Method already exists for this resource"),
         "{err}"
     );
-    let err = aws.fails(&[
-        "put-method",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "TRACE",
-        "--authorization-type",
-        "NONE",
-    ]);
+    let err = calls.fails("put-method", &items, "TRACE", &none);
     assert!(
         err.contains("(BadRequestException)") && err.contains("Invalid HttpMethod specified"),
         "{err}"
     );
-    let err = aws.fails(&[
+    let err = calls.fails(
         "put-integration",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
         &item,
-        "--http-method",
         "ANY",
-        "--type",
-        "HTTP_PROXY",
-        "--integration-http-method",
-        "GET",
-    ]);
+        &["--type", "HTTP_PROXY", "--integration-http-method", "GET"],
+    );
     assert!(
         err.contains("(BadRequestException)") && err.contains("uri"),
         "{err}"
@@ -790,56 +725,12 @@ async fn an_api_built_call_by_call_serves_after_deployment() {
     assert!(err.contains("(BadRequestException)"), "{err}");
 
     // Removal, piece by piece, then the resource with what is under it.
-    aws.json(&[
-        "delete-integration-response",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-        "--status-code",
-        "200",
-    ]);
-    aws.json(&[
-        "delete-method-response",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-        "--status-code",
-        "200",
-    ]);
-    aws.json(&[
-        "delete-integration",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-    ]);
-    let err = aws.fails(&[
-        "get-integration",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-    ]);
+    calls.ok("delete-integration-response", &items, "GET", &status);
+    calls.ok("delete-method-response", &items, "GET", &status);
+    calls.ok("delete-integration", &items, "GET", &[]);
+    let err = calls.fails("get-integration", &items, "GET", &[]);
     assert!(err.contains("(NotFoundException)"), "{err}");
-    aws.json(&[
-        "delete-method",
-        "--rest-api-id",
-        &id,
-        "--resource-id",
-        &items,
-        "--http-method",
-        "GET",
-    ]);
+    calls.ok("delete-method", &items, "GET", &[]);
     aws.json(&[
         "delete-resource",
         "--rest-api-id",
@@ -856,10 +747,6 @@ async fn an_api_built_call_by_call_serves_after_deployment() {
         .collect();
     assert_eq!(paths, ["/"]);
     // The deployment is frozen: the stage still serves what was deployed.
-    let r = common::get(
-        &client,
-        &server.url(&format!("/_aws/execute-api/{id}/dev/items")),
-    )
-    .await;
+    let r = common::get(&client, &url("/items")).await;
     assert_eq!(r.status, 200, "{}", r.text());
 }
