@@ -5,8 +5,11 @@
 //! Every committed write bumps the store's generation ([`crate::store::Store::generation`]). A
 //! server keeps a marker file `serving/PID-N` in the state directory holding the generation of the
 //! snapshot it serves, rewritten (atomically, by rename) after every reload and removed when it
-//! stops. [`wait_until_served`] polls the markers of live processes until each has reached a
-//! generation; a marker left by a process that no longer exists is removed.
+//! stops, and holds an exclusive lock on `serving/PID-N.lock` for as long as it runs.
+//! [`wait_until_served`] polls the markers whose lock is held until each has reached a generation;
+//! a marker whose lock can be taken was left by a server that is gone (killed, crashed) and is
+//! removed. The lock is the operating system's (`flock` / `LockFileEx`), so this works wherever
+//! the state directory is shared, whatever the process ids.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -18,6 +21,9 @@ const DIR: &str = "serving";
 #[derive(Debug)]
 pub struct Marker {
     path: PathBuf,
+    /// Held (locked) while the server runs; `None` if it could not be made, and then CLI
+    /// commands take the marker for a dead server's and do not wait for this one.
+    lock: Option<std::fs::File>,
 }
 
 impl Marker {
@@ -25,11 +31,23 @@ impl Marker {
     pub fn new(state_dir: &Path) -> Marker {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        Marker {
-            path: state_dir
-                .join(DIR)
-                .join(format!("{}-{n}", std::process::id())),
-        }
+        let path = state_dir
+            .join(DIR)
+            .join(format!("{}-{n}", std::process::id()));
+        let lock = (|| -> std::io::Result<std::fs::File> {
+            std::fs::create_dir_all(state_dir.join(DIR))?;
+            let file = std::fs::File::create(lock_path(&path))?;
+            file.try_lock()?;
+            Ok(file)
+        })();
+        let lock = match lock {
+            Ok(file) => Some(file),
+            Err(e) => {
+                tracing::debug!("cannot lock {}: {e}", lock_path(&path).display());
+                None
+            }
+        };
+        Marker { path, lock }
     }
 
     /// Records that `generation` is being served. Best effort: a failure only means CLI commands
@@ -52,6 +70,21 @@ impl Marker {
 impl Drop for Marker {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.path);
+        if self.lock.take().is_some() {
+            let _ = std::fs::remove_file(lock_path(&self.path));
+        }
+    }
+}
+
+fn lock_path(marker: &Path) -> PathBuf {
+    marker.with_extension("lock")
+}
+
+/// Whether the server that wrote `marker` still runs: it holds the marker's lock.
+fn alive(marker: &Path) -> bool {
+    match std::fs::File::open(lock_path(marker)) {
+        Ok(file) => matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock)),
+        Err(_) => false,
     }
 }
 
@@ -90,11 +123,12 @@ fn behind(state_dir: &Path, generation: i64) -> Vec<Behind> {
         else {
             continue;
         };
-        if path.extension().is_some_and(|e| e == "tmp") {
-            continue;
+        if path.extension().is_some() {
+            continue; // a lock file, or a marker being written
         }
-        if !alive(pid) {
+        if !alive(&path) {
             let _ = std::fs::remove_file(&path);
+            let _ = std::fs::remove_file(lock_path(&path));
             continue;
         }
         let Ok(text) = std::fs::read_to_string(&path) else {
@@ -106,17 +140,6 @@ fn behind(state_dir: &Path, generation: i64) -> Vec<Behind> {
         }
     }
     out
-}
-
-#[cfg(target_os = "linux")]
-fn alive(pid: u32) -> bool {
-    Path::new("/proc").join(pid.to_string()).exists()
-}
-
-/// Without /proc, a marker is taken as live; the wait is bounded by its timeout.
-#[cfg(not(target_os = "linux"))]
-fn alive(_pid: u32) -> bool {
-    true
 }
 
 #[cfg(test)]
@@ -140,11 +163,14 @@ mod tests {
         );
         marker.set(5);
         assert!(wait_until_served(dir.path(), 5, Duration::ZERO).is_empty());
-        // A marker whose process is gone (pid beyond the kernel's limit) is removed.
+        // A marker whose lock nobody holds was left by a server that is gone: removed.
         let stale = dir.path().join(DIR).join("4194305-0");
         std::fs::write(&stale, "1").unwrap();
+        std::fs::write(lock_path(&stale), "").unwrap();
         assert!(wait_until_served(dir.path(), 5, Duration::ZERO).is_empty());
-        assert!(!stale.exists());
+        assert!(!stale.exists() && !lock_path(&stale).exists());
+        // The live marker was left alone; dropping it removes it and its lock.
+        assert!(marker.path.exists());
         drop(marker);
         assert_eq!(std::fs::read_dir(dir.path().join(DIR)).unwrap().count(), 0);
     }
