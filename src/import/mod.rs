@@ -1,9 +1,9 @@
 //! The importer: the only code that knows OpenAPI. It turns Swagger 2.0, OpenAPI 3.0.x and 3.1.x
 //! documents (YAML or JSON) into the model, the way API Gateway's ImportRestApi does.
 //!
-//! Two readers reach one intermediate form ([`doc::Doc`]): OpenAPI 3.0 goes through the typed
+//! Two readers reach one intermediate form (`doc::Doc`): OpenAPI 3.0 goes through the typed
 //! `openapiv3` parser; Swagger 2.0 and OpenAPI 3.1 (whose schemas `openapiv3` cannot read) through a
-//! tolerant walk of the JSON tree. [`build`] then makes the model from that form alone, so the
+//! tolerant walk of the JSON tree. `build` then makes the model from that form alone, so the
 //! model never depends on which version came in.
 
 mod build;

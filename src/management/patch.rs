@@ -102,7 +102,7 @@ const METHOD_SETTINGS: &[&str] = &[
     "caching/unauthorizedCacheControlHeaderStrategy",
 ];
 
-/// AWS's message for a path outside [`STAGE_UPDATE_PATHS`], with AWS's own irregular separators
+/// AWS's message for a path outside `STAGE_UPDATE_PATHS`, with AWS's own irregular separators
 /// (no comma after the `{resourcePath}` burst/rate limits, a space only after the `*/*` ones).
 pub fn invalid_path_message(path: &str) -> String {
     let mut list = String::new();
