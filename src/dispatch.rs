@@ -54,11 +54,10 @@ impl Draw {
 
 /// What every request shares.
 pub struct Shared {
-    /// The serving snapshot, swapped by the reload thread; shared by every worker.
-    pub snapshot: Arc<arc_swap::ArcSwap<Snapshot>>,
     /// The store, for management API calls (the data plane never reads it).
     pub store: crate::store::Store,
-    /// Brings `snapshot` up to date; the management API calls it before answering a write.
+    /// The serving snapshot (`current()`), kept up to date by the reload thread; the management
+    /// API syncs it before answering a write.
     pub reloader: Arc<crate::snapshot::Reloader>,
     /// `ACCESS_KEY`, `SECRET` when management calls must carry a valid SigV4 signature.
     pub require_sigv4: Option<(String, String)>,
@@ -150,7 +149,7 @@ pub async fn handle(
         }
         return resp;
     }
-    let snapshot = shared.snapshot.load_full();
+    let snapshot = shared.reloader.current();
     let mut resp = match serve(&shared, &snapshot, &parts, body, remote, &ids).await {
         Ok(resp) => resp,
         Err((err, api)) => {

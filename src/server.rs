@@ -102,7 +102,6 @@ pub async fn run(
             .map_err(|e| std::io::Error::other(e.to_string()))??
     };
     let reloader = Arc::new(reloader);
-    let live = reloader.live();
     let draw = Arc::new(match config.canary_seed {
         Some(seed) => Draw::seeded(seed),
         None => Draw::Random,
@@ -118,7 +117,7 @@ pub async fn run(
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
         queues.push(tx);
         let config = config.clone();
-        let (live, draw, store) = (live.clone(), draw.clone(), store.clone());
+        let (draw, store) = (draw.clone(), store.clone());
         let reloader = reloader.clone();
         let handle = std::thread::Builder::new()
             .name(format!("gw-worker-{i}"))
@@ -128,7 +127,6 @@ pub async fn run(
                     .build()?;
                 rt.block_on(async move {
                     let shared = Arc::new(Shared {
-                        snapshot: live,
                         store,
                         reloader,
                         client: crate::integrations::http::client(),

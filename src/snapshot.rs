@@ -171,7 +171,7 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
 /// few milliseconds (for changes made by other processes); the management API calls it before
 /// answering a write, so a change made through the API is live when the caller hears back.
 pub struct Reloader {
-    live: Arc<arc_swap::ArcSwap<Snapshot>>,
+    live: arc_swap::ArcSwap<Snapshot>,
     state: std::sync::Mutex<ReloadState>,
     /// Tells CLI commands which generation is live here ([`crate::serving`]).
     marker: crate::serving::Marker,
@@ -202,7 +202,7 @@ impl Reloader {
         marker.set(snap.generation);
         Ok(Reloader {
             marker,
-            live: Arc::new(arc_swap::ArcSwap::from_pointee(snap)),
+            live: arc_swap::ArcSwap::from_pointee(snap),
             state: std::sync::Mutex::new(ReloadState {
                 store: store.clone(),
                 watcher,
@@ -212,9 +212,9 @@ impl Reloader {
         })
     }
 
-    /// The live snapshot, shared with the request path.
-    pub fn live(&self) -> Arc<arc_swap::ArcSwap<Snapshot>> {
-        self.live.clone()
+    /// The snapshot being served now (lock-free; what the request path reads).
+    pub fn current(&self) -> Arc<Snapshot> {
+        self.live.load_full()
     }
 
     /// Rebuilds the snapshot if the store changed since the last call; blocking (SQLite).

@@ -373,7 +373,6 @@ pub(super) fn put_integration(
     let v = edit_api(store, id, |api| {
         let r = resource_mut(api, rid)?;
         let cache_namespace = Some(b.cache_namespace.unwrap_or_else(|| r.id.clone()));
-        let m = method_mut(r, verb)?;
         let i = Integration {
             kind,
             uri,
@@ -399,13 +398,9 @@ pub(super) fn put_integration(
             integration_subtype: None,
             integration_responses: BTreeMap::new(),
         };
-        m.method_integration = Some(i);
-        let r = find_resource(api, rid)?;
-        let i = find_method(r, verb)?
-            .method_integration
-            .as_ref()
-            .ok_or_else(|| ApiError::not_found(NO_INTEGRATION))?;
-        Ok(wire::integration(r, i))
+        let v = wire::integration(r, &i);
+        method_mut(r, verb)?.method_integration = Some(i);
+        Ok(v)
     })?;
     Ok(Reply::created(v))
 }
