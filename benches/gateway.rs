@@ -108,6 +108,7 @@ fn lambda_event(c: &mut Criterion) {
                     protocol: "HTTP/1.1",
                     request_time_epoch_ms: 1_795_742_400_000,
                     account_id: "000000000000",
+                    authorizer: None,
                 };
                 encode_event(black_box(&input)).len()
             })

@@ -67,6 +67,7 @@ fn event() -> Vec<u8> {
         protocol: "HTTP/1.1",
         request_time_epoch_ms: 1_795_742_400_000,
         account_id: "000000000000",
+        authorizer: None,
     };
     encode_event(&input)
 }

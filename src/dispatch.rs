@@ -65,6 +65,8 @@ pub struct Shared {
     pub client: HttpClient,
     pub deployment_header: bool,
     pub draw: Arc<Draw>,
+    /// Lambda authorizer answers, shared by every worker.
+    pub authorizers: Arc<crate::authorizer::Cache>,
 }
 
 /// Which API a request addresses, and the path after it.
@@ -411,6 +413,35 @@ async fn serve(
         source_ip: remote.ip().to_string(),
         domain_name: domain,
         request_time_ms: chrono::Utc::now().timestamp_millis(),
+        authorizer: None,
+    };
+    let authorized;
+    let cx = if matched.method.authorization_type == "CUSTOM" {
+        let Some(authorizer) = matched
+            .method
+            .authorizer_id
+            .as_deref()
+            .and_then(|id| deployment.api.authorizers.iter().find(|a| a.id == id))
+        else {
+            tracing::warn!(
+                "{} {} names an authorizer the API does not have",
+                matched.method.http_method,
+                matched.resource.path
+            );
+            return Err(fail(GatewayError::new(
+                ResponseType::AuthorizerConfigurationError,
+            )));
+        };
+        authorized =
+            crate::authorizer::authorize(&cx, authorizer, &snapshot.functions, &shared.authorizers)
+                .await
+                .map_err(fail)?;
+        RequestCx {
+            authorizer: Some(&authorized),
+            ..cx
+        }
+    } else {
+        cx
     };
     let result = match integration.kind {
         IntegrationType::HttpProxy | IntegrationType::Http => {

@@ -26,6 +26,9 @@ pub enum ResponseType {
     ResourceNotFound,
     /// Lambda/WebAssembly function failed or answered malformed (AWS: 502 Internal server error).
     BadGateway,
+    /// A Lambda authorizer is missing, failed, or answered something that is not a policy
+    /// (AWS: 500 `{"message": null}`).
+    AuthorizerConfigurationError,
 }
 
 struct Default_ {
@@ -139,6 +142,13 @@ impl ResponseType {
                 "NotFoundException",
                 false,
             ),
+            AuthorizerConfigurationError => d(
+                "AUTHORIZER_CONFIGURATION_ERROR",
+                500,
+                "null",
+                "AuthorizerConfigurationException",
+                true,
+            ),
             BadGateway => d(
                 "DEFAULT_5XX",
                 502,
@@ -210,6 +220,15 @@ impl GatewayError {
         }
     }
 
+    /// `$context.error.messageString`: the message as a JSON string (`null` for an authorizer
+    /// configuration error, whose message AWS leaves null).
+    pub fn message_string(&self) -> String {
+        if self.kind == ResponseType::AuthorizerConfigurationError {
+            return "null".into();
+        }
+        serde_json::Value::String(self.message.clone()).to_string()
+    }
+
     /// No route matched. A request carrying an `Authorization` header that is not a signature
     /// (`Bearer ...`, `Basic ...`) gets AWS's signature complaint instead of "Missing
     /// Authentication Token" (still the MISSING_AUTHENTICATION_TOKEN gateway response).
@@ -257,7 +276,7 @@ impl ErrorContext<'_> {
     fn context_value(&self, key: &str, err: &GatewayError) -> Option<String> {
         Some(match key {
             "error.message" => err.message.clone(),
-            "error.messageString" => serde_json::Value::String(err.message.clone()).to_string(),
+            "error.messageString" => err.message_string(),
             "error.responseType" => err.kind.name().to_string(),
             "requestId" => self.request_id.to_string(),
             "extendedRequestId" => self.extended_request_id.to_string(),
@@ -351,14 +370,12 @@ pub fn render(err: &GatewayError, api: Option<&RestApi>, cx: &ErrorContext) -> R
     });
     let body = match template {
         Some(t) => cx.render(t, err),
-        None if d.spaced => format!(
-            "{{\"message\": {}}}",
-            serde_json::Value::String(err.message.clone())
-        ),
-        None => format!(
-            "{{\"message\":{}}}",
-            serde_json::Value::String(err.message.clone())
-        ),
+        None if d.spaced => format!("{{\"message\": {}}}", err.message_string()),
+        // AWS's ACCESS_DENIED template spells the key with a capital M.
+        None if err.kind == ResponseType::AccessDenied => {
+            format!("{{\"Message\":{}}}", err.message_string())
+        }
+        None => format!("{{\"message\":{}}}", err.message_string()),
     };
     let mut resp = Response::new(body::full(body));
     *resp.status_mut() = status;

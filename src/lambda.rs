@@ -33,6 +33,75 @@ use serde_json::{Map, Value};
 
 /// The account id gw reports in events and ARNs (LocalStack's default).
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
+/// The region gw reports in ARNs.
+pub const DEFAULT_REGION: &str = "us-east-1";
+
+/// What a Lambda authorizer granted: its `principalId`, its `context` (values stringified, as
+/// REST APIs pass them on) and how long the authorizer took (0 when the answer was cached).
+/// Payload 1.0 events carry it as `requestContext.authorizer`, payload 2.0 as
+/// `requestContext.authorizer.lambda`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authorized {
+    pub principal_id: String,
+    pub context: Vec<(String, String)>,
+    pub integration_latency_ms: u64,
+}
+
+impl Authorized {
+    /// `$context.authorizer.KEY`: `principalId` or a context key.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        if key == "principalId" {
+            return Some(&self.principal_id);
+        }
+        self.context
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Payload 1.0's `requestContext.authorizer`: `principalId`, `integrationLatency`, then the
+/// context keys.
+struct V1Authorizer<'a>(&'a Authorized);
+
+impl Serialize for V1Authorizer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let a = self.0;
+        let mut map = s.serialize_map(Some(a.context.len() + 2))?;
+        for (k, v) in &a.context {
+            if k != "principalId" && k != "integrationLatency" {
+                map.serialize_entry(k, v)?;
+            }
+        }
+        map.serialize_entry("principalId", &a.principal_id)?;
+        map.serialize_entry("integrationLatency", &a.integration_latency_ms)?;
+        map.end()
+    }
+}
+
+/// Payload 2.0's `requestContext.authorizer`: `{"lambda": {context...}}`.
+struct V2Authorizer<'a>(&'a Authorized);
+
+impl Serialize for V2Authorizer<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        struct Lambda<'a>(&'a Authorized);
+        impl Serialize for Lambda<'_> {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                let mut map = s.serialize_map(Some(self.0.context.len() + 1))?;
+                for (k, v) in &self.0.context {
+                    if k != "principalId" {
+                        map.serialize_entry(k, v)?;
+                    }
+                }
+                map.serialize_entry("principalId", &self.0.principal_id)?;
+                map.end()
+            }
+        }
+        let mut map = s.serialize_map(Some(1))?;
+        map.serialize_entry("lambda", &Lambda(self.0))?;
+        map.end()
+    }
+}
 
 /// The Lambda proxy payload format (`payloadFormatVersion`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -95,6 +164,8 @@ pub struct EventInput<'a> {
     pub request_time_epoch_ms: i64,
     /// e.g. [`DEFAULT_ACCOUNT_ID`].
     pub account_id: &'a str,
+    /// What the method's Lambda authorizer granted, if it has one.
+    pub authorizer: Option<&'a Authorized>,
 }
 
 /// Builds the proxy event for `input.payload_version`, as a JSON tree (tests, inspection).
@@ -190,6 +261,8 @@ struct V1Event<'a> {
 #[serde(rename_all = "camelCase")]
 struct V1Context<'a> {
     account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorizer: Option<V1Authorizer<'a>>,
     api_id: &'a str,
     deployment_id: &'a str,
     domain_name: &'a str,
@@ -272,6 +345,7 @@ impl Serialize for V1Owned<'_> {
             stage_variables: stage_variables(input),
             request_context: V1Context {
                 account_id: input.account_id,
+                authorizer: input.authorizer.map(V1Authorizer),
                 api_id: input.api_id,
                 deployment_id: input.deployment_id,
                 domain_name: input.domain_name,
@@ -325,6 +399,8 @@ struct V2Event<'a> {
 #[serde(rename_all = "camelCase")]
 struct V2Context<'a> {
     account_id: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    authorizer: Option<V2Authorizer<'a>>,
     api_id: &'a str,
     domain_name: &'a str,
     domain_prefix: &'a str,
@@ -430,6 +506,7 @@ impl Serialize for V2Owned<'_> {
             query_string_parameters: non_empty(query),
             request_context: V2Context {
                 account_id: input.account_id,
+                authorizer: input.authorizer.map(V2Authorizer),
                 api_id: input.api_id,
                 domain_name: input.domain_name,
                 domain_prefix: domain_prefix(input.domain_name),
@@ -1362,6 +1439,7 @@ mod tests {
             protocol: "HTTP/1.1",
             request_time_epoch_ms: 1_428_582_896_000,
             account_id: DEFAULT_ACCOUNT_ID,
+            authorizer: None,
         }
     }
 

@@ -106,6 +106,7 @@ pub async fn run(
         Some(seed) => Draw::seeded(seed),
         None => Draw::Random,
     });
+    let authorizers = Arc::new(crate::authorizer::Cache::default());
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
 
@@ -119,6 +120,7 @@ pub async fn run(
         let config = config.clone();
         let (draw, store) = (draw.clone(), store.clone());
         let reloader = reloader.clone();
+        let authorizers = authorizers.clone();
         let handle = std::thread::Builder::new()
             .name(format!("gw-worker-{i}"))
             .spawn(move || -> Result<(), ServerError> {
@@ -133,6 +135,7 @@ pub async fn run(
                         deployment_header: config.deployment_header,
                         require_sigv4: config.require_sigv4.clone(),
                         draw,
+                        authorizers,
                     });
                     worker(rx, shared, &config).await;
                     Ok(())

@@ -750,3 +750,163 @@ async fn an_api_built_call_by_call_serves_after_deployment() {
     let r = common::get(&client, &url("/items")).await;
     assert_eq!(r.status, 200, "{}", r.text());
 }
+
+/// Terraform's `aws_api_gateway_authorizer` path through the AWS CLI: a TOKEN authorizer created,
+/// listed and attached to a method with `authorizationType CUSTOM`; the deployed method calls the
+/// `authorizer` example function; AWS's refusals for a bad authorizer id and for deleting an
+/// authorizer a method still uses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_authorizer_created_through_the_api_guards_its_method() {
+    let gw = Gw::new();
+    gw.ok(&[
+        "function",
+        "put",
+        "authorizer",
+        common::guest("authorizer").to_str().unwrap(),
+    ]);
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "guarded"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+    let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:authorizer/invocations";
+    let created = aws.json(&[
+        "create-authorizer",
+        "--rest-api-id",
+        &id,
+        "--name",
+        "tokens",
+        "--type",
+        "TOKEN",
+        "--authorizer-uri",
+        uri,
+        "--identity-source",
+        "method.request.header.Authorization",
+        "--authorizer-result-ttl-in-seconds",
+        "0",
+    ]);
+    assert_eq!(created["name"], "tokens");
+    assert_eq!(created["type"], "TOKEN");
+    assert_eq!(created["authorizerResultTtlInSeconds"], 0);
+    let aid = s(&created["id"]).to_string();
+    let listed = aws.json(&["get-authorizers", "--rest-api-id", &id]);
+    assert_eq!(listed["items"][0]["id"], aid.as_str());
+    let one = aws.json(&[
+        "get-authorizer",
+        "--rest-api-id",
+        &id,
+        "--authorizer-id",
+        &aid,
+    ]);
+    assert_eq!(one["authorizerUri"], uri);
+    let err = aws.fails(&[
+        "create-authorizer",
+        "--rest-api-id",
+        &id,
+        "--name",
+        "tokens",
+        "--type",
+        "TOKEN",
+        "--authorizer-uri",
+        uri,
+        "--identity-source",
+        "method.request.header.Authorization",
+    ]);
+    assert!(err.contains("ConflictException"), "{err}");
+
+    let calls = MethodCalls { aws: &aws, id: &id };
+    let err = calls.fails(
+        "put-method",
+        &root,
+        "GET",
+        &["--authorization-type", "CUSTOM", "--authorizer-id", "nope"],
+    );
+    assert!(
+        err.contains("BadRequestException") && err.contains("Invalid authorizer ID specified"),
+        "{err}"
+    );
+    let m = calls.ok(
+        "put-method",
+        &root,
+        "GET",
+        &["--authorization-type", "CUSTOM", "--authorizer-id", &aid],
+    );
+    assert_eq!(m["authorizationType"], "CUSTOM");
+    assert_eq!(m["authorizerId"], aid.as_str());
+    let template = r#"{"application/json": "{\"statusCode\": 200}"}"#;
+    calls.ok(
+        "put-integration",
+        &root,
+        "GET",
+        &["--type", "MOCK", "--request-templates", template],
+    );
+    calls.ok(
+        "put-method-response",
+        &root,
+        "GET",
+        &["--status-code", "200"],
+    );
+    let answer = r#"{"application/json": "hello $context.authorizer.principalId"}"#;
+    calls.ok(
+        "put-integration-response",
+        &root,
+        "GET",
+        &["--status-code", "200", "--response-templates", answer],
+    );
+    aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+
+    let client = common::client();
+    let url = server.url(&format!("/_aws/execute-api/{id}/prod/"));
+    let r = common::send(
+        &client,
+        "GET",
+        &url,
+        &[("authorization", "Bearer gina")],
+        "",
+    )
+    .await;
+    assert_eq!((r.status, r.text().as_str()), (200, "hello gina"));
+    let r = common::send(&client, "GET", &url, &[], "").await;
+    assert_eq!(r.status, 401, "{}", r.text());
+    let r = common::send(
+        &client,
+        "GET",
+        &url,
+        &[("authorization", "Bearer deny")],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+
+    let err = aws.fails(&[
+        "delete-authorizer",
+        "--rest-api-id",
+        &id,
+        "--authorizer-id",
+        &aid,
+    ]);
+    assert!(
+        err.contains("ConflictException") && err.contains("GET /"),
+        "{err}"
+    );
+    calls.ok("delete-method", &root, "GET", &[]);
+    aws.json(&[
+        "delete-authorizer",
+        "--rest-api-id",
+        &id,
+        "--authorizer-id",
+        &aid,
+    ]);
+    let listed = aws.json(&["get-authorizers", "--rest-api-id", &id]);
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(0),
+        "{listed}"
+    );
+}

@@ -149,6 +149,7 @@ fn event(version: PayloadVersion) -> Vec<u8> {
         protocol: "HTTP/1.1",
         request_time_epoch_ms: 1_700_000_000_000,
         account_id: lambda::DEFAULT_ACCOUNT_ID,
+        authorizer: None,
     };
     lambda::encode_event(&input)
 }

@@ -512,10 +512,12 @@ fn authorizers(cx: &mut Ctx, doc: &Doc) -> Result<AuthorizerIndex, ImportError> 
                 .unwrap_or_default(),
             extra: (!extra.is_empty()).then_some(Value::Object(extra)),
         };
-        cx.warn(
-            &ext_ptr,
-            format!("authorizer {name} kept; gw does not run authorizers yet, so its methods are served without authorization"),
-        );
+        if kind == "COGNITO_USER_POOLS" || kind == "JWT" {
+            cx.warn(
+                &ext_ptr,
+                format!("authorizer {name} kept; gw runs TOKEN and REQUEST Lambda authorizers but does not check {kind} tokens, so its methods are served without authorization"),
+            );
+        }
         out.insert(name.clone(), (authorizer, SchemeAuth::Authorizer));
     }
     Ok(out)
@@ -776,10 +778,10 @@ fn method(
     for name in op.security.iter().flatten() {
         match authorizers.get(name) {
             Some((a, SchemeAuth::Authorizer)) => {
-                m.authorization_type = if a.kind == "COGNITO_USER_POOLS" {
-                    "COGNITO_USER_POOLS".into()
-                } else {
-                    "CUSTOM".into()
+                m.authorization_type = match a.kind.as_str() {
+                    "COGNITO_USER_POOLS" => "COGNITO_USER_POOLS".into(),
+                    "JWT" => "JWT".into(),
+                    _ => "CUSTOM".into(),
                 };
                 m.authorizer_id = Some(a.id.clone());
             }

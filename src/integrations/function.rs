@@ -169,51 +169,13 @@ fn body_is_binary(cx: &RequestCx, types: &[String]) -> bool {
     })
 }
 
-/// Run the function an AWS_PROXY integration names.
-pub async fn invoke(
-    cx: &RequestCx<'_>,
-    integration: &Integration,
-    functions: &Functions,
-    body_bytes: Bytes,
-) -> Result<Response<Body>, GatewayError> {
-    let uri = cx.stage_variables_in(integration.uri.as_deref().unwrap_or(""));
-    let Some(target) = parse_function_uri(&uri) else {
-        return Err(config_error(format!(
-            "integration uri {uri:?} names no Lambda function (expected ...:function:NAME[:QUALIFIER]/invocations)"
-        )));
-    };
-    let Some(function) = functions.get(&target.name, target.qualifier.as_deref()) else {
-        return Err(config_error(format!(
-            "function {}{} is not registered; add it with `gw function put {} FILE.wasm`",
-            target.name,
-            target
-                .qualifier
-                .as_deref()
-                .map(|q| format!(":{q}"))
-                .unwrap_or_default(),
-            target.name
-        )));
-    };
-    let Some(runtime) = &functions.runtime else {
-        return Err(config_error("no WebAssembly runtime".into()));
-    };
-    let limits = Limits {
-        memory_bytes: (function.meta.memory_mb.max(1) as u64) << 20,
-        timeout: Duration::from_millis(integration.timeout_in_millis).min(Duration::from_secs(
-            function.meta.timeout_seconds.max(1) as u64,
-        )),
-    };
-    let label = function.loaded.label();
-    if !function.loaded.kind().is_lambda() {
-        return invoke_http(cx, runtime, function, &limits, body_bytes).await;
-    }
-    let version = integration
-        .payload_format_version
-        .as_deref()
-        .and_then(PayloadVersion::from_format)
-        .unwrap_or_default();
-    let binary_types = &cx.deployment.api.binary_media_types;
-    let input = EventInput {
+/// The proxy event's inputs for this request.
+pub fn event_input<'a>(
+    cx: &'a RequestCx<'a>,
+    version: PayloadVersion,
+    body: &'a [u8],
+) -> EventInput<'a> {
+    EventInput {
         payload_version: version,
         http_method: cx.http_method,
         route_method: &cx.method.http_method,
@@ -224,8 +186,8 @@ pub async fn invoke(
         raw_query: cx.query,
         path_parameters: cx.path_params,
         stage_variables: cx.variables,
-        body: &body_bytes,
-        body_is_binary: body_is_binary(cx, binary_types),
+        body,
+        body_is_binary: body_is_binary(cx, &cx.deployment.api.binary_media_types),
         api_id: cx.api_id,
         stage: cx.stage,
         deployment_id: &cx.deployment.deployment_id,
@@ -236,16 +198,89 @@ pub async fn invoke(
         protocol: "HTTP/1.1",
         request_time_epoch_ms: cx.request_time_ms,
         account_id: lambda::DEFAULT_ACCOUNT_ID,
+        authorizer: cx.authorizer,
+    }
+}
+
+/// The local function a Lambda ARN URI names (stage variables substituted), or why not.
+pub fn resolve<'f>(
+    cx: &RequestCx<'_>,
+    uri: &str,
+    functions: &'f Functions,
+) -> Result<(&'f Arc<LiveFunction>, &'f Runtime), String> {
+    let uri = cx.stage_variables_in(uri);
+    let Some(target) = parse_function_uri(&uri) else {
+        return Err(format!(
+            "uri {uri:?} names no Lambda function (expected ...:function:NAME[:QUALIFIER]/invocations)"
+        ));
     };
+    let Some(function) = functions.get(&target.name, target.qualifier.as_deref()) else {
+        return Err(format!(
+            "function {}{} is not registered; add it with `gw function put {} FILE.wasm`",
+            target.name,
+            target
+                .qualifier
+                .as_deref()
+                .map(|q| format!(":{q}"))
+                .unwrap_or_default(),
+            target.name
+        ));
+    };
+    let Some(runtime) = &functions.runtime else {
+        return Err("no WebAssembly runtime".into());
+    };
+    Ok((function, runtime))
+}
+
+/// Runs a Lambda-style function on `event` with its own limits (and at most `timeout`);
+/// returns what it wrote.
+pub async fn run_lambda(
+    runtime: &Runtime,
+    function: &LiveFunction,
+    event: Vec<u8>,
+    timeout: Duration,
+    request_id: &str,
+) -> Result<Vec<u8>, InvokeError> {
+    let limits = limits(function, timeout);
+    runtime
+        .invoke_lambda(&function.loaded, event, &function.env, &limits, request_id)
+        .await
+}
+
+/// The function's memory limit, and its timeout capped at `timeout`.
+fn limits(function: &LiveFunction, timeout: Duration) -> Limits {
+    Limits {
+        memory_bytes: (function.meta.memory_mb.max(1) as u64) << 20,
+        timeout: timeout.min(Duration::from_secs(
+            function.meta.timeout_seconds.max(1) as u64
+        )),
+    }
+}
+
+/// Run the function an AWS_PROXY integration names.
+pub async fn invoke(
+    cx: &RequestCx<'_>,
+    integration: &Integration,
+    functions: &Functions,
+    body_bytes: Bytes,
+) -> Result<Response<Body>, GatewayError> {
+    let (function, runtime) = resolve(cx, integration.uri.as_deref().unwrap_or(""), functions)
+        .map_err(|e| config_error(format!("integration {e}")))?;
+    let timeout = Duration::from_millis(integration.timeout_in_millis);
+    let label = function.loaded.label();
+    if !function.loaded.kind().is_lambda() {
+        let limits = limits(function, timeout);
+        return invoke_http(cx, runtime, function, &limits, body_bytes).await;
+    }
+    let version = integration
+        .payload_format_version
+        .as_deref()
+        .and_then(PayloadVersion::from_format)
+        .unwrap_or_default();
+    let binary_types = &cx.deployment.api.binary_media_types;
+    let input = event_input(cx, version, &body_bytes);
     let event = lambda::encode_event(&input);
-    let stdout = runtime
-        .invoke_lambda(
-            &function.loaded,
-            event,
-            &function.env,
-            &limits,
-            cx.request_id,
-        )
+    let stdout = run_lambda(runtime, function, event, timeout, cx.request_id)
         .await
         .map_err(|e| invoke_error(label, e))?;
     let accept = cx

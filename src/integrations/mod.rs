@@ -33,6 +33,8 @@ pub struct RequestCx<'a> {
     pub source_ip: String,
     pub domain_name: &'a str,
     pub request_time_ms: i64,
+    /// What the method's Lambda authorizer granted (`$context.authorizer.*`).
+    pub authorizer: Option<&'a crate::lambda::Authorized>,
 }
 
 impl RequestCx<'_> {
@@ -72,7 +74,10 @@ impl RequestCx<'_> {
             "isCanaryRequest" => self.is_canary.to_string(),
             "requestTimeEpoch" => self.request_time_ms.to_string(),
             "requestTime" => crate::lambda::clf_time(self.request_time_ms),
-            _ => return None,
+            _ => match key.strip_prefix("authorizer.") {
+                Some(k) => self.authorizer?.get(k)?.to_string(),
+                None => return None,
+            },
         })
     }
 

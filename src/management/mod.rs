@@ -14,6 +14,7 @@
 //! Architecture invariant: every state change goes through [`crate::control`] or one
 //! [`crate::store::Store::write`] transaction; nothing here keeps state of its own.
 
+mod authorizers;
 pub mod export;
 pub mod patch;
 mod resources;
@@ -405,6 +406,14 @@ fn route(store: &Store, req: &Req) -> Result<Reply> {
             "DELETE",
             ["restapis", id, "resources", rid, "methods", verb, "integration", "responses", code],
         ) => resources::delete_integration_response(store, id, (rid, verb, code)),
+        ("POST", ["restapis", id, "authorizers"]) => authorizers::create_authorizer(store, req, id),
+        ("GET", ["restapis", id, "authorizers"]) => authorizers::get_authorizers(store, req, id),
+        ("GET", ["restapis", id, "authorizers", aid]) => {
+            authorizers::get_authorizer(store, id, aid)
+        }
+        ("DELETE", ["restapis", id, "authorizers", aid]) => {
+            authorizers::delete_authorizer(store, id, aid)
+        }
         ("POST", ["restapis", id, "deployments"]) => create_deployment(store, req, id),
         ("GET", ["restapis", id, "deployments"]) => get_deployments(store, req, id),
         ("GET", ["restapis", id, "deployments", did]) => get_deployment(store, req, id, did),

@@ -26,7 +26,7 @@ const NO_RESPONSE: &str = "Invalid Response status code specified";
 
 /// Loads API `id`, lets `edit` change it, and stores it, all in one transaction. `edit` returns
 /// what the call answers.
-fn edit_api(
+pub(super) fn edit_api(
     store: &Store,
     id: &str,
     edit: impl FnOnce(&mut RestApi) -> Result<Value>,
@@ -187,6 +187,20 @@ pub(super) fn put_method(
         ));
     }
     let v = edit_api(store, id, |api| {
+        let authorization_type = b
+            .authorization_type
+            .filter(|a| !a.is_empty())
+            .unwrap_or_else(|| "NONE".into());
+        if matches!(authorization_type.as_str(), "CUSTOM" | "COGNITO_USER_POOLS")
+            && !b
+                .authorizer_id
+                .as_deref()
+                .is_some_and(|aid| api.authorizers.iter().any(|a| a.id == aid))
+        {
+            return Err(ApiError::bad_request(
+                "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
+            ));
+        }
         let r = resource_mut(api, rid)?;
         if r.resource_methods.contains_key(&verb) {
             return Err(ApiError::conflict(
@@ -195,10 +209,7 @@ pub(super) fn put_method(
         }
         let m = Method {
             http_method: verb.clone(),
-            authorization_type: b
-                .authorization_type
-                .filter(|a| !a.is_empty())
-                .unwrap_or_else(|| "NONE".into()),
+            authorization_type,
             authorizer_id: b.authorizer_id,
             api_key_required: b.api_key_required.unwrap_or(false),
             request_validator_id: b.request_validator_id,

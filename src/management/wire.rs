@@ -102,6 +102,36 @@ pub fn resource(r: &Resource, embed_methods: bool) -> Value {
     Value::Object(m)
 }
 
+/// An Authorizer as the management API answers it.
+pub fn authorizer(a: &crate::model::Authorizer) -> Value {
+    let mut m = Map::new();
+    put(&mut m, "id", a.id.as_str());
+    put(&mut m, "name", a.name.as_str());
+    put(&mut m, "type", a.kind.as_str());
+    if !a.provider_arns.is_empty() {
+        put(&mut m, "providerARNs", json!(a.provider_arns));
+    }
+    put_opt(&mut m, "authType", a.auth_type.as_deref());
+    put_opt(&mut m, "authorizerUri", a.authorizer_uri.as_deref());
+    put_opt(
+        &mut m,
+        "authorizerCredentials",
+        a.authorizer_credentials.as_deref(),
+    );
+    put_opt(&mut m, "identitySource", a.identity_source.as_deref());
+    put_opt(
+        &mut m,
+        "identityValidationExpression",
+        a.identity_validation_expression.as_deref(),
+    );
+    put_opt(
+        &mut m,
+        "authorizerResultTtlInSeconds",
+        a.authorizer_result_ttl_in_seconds,
+    );
+    Value::Object(m)
+}
+
 pub fn method(r: &Resource, meth: &Method) -> Value {
     let mut m = Map::new();
     put(&mut m, "httpMethod", meth.http_method.as_str());
