@@ -443,6 +443,7 @@ async fn serve(
     } else {
         cx
     };
+    crate::validation::check_parameters(&deployment.api, matched.method, &cx).map_err(fail)?;
     let result = match integration.kind {
         IntegrationType::HttpProxy | IntegrationType::Http => {
             integrations::http::forward(&cx, integration, &shared.client, limit(body)).await

@@ -26,4 +26,5 @@ pub mod snapshot;
 pub mod store;
 pub mod template;
 pub mod urls;
+pub mod validation;
 pub mod wasm;

@@ -224,10 +224,16 @@ fn top_level(cx: &mut Ctx, doc: &Doc, api: &mut RestApi) -> Result<Option<String
                             .unwrap_or(false),
                     });
                 }
-                cx.warn(
-                    &ptr,
-                    "request validators are kept; gw does not validate requests yet",
-                );
+                if api
+                    .request_validators
+                    .iter()
+                    .any(|v| v.validate_request_body)
+                {
+                    cx.warn(
+                        &ptr,
+                        "request validators are kept; gw checks required request parameters but does not validate request bodies against models yet",
+                    );
+                }
             }
             "request-validator" => default_validator = value.as_str().map(str::to_string),
             "cors" => {
