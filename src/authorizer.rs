@@ -195,6 +195,7 @@ fn token(cx: &RequestCx, authorizer: &Authorizer, cache: &Cache) -> Result<Strin
     let source = authorizer
         .identity_source
         .as_deref()
+        .filter(|s| !s.trim().is_empty())
         .unwrap_or("method.request.header.Authorization");
     let value = cx
         .mapping_source(source)

@@ -39,11 +39,14 @@ fn token_scheme(function: &str, ttl: i64) -> Value {
 /// The test API: echo behind a TOKEN authorizer (uncached and cached), a MOCK and an HTTP_PROXY
 /// behind a REQUEST authorizer, and a route whose authorizer function is not registered.
 fn spec(upstream: std::net::SocketAddr) -> Value {
+    // Pulumi writes an empty identitySource; the scheme's header name stands in for it, as on AWS.
+    let mut token_auth = token_scheme("authorizer", 0);
+    token_auth["x-amazon-apigateway-authorizer"]["identitySource"] = json!("");
     json!({
         "openapi": "3.0.1",
         "info": {"title": "authorized", "version": "1"},
         "components": {"securitySchemes": {
-            "tokenAuth": token_scheme("authorizer", 0),
+            "tokenAuth": token_auth,
             "cachedAuth": token_scheme("authorizer", 300),
             "missingAuth": token_scheme("nowhere", 0),
             "requestAuth": {

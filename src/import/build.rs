@@ -470,6 +470,7 @@ fn authorizers(cx: &mut Ctx, doc: &Doc) -> Result<AuthorizerIndex, ImportError> 
         let identity_source = ext
             .get("identitySource")
             .and_then(Value::as_str)
+            .filter(|s| !s.trim().is_empty())
             .map(str::to_string)
             .or_else(|| {
                 (kind == "TOKEN")
