@@ -136,6 +136,12 @@ enum Command {
     Function(FunctionCommand),
     /// List WebAssembly functions and their versions.
     Functions(JsonFlag),
+    /// API key commands (create, delete) for methods with apiKeyRequired.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// List API keys and the stages they open.
+    #[command(name = "api-keys")]
+    ApiKeys(JsonFlag),
     /// Serve every deployed stage on one listener; follows every change live.
     Serve(ServeArgs),
     /// Call a stage's route without a running server (for scripts and tests).
@@ -295,6 +301,27 @@ enum FunctionCommand {
     Delete { name: String },
 }
 
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create an API key (enabled); with --stage, callers may use it on that stage.
+    Create {
+        name: String,
+        /// The key's value (20 to 128 characters); a random 40-character value by default.
+        #[arg(long)]
+        value: Option<String>,
+        /// A stage the key opens (repeatable); the key joins the usage plan gw keeps for it.
+        #[arg(long = "stage")]
+        stages: Vec<String>,
+        /// The API of the --stage options, by id or name (may be left out when there is only one).
+        #[arg(long)]
+        api: Option<String>,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
+    /// Delete an API key (by id or name); it leaves every usage plan.
+    Delete { key: String },
+}
+
 #[derive(Args, Clone)]
 struct ServeArgs {
     /// Address to listen on.
@@ -331,13 +358,15 @@ fn changes_state(command: &Command) -> bool {
         | Command::Canary { .. }
         | Command::Promote { .. }
         | Command::Rollback { .. }
-        | Command::Function(_) => true,
+        | Command::Function(_)
+        | Command::ApiKey(_) => true,
         Command::Stage(s) => !matches!(s, StageCommand::Show { .. }),
         Command::Apis(_)
         | Command::Routes { .. }
         | Command::Stages { .. }
         | Command::Deployments { .. }
         | Command::Functions(_)
+        | Command::ApiKeys(_)
         | Command::Serve(_)
         | Command::Invoke(_)
         | Command::Demo { .. } => false,
@@ -478,6 +507,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Stage(cmd) => stage_command(&cli.state, cmd),
         Command::Function(cmd) => function_command(&cli.state, cmd),
         Command::Functions(j) => functions(&cli.state, j.json),
+        Command::ApiKey(cmd) => api_key_command(&cli.state, cmd),
+        Command::ApiKeys(j) => api_keys(&cli.state, j.json),
         Command::Invoke(args) => invoke(&cli.state, args),
         Command::Serve(args) => serve(&cli.state, args, None),
         Command::Demo {
@@ -888,6 +919,92 @@ fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result<()>
             let n = store.write(|tx| tx.delete_function(&name))?;
             outln!("deleted function {name} ({n} version(s))");
         }
+    }
+    Ok(())
+}
+
+fn api_key_command(state: &Option<PathBuf>, cmd: ApiKeyCommand) -> Result<()> {
+    let store = store(state)?;
+    match cmd {
+        ApiKeyCommand::Create {
+            name,
+            value,
+            stages,
+            api,
+            json,
+        } => {
+            let key = control::create_api_key(
+                &store,
+                control::NewApiKey {
+                    name,
+                    value,
+                    enabled: true,
+                    description: None,
+                },
+            )?;
+            let mut plans = Vec::new();
+            for stage in &stages {
+                plans.push(control::grant_stage(
+                    &store,
+                    &key.id,
+                    api.as_deref(),
+                    stage,
+                )?);
+            }
+            if json.json {
+                return print_json(&serde_json::json!({"key": key, "usagePlans": plans}));
+            }
+            outln!("api key {} ({}) created: {}", key.name, key.id, key.value);
+            for p in &plans {
+                outln!("  opens {} (usage plan {})", p.name, p.id);
+            }
+            if plans.is_empty() {
+                outln!("  it opens no stage yet: add --stage NAME, or put it in a usage plan");
+            } else {
+                outln!("  call with: curl -H 'x-api-key: {}' ...", key.value);
+            }
+        }
+        ApiKeyCommand::Delete { key } => {
+            let k = control::delete_api_key(&store, &key)?;
+            outln!("deleted api key {} ({})", k.name, k.id);
+        }
+    }
+    Ok(())
+}
+
+fn api_keys(state: &Option<PathBuf>, json: bool) -> Result<()> {
+    let (keys, plans) = store(state)?.read(|tx| Ok((tx.api_keys()?, tx.usage_plans()?)))?;
+    if json {
+        return print_json(&serde_json::json!({ "item": keys, "usagePlans": plans }));
+    }
+    let mut t = Table::new(&["NAME", "ID", "VALUE", "ENABLED", "STAGES", "CREATED"]);
+    for k in &keys {
+        let stages: Vec<String> = plans
+            .iter()
+            .filter(|p| p.key_ids.contains(&k.id))
+            .flat_map(|p| {
+                p.api_stages
+                    .iter()
+                    .map(|s| format!("{}/{}", s.api_id, s.stage))
+            })
+            .collect();
+        t.row(vec![
+            k.name.clone(),
+            k.id.clone(),
+            k.value.clone(),
+            k.enabled.to_string(),
+            if stages.is_empty() {
+                "-".to_string()
+            } else {
+                stages.join(", ")
+            },
+            date(k.created_date),
+        ]);
+    }
+    if t.is_empty() {
+        outln!("no API keys yet: add one with `gw api-key create NAME --stage STAGE`");
+    } else {
+        out!("{t}");
     }
     Ok(())
 }

@@ -54,6 +54,7 @@ pub struct Decision {
     pub principal_id: String,
     pub statements: Vec<Statement>,
     pub context: Vec<(String, String)>,
+    pub usage_identifier_key: Option<String>,
 }
 
 /// One policy statement.
@@ -180,6 +181,7 @@ pub async fn authorize(
             principal_id: decision.principal_id.clone(),
             context: decision.context.clone(),
             integration_latency_ms: latency,
+            usage_identifier_key: decision.usage_identifier_key.clone(),
         }),
         Verdict::ExplicitDeny => Err(GatewayError::new(ResponseType::AccessDenied)),
         Verdict::ImplicitDeny => Err(GatewayError::with_message(
@@ -357,6 +359,10 @@ pub fn parse_answer(out: &[u8]) -> Result<Decision, Answer> {
         principal_id,
         statements,
         context,
+        usage_identifier_key: obj
+            .get("usageIdentifierKey")
+            .and_then(Value::as_str)
+            .map(str::to_string),
     })
 }
 

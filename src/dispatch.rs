@@ -443,6 +443,25 @@ async fn serve(
     } else {
         cx
     };
+    if matched.method.api_key_required {
+        let key = if deployment
+            .api
+            .api_key_source
+            .as_deref()
+            .is_some_and(|s| s.eq_ignore_ascii_case("AUTHORIZER"))
+        {
+            cx.authorizer.and_then(|a| a.usage_identifier_key.clone())
+        } else {
+            parts
+                .headers
+                .get("x-api-key")
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        if !key.is_some_and(|k| snapshot.api_key_accepted(&api.id, &stage.name, &k)) {
+            return Err(fail(GatewayError::new(ResponseType::InvalidApiKey)));
+        }
+    }
     crate::validation::check_parameters(&deployment.api, matched.method, &cx).map_err(fail)?;
     let result = match integration.kind {
         IntegrationType::HttpProxy | IntegrationType::Http => {

@@ -22,6 +22,15 @@ pub fn short() -> String {
     random(6)
 }
 
+/// An API key value: 40 random letters and digits (AWS's keys are 40 characters too).
+pub fn api_key_value() -> String {
+    const KEY: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut rng = rand::rng();
+    (0..40)
+        .map(|_| KEY[rng.random_range(0..KEY.len())] as char)
+        .collect()
+}
+
 /// A request id (`x-amzn-RequestId`).
 pub fn request_id() -> String {
     // From the thread-local RNG: no system call per request.

@@ -45,6 +45,8 @@ pub struct Authorized {
     pub principal_id: String,
     pub context: Vec<(String, String)>,
     pub integration_latency_ms: u64,
+    /// The API key the authorizer named (`usageIdentifierKey`), for `apiKeySource: AUTHORIZER`.
+    pub usage_identifier_key: Option<String>,
 }
 
 impl Authorized {

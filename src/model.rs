@@ -312,3 +312,44 @@ pub fn valid_variable_value(value: &str) -> bool {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || "-._~:/?#&=,".contains(c))
 }
+
+/// An API key (`x-api-key`), as API Gateway keeps it: account-wide, usable on the stages of the
+/// usage plans it belongs to.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub value: String,
+    pub enabled: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    pub created_date: i64,
+}
+
+/// A usage plan: which API stages its keys open. `throttle` and `quota` are kept as written
+/// (not enforced).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsagePlan {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub api_stages: Vec<UsagePlanStage>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub throttle: Option<serde_json::Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quota: Option<serde_json::Value>,
+    /// The ids of its API keys.
+    #[serde(default)]
+    pub key_ids: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UsagePlanStage {
+    pub api_id: String,
+    pub stage: String,
+}

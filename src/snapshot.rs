@@ -52,11 +52,20 @@ pub struct Snapshot {
     /// The API the short URL form (`/{stage}/...`) serves: the only API with a stage.
     pub default_api: Option<String>,
     pub functions: crate::integrations::function::Functions,
+    /// (API id, stage) → the values of the enabled API keys its usage plans accept.
+    pub api_keys: HashMap<(String, String), std::collections::HashSet<String>>,
     /// The store generation this snapshot was read at.
     pub generation: i64,
 }
 
 impl Snapshot {
+    /// Whether `value` is an enabled API key in a usage plan of this API stage.
+    pub fn api_key_accepted(&self, api_id: &str, stage: &str, value: &str) -> bool {
+        self.api_keys
+            .get(&(api_id.to_string(), stage.to_string()))
+            .is_some_and(|values| values.contains(value))
+    }
+
     /// An API by id or name (case-insensitive, as AWS host names are).
     pub fn api(&self, id_or_name: &str) -> Option<&Arc<LiveApi>> {
         self.apis.get(id_or_name).or_else(|| {
@@ -158,6 +167,21 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
             .collect();
         if with_stages.len() == 1 {
             snap.default_api = with_stages.first().map(|s| s.to_string());
+        }
+        let keys: HashMap<String, String> = tx
+            .api_keys()?
+            .into_iter()
+            .filter(|k| k.enabled)
+            .map(|k| (k.id, k.value))
+            .collect();
+        for plan in tx.usage_plans()? {
+            for s in &plan.api_stages {
+                let accepted = snap
+                    .api_keys
+                    .entry((s.api_id.clone(), s.stage.clone()))
+                    .or_default();
+                accepted.extend(plan.key_ids.iter().filter_map(|id| keys.get(id).cloned()));
+            }
         }
         Ok(snap)
     })?;

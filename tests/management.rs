@@ -910,3 +910,141 @@ async fn an_authorizer_created_through_the_api_guards_its_method() {
         "{listed}"
     );
 }
+
+/// Terraform's `aws_api_gateway_api_key` / `_usage_plan` / `_usage_plan_key` path through the AWS
+/// CLI: a key in a usage plan bound to a stage opens the stage's `apiKeyRequired` methods; a
+/// disabled key, a key taken out of the plan, or none at all gets AWS's 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_and_usage_plans_open_methods_that_require_a_key() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "keyed"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+    let calls = MethodCalls { aws: &aws, id: &id };
+    calls.ok(
+        "put-method",
+        &root,
+        "GET",
+        &["--authorization-type", "NONE", "--api-key-required"],
+    );
+    let template = r#"{"application/json": "{\"statusCode\": 200}"}"#;
+    calls.ok(
+        "put-integration",
+        &root,
+        "GET",
+        &["--type", "MOCK", "--request-templates", template],
+    );
+    calls.ok(
+        "put-method-response",
+        &root,
+        "GET",
+        &["--status-code", "200"],
+    );
+    let answer = r#"{"application/json": "keyed"}"#;
+    calls.ok(
+        "put-integration-response",
+        &root,
+        "GET",
+        &["--status-code", "200", "--response-templates", answer],
+    );
+    aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+
+    let key = aws.json(&["create-api-key", "--name", "ci", "--enabled"]);
+    let key_id = s(&key["id"]).to_string();
+    let value = s(&key["value"]).to_string();
+    assert_eq!(key["enabled"], true);
+    let off = aws.json(&[
+        "create-api-key",
+        "--name",
+        "off",
+        "--value",
+        "disabled-key-0123456789",
+    ]);
+    assert_eq!(
+        off["enabled"], false,
+        "AWS creates keys disabled by default"
+    );
+    let stages = format!("apiId={id},stage=prod");
+    let plan = aws.json(&[
+        "create-usage-plan",
+        "--name",
+        "basic",
+        "--api-stages",
+        &stages,
+    ]);
+    let plan_id = s(&plan["id"]).to_string();
+    assert_eq!(plan["apiStages"][0]["apiId"], id.as_str());
+    let err = aws.fails(&[
+        "create-usage-plan",
+        "--name",
+        "nowhere",
+        "--api-stages",
+        &format!("apiId={id},stage=qa"),
+    ]);
+    assert!(err.contains("BadRequestException"), "{err}");
+    for k in [&key_id, s(&off["id"])] {
+        let pk = aws.json(&[
+            "create-usage-plan-key",
+            "--usage-plan-id",
+            &plan_id,
+            "--key-id",
+            k,
+            "--key-type",
+            "API_KEY",
+        ]);
+        assert_eq!(pk["type"], "API_KEY");
+    }
+    let keys = aws.json(&["get-usage-plan-keys", "--usage-plan-id", &plan_id]);
+    assert_eq!(keys["items"].as_array().map(Vec::len), Some(2), "{keys}");
+    let listed = aws.json(&["get-api-keys", "--include-values"]);
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|k| k["value"] == value.as_str()),
+        "{listed}"
+    );
+    let one = aws.json(&["get-api-key", "--api-key", &key_id]);
+    assert!(one.get("value").is_none(), "no value unless asked: {one}");
+
+    let client = common::client();
+    let url = server.url(&format!("/_aws/execute-api/{id}/prod/"));
+    let r = common::send(&client, "GET", &url, &[("x-api-key", value.as_str())], "").await;
+    assert_eq!((r.status, r.text().as_str()), (200, "keyed"));
+    let forbidden = r#"{"message":"Forbidden"}"#;
+    for headers in [
+        vec![],
+        vec![("x-api-key", "disabled-key-0123456789")],
+        vec![("x-api-key", "nobody-0123456789abcdef")],
+    ] {
+        let r = common::send(&client, "GET", &url, &headers, "").await;
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (403, forbidden),
+            "{headers:?}"
+        );
+    }
+
+    aws.json(&[
+        "delete-usage-plan-key",
+        "--usage-plan-id",
+        &plan_id,
+        "--key-id",
+        &key_id,
+    ]);
+    let r = common::send(&client, "GET", &url, &[("x-api-key", value.as_str())], "").await;
+    assert_eq!(r.status, 403, "{}", r.text());
+    aws.json(&["delete-usage-plan", "--usage-plan-id", &plan_id]);
+    aws.json(&["delete-api-key", "--api-key", &key_id]);
+    let err = aws.fails(&["get-api-key", "--api-key", &key_id]);
+    assert!(err.contains("NotFoundException"), "{err}");
+}

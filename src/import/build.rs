@@ -170,7 +170,6 @@ fn top_level(cx: &mut Ctx, doc: &Doc, api: &mut RestApi) -> Result<Option<String
                         ))
                     }
                 }
-                cx.warn(&ptr, "kept as apiKeySource; gw does not check API keys yet");
             }
             "binary-media-types" => {
                 api.binary_media_types = string_list(cx, &ptr, value)?;
@@ -805,12 +804,6 @@ fn method(
                 format!("security scheme {name} is not defined in the document; ignored"),
             ),
         }
-    }
-    if m.api_key_required {
-        cx.warn(
-            &format!("{}/security", op.pointer),
-            "apiKeyRequired kept; gw does not check API keys yet",
-        );
     }
     let mut validator = default_validator.map(str::to_string);
     for (key, value) in &op.extensions {

@@ -16,6 +16,7 @@
 
 mod authorizers;
 pub mod export;
+mod keys;
 pub mod patch;
 mod resources;
 pub mod sigv4;
@@ -406,6 +407,18 @@ fn route(store: &Store, req: &Req) -> Result<Reply> {
             "DELETE",
             ["restapis", id, "resources", rid, "methods", verb, "integration", "responses", code],
         ) => resources::delete_integration_response(store, id, (rid, verb, code)),
+        ("POST", ["apikeys"]) => keys::create_api_key(store, req),
+        ("GET", ["apikeys"]) => keys::get_api_keys(store, req),
+        ("GET", ["apikeys", id]) => keys::get_api_key(store, req, id),
+        ("DELETE", ["apikeys", id]) => keys::delete_api_key(store, id),
+        ("POST", ["usageplans"]) => keys::create_usage_plan(store, req),
+        ("GET", ["usageplans"]) => keys::get_usage_plans(store, req),
+        ("GET", ["usageplans", id]) => keys::get_usage_plan(store, id),
+        ("DELETE", ["usageplans", id]) => keys::delete_usage_plan(store, id),
+        ("POST", ["usageplans", id, "keys"]) => keys::create_usage_plan_key(store, req, id),
+        ("GET", ["usageplans", id, "keys"]) => keys::get_usage_plan_keys(store, req, id),
+        ("GET", ["usageplans", id, "keys", kid]) => keys::get_usage_plan_key(store, id, kid),
+        ("DELETE", ["usageplans", id, "keys", kid]) => keys::delete_usage_plan_key(store, id, kid),
         ("POST", ["restapis", id, "authorizers"]) => authorizers::create_authorizer(store, req, id),
         ("GET", ["restapis", id, "authorizers"]) => authorizers::get_authorizers(store, req, id),
         ("GET", ["restapis", id, "authorizers", aid]) => {

@@ -10,7 +10,9 @@
 //! - any other name: Allow for every method of the stage.
 //!
 //! Allowed callers get `principalId` = their name and a `context` (`user`, `level`, `admin`) that
-//! the integration sees as `requestContext.authorizer.*` / `$context.authorizer.*`.
+//! the integration sees as `requestContext.authorizer.*` / `$context.authorizer.*`. A REQUEST
+//! event's `X-Usage-Key` header comes back as `usageIdentifierKey` (the API key of an API whose
+//! `apiKeySource` is `AUTHORIZER`).
 
 use aws_lambda_events::apigw::{
     ApiGatewayCustomAuthorizerRequest, ApiGatewayCustomAuthorizerRequestTypeRequest,
@@ -18,8 +20,8 @@ use aws_lambda_events::apigw::{
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 
-/// `(caller name, method ARN)` from either event type.
-fn caller(event: &[u8]) -> Result<(Option<String>, String), serde_json::Error> {
+/// `(caller name, method ARN, usage key)` from either event type.
+fn caller(event: &[u8]) -> Result<(Option<String>, String, Option<String>), serde_json::Error> {
     let kind: Value = serde_json::from_slice(event)?;
     if kind.get("type").and_then(Value::as_str) == Some("REQUEST") {
         let req: ApiGatewayCustomAuthorizerRequestTypeRequest = serde_json::from_slice(event)?;
@@ -33,14 +35,19 @@ fn caller(event: &[u8]) -> Result<(Option<String>, String), serde_json::Error> {
                     .and_then(|v| v.to_str().ok())
                     .map(str::to_owned)
             });
-        return Ok((name, req.method_arn.unwrap_or_default()));
+        let usage_key = req
+            .headers
+            .get("x-usage-key")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        return Ok((name, req.method_arn.unwrap_or_default(), usage_key));
     }
     let req: ApiGatewayCustomAuthorizerRequest = serde_json::from_slice(event)?;
     let name = req
         .authorization_token
         .as_deref()
         .map(|t| t.strip_prefix("Bearer ").unwrap_or(t).trim().to_owned());
-    Ok((name, req.method_arn.unwrap_or_default()))
+    Ok((name, req.method_arn.unwrap_or_default(), None))
 }
 
 /// `arn:aws:execute-api:REGION:ACCOUNT:API/STAGE/METHOD/PATH` → (`...:API/STAGE`, METHOD).
@@ -64,18 +71,24 @@ fn policy(principal: &str, effect: &str, resource: String, name: &str) -> Value 
 }
 
 fn answer(event: &[u8]) -> Value {
-    let (name, method_arn) = match caller(event) {
+    let (name, method_arn, usage_key) = match caller(event) {
         Ok(c) => c,
         Err(e) => return json!({"errorMessage": format!("not an authorizer event: {e}")}),
     };
     let (stage, _method) = stage_arn(&method_arn);
-    match name.as_deref() {
+    let mut answer = match name.as_deref() {
         None | Some("") | Some("unauthorized") => json!({"errorMessage": "Unauthorized"}),
         Some("deny") => policy("deny", "Deny", format!("{stage}/*"), "deny"),
         Some("broken") => json!({"principalId": "broken"}),
         Some(n) if n.starts_with("reader") => policy(n, "Allow", format!("{stage}/GET/*"), n),
         Some(n) => policy(n, "Allow", format!("{stage}/*/*"), n),
+    };
+    if let (Some(key), Some(obj)) = (usage_key, answer.as_object_mut()) {
+        if obj.contains_key("policyDocument") {
+            obj.insert("usageIdentifierKey".into(), Value::String(key));
+        }
     }
+    answer
 }
 
 fn main() {

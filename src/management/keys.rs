@@ -1,0 +1,242 @@
+//! API keys and usage plans through the management API, as `aws apigateway create-api-key /
+//! create-usage-plan / create-usage-plan-key ...` and Terraform's `aws_api_gateway_api_key`,
+//! `_usage_plan` and `_usage_plan_key` call them. A method with `apiKeyRequired` accepts an
+//! enabled key of a usage plan bound to its stage.
+
+use super::{list, page, ApiError, Reply, Req, Result};
+use crate::control::{self, NewApiKey};
+use crate::model::{ApiKey, UsagePlan, UsagePlanStage};
+use crate::store::Store;
+use serde::Deserialize;
+use serde_json::{json, Value};
+
+fn api_key(k: &ApiKey, with_value: bool) -> Value {
+    let mut v = json!({
+        "id": k.id,
+        "name": k.name,
+        "enabled": k.enabled,
+        "createdDate": k.created_date,
+        "lastUpdatedDate": k.created_date,
+        "stageKeys": [],
+    });
+    if with_value {
+        v["value"] = json!(k.value);
+    }
+    if let Some(d) = &k.description {
+        v["description"] = json!(d);
+    }
+    v
+}
+
+fn usage_plan(p: &UsagePlan) -> Value {
+    let mut v = json!({
+        "id": p.id,
+        "name": p.name,
+        "apiStages": p.api_stages.iter().map(|s| json!({"apiId": s.api_id, "stage": s.stage})).collect::<Vec<_>>(),
+    });
+    if let Some(d) = &p.description {
+        v["description"] = json!(d);
+    }
+    if let Some(t) = &p.throttle {
+        v["throttle"] = t.clone();
+    }
+    if let Some(q) = &p.quota {
+        v["quota"] = q.clone();
+    }
+    v
+}
+
+fn plan_key(k: &ApiKey) -> Value {
+    json!({"id": k.id, "type": "API_KEY", "value": k.value, "name": k.name})
+}
+
+fn flag(req: &Req, name: &str) -> bool {
+    req.q(name).is_some_and(|v| v.eq_ignore_ascii_case("true"))
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct CreateApiKeyBody {
+    name: Option<String>,
+    description: Option<String>,
+    enabled: Option<bool>,
+    value: Option<String>,
+}
+
+pub(super) fn create_api_key(store: &Store, req: &Req) -> Result<Reply> {
+    let b: CreateApiKeyBody = req.json()?;
+    let key = control::create_api_key(
+        store,
+        NewApiKey {
+            name: b.name.unwrap_or_default(),
+            value: b.value,
+            // AWS's default: a key is created disabled unless asked otherwise.
+            enabled: b.enabled.unwrap_or(false),
+            description: b.description,
+        },
+    )?;
+    Ok(Reply::created(api_key(&key, true)))
+}
+
+pub(super) fn get_api_keys(store: &Store, req: &Req) -> Result<Reply> {
+    let mut keys = store.read(|tx| tx.api_keys())?;
+    if let Some(prefix) = req.q("name") {
+        keys.retain(|k| k.name.starts_with(prefix));
+    }
+    let with_values = flag(req, "includeValues");
+    let (keys, next) = page(keys, req)?;
+    Ok(Reply::ok(list(
+        keys.iter().map(|k| api_key(k, with_values)).collect(),
+        next,
+    )))
+}
+
+pub(super) fn get_api_key(store: &Store, req: &Req, id: &str) -> Result<Reply> {
+    let key = store.read(|tx| {
+        tx.api_keys()?
+            .into_iter()
+            .find(|k| k.id == id)
+            .ok_or_else(|| crate::store::StoreError::NotFound(control::NO_API_KEY.into()))
+    })?;
+    Ok(Reply::ok(api_key(&key, flag(req, "includeValue"))))
+}
+
+pub(super) fn delete_api_key(store: &Store, id: &str) -> Result<Reply> {
+    store.write(|tx| {
+        if tx.delete_api_key(id)? {
+            Ok(())
+        } else {
+            Err(crate::store::StoreError::NotFound(
+                control::NO_API_KEY.into(),
+            ))
+        }
+    })?;
+    Ok(Reply::accepted())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct StageBody {
+    api_id: Option<String>,
+    stage: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct CreateUsagePlanBody {
+    name: Option<String>,
+    description: Option<String>,
+    api_stages: Option<Vec<StageBody>>,
+    throttle: Option<Value>,
+    quota: Option<Value>,
+}
+
+pub(super) fn create_usage_plan(store: &Store, req: &Req) -> Result<Reply> {
+    let b: CreateUsagePlanBody = req.json()?;
+    let mut api_stages = Vec::new();
+    for s in b.api_stages.unwrap_or_default() {
+        match (s.api_id, s.stage) {
+            (Some(api_id), Some(stage)) => api_stages.push(UsagePlanStage { api_id, stage }),
+            _ => {
+                return Err(ApiError::bad_request(
+                    "Each API stage of a usage plan needs apiId and stage",
+                ))
+            }
+        }
+    }
+    let plan = control::create_usage_plan(
+        store,
+        UsagePlan {
+            id: String::new(),
+            name: b.name.unwrap_or_default(),
+            description: b.description,
+            api_stages,
+            throttle: b.throttle,
+            quota: b.quota,
+            key_ids: Vec::new(),
+        },
+    )?;
+    Ok(Reply::created(usage_plan(&plan)))
+}
+
+pub(super) fn get_usage_plans(store: &Store, req: &Req) -> Result<Reply> {
+    let mut plans = store.read(|tx| tx.usage_plans())?;
+    if let Some(key) = req.q("keyId") {
+        plans.retain(|p| p.key_ids.iter().any(|k| k == key));
+    }
+    let (plans, next) = page(plans, req)?;
+    Ok(Reply::ok(list(
+        plans.iter().map(usage_plan).collect(),
+        next,
+    )))
+}
+
+fn find_plan(store: &Store, id: &str) -> Result<UsagePlan> {
+    Ok(store.read(|tx| {
+        tx.usage_plans()?
+            .into_iter()
+            .find(|p| p.id == id)
+            .ok_or_else(|| crate::store::StoreError::NotFound(control::NO_USAGE_PLAN.into()))
+    })?)
+}
+
+pub(super) fn get_usage_plan(store: &Store, id: &str) -> Result<Reply> {
+    Ok(Reply::ok(usage_plan(&find_plan(store, id)?)))
+}
+
+pub(super) fn delete_usage_plan(store: &Store, id: &str) -> Result<Reply> {
+    find_plan(store, id)?;
+    control::delete_usage_plan(store, id)?;
+    Ok(Reply::accepted())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct CreateUsagePlanKeyBody {
+    key_id: Option<String>,
+    key_type: Option<String>,
+}
+
+pub(super) fn create_usage_plan_key(store: &Store, req: &Req, plan: &str) -> Result<Reply> {
+    let b: CreateUsagePlanKeyBody = req.json()?;
+    if b.key_type.as_deref().is_some_and(|t| t != "API_KEY") {
+        return Err(ApiError::bad_request(
+            "Invalid key type: only API_KEY is supported",
+        ));
+    }
+    let key_id = b
+        .key_id
+        .ok_or_else(|| ApiError::bad_request("keyId must be specified"))?;
+    find_plan(store, plan)?;
+    let (_, key) = control::add_usage_plan_key(store, plan, &key_id)?;
+    Ok(Reply::created(plan_key(&key)))
+}
+
+fn plan_keys(store: &Store, plan: &str) -> Result<Vec<ApiKey>> {
+    let plan = find_plan(store, plan)?;
+    let keys = store.read(|tx| tx.api_keys())?;
+    Ok(keys
+        .into_iter()
+        .filter(|k| plan.key_ids.contains(&k.id))
+        .collect())
+}
+
+pub(super) fn get_usage_plan_keys(store: &Store, req: &Req, plan: &str) -> Result<Reply> {
+    let (keys, next) = page(plan_keys(store, plan)?, req)?;
+    Ok(Reply::ok(list(keys.iter().map(plan_key).collect(), next)))
+}
+
+pub(super) fn get_usage_plan_key(store: &Store, plan: &str, key: &str) -> Result<Reply> {
+    let keys = plan_keys(store, plan)?;
+    let k = keys
+        .iter()
+        .find(|k| k.id == key)
+        .ok_or_else(|| ApiError::not_found(control::NO_API_KEY))?;
+    Ok(Reply::ok(plan_key(k)))
+}
+
+pub(super) fn delete_usage_plan_key(store: &Store, plan: &str, key: &str) -> Result<Reply> {
+    find_plan(store, plan)?;
+    control::remove_usage_plan_key(store, plan, key)?;
+    Ok(Reply::accepted())
+}
