@@ -67,6 +67,8 @@ pub struct Shared {
     pub draw: Arc<Draw>,
     /// Lambda authorizer answers, shared by every worker.
     pub authorizers: Arc<crate::authorizer::Cache>,
+    /// Usage-plan throttles and quotas, shared by every worker.
+    pub limiter: Arc<crate::throttle::Limiter>,
 }
 
 /// Which API a request addresses, and the path after it.
@@ -458,8 +460,19 @@ async fn serve(
                 .and_then(|v| v.to_str().ok())
                 .map(str::to_string)
         };
-        if !key.is_some_and(|k| snapshot.api_key_accepted(&api.id, &stage.name, &k)) {
+        let Some(grant) = key.and_then(|k| snapshot.api_key(&api.id, &stage.name, &k)) else {
             return Err(fail(GatewayError::new(ResponseType::InvalidApiKey)));
+        };
+        if !grant.limits.is_empty() {
+            shared
+                .limiter
+                .admit(
+                    &grant.id,
+                    &grant.limits,
+                    std::time::Instant::now(),
+                    chrono::Utc::now(),
+                )
+                .map_err(fail)?;
         }
     }
     crate::validation::check_parameters(&deployment.api, matched.method, &cx).map_err(fail)?;

@@ -20,6 +20,7 @@ pub enum ResponseType {
     UnsupportedMediaType,
     RequestTooLarge,
     Throttled,
+    QuotaExceeded,
     IntegrationTimeout,
     IntegrationFailure,
     ApiConfigurationError,
@@ -112,6 +113,13 @@ impl ResponseType {
                 429,
                 "Too Many Requests",
                 "TooManyRequestsException",
+                false,
+            ),
+            QuotaExceeded => d(
+                "QUOTA_EXCEEDED",
+                429,
+                "Limit Exceeded",
+                "LimitExceededException",
                 false,
             ),
             IntegrationTimeout => d(

@@ -25,6 +25,7 @@ pub mod serving;
 pub mod snapshot;
 pub mod store;
 pub mod template;
+pub mod throttle;
 pub mod urls;
 pub mod validation;
 pub mod wasm;

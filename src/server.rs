@@ -107,6 +107,7 @@ pub async fn run(
         None => Draw::Random,
     });
     let authorizers = Arc::new(crate::authorizer::Cache::default());
+    let limiter = Arc::new(crate::throttle::Limiter::default());
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
 
@@ -121,6 +122,7 @@ pub async fn run(
         let (draw, store) = (draw.clone(), store.clone());
         let reloader = reloader.clone();
         let authorizers = authorizers.clone();
+        let limiter = limiter.clone();
         let handle = std::thread::Builder::new()
             .name(format!("gw-worker-{i}"))
             .spawn(move || -> Result<(), ServerError> {
@@ -136,6 +138,7 @@ pub async fn run(
                         require_sigv4: config.require_sigv4.clone(),
                         draw,
                         authorizers,
+                        limiter,
                     });
                     worker(rx, shared, &config).await;
                     Ok(())

@@ -52,18 +52,18 @@ pub struct Snapshot {
     /// The API the short URL form (`/{stage}/...`) serves: the only API with a stage.
     pub default_api: Option<String>,
     pub functions: crate::integrations::function::Functions,
-    /// (API id, stage) → the values of the enabled API keys its usage plans accept.
-    pub api_keys: HashMap<(String, String), std::collections::HashSet<String>>,
+    /// (API id, stage) → the enabled API keys its usage plans accept, by value.
+    pub api_keys: HashMap<(String, String), HashMap<String, KeyGrant>>,
     /// The store generation this snapshot was read at.
     pub generation: i64,
 }
 
 impl Snapshot {
-    /// Whether `value` is an enabled API key in a usage plan of this API stage.
-    pub fn api_key_accepted(&self, api_id: &str, stage: &str, value: &str) -> bool {
+    /// The grant of API key `value` on this API stage, if a usage plan of the stage has it.
+    pub fn api_key(&self, api_id: &str, stage: &str, value: &str) -> Option<&KeyGrant> {
         self.api_keys
-            .get(&(api_id.to_string(), stage.to_string()))
-            .is_some_and(|values| values.contains(value))
+            .get(&(api_id.to_string(), stage.to_string()))?
+            .get(value)
     }
 
     /// An API by id or name (case-insensitive, as AWS host names are).
@@ -75,6 +75,14 @@ impl Snapshot {
                 .or_else(|| self.names.get(&lower).and_then(|id| self.apis.get(id)))
         })
     }
+}
+
+/// An API key accepted on a stage, with its usage plan's limits.
+#[derive(Debug, Clone)]
+pub struct KeyGrant {
+    /// `PLAN_ID/KEY_ID`: whose bucket and quota a request spends.
+    pub id: String,
+    pub limits: crate::throttle::Limits,
 }
 
 /// Deployments already turned into routers, kept across rebuilds.
@@ -175,12 +183,21 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
             .map(|k| (k.id, k.value))
             .collect();
         for plan in tx.usage_plans()? {
+            let limits =
+                crate::throttle::Limits::from_plan(plan.throttle.as_ref(), plan.quota.as_ref());
             for s in &plan.api_stages {
                 let accepted = snap
                     .api_keys
                     .entry((s.api_id.clone(), s.stage.clone()))
                     .or_default();
-                accepted.extend(plan.key_ids.iter().filter_map(|id| keys.get(id).cloned()));
+                for id in &plan.key_ids {
+                    if let Some(value) = keys.get(id) {
+                        accepted.entry(value.clone()).or_insert_with(|| KeyGrant {
+                            id: format!("{}/{id}", plan.id),
+                            limits,
+                        });
+                    }
+                }
             }
         }
         Ok(snap)

@@ -911,18 +911,13 @@ async fn an_authorizer_created_through_the_api_guards_its_method() {
     );
 }
 
-/// Terraform's `aws_api_gateway_api_key` / `_usage_plan` / `_usage_plan_key` path through the AWS
-/// CLI: a key in a usage plan bound to a stage opens the stage's `apiKeyRequired` methods; a
-/// disabled key, a key taken out of the plan, or none at all gets AWS's 403.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn api_keys_and_usage_plans_open_methods_that_require_a_key() {
-    let gw = Gw::new();
-    let server = gw.serve(&[]);
-    let aws = Aws::new(server.addr);
+/// A deployed API (stage `prod`) whose root GET is a MOCK answering "keyed" and requires an API
+/// key; returns its id.
+fn api_requiring_a_key(aws: &Aws) -> String {
     let api = aws.json(&["create-rest-api", "--name", "keyed"]);
     let id = s(&api["id"]).to_string();
     let root = s(&api["rootResourceId"]).to_string();
-    let calls = MethodCalls { aws: &aws, id: &id };
+    let calls = MethodCalls { aws, id: &id };
     calls.ok(
         "put-method",
         &root,
@@ -956,6 +951,19 @@ async fn api_keys_and_usage_plans_open_methods_that_require_a_key() {
         "--stage-name",
         "prod",
     ]);
+
+    id
+}
+
+/// Terraform's `aws_api_gateway_api_key` / `_usage_plan` / `_usage_plan_key` path through the AWS
+/// CLI: a key in a usage plan bound to a stage opens the stage's `apiKeyRequired` methods; a
+/// disabled key, a key taken out of the plan, or none at all gets AWS's 403.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn api_keys_and_usage_plans_open_methods_that_require_a_key() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let id = api_requiring_a_key(&aws);
 
     let key = aws.json(&["create-api-key", "--name", "ci", "--enabled"]);
     let key_id = s(&key["id"]).to_string();
@@ -1047,4 +1055,76 @@ async fn api_keys_and_usage_plans_open_methods_that_require_a_key() {
     aws.json(&["delete-api-key", "--api-key", &key_id]);
     let err = aws.fails(&["get-api-key", "--api-key", &key_id]);
     assert!(err.contains("NotFoundException"), "{err}");
+}
+
+/// A usage plan's `throttle` and `quota` through the AWS CLI: past the burst (with a rate too slow
+/// to refill during the test) a key gets 429 "Too Many Requests"; past the quota, 429 "Limit
+/// Exceeded"; each key spends its own allowance. (The quota is per UTC day: a run that crosses
+/// midnight UTC between the calls would see it reset.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_plan_throttle_and_quota_answer_429() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let id = api_requiring_a_key(&aws);
+    let stages = format!("apiId={id},stage=prod");
+    // (value, id)
+    let key = |name: &str| -> (String, String) {
+        let k = aws.json(&["create-api-key", "--name", name, "--enabled"]);
+        (s(&k["value"]).to_string(), s(&k["id"]).to_string())
+    };
+    let plan = |name: &str, limit: &[&str]| -> String {
+        let mut args = vec!["create-usage-plan", "--name", name, "--api-stages", &stages];
+        args.extend_from_slice(limit);
+        let p = aws.json(&args);
+        s(&p["id"]).to_string()
+    };
+    let join = |plan_id: &str, (_, key_id): &(String, String)| {
+        aws.json(&[
+            "create-usage-plan-key",
+            "--usage-plan-id",
+            plan_id,
+            "--key-id",
+            key_id,
+            "--key-type",
+            "API_KEY",
+        ]);
+    };
+    let slow = plan("slow", &["--throttle", "burstLimit=2,rateLimit=0.001"]);
+    let (a, b) = (key("a"), key("b"));
+    join(&slow, &a);
+    join(&slow, &b);
+    let capped = plan("capped", &["--quota", "limit=3,period=DAY"]);
+    let c = key("c");
+    join(&capped, &c);
+
+    let client = common::client();
+    let url = server.url(&format!("/_aws/execute-api/{id}/prod/"));
+    let call = |(value, _): &(String, String)| {
+        let (client, url, value) = (client.clone(), url.clone(), value.clone());
+        async move { common::send(&client, "GET", &url, &[("x-api-key", value.as_str())], "").await }
+    };
+    for _ in 0..2 {
+        assert_eq!(call(&a).await.status, 200);
+    }
+    let r = call(&a).await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (429, r#"{"message":"Too Many Requests"}"#)
+    );
+    assert_eq!(
+        r.header("x-amzn-errortype"),
+        Some("TooManyRequestsException")
+    );
+    assert_eq!(call(&b).await.status, 200, "b has its own bucket");
+
+    for _ in 0..3 {
+        assert_eq!(call(&c).await.status, 200);
+    }
+    let r = call(&c).await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (429, r#"{"message":"Limit Exceeded"}"#)
+    );
+    assert_eq!(r.header("x-amzn-errortype"), Some("LimitExceededException"));
 }
