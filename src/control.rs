@@ -140,13 +140,37 @@ fn merge(mut old: RestApi, new: RestApi) -> RestApi {
         }
     }
     old.gateway_responses.extend(new.gateway_responses);
+    old.models.extend(new.models);
+    // An authorizer or validator of the same name is replaced; methods kept from the old API
+    // follow it to its new id.
+    let mut renamed: BTreeMap<String, String> = BTreeMap::new();
     for a in new.authorizers {
+        for o in old.authorizers.iter().filter(|o| o.name == a.name) {
+            renamed.insert(o.id.clone(), a.id.clone());
+        }
         old.authorizers.retain(|o| o.name != a.name);
         old.authorizers.push(a);
     }
     for v in new.request_validators {
+        for o in old.request_validators.iter().filter(|o| o.name == v.name) {
+            renamed.insert(o.id.clone(), v.id.clone());
+        }
         old.request_validators.retain(|o| o.name != v.name);
         old.request_validators.push(v);
+    }
+    for m in old
+        .resources
+        .iter_mut()
+        .flat_map(|r| r.resource_methods.values_mut())
+    {
+        for id in [&mut m.authorizer_id, &mut m.request_validator_id]
+            .into_iter()
+            .flatten()
+        {
+            if let Some(new_id) = renamed.get(id.as_str()) {
+                *id = new_id.clone();
+            }
+        }
     }
     old.warnings = new.warnings;
     old

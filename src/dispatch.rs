@@ -476,6 +476,24 @@ async fn serve(
         }
     }
     crate::validation::check_parameters(&deployment.api, matched.method, &cx).map_err(fail)?;
+    let content_type = parts
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok());
+    let body = match deployment.body_schemas.for_request(
+        &matched.resource.id,
+        &matched.method.http_method,
+        content_type,
+    ) {
+        Some(schema) => {
+            let bytes = collect(body).await.map_err(fail)?;
+            if !crate::validation::body_is_valid(schema, &bytes) {
+                return Err(fail(crate::validation::invalid_body()));
+            }
+            body::full(bytes)
+        }
+        None => body,
+    };
     let result = match integration.kind {
         IntegrationType::HttpProxy | IntegrationType::Http => {
             integrations::http::forward(&cx, integration, &shared.client, limit(body)).await

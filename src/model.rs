@@ -41,6 +41,10 @@ pub struct RestApi {
     /// responseType → response, from `x-amazon-apigateway-gateway-responses`.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub gateway_responses: BTreeMap<String, GatewayResponse>,
+    /// Model name → JSON schema: the request models of methods whose validator checks bodies,
+    /// and the schemas they refer to.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub models: BTreeMap<String, serde_json::Value>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -83,6 +87,9 @@ pub struct Method {
     /// `method.request.{path|querystring|header}.NAME` → required.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub request_parameters: BTreeMap<String, bool>,
+    /// Content type → model name (in `RestApi::models`): the body schema a validator checks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub request_models: BTreeMap<String, String>,
     /// status code → response headers declared (`method.response.header.X` → false).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub method_responses: BTreeMap<String, MethodResponse>,

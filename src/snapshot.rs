@@ -18,6 +18,8 @@ pub struct LiveDeployment {
     pub deployment_id: String,
     pub api: RestApi,
     pub router: Router,
+    /// The compiled request-body schemas (see [`crate::validation::BodySchemas`]).
+    pub body_schemas: crate::validation::BodySchemas,
 }
 
 #[derive(Debug)]
@@ -110,6 +112,7 @@ impl SnapshotCache {
             api_id: api_id.to_string(),
             deployment_id: id.to_string(),
             router: Router::new(&api),
+            body_schemas: crate::validation::BodySchemas::compile(&api),
             api,
         });
         self.deployments.insert(key, live.clone());

@@ -144,11 +144,13 @@ impl Store {
         };
         let conn = store.connect()?;
         let ready: i64 = store.sql(conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation')",
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents')",
             [],
             |r| r.get(0),
         ))?;
-        if ready < 5 {
+        // A state directory made by an older gw lacks the newer tables: the schema (all
+        // `IF NOT EXISTS`) adds them.
+        if ready < 6 {
             // Schema creation races between first-time processes are serialized by the write lock.
             store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
         }
@@ -170,7 +172,27 @@ impl Store {
     pub fn connect(&self) -> Result<Connection> {
         let conn = self.sql(Connection::open(&self.db))?;
         self.sql(conn.busy_timeout(Duration::from_secs(30)))?;
-        self.sql(conn.pragma_update(None, "journal_mode", "WAL"))?;
+        // Switching a new database to WAL can answer SQLITE_BUSY at once (the busy handler is not
+        // consulted for it) while another process opens it too: try again for a while.
+        let mut tries = 0;
+        loop {
+            match conn.pragma_update(None, "journal_mode", "WAL") {
+                Err(rusqlite::Error::SqliteFailure(e, _))
+                    if tries < 250
+                        && matches!(
+                            e.code,
+                            rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                        ) =>
+                {
+                    tries += 1;
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                other => {
+                    self.sql(other)?;
+                    break;
+                }
+            }
+        }
         self.sql(conn.pragma_update(None, "synchronous", "NORMAL"))?;
         self.sql(conn.pragma_update(None, "foreign_keys", "ON"))?;
         Ok(conn)
@@ -739,5 +761,26 @@ impl Watcher {
                 path: self.db.clone(),
                 error,
             })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_state_directory_from_an_older_gw_gets_the_newer_tables() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        // What an older gw left: every table but `documents`.
+        let conn = store.connect().unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("DROP TABLE documents")
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let keys = store
+            .read(|tx| tx.api_keys())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(keys.is_empty());
     }
 }

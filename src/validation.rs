@@ -1,13 +1,26 @@
-//! Request validators (`x-amazon-apigateway-request-validators`): with
-//! `validateRequestParameters`, a method's required parameters (`method.request.header.X`,
-//! `method.request.querystring.X`, `method.request.path.X` marked `true`) must be present and
-//! not empty, or API Gateway answers 400 BAD_REQUEST_PARAMETERS
-//! `{"message": "Missing required request parameters: [a, b]"}` without calling the integration.
-//! Bodies are not validated against models (import warns when a validator asks for it).
+//! Request validators (`x-amazon-apigateway-request-validators`), as API Gateway applies them
+//! before the integration runs:
+//! - `validateRequestParameters`: a method's required parameters (`method.request.header.X`,
+//!   `method.request.querystring.X`, `method.request.path.X` marked `true`) must be present and not
+//!   empty, else 400 BAD_REQUEST_PARAMETERS
+//!   `{"message": "Missing required request parameters: [a, b]"}`.
+//! - `validateRequestBody`: the body must be JSON valid against the method's request model for its
+//!   content type (JSON Schema draft 4, as API Gateway models are), else 400 BAD_REQUEST_BODY
+//!   `{"message": "Invalid request body"}`. Schemas are compiled once per deployment, when the
+//!   snapshot is built, never on the request path.
+
+use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::gateway_response::{GatewayError, ResponseType};
 use crate::integrations::RequestCx;
-use crate::model::{Method, RestApi};
+use crate::model::{Method, RequestValidator, RestApi};
+
+/// The method's validator, if it has one.
+pub fn validator<'a>(api: &'a RestApi, method: &Method) -> Option<&'a RequestValidator> {
+    let id = method.request_validator_id.as_deref()?;
+    api.request_validators.iter().find(|v| v.id == id)
+}
 
 /// Checks `method`'s required parameters when its validator asks for it.
 pub fn check_parameters(
@@ -15,14 +28,7 @@ pub fn check_parameters(
     method: &Method,
     cx: &RequestCx,
 ) -> Result<(), GatewayError> {
-    let Some(validator) = method
-        .request_validator_id
-        .as_deref()
-        .and_then(|id| api.request_validators.iter().find(|v| v.id == id))
-    else {
-        return Ok(());
-    };
-    if !validator.validate_request_parameters {
+    if !validator(api, method).is_some_and(|v| v.validate_request_parameters) {
         return Ok(());
     }
     let missing: Vec<&str> = method
@@ -42,4 +48,111 @@ pub fn check_parameters(
             missing.join(", ")
         ),
     ))
+}
+
+/// One method's compiled request models: (content type, schema).
+type MethodSchemas = Vec<(String, Arc<jsonschema::Validator>)>;
+
+/// A deployment's compiled request-body schemas: (resource id, method) → content type → schema.
+/// Only methods whose validator checks bodies have entries.
+#[derive(Default)]
+pub struct BodySchemas {
+    by_method: HashMap<(String, String), MethodSchemas>,
+}
+
+impl std::fmt::Debug for BodySchemas {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BodySchemas")
+            .field("methods", &self.by_method.len())
+            .finish()
+    }
+}
+
+impl BodySchemas {
+    /// Compiles the request models of every method whose validator checks bodies. A model that
+    /// does not compile is logged and left unchecked.
+    pub fn compile(api: &RestApi) -> BodySchemas {
+        let mut out = BodySchemas::default();
+        let models = serde_json::Value::Object(
+            api.models
+                .iter()
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
+        );
+        let mut compiled: HashMap<&str, Option<Arc<jsonschema::Validator>>> = HashMap::new();
+        for r in &api.resources {
+            for m in r.resource_methods.values() {
+                if m.request_models.is_empty()
+                    || !validator(api, m).is_some_and(|v| v.validate_request_body)
+                {
+                    continue;
+                }
+                let mut list = Vec::new();
+                for (content_type, name) in &m.request_models {
+                    let schema = compiled.entry(name.as_str()).or_insert_with(|| {
+                        let schema = api.models.get(name)?;
+                        // References resolve inside one document that holds every model, under
+                        // both spellings specs use.
+                        let root = serde_json::json!({
+                            "allOf": [schema],
+                            "definitions": models,
+                            "components": {"schemas": models},
+                        });
+                        match jsonschema::draft4::new(&root) {
+                            Ok(v) => Some(Arc::new(v)),
+                            Err(e) => {
+                                tracing::warn!(
+                                    "model {name} of {} {} does not compile ({e}); its bodies are not validated",
+                                    m.http_method,
+                                    r.path
+                                );
+                                None
+                            }
+                        }
+                    });
+                    if let Some(v) = schema {
+                        list.push((content_type.clone(), v.clone()));
+                    }
+                }
+                if !list.is_empty() {
+                    out.by_method
+                        .insert((r.id.clone(), m.http_method.clone()), list);
+                }
+            }
+        }
+        out
+    }
+
+    /// The schema a body of `content_type` is checked against on this method: the model for its
+    /// media type, else the `$default` one. A request without `Content-Type` is taken as
+    /// `application/json`, as API Gateway does.
+    pub fn for_request(
+        &self,
+        resource_id: &str,
+        method: &str,
+        content_type: Option<&str>,
+    ) -> Option<&jsonschema::Validator> {
+        let list = self
+            .by_method
+            .get(&(resource_id.to_string(), method.to_string()))?;
+        let media = content_type
+            .and_then(|c| c.split(';').next())
+            .map(|c| c.trim().to_ascii_lowercase())
+            .filter(|c| !c.is_empty())
+            .unwrap_or_else(|| "application/json".into());
+        list.iter()
+            .find(|(t, _)| *t == media)
+            .or_else(|| list.iter().find(|(t, _)| t == "$default"))
+            .map(|(_, v)| v.as_ref())
+    }
+}
+
+/// Whether `body` is JSON valid against `schema`.
+pub fn body_is_valid(schema: &jsonschema::Validator, body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Value>(body).is_ok_and(|v| schema.is_valid(&v))
+}
+
+/// The answer for a body that fails its model.
+pub fn invalid_body() -> GatewayError {
+    GatewayError::with_message(ResponseType::BadRequestBody, "Invalid request body")
 }

@@ -658,6 +658,7 @@ fn create_rest_api(store: &Store, req: &Req) -> Result<Reply> {
         authorizers: Vec::new(),
         request_validators: Vec::new(),
         gateway_responses: BTreeMap::new(),
+        models: BTreeMap::new(),
     };
     store
         .write(|tx| tx.insert_api(&api, b"", ""))

@@ -216,6 +216,7 @@ pub(super) fn put_method(
             operation_name: b.operation_name,
             request_parameters: b.request_parameters.unwrap_or_default(),
             method_responses: BTreeMap::new(),
+            request_models: BTreeMap::new(),
             method_integration: None,
         };
         let v = wire::method(r, &m);
