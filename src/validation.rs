@@ -132,6 +132,9 @@ impl BodySchemas {
         method: &str,
         content_type: Option<&str>,
     ) -> Option<&jsonschema::Validator> {
+        if self.by_method.is_empty() {
+            return None;
+        }
         let list = self
             .by_method
             .get(&(resource_id.to_string(), method.to_string()))?;
