@@ -537,6 +537,25 @@ impl MethodCalls<'_> {
     fn fails(&self, cmd: &str, rid: &str, verb: &str, extra: &[&str]) -> String {
         self.aws.fails(&self.args(cmd, rid, verb, extra))
     }
+
+    /// A MOCK integration on an existing method answering 200 with `answer` (a template).
+    fn mock_answer(&self, rid: &str, verb: &str, answer: &str) {
+        let template = r#"{"application/json": "{\"statusCode\": 200}"}"#;
+        self.ok(
+            "put-integration",
+            rid,
+            verb,
+            &["--type", "MOCK", "--request-templates", template],
+        );
+        self.ok("put-method-response", rid, verb, &["--status-code", "200"]);
+        let answer = serde_json::json!({ "application/json": answer }).to_string();
+        self.ok(
+            "put-integration-response",
+            rid,
+            verb,
+            &["--status-code", "200", "--response-templates", &answer],
+        );
+    }
 }
 
 /// Terraform's `aws_api_gateway_resource` / `_method` / `_integration` / `_method_response` /
@@ -833,26 +852,7 @@ async fn an_authorizer_created_through_the_api_guards_its_method() {
     );
     assert_eq!(m["authorizationType"], "CUSTOM");
     assert_eq!(m["authorizerId"], aid.as_str());
-    let template = r#"{"application/json": "{\"statusCode\": 200}"}"#;
-    calls.ok(
-        "put-integration",
-        &root,
-        "GET",
-        &["--type", "MOCK", "--request-templates", template],
-    );
-    calls.ok(
-        "put-method-response",
-        &root,
-        "GET",
-        &["--status-code", "200"],
-    );
-    let answer = r#"{"application/json": "hello $context.authorizer.principalId"}"#;
-    calls.ok(
-        "put-integration-response",
-        &root,
-        "GET",
-        &["--status-code", "200", "--response-templates", answer],
-    );
+    calls.mock_answer(&root, "GET", "hello $context.authorizer.principalId");
     aws.json(&[
         "create-deployment",
         "--rest-api-id",
@@ -924,26 +924,7 @@ fn api_requiring_a_key(aws: &Aws) -> String {
         "GET",
         &["--authorization-type", "NONE", "--api-key-required"],
     );
-    let template = r#"{"application/json": "{\"statusCode\": 200}"}"#;
-    calls.ok(
-        "put-integration",
-        &root,
-        "GET",
-        &["--type", "MOCK", "--request-templates", template],
-    );
-    calls.ok(
-        "put-method-response",
-        &root,
-        "GET",
-        &["--status-code", "200"],
-    );
-    let answer = r#"{"application/json": "keyed"}"#;
-    calls.ok(
-        "put-integration-response",
-        &root,
-        "GET",
-        &["--status-code", "200", "--response-templates", answer],
-    );
+    calls.mock_answer(&root, "GET", "keyed");
     aws.json(&[
         "create-deployment",
         "--rest-api-id",
