@@ -973,7 +973,13 @@ fn api_key_command(state: &Option<PathBuf>, cmd: ApiKeyCommand) -> Result<()> {
 }
 
 fn api_keys(state: &Option<PathBuf>, json: bool) -> Result<()> {
-    let (keys, plans) = store(state)?.read(|tx| Ok((tx.api_keys()?, tx.usage_plans()?)))?;
+    let (keys, plans, apis) =
+        store(state)?.read(|tx| Ok((tx.api_keys()?, tx.usage_plans()?, tx.api_summaries()?)))?;
+    let api_name = |id: &str| {
+        apis.iter()
+            .find(|a| a.id == id)
+            .map_or_else(|| id.to_string(), |a| a.name.clone())
+    };
     if json {
         return print_json(&serde_json::json!({ "item": keys, "usagePlans": plans }));
     }
@@ -985,7 +991,7 @@ fn api_keys(state: &Option<PathBuf>, json: bool) -> Result<()> {
             .flat_map(|p| {
                 p.api_stages
                     .iter()
-                    .map(|s| format!("{}/{}", s.api_id, s.stage))
+                    .map(|s| format!("{}/{}", api_name(&s.api_id), s.stage))
             })
             .collect();
         t.row(vec![

@@ -116,6 +116,10 @@ async fn a_key_opens_the_stages_of_its_usage_plan_and_nothing_else() {
         listed.contains("alice") && listed.contains("bob"),
         "{listed}"
     );
+    assert!(
+        listed.contains("keyed/prod, keyed/dev"),
+        "stages by API name: {listed}"
+    );
 
     gw.ok(&["api-key", "delete", "alice"]);
     assert_forbidden(&call(&c, &prod, &[("x-api-key", &value)]).await);
