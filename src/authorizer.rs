@@ -29,7 +29,7 @@ use serde_json::{Map, Value};
 use crate::gateway_response::{GatewayError, ResponseType};
 use crate::integrations::function::{self, Functions};
 use crate::integrations::RequestCx;
-use crate::lambda::{self, Authorized, PayloadVersion};
+use crate::lambda::{self, Authorized, Grant, PayloadVersion};
 use crate::model::Authorizer;
 
 /// `authorizerResultTtlInSeconds` when the API does not say.
@@ -51,10 +51,8 @@ pub struct Cache {
 /// An authorizer's answer: who, which statements, what context.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Decision {
-    pub principal_id: String,
+    pub grant: Arc<Grant>,
     pub statements: Vec<Statement>,
-    pub context: Vec<(String, String)>,
-    pub usage_identifier_key: Option<String>,
 }
 
 /// One policy statement.
@@ -178,10 +176,8 @@ pub async fn authorize(
     };
     match evaluate(&decision.statements, &arn) {
         Verdict::Allow => Ok(Authorized {
-            principal_id: decision.principal_id.clone(),
-            context: decision.context.clone(),
+            grant: decision.grant.clone(),
             integration_latency_ms: latency,
-            usage_identifier_key: decision.usage_identifier_key.clone(),
         }),
         Verdict::ExplicitDeny => Err(GatewayError::new(ResponseType::AccessDenied)),
         Verdict::ImplicitDeny => Err(GatewayError::with_message(
@@ -356,13 +352,15 @@ pub fn parse_answer(out: &[u8]) -> Result<Decision, Answer> {
         Some(_) => return Err(invalid("context is not an object")),
     }
     Ok(Decision {
-        principal_id,
+        grant: Arc::new(Grant {
+            principal_id,
+            context,
+            usage_identifier_key: obj
+                .get("usageIdentifierKey")
+                .and_then(Value::as_str)
+                .map(str::to_string),
+        }),
         statements,
-        context,
-        usage_identifier_key: obj
-            .get("usageIdentifierKey")
-            .and_then(Value::as_str)
-            .map(str::to_string),
     })
 }
 
@@ -403,7 +401,7 @@ pub fn evaluate(statements: &[Statement], method_arn: &str) -> Verdict {
     let applies = |s: &Statement| {
         s.actions
             .iter()
-            .any(|a| wildcard(&a.to_ascii_lowercase(), "execute-api:invoke"))
+            .any(|a| matches(a, "execute-api:Invoke", true))
             && s.resources.iter().any(|r| wildcard(r, method_arn))
     };
     if statements.iter().any(|s| !s.allow && applies(s)) {
@@ -417,30 +415,47 @@ pub fn evaluate(statements: &[Statement], method_arn: &str) -> Verdict {
 
 /// IAM-style match: `*` is any run of characters (slashes included), `?` one character.
 pub fn wildcard(pattern: &str, text: &str) -> bool {
-    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
-    let (mut pi, mut ti) = (0, 0);
+    matches(pattern, text, false)
+}
+
+/// [`wildcard`], optionally ignoring ASCII case (IAM actions are case-insensitive). Works on the
+/// bytes, without allocating; `?` and the backtracking after `*` step over whole characters.
+fn matches(pattern: &str, text: &str, ignore_case: bool) -> bool {
+    let (p, t) = (pattern.as_bytes(), text.as_bytes());
+    let char_len = |i: usize| {
+        text.get(i..)
+            .and_then(|s| s.chars().next())
+            .map_or(1, char::len_utf8)
+    };
+    let (mut pi, mut ti) = (0usize, 0usize);
     let mut star: Option<(usize, usize)> = None;
     while ti < t.len() {
         match p.get(pi) {
-            Some('*') => {
+            Some(b'*') => {
                 star = Some((pi, ti));
                 pi += 1;
             }
-            Some(&c) if c == '?' || c == t[ti] => {
+            Some(b'?') => {
+                pi += 1;
+                ti += char_len(ti);
+            }
+            Some(&c) if c == t[ti] || (ignore_case && c.eq_ignore_ascii_case(&t[ti])) => {
                 pi += 1;
                 ti += 1;
             }
             _ => match star {
                 Some((sp, st)) => {
+                    let next = st + char_len(st);
                     pi = sp + 1;
-                    ti = st + 1;
-                    star = Some((sp, st + 1));
+                    ti = next;
+                    star = Some((sp, next));
                 }
                 None => return false,
             },
         }
     }
-    p[pi..].iter().all(|&c| c == '*')
+    p.get(pi..)
+        .is_some_and(|rest| rest.iter().all(|&c| c == b'*'))
 }
 
 #[cfg(test)]
@@ -473,6 +488,12 @@ mod tests {
         assert!(wildcard("", ""));
         assert!(wildcard("a*b*c", "aXXbYYc"));
         assert!(!wildcard("a*b*c", "aXXbYY"));
+        // `?` is one character, not one byte; literals compare exactly.
+        assert!(wildcard("caf?/x", "café/x"));
+        assert!(wildcard("*é*", "aébc"));
+        assert!(!wildcard("caf?", "café!"));
+        assert!(matches("Execute-API:*", "execute-api:Invoke", true));
+        assert!(!wildcard("Execute-API:*", "execute-api:Invoke"));
     }
 
     fn answer(s: &str) -> Result<Decision, Answer> {
@@ -489,9 +510,9 @@ mod tests {
                 "context": {"tier": "gold", "n": 3, "ok": true}}"#,
         )
         .unwrap();
-        assert_eq!(d.principal_id, "user-1");
+        assert_eq!(d.grant.principal_id, "user-1");
         assert_eq!(
-            d.context,
+            d.grant.context,
             vec![
                 ("tier".to_string(), "gold".to_string()),
                 ("n".to_string(), "3".to_string()),

@@ -452,7 +452,8 @@ async fn serve(
             .as_deref()
             .is_some_and(|s| s.eq_ignore_ascii_case("AUTHORIZER"))
         {
-            cx.authorizer.and_then(|a| a.usage_identifier_key.clone())
+            cx.authorizer
+                .and_then(|a| a.grant.usage_identifier_key.clone())
         } else {
             parts
                 .headers

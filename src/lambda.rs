@@ -36,26 +36,33 @@ pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 /// The region gw reports in ARNs.
 pub const DEFAULT_REGION: &str = "us-east-1";
 
-/// What a Lambda authorizer granted: its `principalId`, its `context` (values stringified, as
-/// REST APIs pass them on) and how long the authorizer took (0 when the answer was cached).
-/// Payload 1.0 events carry it as `requestContext.authorizer`, payload 2.0 as
-/// `requestContext.authorizer.lambda`.
+/// What a Lambda authorizer answered: its `principalId`, its `context` (values stringified, as
+/// REST APIs pass them on) and its `usageIdentifierKey`. Shared (cached answers are reused).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Authorized {
+pub struct Grant {
     pub principal_id: String,
     pub context: Vec<(String, String)>,
-    pub integration_latency_ms: u64,
-    /// The API key the authorizer named (`usageIdentifierKey`), for `apiKeySource: AUTHORIZER`.
+    /// The API key the authorizer named, for `apiKeySource: AUTHORIZER`.
     pub usage_identifier_key: Option<String>,
+}
+
+/// A request's authorization: the authorizer's [`Grant`] and how long the authorizer took (0 when
+/// the answer was cached). Payload 1.0 events carry it as `requestContext.authorizer`, payload
+/// 2.0 as `requestContext.authorizer.lambda`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Authorized {
+    pub grant: std::sync::Arc<Grant>,
+    pub integration_latency_ms: u64,
 }
 
 impl Authorized {
     /// `$context.authorizer.KEY`: `principalId` or a context key.
     pub fn get(&self, key: &str) -> Option<&str> {
         if key == "principalId" {
-            return Some(&self.principal_id);
+            return Some(&self.grant.principal_id);
         }
-        self.context
+        self.grant
+            .context
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str())
@@ -69,13 +76,13 @@ struct V1Authorizer<'a>(&'a Authorized);
 impl Serialize for V1Authorizer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let a = self.0;
-        let mut map = s.serialize_map(Some(a.context.len() + 2))?;
-        for (k, v) in &a.context {
+        let mut map = s.serialize_map(Some(a.grant.context.len() + 2))?;
+        for (k, v) in &a.grant.context {
             if k != "principalId" && k != "integrationLatency" {
                 map.serialize_entry(k, v)?;
             }
         }
-        map.serialize_entry("principalId", &a.principal_id)?;
+        map.serialize_entry("principalId", &a.grant.principal_id)?;
         map.serialize_entry("integrationLatency", &a.integration_latency_ms)?;
         map.end()
     }
@@ -89,13 +96,14 @@ impl Serialize for V2Authorizer<'_> {
         struct Lambda<'a>(&'a Authorized);
         impl Serialize for Lambda<'_> {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                let mut map = s.serialize_map(Some(self.0.context.len() + 1))?;
-                for (k, v) in &self.0.context {
+                let grant = &self.0.grant;
+                let mut map = s.serialize_map(Some(grant.context.len() + 1))?;
+                for (k, v) in &grant.context {
                     if k != "principalId" {
                         map.serialize_entry(k, v)?;
                     }
                 }
-                map.serialize_entry("principalId", &self.0.principal_id)?;
+                map.serialize_entry("principalId", &grant.principal_id)?;
                 map.end()
             }
         }
