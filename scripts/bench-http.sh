@@ -99,7 +99,8 @@ start_nginx nginx-2w 2 "$(proxy_block "$nginx2_port")"
 wait_port "$nginx1_port"
 wait_port "$nginx2_port"
 
-# gw: a greedy HTTP_PROXY route to the same backend, a MOCK, and two WebAssembly functions.
+# gw: a greedy HTTP_PROXY route to the same backend, a MOCK (alone, and behind a Lambda TOKEN
+# authorizer whose answer is cached or not), and the WebAssembly functions.
 export GW_STATE="$work/gw-state" GW_LOG=warn
 scripts/build-functions.sh >/dev/null
 wasm="$root/target/wasm32-wasip2/release"
@@ -107,14 +108,33 @@ arn="arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambd
 cat >"$work/bench.yaml" <<EOF
 openapi: 3.0.1
 info: {title: bench, version: "1"}
+components:
+  securitySchemes:
+    cached:
+      {type: apiKey, name: Authorization, in: header,
+       x-amazon-apigateway-authorizer: {type: token, authorizerUri: "$arn:authorizer/invocations", authorizerResultTtlInSeconds: 300}}
+    uncached:
+      {type: apiKey, name: Authorization, in: header,
+       x-amazon-apigateway-authorizer: {type: token, authorizerUri: "$arn:authorizer/invocations", authorizerResultTtlInSeconds: 0}}
+x-mock: &mock
+  type: mock
+  requestTemplates: {application/json: '{"statusCode": 200}'}
+  responses: {default: {statusCode: "200", responseTemplates: {application/json: "ok"}}}
 paths:
   /mock:
     get:
       responses: {"200": {description: ok}}
-      x-amazon-apigateway-integration:
-        type: mock
-        requestTemplates: {application/json: '{"statusCode": 200}'}
-        responses: {default: {statusCode: "200", responseTemplates: {application/json: "ok"}}}
+      x-amazon-apigateway-integration: *mock
+  /authorized-cached:
+    get:
+      security: [{cached: []}]
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: *mock
+  /authorized:
+    get:
+      security: [{uncached: []}]
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: *mock
   /hello:
     get:
       responses: {"200": {description: ok}}
@@ -142,6 +162,7 @@ EOF
 "$GW" function put hello "$root/target/wasm32-wasip1/release/hello.wasm" >/dev/null
 "$GW" function put hello-p2 "$wasm/hello.wasm" >/dev/null
 "$GW" function put http-hello "$wasm/http_hello.wasm" >/dev/null
+"$GW" function put authorizer "$wasm/authorizer.wasm" >/dev/null
 "$GW" import "$work/bench.yaml" >/dev/null
 "$GW" deploy --stage prod >/dev/null
 gw_port="$(free_port)"
@@ -150,7 +171,7 @@ gw_pid=$!
 pids+=("$gw_pid")
 wait_port "$gw_port"
 
-names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http)
+names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http gw-auth-cached gw-auth-uncached)
 urls=(
     "http://127.0.0.1:$backend_port/bench"
     "http://127.0.0.1:$nginx1_port/prod/bench"
@@ -160,7 +181,18 @@ urls=(
     "http://127.0.0.1:$gw_port/prod/hello"
     "http://127.0.0.1:$gw_port/prod/hello-p2"
     "http://127.0.0.1:$gw_port/prod/web"
+    "http://127.0.0.1:$gw_port/prod/authorized-cached"
+    "http://127.0.0.1:$gw_port/prod/authorized"
 )
+# Request headers some targets need (the authorizer's token).
+declare -A header=(
+    [gw-auth-cached]="Authorization: Bearer bench"
+    [gw-auth-uncached]="Authorization: Bearer bench"
+)
+# wrk / curl options for target $1's header.
+header_args() {
+    if [ -n "${header[$1]:-}" ]; then printf '%s\n' -H "${header[$1]}"; fi
+}
 if [ -n "${TARGETS:-}" ]; then
     keep_names=() keep_urls=()
     for i in "${!names[@]}"; do
@@ -172,7 +204,8 @@ if [ -n "${TARGETS:-}" ]; then
 fi
 for i in "${!urls[@]}"; do
     u="${urls[$i]}"
-    body="$(curl -fsS "$u")" || { echo "bench-http: $u does not answer" >&2; exit 1; }
+    mapfile -t h < <(header_args "${names[$i]}")
+    body="$(curl -fsS "${h[@]}" "$u")" || { echo "bench-http: $u does not answer" >&2; exit 1; }
     case "${names[$i]}" in
         gw-wasm-*) ;;
         *) [ "$body" = "ok" ] || { echo "bench-http: $u answered $body" >&2; exit 1; } ;;
@@ -203,7 +236,9 @@ run_wrk() {
     pids="$(target_pids "$2")"
     # shellcheck disable=SC2086
     c0="$(cpu_ticks $pids)"
-    out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$1")"
+    local h
+    mapfile -t h < <(header_args "$2")
+    out="$(wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "${h[@]}" "$1")"
     # shellcheck disable=SC2086
     c1="$(cpu_ticks $pids)"
     echo "$out" | CPU_TICKS=$((c1 - c0)) HZ="$(getconf CLK_TCK)" python3 -c '
@@ -224,7 +259,10 @@ print(rps, p50, p99, int(m.group(1)) if m else 0, (e.group(1).replace(" ", "") i
 
 echo "bench-http: $ROUNDS round(s) x ${#names[@]} targets, wrk -t$THREADS -c$CONNECTIONS -d$DURATION, $(nproc) CPUs" >&2
 # Warm every target (connection pools, page cache) before measuring.
-for u in "${urls[@]}"; do wrk -t1 -c8 -d1s "$u" >/dev/null; done
+for i in "${!urls[@]}"; do
+    mapfile -t h < <(header_args "${names[$i]}")
+    wrk -t1 -c8 -d1s "${h[@]}" "${urls[$i]}" >/dev/null
+done
 echo "  columns: req/s, p50 ms, p99 ms, non-2xx, socket errors, CPU µs per request of the target's own processes" >&2
 
 results="$work/results"
