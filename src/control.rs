@@ -766,14 +766,6 @@ pub fn create_usage_plan(store: &Store, mut plan: model::UsagePlan) -> Result<mo
     })?)
 }
 
-pub fn delete_usage_plan(store: &Store, id_or_name: &str) -> Result<model::UsagePlan> {
-    Ok(store.write(|tx| {
-        let plan = find_usage_plan(tx, id_or_name)?;
-        tx.delete_usage_plan(&plan.id)?;
-        Ok(plan)
-    })?)
-}
-
 /// Adds a key to a plan (CreateUsagePlanKey).
 pub fn add_usage_plan_key(
     store: &Store,

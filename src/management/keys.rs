@@ -185,8 +185,15 @@ pub(super) fn get_usage_plan(store: &Store, id: &str) -> Result<Reply> {
 }
 
 pub(super) fn delete_usage_plan(store: &Store, id: &str) -> Result<Reply> {
-    find_plan(store, id)?;
-    control::delete_usage_plan(store, id)?;
+    store.write(|tx| {
+        if tx.delete_usage_plan(id)? {
+            Ok(())
+        } else {
+            Err(crate::store::StoreError::NotFound(
+                control::NO_USAGE_PLAN.into(),
+            ))
+        }
+    })?;
     Ok(Reply::accepted())
 }
 
