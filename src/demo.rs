@@ -1,7 +1,7 @@
 //! `gw demo`: the user's loop in one command, on the bundled `specs/demo.yaml` (compiled into the
 //! binary). It starts a small in-process backend on a free loopback port (answering as version v1
-//! or v2, by path), registers the example functions `hello` (twice: versions 1 and 2) and `echo`
-//! from a directory of built guests, imports the spec, deploys stage `prod` (`version=v1`,
+//! or v2, by path), registers the example functions `hello` (twice: versions 1 and 2), `echo` and
+//! `authorizer` (guarding `/whoami`) from a directory of built guests, imports the spec, deploys stage `prod` (`version=v1`,
 //! `helloVersion=1`) and adds a canary at 10 % whose overrides are `version=v2`,
 //! `helloVersion=2`, so the split is visible with curl on both kinds of route.
 
@@ -73,7 +73,7 @@ fn backend_answer(req: &http::Request<hyper::body::Incoming>) -> http::Response<
 }
 
 /// Import (or refresh) the demo API and deploy production plus a 10 % canary. `functions` is a
-/// directory holding `hello.wasm` and `echo.wasm`.
+/// directory holding `hello.wasm`, `echo.wasm` and `authorizer.wasm`.
 pub async fn prepare(
     store: &Store,
     listener: &TcpListener,
@@ -95,7 +95,7 @@ pub async fn prepare(
     .map_err(|e| std::io::Error::other(e.to_string()))?
 }
 
-/// Register hello (v1 and v2, told apart by GREETING) and echo, unless already there.
+/// Register hello (v1 and v2, told apart by GREETING), echo and authorizer, unless already there.
 fn register_functions(store: &Store, dir: &Path) -> Result<(), DemoError> {
     let existing = store.read(|tx| tx.functions())?;
     let has = |name: &str, n: usize| existing.iter().filter(|f| f.name == name).count() >= n;
@@ -122,6 +122,10 @@ fn register_functions(store: &Store, dir: &Path) -> Result<(), DemoError> {
     if !has("echo", 1) {
         control::put_function(store, "echo", &read("echo")?, 128, 29, &BTreeMap::new())?;
     }
+    if !has("authorizer", 1) {
+        let wasm = read("authorizer")?;
+        control::put_function(store, "authorizer", &wasm, 128, 29, &BTreeMap::new())?;
+    }
     Ok(())
 }
 
@@ -134,7 +138,7 @@ fn deploy(
     match functions {
         Some(dir) => register_functions(store, dir)?,
         None => eprintln!(
-            "demo: no --functions DIR given; /hello and /echo answer 500 until functions are registered"
+            "demo: no --functions DIR given; /hello, /echo and /whoami answer 500 until functions are registered"
         ),
     }
     let options = ImportOptions::default();
@@ -196,6 +200,10 @@ fn deploy(
     eprintln!("demo: pet backend on http://{backend}; try, in another terminal:");
     eprintln!("  curl -i {}pets", urls[0]);
     eprintln!("  curl -s '{}hello?name=you'", urls[0]);
+    eprintln!(
+        "  curl -s -H 'Authorization: Bearer you' {}whoami    # behind the authorizer function; without the header: 401",
+        urls[0]
+    );
     eprintln!(
         "  for i in $(seq 50); do curl -s -o /dev/null -w '%header{{x-gw-canary}}\\n' {}hello; done | sort | uniq -c",
         urls[0]
