@@ -446,35 +446,15 @@ async fn serve(
         cx
     };
     if matched.method.api_key_required {
-        let key = if deployment
-            .api
-            .api_key_source
-            .as_deref()
-            .is_some_and(|s| s.eq_ignore_ascii_case("AUTHORIZER"))
-        {
-            cx.authorizer
-                .and_then(|a| a.grant.usage_identifier_key.clone())
-        } else {
-            parts
-                .headers
-                .get("x-api-key")
-                .and_then(|v| v.to_str().ok())
-                .map(str::to_string)
-        };
-        let Some(grant) = key.and_then(|k| snapshot.api_key(&api.id, &stage.name, &k)) else {
-            return Err(fail(GatewayError::new(ResponseType::InvalidApiKey)));
-        };
-        if !grant.limits.is_empty() {
-            shared
-                .limiter
-                .admit(
-                    &grant.id,
-                    &grant.limits,
-                    std::time::Instant::now(),
-                    chrono::Utc::now(),
-                )
-                .map_err(fail)?;
-        }
+        admit_api_key(
+            shared,
+            snapshot,
+            deployment,
+            &stage.name,
+            &parts.headers,
+            cx.authorizer,
+        )
+        .map_err(fail)?;
     }
     crate::validation::check_parameters(&deployment.api, matched.method, &cx).map_err(fail)?;
     let content_type = parts
@@ -526,6 +506,41 @@ async fn serve(
         );
     }
     Ok(resp)
+}
+
+/// A method with `apiKeyRequired`: the key (from `x-api-key`, or from the authorizer when the
+/// API's `apiKeySource` is `AUTHORIZER`) must be an enabled key of a usage plan of this stage,
+/// within the plan's throttle and quota.
+fn admit_api_key(
+    shared: &Shared,
+    snapshot: &Snapshot,
+    deployment: &LiveDeployment,
+    stage: &str,
+    headers: &HeaderMap,
+    authorized: Option<&crate::lambda::Authorized>,
+) -> Result<(), GatewayError> {
+    let from_authorizer = deployment
+        .api
+        .api_key_source
+        .as_deref()
+        .is_some_and(|s| s.eq_ignore_ascii_case("AUTHORIZER"));
+    let key = if from_authorizer {
+        authorized.and_then(|a| a.grant.usage_identifier_key.as_deref())
+    } else {
+        headers.get("x-api-key").and_then(|v| v.to_str().ok())
+    };
+    let Some(grant) = key.and_then(|k| snapshot.api_key(&deployment.api_id, stage, k)) else {
+        return Err(GatewayError::new(ResponseType::InvalidApiKey));
+    };
+    if grant.limits.is_empty() {
+        return Ok(());
+    }
+    shared.limiter.admit(
+        &grant.id,
+        &grant.limits,
+        std::time::Instant::now(),
+        chrono::Utc::now(),
+    )
 }
 
 /// A plain-text response (for the few answers that are not gateway responses).
