@@ -134,17 +134,9 @@ pub async fn authorize(
     cache: &Cache,
 ) -> Result<Authorized, GatewayError> {
     let arn = method_arn(cx);
-    let (identity, event) = match authorizer.kind.as_str() {
-        "TOKEN" => {
-            let token = token(cx, authorizer, cache)?;
-            let event = serde_json::json!({
-                "type": "TOKEN",
-                "authorizationToken": token,
-                "methodArn": arn,
-            });
-            (Some(token), event)
-        }
-        "REQUEST" => (request_identity(cx, authorizer)?, request_event(cx, &arn)),
+    let token_kind = match authorizer.kind.as_str() {
+        "TOKEN" => true,
+        "REQUEST" => false,
         other => {
             return Err(configuration_error(
                 authorizer,
@@ -152,11 +144,16 @@ pub async fn authorize(
             ))
         }
     };
+    let identity = if token_kind {
+        Some(token(cx, authorizer, cache)?)
+    } else {
+        request_identity(cx, authorizer)?
+    };
     let ttl = authorizer
         .authorizer_result_ttl_in_seconds
         .unwrap_or(DEFAULT_TTL_SECONDS)
         .clamp(0, MAX_TTL_SECONDS);
-    let key = identity.filter(|_| ttl > 0).map(|id| {
+    let key = identity.as_deref().filter(|_| ttl > 0).map(|id| {
         format!(
             "{}\u{1}{}\u{1}{}\u{1}{id}",
             cx.api_id, cx.stage, authorizer.id
@@ -165,6 +162,16 @@ pub async fn authorize(
     let (decision, latency) = match key.as_deref().and_then(|k| cache.get(k)) {
         Some(d) => (d, 0),
         None => {
+            // The event is built only when the function runs.
+            let event = if token_kind {
+                serde_json::json!({
+                    "type": "TOKEN",
+                    "authorizationToken": identity.as_deref().unwrap_or_default(),
+                    "methodArn": arn,
+                })
+            } else {
+                request_event(cx, &arn)
+            };
             let started = Instant::now();
             let decision = Arc::new(invoke(cx, authorizer, functions, event).await?);
             let latency = started.elapsed().as_millis() as u64;
