@@ -1109,3 +1109,156 @@ async fn usage_plan_throttle_and_quota_answer_429() {
     );
     assert_eq!(r.header("x-amzn-errortype"), Some("LimitExceededException"));
 }
+
+/// Terraform's `aws_api_gateway_model` / `_request_validator` path through the AWS CLI: models
+/// (one referring to another by AWS's model URL) and a body validator attached with PutMethod;
+/// the deployed method refuses a body its model does not accept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn models_and_request_validators_made_through_the_api_check_bodies() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "models"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+    let model = |name: &str, schema: &str| {
+        aws.json(&[
+            "create-model",
+            "--rest-api-id",
+            &id,
+            "--name",
+            name,
+            "--content-type",
+            "application/json",
+            "--schema",
+            schema,
+        ])
+    };
+    model(
+        "Owner",
+        r#"{"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}}}"#,
+    );
+    let pet = model(
+        "Pet",
+        &format!(
+            r#"{{"type": "object", "required": ["name"], "properties": {{"name": {{"type": "string"}},
+               "owner": {{"$ref": "https://apigateway.amazonaws.com/restapis/{id}/models/Owner"}}}}}}"#
+        ),
+    );
+    assert_eq!(pet["name"], "Pet");
+    let err = aws.fails(&[
+        "create-model",
+        "--rest-api-id",
+        &id,
+        "--name",
+        "Bad",
+        "--content-type",
+        "application/json",
+        "--schema",
+        "{not json",
+    ]);
+    assert!(err.contains("BadRequestException"), "{err}");
+    let models = aws.json(&["get-models", "--rest-api-id", &id]);
+    assert_eq!(
+        models["items"].as_array().map(Vec::len),
+        Some(2),
+        "{models}"
+    );
+
+    let v = aws.json(&[
+        "create-request-validator",
+        "--rest-api-id",
+        &id,
+        "--name",
+        "body",
+        "--validate-request-body",
+    ]);
+    let vid = s(&v["id"]).to_string();
+    assert_eq!(v["validateRequestBody"], true);
+    let calls = MethodCalls { aws: &aws, id: &id };
+    let err = calls.fails(
+        "put-method",
+        &root,
+        "POST",
+        &[
+            "--authorization-type",
+            "NONE",
+            "--request-models",
+            "application/json=Nope",
+        ],
+    );
+    assert!(err.contains("BadRequestException"), "{err}");
+    let m = calls.ok(
+        "put-method",
+        &root,
+        "POST",
+        &[
+            "--authorization-type",
+            "NONE",
+            "--request-validator-id",
+            &vid,
+            "--request-models",
+            "application/json=Pet",
+        ],
+    );
+    assert_eq!(m["requestModels"]["application/json"], "Pet");
+    calls.mock_answer(&root, "POST", "stored");
+    aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+
+    let client = common::client();
+    let url = server.url(&format!("/_aws/execute-api/{id}/prod/"));
+    let json_type = [("content-type", "application/json")];
+    let r = common::send(
+        &client,
+        "POST",
+        &url,
+        &json_type,
+        r#"{"name": "Rex", "owner": {"email": "a@b"}}"#,
+    )
+    .await;
+    assert_eq!((r.status, r.text().as_str()), (200, "stored"));
+    for bad in [
+        r#"{"owner": {"email": "a@b"}}"#,
+        r#"{"name": "Rex", "owner": {}}"#,
+        "[]",
+    ] {
+        let r = common::send(&client, "POST", &url, &json_type, bad).await;
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (400, r#"{"message":"Invalid request body"}"#),
+            "{bad}"
+        );
+    }
+
+    let err = aws.fails(&["delete-model", "--rest-api-id", &id, "--model-name", "Pet"]);
+    assert!(err.contains("ConflictException"), "{err}");
+    let err = aws.fails(&[
+        "delete-request-validator",
+        "--rest-api-id",
+        &id,
+        "--request-validator-id",
+        &vid,
+    ]);
+    assert!(err.contains("ConflictException"), "{err}");
+    calls.ok("delete-method", &root, "POST", &[]);
+    aws.json(&["delete-model", "--rest-api-id", &id, "--model-name", "Pet"]);
+    aws.json(&[
+        "delete-request-validator",
+        "--rest-api-id",
+        &id,
+        "--request-validator-id",
+        &vid,
+    ]);
+    let validators = aws.json(&["get-request-validators", "--rest-api-id", &id]);
+    assert_eq!(
+        validators["items"].as_array().map(Vec::len),
+        Some(0),
+        "{validators}"
+    );
+}

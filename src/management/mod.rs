@@ -20,6 +20,7 @@ mod keys;
 pub mod patch;
 mod resources;
 pub mod sigv4;
+mod validators;
 pub mod wire;
 
 use crate::body::{self, Body};
@@ -419,6 +420,22 @@ fn route(store: &Store, req: &Req) -> Result<Reply> {
         ("GET", ["usageplans", id, "keys"]) => keys::get_usage_plan_keys(store, req, id),
         ("GET", ["usageplans", id, "keys", kid]) => keys::get_usage_plan_key(store, id, kid),
         ("DELETE", ["usageplans", id, "keys", kid]) => keys::delete_usage_plan_key(store, id, kid),
+        ("POST", ["restapis", id, "requestvalidators"]) => {
+            validators::create_request_validator(store, req, id)
+        }
+        ("GET", ["restapis", id, "requestvalidators"]) => {
+            validators::get_request_validators(store, req, id)
+        }
+        ("GET", ["restapis", id, "requestvalidators", vid]) => {
+            validators::get_request_validator(store, id, vid)
+        }
+        ("DELETE", ["restapis", id, "requestvalidators", vid]) => {
+            validators::delete_request_validator(store, id, vid)
+        }
+        ("POST", ["restapis", id, "models"]) => validators::create_model(store, req, id),
+        ("GET", ["restapis", id, "models"]) => validators::get_models(store, req, id),
+        ("GET", ["restapis", id, "models", name]) => validators::get_model(store, id, name),
+        ("DELETE", ["restapis", id, "models", name]) => validators::delete_model(store, id, name),
         ("POST", ["restapis", id, "authorizers"]) => authorizers::create_authorizer(store, req, id),
         ("GET", ["restapis", id, "authorizers"]) => authorizers::get_authorizers(store, req, id),
         ("GET", ["restapis", id, "authorizers", aid]) => {

@@ -170,6 +170,7 @@ struct PutMethodBody {
     operation_name: Option<String>,
     request_parameters: Option<BTreeMap<String, bool>>,
     request_validator_id: Option<String>,
+    request_models: Option<BTreeMap<String, String>>,
 }
 
 pub(super) fn put_method(
@@ -201,6 +202,23 @@ pub(super) fn put_method(
                 "Invalid authorizer ID specified. Setting the authorization type to CUSTOM or COGNITO_USER_POOLS requires a valid authorizer.",
             ));
         }
+        if let Some(id) = b.request_validator_id.as_deref() {
+            if !api.request_validators.iter().any(|v| v.id == id) {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid Request Validator identifier specified {}:{id}",
+                    wire::ACCOUNT_ID
+                )));
+            }
+        }
+        let request_models = b.request_models.clone().unwrap_or_default();
+        if let Some(name) = request_models
+            .values()
+            .find(|n| !api.models.contains_key(*n))
+        {
+            return Err(ApiError::bad_request(format!(
+                "Invalid model identifier specified: {name}"
+            )));
+        }
         let r = resource_mut(api, rid)?;
         if r.resource_methods.contains_key(&verb) {
             return Err(ApiError::conflict(
@@ -216,7 +234,7 @@ pub(super) fn put_method(
             operation_name: b.operation_name,
             request_parameters: b.request_parameters.unwrap_or_default(),
             method_responses: BTreeMap::new(),
-            request_models: BTreeMap::new(),
+            request_models,
             method_integration: None,
         };
         let v = wire::method(r, &m);

@@ -151,6 +151,9 @@ pub fn method(r: &Resource, meth: &Method) -> Value {
     if !meth.request_parameters.is_empty() {
         put(&mut m, "requestParameters", json!(meth.request_parameters));
     }
+    if !meth.request_models.is_empty() {
+        put(&mut m, "requestModels", json!(meth.request_models));
+    }
     if !meth.method_responses.is_empty() {
         let responses: Map<String, Value> = meth
             .method_responses
