@@ -3,10 +3,10 @@
 //! - `validateRequestParameters`: a method's required parameters (`method.request.header.X`,
 //!   `method.request.querystring.X`, `method.request.path.X` marked `true`) must be present and not
 //!   empty, else 400 BAD_REQUEST_PARAMETERS
-//!   `{"message": "Missing required request parameters: [a, b]"}`.
+//!   `{"message":"Missing required request parameters: [a, b]"}`.
 //! - `validateRequestBody`: the body must be JSON valid against the method's request model for its
 //!   content type (JSON Schema draft 4, as API Gateway models are), else 400 BAD_REQUEST_BODY
-//!   `{"message": "Invalid request body"}`. Schemas are compiled once per deployment, when the
+//!   `{"message":"Invalid request body"}`. Schemas are compiled once per deployment, when the
 //!   snapshot is built, never on the request path.
 
 use std::collections::HashMap;
