@@ -818,6 +818,26 @@ async fn an_authorizer_created_through_the_api_guards_its_method() {
         &aid,
     ]);
     assert_eq!(one["authorizerUri"], uri);
+    let updated = aws.json(&[
+        "update-authorizer",
+        "--rest-api-id",
+        &id,
+        "--authorizer-id",
+        &aid,
+        "--patch-operations",
+        "op=replace,path=/authorizerResultTtlInSeconds,value=120",
+    ]);
+    assert_eq!(updated["authorizerResultTtlInSeconds"], 120);
+    let err = aws.fails(&[
+        "update-authorizer",
+        "--rest-api-id",
+        &id,
+        "--authorizer-id",
+        &aid,
+        "--patch-operations",
+        "op=replace,path=/authorizerResultTtlInSeconds,value=9999",
+    ]);
+    assert!(err.contains("BadRequestException"), "{err}");
     let err = aws.fails(&[
         "create-authorizer",
         "--rest-api-id",
@@ -1023,6 +1043,19 @@ async fn api_keys_and_usage_plans_open_methods_that_require_a_key() {
         );
     }
 
+    // UpdateApiKey: a disabled key is refused, an enabled one accepted again.
+    for (enabled, status) in [("false", 403), ("true", 200)] {
+        let k = aws.json(&[
+            "update-api-key",
+            "--api-key",
+            &key_id,
+            "--patch-operations",
+            &format!("op=replace,path=/enabled,value={enabled}"),
+        ]);
+        assert_eq!(k["enabled"], enabled == "true");
+        let r = common::send(&client, "GET", &url, &[("x-api-key", value.as_str())], "").await;
+        assert_eq!(r.status, status, "enabled={enabled}: {}", r.text());
+    }
     aws.json(&[
         "delete-usage-plan-key",
         "--usage-plan-id",
@@ -1108,6 +1141,35 @@ async fn usage_plan_throttle_and_quota_answer_429() {
         (429, r#"{"message":"Limit Exceeded"}"#)
     );
     assert_eq!(r.header("x-amzn-errortype"), Some("LimitExceededException"));
+
+    // UpdateUsagePlan: a higher quota lets c on (3 of 10 used); without a throttle, a goes on.
+    let updated = aws.json(&[
+        "update-usage-plan",
+        "--usage-plan-id",
+        &capped,
+        "--patch-operations",
+        "op=replace,path=/quota/limit,value=10",
+    ]);
+    assert_eq!(updated["quota"]["limit"], 10.0);
+    assert_eq!(call(&c).await.status, 200);
+    aws.json(&[
+        "update-usage-plan",
+        "--usage-plan-id",
+        &slow,
+        "--patch-operations",
+        "op=remove,path=/throttle",
+    ]);
+    for _ in 0..3 {
+        assert_eq!(call(&a).await.status, 200);
+    }
+    let err = aws.fails(&[
+        "update-usage-plan",
+        "--usage-plan-id",
+        &slow,
+        "--patch-operations",
+        "op=replace,path=/quota/period,value=YEAR",
+    ]);
+    assert!(err.contains("BadRequestException"), "{err}");
 }
 
 /// Terraform's `aws_api_gateway_model` / `_request_validator` path through the AWS CLI: models

@@ -143,3 +143,55 @@ fn first_user(api: &RestApi, aid: &str) -> Option<String> {
             .map(|(verb, _)| format!("{verb} {}", r.path))
     })
 }
+
+/// UpdateAuthorizer: replace `/name`, `/authorizerUri`, `/identitySource`,
+/// `/identityValidationExpression`, `/authorizerResultTtlInSeconds`, `/authType`,
+/// `/authorizerCredentials`.
+pub(super) fn update_authorizer(store: &Store, req: &Req, id: &str, aid: &str) -> Result<Reply> {
+    let ops = req.json::<super::PatchBody>()?.patch_operations;
+    let v = edit_api(store, id, |api| {
+        let a = api
+            .authorizers
+            .iter_mut()
+            .find(|a| a.id == aid)
+            .ok_or_else(|| ApiError::not_found(NO_AUTHORIZER))?;
+        for op in &ops {
+            let value = op.value.clone().filter(|_| op.op == "replace");
+            match (op.path.as_str(), value) {
+                ("/name", Some(v)) if !v.is_empty() => a.name = v,
+                ("/authorizerUri", Some(v)) => a.authorizer_uri = Some(v),
+                ("/identitySource", Some(v)) => a.identity_source = Some(v),
+                ("/identityValidationExpression", Some(v)) => {
+                    if regex::Regex::new(&v).is_err() {
+                        return Err(ApiError::bad_request(format!(
+                            "Invalid identity validation expression {v:?}"
+                        )));
+                    }
+                    a.identity_validation_expression = Some(v)
+                }
+                ("/authorizerResultTtlInSeconds", Some(v)) => {
+                    let ttl = v
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|t| (0..=crate::authorizer::MAX_TTL_SECONDS).contains(t))
+                        .ok_or_else(|| {
+                            ApiError::bad_request(format!(
+                                "Invalid authorizer TTL {v:?}: must be between 0 and 3600 seconds"
+                            ))
+                        })?;
+                    a.authorizer_result_ttl_in_seconds = Some(ttl)
+                }
+                ("/authType", Some(v)) => a.auth_type = Some(v),
+                ("/authorizerCredentials", Some(v)) => a.authorizer_credentials = Some(v),
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid patch operation specified: {} {}",
+                        op.op, op.path
+                    )))
+                }
+            }
+        }
+        Ok(wire::authorizer(a))
+    })?;
+    Ok(Reply::ok(v))
+}

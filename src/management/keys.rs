@@ -247,3 +247,156 @@ pub(super) fn delete_usage_plan_key(store: &Store, plan: &str, key: &str) -> Res
     control::remove_usage_plan_key(store, plan, key)?;
     Ok(Reply::accepted())
 }
+
+fn bad_path(op: &crate::management::patch::PatchOp) -> ApiError {
+    ApiError::bad_request(format!(
+        "Invalid patch operation specified: {} {}",
+        op.op, op.path
+    ))
+}
+
+fn set(op: &crate::management::patch::PatchOp) -> bool {
+    matches!(op.op.as_str(), "replace" | "add")
+}
+
+/// UpdateApiKey: `/name`, `/description`, `/enabled`.
+pub(super) fn update_api_key(store: &Store, req: &Req, id: &str) -> Result<Reply> {
+    let ops = req.json::<super::PatchBody>()?.patch_operations;
+    let mut refused = None;
+    let key = store.write(|tx| {
+        let Some(mut key) = tx.api_keys()?.into_iter().find(|k| k.id == id) else {
+            return Err(crate::store::StoreError::NotFound(
+                control::NO_API_KEY.into(),
+            ));
+        };
+        for op in &ops {
+            let v = op.value.clone();
+            match (op.path.as_str(), set(op)) {
+                ("/name", true) => key.name = v.unwrap_or_default(),
+                ("/description", s) => key.description = if s { v } else { None },
+                ("/enabled", true) => match v.as_deref() {
+                    Some("true") => key.enabled = true,
+                    Some("false") => key.enabled = false,
+                    _ => {
+                        refused = Some(ApiError::bad_request(
+                            "Invalid value for /enabled: use true or false",
+                        ));
+                        return Err(crate::store::StoreError::Invalid(String::new()));
+                    }
+                },
+                _ => {
+                    refused = Some(bad_path(op));
+                    return Err(crate::store::StoreError::Invalid(String::new()));
+                }
+            }
+        }
+        tx.put_api_key(&key)?;
+        Ok(key)
+    });
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    Ok(Reply::ok(api_key(&key?, false)))
+}
+
+/// UpdateUsagePlan: `/name`, `/description`, `/throttle/rateLimit`, `/throttle/burstLimit`,
+/// `/quota/limit`, `/quota/period`, `/quota/offset` (replace), `remove /throttle`,
+/// `remove /quota`, and `add` / `remove` `/apiStages` with the value `API_ID:STAGE`.
+pub(super) fn update_usage_plan(store: &Store, req: &Req, id: &str) -> Result<Reply> {
+    let ops = req.json::<super::PatchBody>()?.patch_operations;
+    let mut refused = None;
+    let plan = store.write(|tx| {
+        let Some(mut plan) = tx.usage_plans()?.into_iter().find(|p| p.id == id) else {
+            return Err(crate::store::StoreError::NotFound(
+                control::NO_USAGE_PLAN.into(),
+            ));
+        };
+        for op in &ops {
+            if let Err(e) = apply_plan_op(tx, &mut plan, op) {
+                refused = Some(e);
+                return Err(crate::store::StoreError::Invalid(String::new()));
+            }
+        }
+        tx.put_usage_plan(&plan)?;
+        Ok(plan)
+    });
+    if let Some(e) = refused {
+        return Err(e);
+    }
+    Ok(Reply::ok(usage_plan(&plan?)))
+}
+
+fn apply_plan_op(
+    tx: &crate::store::Tx,
+    plan: &mut UsagePlan,
+    op: &crate::management::patch::PatchOp,
+) -> Result<()> {
+    let v = op.value.clone();
+    let number = |what: &str| -> Result<Value> {
+        let text = v.as_deref().unwrap_or("");
+        let n: f64 = text
+            .parse()
+            .map_err(|_| ApiError::bad_request(format!("Invalid {what}: {text:?}")))?;
+        Ok(json!(n))
+    };
+    let field = |slot: &mut Option<Value>, key: &str, value: Value| {
+        let obj = slot.get_or_insert_with(|| json!({}));
+        obj[key] = value;
+    };
+    match (op.path.as_str(), op.op.as_str()) {
+        ("/name", "replace") => plan.name = v.unwrap_or_default(),
+        ("/description", "replace") => plan.description = v,
+        ("/description", "remove") => plan.description = None,
+        ("/throttle/rateLimit", "replace") => {
+            let n = number("rate limit")?;
+            field(&mut plan.throttle, "rateLimit", n)
+        }
+        ("/throttle/burstLimit", "replace") => {
+            let n = number("burst limit")?;
+            field(&mut plan.throttle, "burstLimit", n)
+        }
+        ("/throttle", "remove") => plan.throttle = None,
+        ("/quota/limit", "replace") => {
+            let n = number("quota limit")?;
+            field(&mut plan.quota, "limit", n)
+        }
+        ("/quota/offset", "replace") => {
+            let n = number("quota offset")?;
+            field(&mut plan.quota, "offset", n)
+        }
+        ("/quota/period", "replace") => {
+            let p = v.unwrap_or_default().to_ascii_uppercase();
+            if !["DAY", "WEEK", "MONTH"].contains(&p.as_str()) {
+                return Err(ApiError::bad_request(format!(
+                    "Invalid quota period {p:?}: use DAY, WEEK or MONTH"
+                )));
+            }
+            field(&mut plan.quota, "period", json!(p))
+        }
+        ("/quota", "remove") => plan.quota = None,
+        ("/apiStages", "add" | "remove") => {
+            let (api_id, stage) = v
+                .as_deref()
+                .and_then(|s| s.split_once(':'))
+                .ok_or_else(|| ApiError::bad_request("An API stage is written API_ID:STAGE"))?;
+            let s = UsagePlanStage {
+                api_id: api_id.to_string(),
+                stage: stage.to_string(),
+            };
+            if op.op == "add" {
+                if tx.stage(api_id, stage)?.is_none() {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid stage identifier specified: {api_id} has no stage {stage:?}"
+                    )));
+                }
+                if !plan.api_stages.contains(&s) {
+                    plan.api_stages.push(s);
+                }
+            } else {
+                plan.api_stages.retain(|x| *x != s);
+            }
+        }
+        _ => return Err(bad_path(op)),
+    }
+    Ok(())
+}

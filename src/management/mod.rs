@@ -411,10 +411,12 @@ fn route(store: &Store, req: &Req) -> Result<Reply> {
         ("POST", ["apikeys"]) => keys::create_api_key(store, req),
         ("GET", ["apikeys"]) => keys::get_api_keys(store, req),
         ("GET", ["apikeys", id]) => keys::get_api_key(store, req, id),
+        ("PATCH", ["apikeys", id]) => keys::update_api_key(store, req, id),
         ("DELETE", ["apikeys", id]) => keys::delete_api_key(store, id),
         ("POST", ["usageplans"]) => keys::create_usage_plan(store, req),
         ("GET", ["usageplans"]) => keys::get_usage_plans(store, req),
         ("GET", ["usageplans", id]) => keys::get_usage_plan(store, id),
+        ("PATCH", ["usageplans", id]) => keys::update_usage_plan(store, req, id),
         ("DELETE", ["usageplans", id]) => keys::delete_usage_plan(store, id),
         ("POST", ["usageplans", id, "keys"]) => keys::create_usage_plan_key(store, req, id),
         ("GET", ["usageplans", id, "keys"]) => keys::get_usage_plan_keys(store, req, id),
@@ -440,6 +442,9 @@ fn route(store: &Store, req: &Req) -> Result<Reply> {
         ("GET", ["restapis", id, "authorizers"]) => authorizers::get_authorizers(store, req, id),
         ("GET", ["restapis", id, "authorizers", aid]) => {
             authorizers::get_authorizer(store, id, aid)
+        }
+        ("PATCH", ["restapis", id, "authorizers", aid]) => {
+            authorizers::update_authorizer(store, req, id, aid)
         }
         ("DELETE", ["restapis", id, "authorizers", aid]) => {
             authorizers::delete_authorizer(store, id, aid)
