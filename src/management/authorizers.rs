@@ -1,5 +1,5 @@
 //! Authorizers through the management API, as `aws apigateway create-authorizer /
-//! get-authorizers / get-authorizer / delete-authorizer` and Terraform's
+//! get-authorizers / get-authorizer / update-authorizer / delete-authorizer` and Terraform's
 //! `aws_api_gateway_authorizer` call them. A method uses one with PutMethod
 //! `authorizationType: CUSTOM` (or `COGNITO_USER_POOLS`) and its `authorizerId`.
 
