@@ -3,9 +3,9 @@
 //! `aws_api_gateway_authorizer` call them. A method uses one with PutMethod
 //! `authorizationType: CUSTOM` (or `COGNITO_USER_POOLS`) and its `authorizerId`.
 
-use super::resources::edit_api;
+use super::resources::{edit_api, first_method_using};
 use super::{find_api, list, page, wire, ApiError, Reply, Req, Result};
-use crate::model::{Authorizer, RestApi};
+use crate::model::Authorizer;
 use crate::store::Store;
 use serde::Deserialize;
 use serde_json::Value;
@@ -122,7 +122,7 @@ pub(super) fn delete_authorizer(store: &Store, id: &str, aid: &str) -> Result<Re
             .iter()
             .position(|a| a.id == aid)
             .ok_or_else(|| ApiError::not_found(NO_AUTHORIZER))?;
-        if let Some(user) = first_user(api, aid) {
+        if let Some(user) = first_method_using(api, |m| m.authorizer_id.as_deref() == Some(aid)) {
             return Err(ApiError::conflict(format!(
                 "Cannot delete authorizer '{}', is referenced in method: {user}",
                 api.authorizers[index].name
@@ -132,16 +132,6 @@ pub(super) fn delete_authorizer(store: &Store, id: &str, aid: &str) -> Result<Re
         Ok(Value::Null)
     })?;
     Ok(Reply::accepted())
-}
-
-/// `METHOD /path` of the first method using authorizer `aid`.
-fn first_user(api: &RestApi, aid: &str) -> Option<String> {
-    api.resources.iter().find_map(|r| {
-        r.resource_methods
-            .iter()
-            .find(|(_, m)| m.authorizer_id.as_deref() == Some(aid))
-            .map(|(verb, _)| format!("{verb} {}", r.path))
-    })
 }
 
 /// UpdateAuthorizer: replace `/name`, `/authorizerUri`, `/identitySource`,

@@ -60,6 +60,16 @@ pub(super) fn edit_api(
     answer.ok_or_else(|| ApiError::bad_request("the change was not applied"))
 }
 
+/// `METHOD /path` of the first method `uses` says yes to (for "still referenced" refusals).
+pub(super) fn first_method_using(api: &RestApi, uses: impl Fn(&Method) -> bool) -> Option<String> {
+    api.resources.iter().find_map(|r| {
+        r.resource_methods
+            .iter()
+            .find(|(_, m)| uses(m))
+            .map(|(verb, _)| format!("{verb} {}", r.path))
+    })
+}
+
 fn resource_mut<'a>(api: &'a mut RestApi, rid: &str) -> Result<&'a mut Resource> {
     api.resources
         .iter_mut()

@@ -3,9 +3,9 @@
 //! and `aws_api_gateway_model` call them. A method uses them through PutMethod's
 //! `requestValidatorId` and `requestModels` (content type → model name).
 
-use super::resources::edit_api;
+use super::resources::{edit_api, first_method_using};
 use super::{find_api, list, page, ApiError, Reply, Req, Result};
-use crate::model::{RequestValidator, RestApi};
+use crate::model::RequestValidator;
 use crate::store::Store;
 use serde::Deserialize;
 use serde_json::{json, Value};
@@ -29,16 +29,6 @@ fn model(name: &str, schema: &Value) -> Value {
         "name": name,
         "contentType": "application/json",
         "schema": schema.to_string(),
-    })
-}
-
-/// `METHOD /path` of the first method `uses` says yes to.
-fn first_user(api: &RestApi, uses: impl Fn(&crate::model::Method) -> bool) -> Option<String> {
-    api.resources.iter().find_map(|r| {
-        r.resource_methods
-            .iter()
-            .find(|(_, m)| uses(m))
-            .map(|(verb, _)| format!("{verb} {}", r.path))
     })
 }
 
@@ -98,7 +88,9 @@ pub(super) fn delete_request_validator(store: &Store, id: &str, vid: &str) -> Re
             .iter()
             .position(|v| v.id == vid)
             .ok_or_else(|| ApiError::not_found(NO_VALIDATOR))?;
-        if let Some(user) = first_user(api, |m| m.request_validator_id.as_deref() == Some(vid)) {
+        if let Some(user) =
+            first_method_using(api, |m| m.request_validator_id.as_deref() == Some(vid))
+        {
             return Err(ApiError::conflict(format!(
                 "Cannot delete request validator '{}', is referenced in method: {user}",
                 api.request_validators[index].name
@@ -176,7 +168,9 @@ pub(super) fn delete_model(store: &Store, id: &str, name: &str) -> Result<Reply>
         if !api.models.contains_key(name) {
             return Err(ApiError::not_found(NO_MODEL));
         }
-        if let Some(user) = first_user(api, |m| m.request_models.values().any(|n| n == name)) {
+        if let Some(user) =
+            first_method_using(api, |m| m.request_models.values().any(|n| n == name))
+        {
             return Err(ApiError::conflict(format!(
                 "Cannot delete model '{name}', is referenced in method request: {user}"
             )));
