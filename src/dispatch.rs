@@ -365,6 +365,15 @@ async fn serve(
             return Err(fail(GatewayError::new(ResponseType::RequestTooLarge)));
         }
     }
+    if let Some(cors) = &deployment.cors {
+        if crate::cors::Cors::is_preflight(&parts.method, &parts.headers) {
+            let mut resp = Response::new(body::empty());
+            *resp.status_mut() = http::StatusCode::NO_CONTENT;
+            *resp.headers_mut() = cors.preflight_headers(&parts.headers);
+            mark_deployment(shared, &mut resp, deployment, is_canary);
+            return Ok(resp);
+        }
+    }
     let Some(matched) = deployment
         .router
         .find(&deployment.api, parts.method.as_str(), path)
@@ -495,17 +504,31 @@ async fn serve(
         }
     };
     let mut resp = result.map_err(fail)?;
-    if shared.deployment_header {
-        let h = resp.headers_mut();
-        if let Ok(v) = HeaderValue::from_str(&deployment.deployment_id) {
-            h.insert(HeaderName::from_static(DEPLOYMENT_HEADER), v);
-        }
-        h.insert(
-            HeaderName::from_static(CANARY_HEADER),
-            HeaderValue::from_static(if is_canary { "true" } else { "false" }),
-        );
+    if let Some(cors) = &deployment.cors {
+        cors.decorate(&parts.headers, resp.headers_mut());
     }
+    mark_deployment(shared, &mut resp, deployment, is_canary);
     Ok(resp)
+}
+
+/// `x-gw-deployment` / `x-gw-canary` on a response (unless switched off).
+fn mark_deployment(
+    shared: &Shared,
+    resp: &mut Response<Body>,
+    deployment: &LiveDeployment,
+    is_canary: bool,
+) {
+    if !shared.deployment_header {
+        return;
+    }
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&deployment.deployment_id) {
+        h.insert(HeaderName::from_static(DEPLOYMENT_HEADER), v);
+    }
+    h.insert(
+        HeaderName::from_static(CANARY_HEADER),
+        HeaderValue::from_static(if is_canary { "true" } else { "false" }),
+    );
 }
 
 /// A method with `apiKeyRequired`: the key (from `x-api-key`, or from the authorizer when the

@@ -10,6 +10,7 @@ pub mod authorizer;
 pub mod body;
 pub mod canary;
 pub mod control;
+pub mod cors;
 pub mod demo;
 pub mod dispatch;
 pub mod gateway_response;

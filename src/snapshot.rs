@@ -20,6 +20,8 @@ pub struct LiveDeployment {
     pub router: Router,
     /// The compiled request-body schemas (see [`crate::validation::BodySchemas`]).
     pub body_schemas: crate::validation::BodySchemas,
+    /// The API's `x-amazon-apigateway-cors`, if it has one.
+    pub cors: Option<crate::cors::Cors>,
 }
 
 #[derive(Debug)]
@@ -113,6 +115,10 @@ impl SnapshotCache {
             deployment_id: id.to_string(),
             router: Router::new(&api),
             body_schemas: crate::validation::BodySchemas::compile(&api),
+            cors: api
+                .cors_configuration
+                .as_ref()
+                .map(crate::cors::Cors::from_config),
             api,
         });
         self.deployments.insert(key, live.clone());

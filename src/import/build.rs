@@ -229,10 +229,6 @@ fn top_level(cx: &mut Ctx, doc: &Doc, api: &mut RestApi) -> Result<Option<String
             "request-validator" => default_validator = value.as_str().map(str::to_string),
             "cors" => {
                 api.cors_configuration = Some(value.clone());
-                cx.warn(
-                    &ptr,
-                    "HTTP API CORS configuration kept; gw does not answer CORS preflights from it",
-                );
             }
             "importexport-version" => {}
             "documentation" | "tag-value" => {
