@@ -56,8 +56,9 @@ pub struct Snapshot {
     /// The API the short URL form (`/{stage}/...`) serves: the only API with a stage.
     pub default_api: Option<String>,
     pub functions: crate::integrations::function::Functions,
-    /// (API id, stage) → the enabled API keys its usage plans accept, by value.
-    pub api_keys: HashMap<(String, String), HashMap<String, KeyGrant>>,
+    /// API id → stage → the enabled API keys its usage plans accept, by value (nested, so a
+    /// request looks a key up without building a composite key).
+    pub api_keys: HashMap<String, HashMap<String, HashMap<String, KeyGrant>>>,
     /// The store generation this snapshot was read at.
     pub generation: i64,
 }
@@ -65,9 +66,7 @@ pub struct Snapshot {
 impl Snapshot {
     /// The grant of API key `value` on this API stage, if a usage plan of the stage has it.
     pub fn api_key(&self, api_id: &str, stage: &str, value: &str) -> Option<&KeyGrant> {
-        self.api_keys
-            .get(&(api_id.to_string(), stage.to_string()))?
-            .get(value)
+        self.api_keys.get(api_id)?.get(stage)?.get(value)
     }
 
     /// An API by id or name (case-insensitive, as AWS host names are).
@@ -197,7 +196,9 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
             for s in &plan.api_stages {
                 let accepted = snap
                     .api_keys
-                    .entry((s.api_id.clone(), s.stage.clone()))
+                    .entry(s.api_id.clone())
+                    .or_default()
+                    .entry(s.stage.clone())
                     .or_default();
                 for id in &plan.key_ids {
                     if let Some(value) = keys.get(id) {

@@ -53,17 +53,17 @@ pub fn check_parameters(
 /// One method's compiled request models: (content type, schema).
 type MethodSchemas = Vec<(String, Arc<jsonschema::Validator>)>;
 
-/// A deployment's compiled request-body schemas: (resource id, method) → content type → schema.
+/// A deployment's compiled request-body schemas: resource id → method → content type → schema.
 /// Only methods whose validator checks bodies have entries.
 #[derive(Default)]
 pub struct BodySchemas {
-    by_method: HashMap<(String, String), MethodSchemas>,
+    by_method: HashMap<String, HashMap<String, MethodSchemas>>,
 }
 
 impl std::fmt::Debug for BodySchemas {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("BodySchemas")
-            .field("methods", &self.by_method.len())
+            .field("resources", &self.by_method.len())
             .finish()
     }
 }
@@ -108,7 +108,9 @@ impl BodySchemas {
                 }
                 if !list.is_empty() {
                     out.by_method
-                        .insert((r.id.clone(), m.http_method.clone()), list);
+                        .entry(r.id.clone())
+                        .or_default()
+                        .insert(m.http_method.clone(), list);
                 }
             }
         }
@@ -124,12 +126,7 @@ impl BodySchemas {
         method: &str,
         content_type: Option<&str>,
     ) -> Option<&jsonschema::Validator> {
-        if self.by_method.is_empty() {
-            return None;
-        }
-        let list = self
-            .by_method
-            .get(&(resource_id.to_string(), method.to_string()))?;
+        let list = self.by_method.get(resource_id)?.get(method)?;
         let media = content_type
             .and_then(|c| c.split(';').next())
             .map(|c| c.trim().to_ascii_lowercase())
