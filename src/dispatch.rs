@@ -121,9 +121,32 @@ fn split_stage(rest: &str) -> (&str, &str) {
     }
 }
 
+/// The request's ids, kept as header values: they end up in the response's headers, and are
+/// read as text (always ASCII) along the way.
 struct Ids {
-    request_id: String,
-    extended_request_id: String,
+    request_id: HeaderValue,
+    extended_request_id: HeaderValue,
+}
+
+impl Ids {
+    fn new() -> Ids {
+        let value = |s: String| {
+            HeaderValue::from_maybe_shared(Bytes::from(s))
+                .unwrap_or_else(|_| HeaderValue::from_static(""))
+        };
+        Ids {
+            request_id: value(crate::ids::request_id()),
+            extended_request_id: value(crate::ids::extended_request_id()),
+        }
+    }
+
+    fn request_id(&self) -> &str {
+        self.request_id.to_str().unwrap_or_default()
+    }
+
+    fn extended_request_id(&self) -> &str {
+        self.extended_request_id.to_str().unwrap_or_default()
+    }
 }
 
 fn box_error(e: hyper::Error) -> BoxError {
@@ -136,10 +159,7 @@ pub async fn handle(
     req: Request<hyper::body::Incoming>,
     remote: SocketAddr,
 ) -> Response<Body> {
-    let ids = Ids {
-        request_id: crate::ids::request_id(),
-        extended_request_id: crate::ids::extended_request_id(),
-    };
+    let ids = Ids::new();
     let (parts, incoming) = req.into_parts();
     let body = incoming.map_err(box_error).boxed();
     if crate::management::is_management_request(&parts.headers) {
@@ -147,10 +167,8 @@ pub async fn handle(
             Ok(bytes) => crate::management::handle(&shared, parts, bytes).await,
             Err(e) => gateway_response::render(&e, None, &ErrorContext::default()),
         };
-        if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
-            resp.headers_mut()
-                .insert(HeaderName::from_static("x-amzn-requestid"), v);
-        }
+        resp.headers_mut()
+            .insert(HeaderName::from_static("x-amzn-requestid"), ids.request_id);
         return resp;
     }
     let snapshot = shared.reloader.current();
@@ -158,8 +176,8 @@ pub async fn handle(
         Ok(resp) => resp,
         Err((err, api)) => {
             let cx = ErrorContext {
-                request_id: &ids.request_id,
-                extended_request_id: &ids.extended_request_id,
+                request_id: ids.request_id(),
+                extended_request_id: ids.extended_request_id(),
                 http_method: parts.method.as_str(),
                 path: parts.uri.path(),
                 request_headers: Some(&parts.headers),
@@ -169,12 +187,11 @@ pub async fn handle(
         }
     };
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&ids.request_id) {
-        h.insert(HeaderName::from_static("x-amzn-requestid"), v);
-    }
-    if let Ok(v) = HeaderValue::from_str(&ids.extended_request_id) {
-        h.insert(HeaderName::from_static("x-amz-apigw-id"), v);
-    }
+    h.insert(HeaderName::from_static("x-amzn-requestid"), ids.request_id);
+    h.insert(
+        HeaderName::from_static("x-amz-apigw-id"),
+        ids.extended_request_id,
+    );
     resp
 }
 
@@ -266,6 +283,10 @@ fn choose(
 
 /// The request body, failing with a length-limit error past API Gateway's 10 MB.
 fn limit(body: Body) -> Body {
+    use http_body::Body as _;
+    if body.is_end_stream() {
+        return body;
+    }
     Limited::new(body, MAX_BODY_BYTES).boxed()
 }
 
@@ -351,7 +372,7 @@ async fn serve(
         };
     let is_canary = variant == Variant::Canary;
     let fail = |e: GatewayError| (e, Some(deployment.clone()));
-    let span = tracing::debug_span!("request", api = %api.id, stage = %stage.name, deployment = %deployment.deployment_id, canary = is_canary, request_id = %ids.request_id);
+    let span = tracing::debug_span!("request", api = %api.id, stage = %stage.name, deployment = %deployment.deployment_id, canary = is_canary, request_id = %ids.request_id());
     let _enter = span.enter();
 
     if let Some(len) = parts
@@ -407,8 +428,8 @@ async fn serve(
         &parts.headers
     };
     let cx = RequestCx {
-        request_id: &ids.request_id,
-        extended_request_id: &ids.extended_request_id,
+        request_id: ids.request_id(),
+        extended_request_id: ids.extended_request_id(),
         api_id: &api.id,
         stage: &stage.name,
         deployment,
@@ -522,9 +543,10 @@ fn mark_deployment(
         return;
     }
     let h = resp.headers_mut();
-    if let Ok(v) = HeaderValue::from_str(&deployment.deployment_id) {
-        h.insert(HeaderName::from_static(DEPLOYMENT_HEADER), v);
-    }
+    h.insert(
+        HeaderName::from_static(DEPLOYMENT_HEADER),
+        deployment.deployment_header.clone(),
+    );
     h.insert(
         HeaderName::from_static(CANARY_HEADER),
         HeaderValue::from_static(if is_canary { "true" } else { "false" }),

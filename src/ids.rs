@@ -42,7 +42,9 @@ pub fn request_id() -> String {
 
 /// An extended request id (`x-amz-apigw-id`), 16 characters as on AWS.
 pub fn extended_request_id() -> String {
-    let mut s = random(15);
+    let mut rng = rand::rng();
+    let mut s = String::with_capacity(16);
+    s.extend((0..15).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char));
     s.push('=');
     s
 }

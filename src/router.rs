@@ -5,6 +5,7 @@
 
 use crate::model::{Method, Resource, RestApi};
 use percent_encoding::percent_decode_str;
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 #[derive(Debug, Default)]
@@ -64,10 +65,10 @@ impl Router {
 
     /// Find the route for `method` and `path` (the path after the stage, raw, percent-encoded).
     pub fn find<'a>(&self, api: &'a RestApi, method: &str, path: &str) -> Option<Matched<'a>> {
-        let segs: Vec<String> = path
+        let segs: Vec<Cow<str>> = path
             .split('/')
             .filter(|s| !s.is_empty())
-            .map(|s| percent_decode_str(s).decode_utf8_lossy().into_owned())
+            .map(|s| percent_decode_str(s).decode_utf8_lossy())
             .collect();
         let mut params = Vec::new();
         let (idx, m) = search(&self.root, api, &segs, method, &mut params)?;
@@ -97,7 +98,7 @@ fn method_of<'a>(api: &'a RestApi, idx: usize, method: &str) -> Option<&'a Metho
 fn search<'a>(
     node: &Node,
     api: &'a RestApi,
-    segs: &[String],
+    segs: &[Cow<str>],
     method: &str,
     params: &mut Vec<(String, String)>,
 ) -> Option<(usize, &'a Method)> {
@@ -105,13 +106,13 @@ fn search<'a>(
         let idx = node.resource?;
         return method_of(api, idx, method).map(|m| (idx, m));
     };
-    if let Some(child) = node.literal.get(first.as_str()) {
+    if let Some(child) = node.literal.get(first.as_ref()) {
         if let Some(found) = search(child, api, rest, method, params) {
             return Some(found);
         }
     }
     if let Some((name, child)) = &node.param {
-        params.push((name.clone(), first.clone()));
+        params.push((name.clone(), first.to_string()));
         if let Some(found) = search(child, api, rest, method, params) {
             return Some(found);
         }

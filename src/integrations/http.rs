@@ -7,9 +7,10 @@ use super::RequestCx;
 use crate::body::{self, Body};
 use crate::gateway_response::{GatewayError, ResponseType};
 use crate::model::{Integration, IntegrationType};
-use http::header::{HeaderName, HeaderValue, CONTENT_LENGTH, EXPECT, HOST};
-use http::{HeaderMap, Response, Uri};
+use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
+use http::{HeaderMap, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
+use std::borrow::Cow;
 use std::time::Duration;
 
 /// This worker's backend client: pooled keep-alive connections to every backend.
@@ -33,33 +34,38 @@ pub const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
-fn is_hop_by_hop(name: &HeaderName, connection_listed: &[String]) -> bool {
-    HOP_BY_HOP.contains(&name.as_str()) || connection_listed.iter().any(|c| c == name.as_str())
+/// Whether the `Connection` field(s) of `headers` list `name` (such fields are hop-by-hop too).
+fn connection_lists(headers: &HeaderMap, name: &HeaderName) -> bool {
+    headers
+        .get_all(CONNECTION)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .any(|t| t.trim().eq_ignore_ascii_case(name.as_str()))
 }
 
 /// Removes the hop-by-hop fields (and those `Connection` lists) from a response's headers.
 pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
-    let listed = connection_listed(headers);
-    let names: Vec<HeaderName> = headers
-        .keys()
-        .filter(|n| is_hop_by_hop(n, &listed))
-        .cloned()
-        .collect();
-    for n in names {
-        headers.remove(n);
-    }
-}
-
-/// Header names a `Connection` header lists (also hop-by-hop).
-fn connection_listed(headers: &HeaderMap) -> Vec<String> {
-    headers
-        .get_all(http::header::CONNECTION)
+    // Fields named by `Connection` beyond the standard hop-by-hop ones (rare: a list is
+    // allocated only when there are some).
+    let listed: Vec<HeaderName> = headers
+        .get_all(CONNECTION)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
-        .map(|s| s.trim().to_ascii_lowercase())
-        .filter(|s| !s.is_empty())
-        .collect()
+        .map(str::trim)
+        .filter(|t| !t.is_empty() && !HOP_BY_HOP.iter().any(|h| h.eq_ignore_ascii_case(t)))
+        .filter_map(|t| HeaderName::from_bytes(t.as_bytes()).ok())
+        .collect();
+    // Each distinct name appears once in `keys()`, so at most HOP_BY_HOP.len() are found.
+    let mut found: [Option<HeaderName>; HOP_BY_HOP.len()] = Default::default();
+    let present = headers.keys().filter(|n| HOP_BY_HOP.contains(&n.as_str()));
+    for (slot, name) in found.iter_mut().zip(present) {
+        *slot = Some(name.clone());
+    }
+    for name in found.into_iter().flatten().chain(listed) {
+        headers.remove(name);
+    }
 }
 
 const SEGMENT: &AsciiSet = &CONTROLS
@@ -90,8 +96,8 @@ const QUERY: &AsciiSet = &CONTROLS
 pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, GatewayError> {
     let template = integration.uri.as_deref().unwrap_or("");
     let uri = cx.stage_variables_in(template);
+    let mut out = String::with_capacity(uri.len() + cx.path.len() + cx.query.map_or(0, str::len));
     // {name} placeholders: mapped through requestParameters, else the same-named path parameter.
-    let mut out = String::with_capacity(uri.len() + 32);
     let mut rest: &str = &uri;
     while let Some(open) = rest.find('{') {
         let Some(close) = rest[open..].find('}') else {
@@ -102,57 +108,121 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
         let bare = name.trim_end_matches('+');
         let mapped = integration
             .request_parameters
-            .get(&format!("integration.request.path.{bare}"))
-            .and_then(|src| cx.mapping_source(src))
-            .or_else(|| cx.path_param(bare).map(str::to_string));
+            .iter()
+            .find(|(target, _)| target.strip_prefix("integration.request.path.") == Some(bare))
+            .and_then(|(_, source)| cx.mapping_value(source))
+            .or_else(|| cx.path_param(bare).map(Cow::Borrowed));
         match mapped {
             Some(v) if name.ends_with('+') || is_greedy(cx, bare) => {
-                let encoded: Vec<String> = v.split('/').map(encode_segment).collect();
-                out.push_str(&encoded.join("/"));
+                for (i, segment) in v.split('/').enumerate() {
+                    if i > 0 {
+                        out.push('/');
+                    }
+                    push_segment(&mut out, segment);
+                }
             }
-            Some(v) => out.push_str(&encode_segment(&v)),
+            Some(v) => push_segment(&mut out, &v),
             None => out.push_str(&rest[open..open + close + 1]),
         }
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
     // Query string: HTTP_PROXY passes the client's through; mapped parameters are added.
-    let mut query: Vec<String> = Vec::new();
+    let mut separator = if out.contains('?') { '&' } else { '?' };
     if integration.kind == IntegrationType::HttpProxy {
         if let Some(q) = cx.query.filter(|q| !q.is_empty()) {
-            query.push(q.to_string());
+            out.push(separator);
+            out.push_str(q);
+            separator = '&';
         }
     }
     for (target, source) in &integration.request_parameters {
         if let Some(name) = target.strip_prefix("integration.request.querystring.") {
-            if let Some(v) = cx.mapping_source(source) {
-                query.push(format!(
-                    "{}={}",
-                    utf8_percent_encode(name, QUERY),
-                    utf8_percent_encode(&v, QUERY)
-                ));
+            if let Some(v) = cx.mapping_value(source) {
+                out.push(separator);
+                out.extend(utf8_percent_encode(name, QUERY));
+                out.push('=');
+                out.extend(utf8_percent_encode(&v, QUERY));
+                separator = '&';
             }
         }
-    }
-    if !query.is_empty() {
-        out.push(if out.contains('?') { '&' } else { '?' });
-        out.push_str(&query.join("&"));
     }
     Ok(out)
 }
 
 /// One path segment for the backend URL. `.` and `..` are sent encoded, so a client's
 /// `%2e%2e` can never become a parent-directory step at a backend that normalises paths.
-fn encode_segment(s: &str) -> String {
+fn push_segment(out: &mut String, s: &str) {
     match s {
-        "." => "%2E".to_string(),
-        ".." => "%2E%2E".to_string(),
-        _ => utf8_percent_encode(s, SEGMENT).to_string(),
+        "." => out.push_str("%2E"),
+        ".." => out.push_str("%2E%2E"),
+        _ => out.extend(utf8_percent_encode(s, SEGMENT)),
     }
 }
 
+/// Whether the matched resource's path has `{name+}`.
 fn is_greedy(cx: &RequestCx, name: &str) -> bool {
-    cx.resource.path.contains(&format!("{{{name}+}}"))
+    let path = cx.resource.path.as_str();
+    path.match_indices('{').any(|(i, _)| {
+        path[i + 1..]
+            .strip_prefix(name)
+            .is_some_and(|r| r.starts_with("+}"))
+    })
+}
+
+/// An `http://` backend URL, taken apart.
+struct BackendUrl<'u> {
+    /// `host[:port]` as written (user info dropped): the `Host` header.
+    host: &'u str,
+    /// `host:port` to connect to (port 80 when the URL has none).
+    connect: Cow<'u, str>,
+    /// The request target, `/path?query` (fragment dropped).
+    target: Cow<'u, str>,
+}
+
+fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
+    const SCHEME: &str = "http://";
+    let rest = match url.get(..SCHEME.len()) {
+        Some(s) if s.eq_ignore_ascii_case(SCHEME) => &url[SCHEME.len()..],
+        _ => return Err(format!("backend URL {url:?} does not start with http://")),
+    };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let (authority, target) = rest.split_at(end);
+    let host_port = authority.rsplit('@').next().unwrap_or_default();
+    let valid_authority = authority
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@[]%".contains(&b));
+    if host_port.is_empty() || !valid_authority {
+        return Err(format!("backend URL {url:?} has no valid host"));
+    }
+    // The port is what follows the last `:` outside an IPv6 literal's brackets.
+    let port = match host_port.rfind(':') {
+        Some(i) if !host_port[i..].contains(']') => Some(&host_port[i + 1..]),
+        _ => None,
+    };
+    let connect = match port {
+        Some(p) if p.parse::<u16>().is_ok() && host_port.len() > p.len() + 1 => {
+            Cow::Borrowed(host_port)
+        }
+        Some(_) => return Err(format!("backend URL {url:?} has an invalid port")),
+        None => Cow::Owned(format!("{host_port}:80")),
+    };
+    let target = target.split('#').next().unwrap_or_default();
+    if target.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+        return Err(format!(
+            "backend URL {url:?} has a space, a control or a non-ASCII character in its path or query"
+        ));
+    }
+    let target = match target.as_bytes().first() {
+        None => Cow::Borrowed("/"),
+        Some(b'?') => Cow::Owned(format!("/{target}")),
+        Some(_) => Cow::Borrowed(target),
+    };
+    Ok(BackendUrl {
+        host: host_port,
+        connect,
+        target,
+    })
 }
 
 fn config_error(detail: String) -> GatewayError {
@@ -168,35 +238,37 @@ pub async fn forward(
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
     let url = backend_url(cx, integration)?;
-    if url.starts_with("https://") {
+    if url
+        .get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+    {
         return Err(config_error(format!(
             "backend {url} uses https, which gw does not call; point the integration (or its stage variable) at an http:// URL"
         )));
     }
-    let uri: Uri = url
-        .parse()
-        .map_err(|e| config_error(format!("backend URL {url:?} is invalid: {e}")))?;
-    let Some(authority) = uri.authority().cloned() else {
-        return Err(config_error(format!("backend URL {url:?} has no host")));
-    };
+    let backend = split_backend_url(&url).map_err(config_error)?;
     let method = match integration.http_method.as_deref() {
-        None | Some("ANY") => cx.http_method.to_string(),
-        Some(m) => m.to_string(),
+        None | Some("ANY") => cx.http_method,
+        Some(m) => m,
     };
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| config_error(format!("integration httpMethod {method:?} is invalid")))?;
-    let listed = connection_listed(cx.headers);
-    let mut h = HeaderMap::with_capacity(cx.headers.len() + 1);
+    let has_connection = cx.headers.contains_key(CONNECTION);
+    let mut h = HeaderMap::with_capacity(cx.headers.len() + 2);
     for (name, value) in cx.headers {
         // Framing is the client's own (set from the body it sends); 100-continue was answered
         // to the client already.
-        if name == HOST || name == CONTENT_LENGTH || name == EXPECT || is_hop_by_hop(name, &listed)
+        if name == HOST
+            || name == CONTENT_LENGTH
+            || name == EXPECT
+            || HOP_BY_HOP.contains(&name.as_str())
+            || (has_connection && connection_lists(cx.headers, name))
         {
             continue;
         }
         h.append(name.clone(), value.clone());
     }
-    if let Ok(v) = HeaderValue::from_str(authority.as_str()) {
+    if let Ok(v) = HeaderValue::from_str(backend.host) {
         h.insert(HOST, v);
     }
     // As API Gateway does (and as the Lambda event has it): the client's address appended.
@@ -219,20 +291,10 @@ pub async fn forward(
             }
         }
     }
-    let backend = match authority.port_u16() {
-        Some(_) => authority
-            .as_str()
-            .rsplit('@')
-            .next()
-            .unwrap_or_default()
-            .to_string(),
-        None => format!("{}:80", authority.host()),
-    };
-    let target = uri.path_and_query().map_or("/", |pq| pq.as_str());
     let outgoing = Outgoing {
         method: &method,
-        backend: &backend,
-        target,
+        backend: &backend.connect,
+        target: &backend.target,
         headers: &h,
         body,
     };
@@ -306,4 +368,47 @@ pub fn text(status: u16, text: &str) -> Response<Body> {
     let mut r = Response::new(body::full(text.to_string()));
     *r.status_mut() = http::StatusCode::from_u16(status).unwrap_or(http::StatusCode::OK);
     r
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parts(url: &str) -> Result<(String, String, String), String> {
+        split_backend_url(url).map(|b| (b.host.into(), b.connect.into(), b.target.into()))
+    }
+
+    #[test]
+    fn backend_urls_are_taken_apart() {
+        let ok = |h: &str, c: &str, t: &str| Ok((h.to_string(), c.to_string(), t.to_string()));
+        assert_eq!(
+            parts("http://127.0.0.1:8080/pets/1?x=1"),
+            ok("127.0.0.1:8080", "127.0.0.1:8080", "/pets/1?x=1")
+        );
+        assert_eq!(
+            parts("http://example.com"),
+            ok("example.com", "example.com:80", "/")
+        );
+        assert_eq!(parts("HTTP://h?q=1"), ok("h", "h:80", "/?q=1"));
+        assert_eq!(parts("http://u:p@h:81/a#frag"), ok("h:81", "h:81", "/a"));
+        assert_eq!(
+            parts("http://[::1]:9000/a"),
+            ok("[::1]:9000", "[::1]:9000", "/a")
+        );
+        assert_eq!(parts("http://[::1]/a"), ok("[::1]", "[::1]:80", "/a"));
+        for bad in [
+            "ftp://h/",
+            "h:80/x",
+            "http:///x",
+            "http://h:99999/",
+            "http://h:x/",
+            "http://:80/",
+            "http://h/a b",
+            "http://h/a\r\nX: y",
+            "http://h/é",
+            "http://h\"/",
+        ] {
+            assert!(parts(bad).is_err(), "{bad:?} was accepted");
+        }
+    }
 }

@@ -91,29 +91,36 @@ impl RequestCx<'_> {
     /// Resolve a mapping source: `method.request.{path,querystring,header}.X`, `'static'`,
     /// `stageVariables.X`, `context.X` (with or without a leading `$`).
     pub fn mapping_source(&self, source: &str) -> Option<String> {
+        self.mapping_value(source).map(Cow::into_owned)
+    }
+
+    /// [`RequestCx::mapping_source`], borrowing the value where it can.
+    pub fn mapping_value<'s>(&'s self, source: &'s str) -> Option<Cow<'s, str>> {
         let source = source.trim();
         if let Some(s) = source.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
-            return Some(s.to_string());
+            return Some(Cow::Borrowed(s));
         }
         let source = source.strip_prefix('$').unwrap_or(source);
         if let Some(p) = source.strip_prefix("method.request.path.") {
-            return self.path_param(p).map(str::to_string);
+            return self.path_param(p).map(Cow::Borrowed);
         }
         if let Some(q) = source.strip_prefix("method.request.querystring.") {
-            return self.query_param(q);
+            return self.query_param(q).map(Cow::Owned);
         }
         if let Some(h) = source.strip_prefix("method.request.header.") {
             return self
                 .headers
                 .get(h)
                 .and_then(|v| v.to_str().ok())
-                .map(str::to_string);
+                .map(Cow::Borrowed);
         }
         if let Some(v) = source.strip_prefix("stageVariables.") {
-            return Some(self.variables.get(v).cloned().unwrap_or_default());
+            return Some(Cow::Borrowed(
+                self.variables.get(v).map_or("", String::as_str),
+            ));
         }
         if let Some(c) = source.strip_prefix("context.") {
-            return self.context(c);
+            return self.context(c).map(Cow::Owned);
         }
         None
     }

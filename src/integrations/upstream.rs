@@ -40,6 +40,9 @@ const READ_CHUNK: usize = 16 * 1024;
 /// also lets a request be replayed when a pooled connection turns out to be closed. Larger (or
 /// unknown-length) bodies are streamed on a fresh connection.
 const BUFFER_BODY_BYTES: u64 = 64 * 1024;
+/// A response body up to this size that arrived with its head is copied out of the read buffer
+/// rather than sliced from it.
+const COPY_BODY_BYTES: u64 = 4 * 1024;
 
 /// Why a backend exchange failed.
 #[derive(Debug, thiserror::Error)]
@@ -186,15 +189,24 @@ impl Upstream {
             && head.keep_alive
             && !conflict
             && !matches!(framing, Framing::UntilClose);
-        let mut response = Response::new(body::empty());
-        *response.status_mut() = head.status;
-        *response.headers_mut() = head.headers;
-        match framing {
+        let body = match framing {
+            Framing::Length(0) => {
+                self.release(conn, keep_alive);
+                body::empty()
+            }
             Framing::Length(n) if conn.buf.len() as u64 >= n => {
                 // The usual small answer: already read in full, the connection is free again.
-                let data = conn.buf.split_to(n as usize).freeze();
+                // A small body is copied out, so the read buffer stays this connection's own
+                // (a shared one would be reallocated on the next read).
+                let data = if n <= COPY_BODY_BYTES {
+                    let data = Bytes::copy_from_slice(&conn.buf[..n as usize]);
+                    conn.buf.advance(n as usize);
+                    data
+                } else {
+                    conn.buf.split_to(n as usize).freeze()
+                };
                 self.release(conn, keep_alive);
-                *response.body_mut() = body::full(data);
+                body::full(data)
             }
             framing => {
                 let state = match framing {
@@ -202,15 +214,18 @@ impl Upstream {
                     Framing::Chunked => State::ChunkSize,
                     Framing::UntilClose => State::UntilClose,
                 };
-                *response.body_mut() = UpstreamBody {
+                UpstreamBody {
                     conn: Some(conn),
                     state,
                     keep_alive,
                     pool: self.clone(),
                 }
-                .boxed();
+                .boxed()
             }
-        }
+        };
+        let mut response = Response::new(body);
+        *response.status_mut() = head.status;
+        *response.headers_mut() = head.headers;
         Ok(response)
     }
 
@@ -493,14 +508,23 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, UpstreamError> {
     let code = parsed.code.unwrap_or(0);
     let status = StatusCode::from_u16(code)
         .map_err(|_| UpstreamError::Malformed(format!("status code {code}")))?;
+    // One copy of the head; every header value is a slice of it (one allocation, not one per
+    // header). The read buffer itself is not shared, so the connection keeps reusing it.
+    let raw = Bytes::copy_from_slice(&buf[..len]);
     // Room for the headers gw adds to every response (request ids, deployment), so adding
     // them never regrows the map.
     let mut headers = HeaderMap::with_capacity(parsed.headers.len() + 6);
     for h in parsed.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| UpstreamError::Malformed(format!("header name {:?}", h.name)))?;
-        let value = HeaderValue::from_bytes(h.value)
-            .map_err(|_| UpstreamError::Malformed(format!("the value of header {}", h.name)))?;
+        // `h.value` lies within `buf[..len]`, of which `raw` is a copy.
+        let start = (h.value.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize);
+        let end = start + h.value.len();
+        let value = match raw.get(start..end) {
+            Some(_) => HeaderValue::from_maybe_shared(raw.slice(start..end)).ok(),
+            None => None,
+        }
+        .ok_or_else(|| UpstreamError::Malformed(format!("the value of header {}", h.name)))?;
         headers.append(name, value);
     }
     // HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 only when asked to.
