@@ -243,6 +243,40 @@ enum StageCommand {
         #[arg(long)]
         api: Option<String>,
     },
+    /// Throttle a stage's methods (AWS's methodSettings): a token bucket per method, refilled at
+    /// --rate requests per second, holding --burst; past it, 429 Too Many Requests.
+    Throttle {
+        stage: String,
+        /// Requests per second.
+        #[arg(long, required_unless_present = "off")]
+        rate: Option<f64>,
+        /// Requests allowed at once (the bucket's size).
+        #[arg(long, required_unless_present = "off")]
+        burst: Option<i64>,
+        /// One method, as `gw routes` shows it ("GET /pets/{id}"); without it, every method.
+        #[arg(long, value_name = "VERB /PATH")]
+        method: Option<String>,
+        /// Remove the throttle instead.
+        #[arg(long, conflicts_with_all = ["rate", "burst"])]
+        off: bool,
+        /// The API, by id or name (may be left out when there is only one).
+        #[arg(long)]
+        api: Option<String>,
+    },
+    /// Log every request to the stage in FORMAT ($context variables), as accessLogSettings does;
+    /// lines go to `gw serve`'s standard output (or its --access-log file).
+    AccessLog {
+        stage: String,
+        /// The line's format, e.g. '$context.requestId $context.httpMethod $context.resourcePath $context.status'.
+        #[arg(long, required_unless_present = "off")]
+        format: Option<String>,
+        /// Stop logging.
+        #[arg(long, conflicts_with = "format")]
+        off: bool,
+        /// The API, by id or name (may be left out when there is only one).
+        #[arg(long)]
+        api: Option<String>,
+    },
     /// Delete a stage.
     Delete {
         stage: String,
@@ -334,6 +368,10 @@ struct ServeArgs {
     /// by default any credentials are accepted.
     #[arg(long, value_name = "ACCESS_KEY:SECRET", env = "GW_REQUIRE_SIGV4")]
     require_sigv4: Option<String>,
+    /// Append the access-log lines of stages with accessLogSettings to FILE instead of
+    /// standard output.
+    #[arg(long, value_name = "FILE")]
+    access_log: Option<std::path::PathBuf>,
 }
 
 fn main() {
@@ -810,6 +848,16 @@ fn deployments(state: &Option<PathBuf>, api: Option<&str>, json: bool) -> Result
     Ok(())
 }
 
+/// A `methodSettings` key as `gw routes` writes methods: `*/*` → "every method",
+/// `pets/{id}/GET` → "GET /pets/{id}".
+fn throttle_target(key: &str) -> String {
+    match key.rsplit_once('/') {
+        Some(("*", "*")) => "every method".to_string(),
+        Some((path, verb)) => format!("{verb} /{path}"),
+        None => key.to_string(),
+    }
+}
+
 fn show_stage(api: &RestApi, s: &Stage) {
     outln!("stage:       {}", s.stage_name);
     outln!("api:         {} ({})", api.name, api.id);
@@ -834,6 +882,21 @@ fn show_stage(api: &RestApi, s: &Stage) {
         for (k, v) in &s.variables {
             outln!("  {k}={v}");
         }
+    }
+    for (key, m) in &s.method_settings {
+        outln!(
+            "throttle:    {} at {} requests/s, burst {}",
+            throttle_target(key),
+            m.throttling_rate_limit,
+            m.throttling_burst_limit
+        );
+    }
+    if let Some(format) = s
+        .access_log_settings
+        .as_ref()
+        .and_then(|a| a.format.as_ref())
+    {
+        outln!("access log:  {format}");
     }
     outln!("urls:");
     for url in gw::urls::invoke_urls(api, &s.stage_name, None) {
@@ -880,6 +943,54 @@ fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
                 s.stage_name,
                 api.name
             );
+        }
+        StageCommand::Throttle {
+            stage,
+            rate,
+            burst,
+            method,
+            off,
+            api,
+        } => {
+            let method = match method.as_deref() {
+                None => None,
+                Some(m) => Some(m.trim().split_once(' ').map(|(v, p)| (v, p.trim())).ok_or_else(
+                    || anyhow::anyhow!("--method {m:?}: write the verb and the path, such as \"GET /pets/{{id}}\""),
+                )?),
+            };
+            let limits = match (off, rate, burst) {
+                (true, _, _) => None,
+                (false, Some(r), Some(b)) => Some((r, b)),
+                _ => bail!("give --rate and --burst, or --off"),
+            };
+            let (api, _) = control::set_throttle(&store, api.as_deref(), &stage, method, limits)?;
+            let what = match method {
+                Some((v, p)) => format!("{} {p}", v.to_ascii_uppercase()),
+                None => "every method".to_string(),
+            };
+            match limits {
+                Some((r, b)) => outln!(
+                    "stage {stage} of {}: {what} throttled to {r} requests/s, burst {b}",
+                    api.name
+                ),
+                None => outln!("stage {stage} of {}: throttle on {what} removed", api.name),
+            }
+        }
+        StageCommand::AccessLog {
+            stage,
+            format,
+            off,
+            api,
+        } => {
+            let format = if off { None } else { format.as_deref() };
+            let (api, _) = control::set_access_log(&store, api.as_deref(), &stage, format)?;
+            match format {
+                Some(_) => outln!(
+                    "stage {stage} of {}: every request is logged by `gw serve` (standard output, or its --access-log file)",
+                    api.name
+                ),
+                None => outln!("stage {stage} of {}: access log off", api.name),
+            }
         }
         StageCommand::Delete { stage, api } => {
             let api = control::delete_stage(&store, api.as_deref(), &stage)?;
@@ -1186,6 +1297,10 @@ fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: Option<Option<PathBuf>>
         let config = gw::server::Config {
             deployment_header: !args.no_deployment_header,
             require_sigv4,
+            access_log: match &args.access_log {
+                Some(path) => gw::access_log::Sink::File(path.clone()),
+                None => gw::access_log::Sink::Stdout,
+            },
             ..Default::default()
         };
         gw::server::run(listener, store, config, gw::server::shutdown_signal()).await?;

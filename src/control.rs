@@ -264,6 +264,8 @@ pub fn deploy(
                     variables: vars.clone(),
                     canary_settings: None,
                     tracing_enabled: false,
+                    method_settings: Default::default(),
+                    access_log_settings: None,
                     created_date: now,
                     last_updated_date: now,
                 },
@@ -502,6 +504,79 @@ pub fn unset_variable(
             .remove(key)
             .map(|_| ())
             .ok_or_else(|| not_found(format!("stage {} has no variable {key:?}", s.stage_name)))
+    })?;
+    Ok((api, stage))
+}
+
+/// A stage's method throttling (`methodSettings`), as UpdateStage sets it: `method` is `None`
+/// for every method (`*/*`) or `(VERB, /path)` for one; `limits` is `(rate per second, burst)`,
+/// or `None` to remove the setting.
+pub fn set_throttle(
+    store: &Store,
+    api: Option<&str>,
+    stage: &str,
+    method: Option<(&str, &str)>,
+    limits: Option<(f64, i64)>,
+) -> Result<(RestApi, Stage)> {
+    let (api, stage, ()) = update_stage_in(store, api, stage, |_, api, s| {
+        let key = match method {
+            None => "*/*".to_string(),
+            Some((verb, path)) => {
+                let verb = verb.to_ascii_uppercase();
+                let known = api.resources.iter().any(|r| {
+                    r.path == path && (r.resource_methods.contains_key(&verb) || verb == "*")
+                });
+                if !known {
+                    return Err(invalid(format!(
+                        "API {} has no method {verb} {path}; `gw routes` lists its methods",
+                        api.name
+                    )));
+                }
+                format!("{}/{verb}", path.trim_start_matches('/'))
+            }
+        };
+        match limits {
+            Some((rate, burst)) if rate.is_finite() && rate >= 0.0 && burst >= 0 => {
+                s.method_settings.insert(
+                    key,
+                    crate::model::MethodSetting {
+                        throttling_rate_limit: rate,
+                        throttling_burst_limit: burst,
+                    },
+                );
+            }
+            Some(_) => {
+                return Err(invalid(
+                    "a throttle needs a rate (requests per second) and a burst of 0 or more",
+                ))
+            }
+            None => {
+                s.method_settings.remove(&key);
+            }
+        }
+        Ok(())
+    })?;
+    Ok((api, stage))
+}
+
+/// A stage's access-log format (`accessLogSettings.format`), or `None` to stop logging.
+pub fn set_access_log(
+    store: &Store,
+    api: Option<&str>,
+    stage: &str,
+    format: Option<&str>,
+) -> Result<(RestApi, Stage)> {
+    let (api, stage, ()) = update_stage(store, api, stage, |s| {
+        match format {
+            Some(f) => {
+                crate::model::check_access_log_format(f).map_err(invalid)?;
+                s.access_log_settings
+                    .get_or_insert_with(Default::default)
+                    .format = Some(f.to_string());
+            }
+            None => s.access_log_settings = None,
+        }
+        Ok(())
     })?;
     Ok((api, stage))
 }

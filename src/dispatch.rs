@@ -67,8 +67,10 @@ pub struct Shared {
     pub draw: Arc<Draw>,
     /// Lambda authorizer answers, shared by every worker.
     pub authorizers: Arc<crate::authorizer::Cache>,
-    /// Usage-plan throttles and quotas, shared by every worker.
+    /// Usage-plan and stage throttles and quotas, shared by every worker.
     pub limiter: Arc<crate::throttle::Limiter>,
+    /// Where the access-log lines of stages with `accessLogSettings` go.
+    pub access_log: crate::access_log::Writer,
 }
 
 /// Which API a request addresses, and the path after it.
@@ -159,6 +161,7 @@ pub async fn handle(
     req: Request<hyper::body::Incoming>,
     remote: SocketAddr,
 ) -> Response<Body> {
+    let started = std::time::Instant::now();
     let ids = Ids::new();
     let (parts, incoming) = req.into_parts();
     let body = incoming.map_err(box_error).boxed();
@@ -172,9 +175,13 @@ pub async fn handle(
         return resp;
     }
     let snapshot = shared.reloader.current();
-    let mut resp = match serve(&shared, &snapshot, &parts, body, remote, &ids).await {
+    let mut log = None;
+    let mut resp = match serve(&shared, &snapshot, &parts, body, remote, &ids, &mut log).await {
         Ok(resp) => resp,
         Err((err, api)) => {
+            if let Some(entry) = &mut log {
+                entry.error = Some((err.message.clone(), err.kind.name()));
+            }
             let cx = ErrorContext {
                 request_id: ids.request_id(),
                 extended_request_id: ids.extended_request_id(),
@@ -192,6 +199,15 @@ pub async fn handle(
         HeaderName::from_static("x-amz-apigw-id"),
         ids.extended_request_id,
     );
+    if let Some(entry) = log {
+        use http_body::Body as _;
+        let outcome = crate::access_log::Outcome {
+            status: resp.status().as_u16(),
+            response_length: resp.body().size_hint().exact(),
+            latency_ms: started.elapsed().as_millis(),
+        };
+        shared.access_log.write(entry.render(&outcome));
+    }
     resp
 }
 
@@ -344,6 +360,7 @@ async fn serve(
     body: Body,
     remote: SocketAddr,
     ids: &Ids,
+    log: &mut Option<crate::access_log::Entry>,
 ) -> Result<Response<Body>, Failure> {
     let host = parts
         .headers
@@ -372,6 +389,25 @@ async fn serve(
         };
     let is_canary = variant == Variant::Canary;
     let fail = |e: GatewayError| (e, Some(deployment.clone()));
+    if let Some(format) = &stage.access_log {
+        *log = Some(crate::access_log::Entry {
+            format: format.clone(),
+            request_id: ids.request_id().to_string(),
+            extended_request_id: ids.extended_request_id().to_string(),
+            api_id: api.id.clone(),
+            stage: stage.name.clone(),
+            deployment_id: deployment.deployment_id.clone(),
+            is_canary,
+            http_method: parts.method.to_string(),
+            path: format!("/{}{}", stage.name, path),
+            protocol: protocol(parts.version),
+            source_ip: remote.ip().to_string(),
+            user_agent: header_text(&parts.headers, http::header::USER_AGENT),
+            domain_name: header_text(&parts.headers, http::header::HOST).unwrap_or_default(),
+            request_time_ms: chrono::Utc::now().timestamp_millis(),
+            ..Default::default()
+        });
+    }
     let span = tracing::debug_span!("request", api = %api.id, stage = %stage.name, deployment = %deployment.deployment_id, canary = is_canary, request_id = %ids.request_id());
     let _enter = span.enter();
 
@@ -401,6 +437,10 @@ async fn serve(
     else {
         return Err(fail(GatewayError::no_route(&parts.headers)));
     };
+    if let Some(entry) = log.as_mut() {
+        entry.resource_path = Some(matched.resource.path.clone());
+        entry.resource_id = Some(matched.resource.id.clone());
+    }
     let Some(integration) = &matched.method.method_integration else {
         tracing::warn!(
             "{} {} has no integration",
@@ -468,6 +508,9 @@ async fn serve(
             crate::authorizer::authorize(&cx, authorizer, &snapshot.functions, &shared.authorizers)
                 .await
                 .map_err(fail)?;
+        if let Some(entry) = log.as_mut() {
+            entry.principal_id = Some(authorized.grant.principal_id.clone());
+        }
         RequestCx {
             authorizer: Some(&authorized),
             ..cx
@@ -485,6 +528,9 @@ async fn serve(
             cx.authorizer,
         )
         .map_err(fail)?;
+    }
+    if !stage.throttles.is_empty() {
+        admit_method(shared, &api.id, stage, &matched).map_err(fail)?;
     }
     crate::validation::check_parameters(&deployment.api, matched.method, &cx).map_err(fail)?;
     let content_type = parts
@@ -505,6 +551,7 @@ async fn serve(
         }
         None => body,
     };
+    let integration_started = std::time::Instant::now();
     let result = match integration.kind {
         IntegrationType::HttpProxy | IntegrationType::Http => {
             integrations::http::forward(&cx, integration, &shared.client, limit(body)).await
@@ -524,6 +571,9 @@ async fn serve(
             ))
         }
     };
+    if let Some(entry) = log.as_mut() {
+        entry.integration_latency_ms = Some(integration_started.elapsed().as_millis());
+    }
     let mut resp = result.map_err(fail)?;
     if let Some(cors) = &deployment.cors {
         cors.decorate(&parts.headers, resp.headers_mut());
@@ -586,6 +636,49 @@ fn admit_api_key(
         std::time::Instant::now(),
         chrono::Utc::now(),
     )
+}
+
+/// The stage's `methodSettings` throttle for the matched method (its own entry, else `*/*`):
+/// a token bucket per stage and method, as API Gateway keeps one per method.
+fn admit_method(
+    shared: &Shared,
+    api_id: &str,
+    stage: &LiveStage,
+    matched: &crate::router::Matched,
+) -> Result<(), GatewayError> {
+    let key = format!(
+        "{}/{}",
+        matched.resource.path.trim_start_matches('/'),
+        matched.method.http_method
+    );
+    let Some(limits) = stage
+        .throttles
+        .get(&key)
+        .or_else(|| stage.throttles.get("*/*"))
+    else {
+        return Ok(());
+    };
+    shared.limiter.admit(
+        &format!("stage {api_id}/{} {key}", stage.name),
+        limits,
+        std::time::Instant::now(),
+        chrono::Utc::now(),
+    )
+}
+
+fn protocol(version: http::Version) -> &'static str {
+    match version {
+        http::Version::HTTP_10 => "HTTP/1.0",
+        http::Version::HTTP_2 => "HTTP/2.0",
+        _ => "HTTP/1.1",
+    }
+}
+
+fn header_text(headers: &HeaderMap, name: http::header::HeaderName) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
 }
 
 /// A plain-text response (for the few answers that are not gateway responses).

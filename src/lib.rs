@@ -6,6 +6,7 @@
 //! [`integrations`], [`gateway_response`]. [`wasm`] runs WebAssembly functions; [`lambda`] speaks
 //! the Lambda proxy event and response formats.
 
+pub mod access_log;
 pub mod authorizer;
 pub mod body;
 pub mod canary;

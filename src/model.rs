@@ -264,8 +264,51 @@ pub struct Stage {
     pub canary_settings: Option<CanarySettings>,
     #[serde(default)]
     pub tracing_enabled: bool,
+    /// `methodSettings`, keyed `{resourcePath}/{httpMethod}` (path without its leading `/`) or
+    /// `*/*` for every method. gw applies the throttling fields.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub method_settings: BTreeMap<String, MethodSetting>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_log_settings: Option<AccessLogSettings>,
     pub created_date: i64,
     pub last_updated_date: i64,
+}
+
+/// One entry of a stage's `methodSettings` (the fields gw keeps).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MethodSetting {
+    pub throttling_burst_limit: i64,
+    pub throttling_rate_limit: f64,
+}
+
+impl Default for MethodSetting {
+    /// AWS fills a new entry with the account's default limits.
+    fn default() -> MethodSetting {
+        MethodSetting {
+            throttling_burst_limit: 5000,
+            throttling_rate_limit: 10000.0,
+        }
+    }
+}
+
+/// AWS refuses an access-log format without a request id in it.
+pub fn check_access_log_format(format: &str) -> Result<(), &'static str> {
+    if format.contains("$context.requestId") || format.contains("$context.extendedRequestId") {
+        Ok(())
+    } else {
+        Err("Access Log format must contain at least one of $context.requestId or $context.extendedRequestId")
+    }
+}
+
+/// A stage's `accessLogSettings`: one line per request in `format` (`$context` variables).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct AccessLogSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub destination_arn: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -35,6 +35,8 @@ pub struct Config {
     pub require_sigv4: Option<(String, String)>,
     /// Print `listening on http://ADDR` on stderr once ready.
     pub announce: bool,
+    /// Where stages with `accessLogSettings` write their lines.
+    pub access_log: crate::access_log::Sink,
 }
 
 impl Default for Config {
@@ -47,6 +49,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             require_sigv4: None,
             announce: true,
+            access_log: crate::access_log::Sink::Stdout,
         }
     }
 }
@@ -57,6 +60,8 @@ pub enum ServerError {
     Store(#[from] StoreError),
     #[error("listener: {0}")]
     Io(#[from] std::io::Error),
+    #[error("{0}; choose another file with --access-log")]
+    AccessLog(std::io::Error),
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -108,6 +113,8 @@ pub async fn run(
     });
     let authorizers = Arc::new(crate::authorizer::Cache::default());
     let limiter = Arc::new(crate::throttle::Limiter::default());
+    let access_log =
+        crate::access_log::Writer::start(&config.access_log).map_err(ServerError::AccessLog)?;
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
 
@@ -123,6 +130,7 @@ pub async fn run(
         let reloader = reloader.clone();
         let authorizers = authorizers.clone();
         let limiter = limiter.clone();
+        let access_log = access_log.clone();
         let handle = std::thread::Builder::new()
             .name(format!("gw-worker-{i}"))
             .spawn(move || -> Result<(), ServerError> {
@@ -139,6 +147,7 @@ pub async fn run(
                         draw,
                         authorizers,
                         limiter,
+                        access_log,
                     });
                     worker(rx, shared, &config).await;
                     Ok(())

@@ -40,6 +40,10 @@ pub struct LiveStage {
     pub production: Arc<LiveDeployment>,
     pub variables: Arc<BTreeMap<String, String>>,
     pub canary: Option<LiveCanary>,
+    /// `methodSettings` throttles: key (`pets/GET`, `*/*`) → limits. Empty: none.
+    pub throttles: HashMap<String, crate::throttle::Limits>,
+    /// `accessLogSettings.format`, when the stage logs.
+    pub access_log: Option<Arc<str>>,
 }
 
 #[derive(Debug)]
@@ -166,6 +170,25 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                         production,
                         variables: Arc::new(s.variables.clone()),
                         canary,
+                        throttles: s
+                            .method_settings
+                            .iter()
+                            .map(|(key, m)| {
+                                let limits = crate::throttle::Limits {
+                                    throttle: Some((
+                                        m.throttling_rate_limit,
+                                        m.throttling_burst_limit as f64,
+                                    )),
+                                    quota: None,
+                                };
+                                (key.clone(), limits)
+                            })
+                            .collect(),
+                        access_log: s
+                            .access_log_settings
+                            .as_ref()
+                            .and_then(|a| a.format.as_deref())
+                            .map(Arc::from),
                     },
                 );
             }

@@ -1324,3 +1324,157 @@ async fn models_and_request_validators_made_through_the_api_check_bodies() {
         "{validators}"
     );
 }
+
+/// `aws apigateway update-stage` with method throttling (`/*/*/throttling/...` and one method's
+/// own) and access-log settings, as the developer guide sets them: the limits answer 429 per
+/// method, GetStage shows them in AWS's shape, and every request leaves an access-log line in the
+/// stage's format (here in the file `gw serve --access-log` names).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stage_method_throttles_and_access_logs_follow_update_stage() {
+    let gw = Gw::new();
+    let log_path = gw.dir.path().join("access.log");
+    let server = gw.serve(&["--access-log", log_path.to_str().unwrap()]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "limited"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+    let pets = aws.json(&[
+        "create-resource",
+        "--rest-api-id",
+        &id,
+        "--parent-id",
+        &root,
+        "--path-part",
+        "pets",
+    ]);
+    let pets = s(&pets["id"]).to_string();
+    let calls = MethodCalls { aws: &aws, id: &id };
+    for rid in [&root, &pets] {
+        calls.ok("put-method", rid, "GET", &["--authorization-type", "NONE"]);
+        calls.mock_answer(rid, "GET", "ok");
+    }
+    aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+
+    let format = r#"{"requestId":"$context.requestId","resourcePath":"$context.resourcePath","status":"$context.status","error":"$context.error.message","caller":"$context.identity.caller"}"#;
+    let ops = serde_json::json!([
+        {"op": "replace", "path": "/*/*/throttling/burstLimit", "value": "2"},
+        {"op": "replace", "path": "/*/*/throttling/rateLimit", "value": "0.001"},
+        {"op": "replace", "path": "/~1pets/GET/throttling/burstLimit", "value": "4"},
+        {"op": "replace", "path": "/~1pets/GET/throttling/rateLimit", "value": "0.001"},
+        {"op": "replace", "path": "/accessLogSettings/format", "value": format},
+        {"op": "replace", "path": "/accessLogSettings/destinationArn",
+         "value": "arn:aws:logs:us-east-1:000000000000:log-group:gw-access"},
+    ])
+    .to_string();
+    let stage = aws.json(&[
+        "update-stage",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+        "--patch-operations",
+        &ops,
+    ]);
+    assert_eq!(stage["methodSettings"]["*/*"]["throttlingBurstLimit"], 2);
+    assert_eq!(stage["methodSettings"]["*/*"]["throttlingRateLimit"], 0.001);
+    assert_eq!(
+        stage["methodSettings"]["pets/GET"]["throttlingBurstLimit"],
+        4
+    );
+    assert_eq!(stage["methodSettings"]["*/*"]["cachingEnabled"], false);
+    assert_eq!(stage["accessLogSettings"]["format"], format);
+    let shown = aws.json(&["get-stage", "--rest-api-id", &id, "--stage-name", "prod"]);
+    assert_eq!(shown["methodSettings"], stage["methodSettings"]);
+
+    let client = common::client();
+    let get = |path: &str| {
+        let (client, url) = (
+            client.clone(),
+            server.url(&format!("/_aws/execute-api/{id}/prod{path}")),
+        );
+        async move { common::send(&client, "GET", &url, &[], "").await }
+    };
+    // `*/*` gives the root method 2 requests; /pets has its own bucket of 4.
+    for _ in 0..2 {
+        assert_eq!(get("/").await.status, 200);
+    }
+    let r = get("/").await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (429, r#"{"message":"Too Many Requests"}"#)
+    );
+    for _ in 0..4 {
+        assert_eq!(get("/pets").await.status, 200);
+    }
+    assert_eq!(get("/pets").await.status, 429);
+
+    // Every request above has its line, in order, in the stage's format.
+    let lines = {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        loop {
+            let text = std::fs::read_to_string(&log_path).unwrap_or_default();
+            let lines: Vec<String> = text.lines().map(str::to_string).collect();
+            if lines.len() >= 8 || std::time::Instant::now() > deadline {
+                break lines;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    };
+    assert_eq!(lines.len(), 8, "{lines:#?}");
+    let parsed: Vec<Value> = lines
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert_eq!(parsed[0]["resourcePath"], "/");
+    assert_eq!(parsed[0]["status"], "200");
+    assert_eq!(parsed[0]["error"], "-");
+    assert_eq!(parsed[0]["caller"], "-");
+    assert_eq!(parsed[2]["status"], "429");
+    assert_eq!(parsed[2]["error"], "Too Many Requests");
+    assert_eq!(parsed[7]["resourcePath"], "/pets");
+    assert_eq!(parsed[7]["status"], "429");
+    assert!(parsed.iter().all(|p| s(&p["requestId"]).len() == 36));
+
+    // Limits and logs removed: the root answers again, and no more lines are written.
+    let ops = serde_json::json!([
+        {"op": "remove", "path": "/*/*/throttling/rateLimit"},
+        {"op": "remove", "path": "/accessLogSettings"},
+    ])
+    .to_string();
+    let stage = aws.json(&[
+        "update-stage",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+        "--patch-operations",
+        &ops,
+    ]);
+    assert!(stage.get("accessLogSettings").is_none());
+    assert!(stage["methodSettings"].get("*/*").is_none());
+    assert_eq!(get("/").await.status, 200);
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    let text = std::fs::read_to_string(&log_path).unwrap();
+    assert_eq!(text.lines().count(), 8);
+
+    // AWS's checks on the settings themselves.
+    let e = aws.fails(&[
+        "update-stage",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+        "--patch-operations",
+        "op=replace,path=/accessLogSettings/format,value=$context.status",
+    ]);
+    assert!(
+        e.contains("Access Log format must contain at least one of $context.requestId or $context.extendedRequestId"),
+        "{e}"
+    );
+}

@@ -80,6 +80,8 @@ fn stage() -> impl Strategy<Value = Stage> {
                     use_stage_cache: cache,
                 }),
                 tracing_enabled,
+                method_settings: Default::default(),
+                access_log_settings: None,
                 created_date: 1,
                 last_updated_date: 1,
             },

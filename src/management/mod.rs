@@ -977,6 +977,8 @@ fn create_stage(store: &Store, req: &Req, id: &str) -> Result<Reply> {
         variables: b.variables.unwrap_or_default(),
         canary_settings: canary,
         tracing_enabled: b.tracing_enabled.unwrap_or(false),
+        method_settings: Default::default(),
+        access_log_settings: None,
         created_date: 0,
         last_updated_date: 0,
     };

@@ -145,24 +145,39 @@ enum Target {
     CanaryDeploymentId,
     CanaryUseStageCache,
     CanaryOverride(String),
-    /// A path AWS accepts whose setting gw does not model (cache cluster, access logs, client
-    /// certificate, method settings).
+    /// `/{resourcePath}/{httpMethod}/throttling/{burstLimit|rateLimit}`: the `methodSettings`
+    /// key and whether it is the burst limit.
+    Throttle {
+        key: String,
+        burst: bool,
+    },
+    /// `/accessLogSettings`, `/accessLogSettings/format`, `/accessLogSettings/destinationArn`.
+    AccessLog,
+    AccessLogFormat,
+    AccessLogDestination,
+    /// A path AWS accepts whose setting gw does not model (cache cluster, client certificate,
+    /// method metrics, logging and caching).
     NotEmulated(&'static str),
     Invalid,
 }
 
-fn is_method_setting(path: &str) -> bool {
+/// A method-setting path: its `methodSettings` key (`pets/GET`, `*/*`) and setting
+/// (`throttling/rateLimit`).
+fn method_setting(path: &str) -> Option<(String, &str)> {
     // `/{resourcePath}/{httpMethod}/{group}/{setting}`: resourcePath is one escaped segment
     // (`~1pets`) or `*`.
-    let Some(rest) = path.strip_prefix('/') else {
-        return false;
-    };
+    let rest = path.strip_prefix('/')?;
     let parts: Vec<&str> = rest.split('/').collect();
     if parts.len() != 4 || parts[0].is_empty() || parts[1].is_empty() {
-        return false;
+        return None;
     }
-    let setting = format!("{}/{}", parts[2], parts[3]);
-    METHOD_SETTINGS.contains(&setting.as_str())
+    let setting = &rest[parts[0].len() + parts[1].len() + 2..];
+    if !METHOD_SETTINGS.contains(&setting) {
+        return None;
+    }
+    let resource = unescape(parts[0]);
+    let resource = resource.strip_prefix('/').unwrap_or(&resource);
+    Some((format!("{resource}/{}", parts[1]), setting))
 }
 
 fn target(path: &str) -> Target {
@@ -178,9 +193,9 @@ fn target(path: &str) -> Target {
             return Target::NotEmulated("the stage cache cluster")
         }
         "/clientCertificateId" => return Target::NotEmulated("client certificates"),
-        "/accessLogSettings"
-        | "/accessLogSettings/destinationArn"
-        | "/accessLogSettings/format" => return Target::NotEmulated("access log settings"),
+        "/accessLogSettings" => return Target::AccessLog,
+        "/accessLogSettings/format" => return Target::AccessLogFormat,
+        "/accessLogSettings/destinationArn" => return Target::AccessLogDestination,
         _ => {}
     }
     if let Some(name) = path.strip_prefix("/variables/") {
@@ -193,8 +208,12 @@ fn target(path: &str) -> Target {
             return Target::CanaryOverride(unescape(name));
         }
     }
-    if is_method_setting(path) {
-        return Target::NotEmulated("method settings (metrics, logging, throttling, caching)");
+    if let Some((key, setting)) = method_setting(path) {
+        return match setting {
+            "throttling/burstLimit" => Target::Throttle { key, burst: true },
+            "throttling/rateLimit" => Target::Throttle { key, burst: false },
+            _ => Target::NotEmulated("method metrics, logging and caching settings"),
+        };
     }
     Target::Invalid
 }
@@ -399,7 +418,71 @@ fn apply_one(
             canary(s).stage_variable_overrides.insert(name, v.to_string());
             Ok(())
         }
+        (Target::Throttle { key, .. }, "remove") => {
+            s.method_settings.remove(&key);
+            Ok(())
+        }
+        (Target::Throttle { key, burst }, _) => {
+            let raw = value(op)?;
+            let setting = s.method_settings.entry(key).or_default();
+            if burst {
+                setting.throttling_burst_limit = raw
+                    .trim()
+                    .parse::<i64>()
+                    .ok()
+                    .filter(|b| *b >= 0)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "Invalid burst limit {raw}: send a whole number of requests, 0 or more"
+                        ))
+                    })?;
+            } else {
+                setting.throttling_rate_limit = raw
+                    .trim()
+                    .parse::<f64>()
+                    .ok()
+                    .filter(|r| r.is_finite() && *r >= 0.0)
+                    .ok_or_else(|| {
+                        bad(format!(
+                            "Invalid rate limit {raw}: send requests per second, 0 or more"
+                        ))
+                    })?;
+            }
+            Ok(())
+        }
+        (Target::AccessLog, "remove") => {
+            s.access_log_settings = None;
+            Ok(())
+        }
+        (Target::AccessLog, _) => Err(bad(format!(
+            "Invalid {kind} operation with path: {path}; set /accessLogSettings/format and /accessLogSettings/destinationArn"
+        ))),
+        (Target::AccessLogFormat | Target::AccessLogDestination, "remove") => {
+            s.access_log_settings = None;
+            Ok(())
+        }
+        (Target::AccessLogFormat, _) => {
+            let format = value(op)?;
+            check_access_log_format(format)?;
+            s.access_log_settings.get_or_insert_with(Default::default).format =
+                Some(format.to_string());
+            Ok(())
+        }
+        (Target::AccessLogDestination, _) => {
+            let arn = value(op)?;
+            if !arn.starts_with("arn:") {
+                return Err(bad("Invalid ARN specified in the request"));
+            }
+            s.access_log_settings
+                .get_or_insert_with(Default::default)
+                .destination_arn = Some(arn.to_string());
+            Ok(())
+        }
     }
+}
+
+fn check_access_log_format(format: &str) -> Result<(), PatchError> {
+    model::check_access_log_format(format).map_err(bad)
 }
 
 /// The stage's canary, created with AWS's defaults when missing.
@@ -424,6 +507,8 @@ mod tests {
             ]),
             canary_settings: None,
             tracing_enabled: false,
+            method_settings: BTreeMap::new(),
+            access_log_settings: None,
             created_date: 1,
             last_updated_date: 1,
         }
@@ -653,12 +738,92 @@ mod tests {
     }
 
     #[test]
-    fn not_emulated_paths_say_so() {
+    fn throttling_method_settings_are_kept_with_awss_defaults() {
+        let mut s = stage();
+        apply(
+            &mut s,
+            &[
+                op("replace", "/*/*/throttling/rateLimit", "10"),
+                op("replace", "/~1pets~1{id}/GET/throttling/burstLimit", "3"),
+            ],
+            exists,
+        )
+        .expect("valid throttling paths");
+        let all = &s.method_settings["*/*"];
+        assert_eq!(
+            (all.throttling_rate_limit, all.throttling_burst_limit),
+            (10.0, 5000)
+        );
+        let one = &s.method_settings["pets/{id}/GET"];
+        assert_eq!(
+            (one.throttling_rate_limit, one.throttling_burst_limit),
+            (10000.0, 3)
+        );
+        apply(
+            &mut s,
+            &[PatchOp::new("remove", "/*/*/throttling/rateLimit", None)],
+            exists,
+        )
+        .expect("remove");
+        assert!(!s.method_settings.contains_key("*/*"));
+        for bad in ["-1", "x", "NaN", "inf"] {
+            let e = err(&stage(), &[op("replace", "/*/*/throttling/rateLimit", bad)]);
+            assert!(e.starts_with("Invalid rate limit"), "{e}");
+        }
         let e = err(
             &stage(),
-            &[op("replace", "/*/*/throttling/rateLimit", "10")],
+            &[op("replace", "/*/*/throttling/burstLimit", "1.5")],
         );
-        assert!(e.starts_with("gw does not emulate method settings"), "{e}");
+        assert!(e.starts_with("Invalid burst limit"), "{e}");
+    }
+
+    #[test]
+    fn access_log_settings_need_a_request_id_and_an_arn() {
+        let mut s = stage();
+        let format = r#"{"requestId":"$context.requestId","status":"$context.status"}"#;
+        apply(
+            &mut s,
+            &[
+                op("replace", "/accessLogSettings/format", format),
+                op(
+                    "replace",
+                    "/accessLogSettings/destinationArn",
+                    "arn:aws:logs:us-east-1:000000000000:log-group:gw",
+                ),
+            ],
+            exists,
+        )
+        .expect("valid access log settings");
+        let logs = s.access_log_settings.clone().expect("settings");
+        assert_eq!(logs.format.as_deref(), Some(format));
+        let e = err(
+            &stage(),
+            &[op(
+                "replace",
+                "/accessLogSettings/format",
+                "$context.status",
+            )],
+        );
+        assert_eq!(
+            e,
+            "Access Log format must contain at least one of $context.requestId or $context.extendedRequestId"
+        );
+        let e = err(
+            &stage(),
+            &[op("replace", "/accessLogSettings/destinationArn", "logs")],
+        );
+        assert_eq!(e, "Invalid ARN specified in the request");
+        apply(
+            &mut s,
+            &[PatchOp::new("remove", "/accessLogSettings", None)],
+            exists,
+        )
+        .expect("remove");
+        assert_eq!(s.access_log_settings, None);
+    }
+
+    #[test]
+    fn not_emulated_paths_say_so() {
         let e = err(
             &stage(),
             &[op("replace", "/~1pets/GET/caching/enabled", "true")],

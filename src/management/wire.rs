@@ -267,7 +267,33 @@ pub fn stage(s: &Stage) -> Value {
     put_opt(&mut m, "description", s.description.as_deref());
     put(&mut m, "cacheClusterEnabled", false);
     put(&mut m, "cacheClusterStatus", "NOT_AVAILABLE");
-    put(&mut m, "methodSettings", Map::new());
+    let settings: Map<String, Value> = s
+        .method_settings
+        .iter()
+        .map(|(key, setting)| {
+            // AWS's shape; gw applies the throttling fields, the rest are AWS's defaults.
+            let v = json!({
+                "metricsEnabled": false,
+                "loggingLevel": "OFF",
+                "dataTraceEnabled": false,
+                "throttlingBurstLimit": setting.throttling_burst_limit,
+                "throttlingRateLimit": setting.throttling_rate_limit,
+                "cachingEnabled": false,
+                "cacheTtlInSeconds": 300,
+                "cacheDataEncrypted": false,
+                "requireAuthorizationForCacheControl": true,
+                "unauthorizedCacheControlHeaderStrategy": "SUCCEED_WITH_RESPONSE_HEADER",
+            });
+            (key.clone(), v)
+        })
+        .collect();
+    put(&mut m, "methodSettings", settings);
+    if let Some(logs) = &s.access_log_settings {
+        let mut o = Map::new();
+        put_opt(&mut o, "format", logs.format.as_deref());
+        put_opt(&mut o, "destinationArn", logs.destination_arn.as_deref());
+        put(&mut m, "accessLogSettings", o);
+    }
     if !s.variables.is_empty() {
         put(&mut m, "variables", json!(s.variables));
     }
