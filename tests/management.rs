@@ -1298,6 +1298,71 @@ async fn models_and_request_validators_made_through_the_api_check_bodies() {
         );
     }
 
+    // UpdateModel: Pet now needs an age too (it still refers to Owner); redeployed, it applies.
+    let updated = aws.json(&[
+        "update-model",
+        "--rest-api-id",
+        &id,
+        "--model-name",
+        "Pet",
+        "--patch-operations",
+        &serde_json::json!([{"op": "replace", "path": "/schema", "value": format!(
+            r#"{{"type": "object", "required": ["name", "age"], "properties": {{"name": {{"type": "string"}},
+               "owner": {{"$ref": "https://apigateway.amazonaws.com/restapis/{id}/models/Owner"}}}}}}"#
+        )}])
+        .to_string(),
+    ]);
+    assert!(s(&updated["schema"]).contains("age"), "{updated}");
+    let err = aws.fails(&[
+        "update-model",
+        "--rest-api-id",
+        &id,
+        "--model-name",
+        "Pet",
+        "--patch-operations",
+        r#"[{"op": "replace", "path": "/schema", "value": "{broken"}]"#,
+    ]);
+    assert!(err.contains("Invalid model schema specified"), "{err}");
+    let redeploy = || {
+        aws.json(&[
+            "create-deployment",
+            "--rest-api-id",
+            &id,
+            "--stage-name",
+            "prod",
+        ]);
+    };
+    redeploy();
+    let r = common::send(&client, "POST", &url, &json_type, r#"{"name": "Rex"}"#).await;
+    assert_eq!(r.status, 400, "age is required now");
+    let r = common::send(
+        &client,
+        "POST",
+        &url,
+        &json_type,
+        r#"{"name": "Rex", "age": 3}"#,
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    // UpdateRequestValidator: bodies no longer checked.
+    let v = aws.json(&[
+        "update-request-validator",
+        "--rest-api-id",
+        &id,
+        "--request-validator-id",
+        &vid,
+        "--patch-operations",
+        "op=replace,path=/validateRequestBody,value=false",
+        "op=replace,path=/name,value=lenient",
+    ]);
+    assert_eq!(
+        (v["validateRequestBody"].clone(), v["name"].clone()),
+        (false.into(), "lenient".into())
+    );
+    redeploy();
+    let r = common::send(&client, "POST", &url, &json_type, "[]").await;
+    assert_eq!(r.status, 200, "the validator checks nothing now");
+
     let err = aws.fails(&["delete-model", "--rest-api-id", &id, "--model-name", "Pet"]);
     assert!(err.contains("ConflictException"), "{err}");
     let err = aws.fails(&[

@@ -431,12 +431,18 @@ fn route(store: &Store, req: &Req) -> Result<Reply> {
         ("GET", ["restapis", id, "requestvalidators", vid]) => {
             validators::get_request_validator(store, id, vid)
         }
+        ("PATCH", ["restapis", id, "requestvalidators", vid]) => {
+            validators::update_request_validator(store, req, id, vid)
+        }
         ("DELETE", ["restapis", id, "requestvalidators", vid]) => {
             validators::delete_request_validator(store, id, vid)
         }
         ("POST", ["restapis", id, "models"]) => validators::create_model(store, req, id),
         ("GET", ["restapis", id, "models"]) => validators::get_models(store, req, id),
         ("GET", ["restapis", id, "models", name]) => validators::get_model(store, id, name),
+        ("PATCH", ["restapis", id, "models", name]) => {
+            validators::update_model(store, req, id, name)
+        }
         ("DELETE", ["restapis", id, "models", name]) => validators::delete_model(store, id, name),
         ("POST", ["restapis", id, "authorizers"]) => authorizers::create_authorizer(store, req, id),
         ("GET", ["restapis", id, "authorizers"]) => authorizers::get_authorizers(store, req, id),

@@ -81,6 +81,61 @@ pub(super) fn get_request_validator(store: &Store, id: &str, vid: &str) -> Resul
     Ok(Reply::ok(validator(v)))
 }
 
+/// UpdateRequestValidator: `replace` `/name`, `/validateRequestBody`, `/validateRequestParameters`
+/// (values as strings, `"true"` / `"false"`, as on the wire).
+pub(super) fn update_request_validator(
+    store: &Store,
+    req: &Req,
+    id: &str,
+    vid: &str,
+) -> Result<Reply> {
+    let ops = req.json::<super::PatchBody>()?.patch_operations;
+    let answer = edit_api(store, id, |api| {
+        let others_named = |name: &str| {
+            api.request_validators
+                .iter()
+                .any(|o| o.id != vid && o.name == name)
+        };
+        let mut v = api
+            .request_validators
+            .iter()
+            .find(|v| v.id == vid)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(NO_VALIDATOR))?;
+        for op in &ops {
+            let value = op.value.as_deref().filter(|_| op.op == "replace");
+            match (op.path.as_str(), value) {
+                ("/name", Some(name)) => {
+                    if others_named(name) {
+                        return Err(ApiError::conflict(format!(
+                            "Request Validator with name {name} already exists"
+                        )));
+                    }
+                    v.name = name.to_string();
+                }
+                ("/validateRequestBody", Some(b)) => {
+                    v.validate_request_body = b.eq_ignore_ascii_case("true")
+                }
+                ("/validateRequestParameters", Some(b)) => {
+                    v.validate_request_parameters = b.eq_ignore_ascii_case("true")
+                }
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid patch operation specified: {} {}",
+                        op.op, op.path
+                    )))
+                }
+            }
+        }
+        let answer = validator(&v);
+        if let Some(slot) = api.request_validators.iter_mut().find(|o| o.id == vid) {
+            *slot = v;
+        }
+        Ok(answer)
+    })?;
+    Ok(Reply::ok(answer))
+}
+
 pub(super) fn delete_request_validator(store: &Store, id: &str, vid: &str) -> Result<Reply> {
     edit_api(store, id, |api| {
         let index = api
@@ -161,6 +216,53 @@ pub(super) fn get_model(store: &Store, id: &str, name: &str) -> Result<Reply> {
         .get(name)
         .ok_or_else(|| ApiError::not_found(NO_MODEL))?;
     Ok(Reply::ok(model(name, schema)))
+}
+
+/// UpdateModel: `replace` `/schema` (checked as CreateModel checks it, together with the models
+/// that refer to it) and `/description` (accepted; gw does not keep model descriptions).
+pub(super) fn update_model(store: &Store, req: &Req, id: &str, name: &str) -> Result<Reply> {
+    let ops = req.json::<super::PatchBody>()?.patch_operations;
+    let answer = edit_api(store, id, |api| {
+        let mut schema = api
+            .models
+            .get(name)
+            .cloned()
+            .ok_or_else(|| ApiError::not_found(NO_MODEL))?;
+        for op in &ops {
+            let value = op.value.as_deref().filter(|_| op.op == "replace");
+            match (op.path.as_str(), value) {
+                ("/schema", Some(text)) => {
+                    schema = serde_json::from_str(text).map_err(|e| {
+                        ApiError::bad_request(format!("Invalid model schema specified: {e}"))
+                    })?;
+                }
+                ("/description", Some(_)) => {}
+                _ => {
+                    return Err(ApiError::bad_request(format!(
+                        "Invalid patch operation specified: {} {}",
+                        op.op, op.path
+                    )))
+                }
+            }
+        }
+        let mut models: serde_json::Map<String, Value> = api
+            .models
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        models.insert(name.to_string(), schema.clone());
+        let models = Value::Object(models);
+        // The new schema, and every model (a method's, or one referring to it) still compiles.
+        for (other, s) in models.as_object().into_iter().flatten() {
+            crate::validation::compile_model(s, &models).map_err(|e| {
+                ApiError::bad_request(format!("Invalid model schema specified for {other}: {e}"))
+            })?;
+        }
+        let answer = model(name, &schema);
+        api.models.insert(name.to_string(), schema);
+        Ok(answer)
+    })?;
+    Ok(Reply::ok(answer))
 }
 
 pub(super) fn delete_model(store: &Store, id: &str, name: &str) -> Result<Reply> {
