@@ -556,7 +556,22 @@ async fn serve(
         IntegrationType::HttpProxy | IntegrationType::Http => {
             integrations::http::forward(&cx, integration, &shared.client, limit(body)).await
         }
-        IntegrationType::Mock => integrations::mock::respond(&cx, integration),
+        IntegrationType::Mock => {
+            use http_body::Body as _;
+            // The body is read only when the request template looks at it (a mock answers
+            // without waiting for an upload it ignores).
+            let bytes = if body.is_end_stream() || !integrations::mock::reads_body(integration) {
+                Ok(Bytes::new())
+            } else {
+                collect(body).await
+            };
+            match bytes {
+                Ok(bytes) => {
+                    integrations::mock::respond(&cx, integration, &String::from_utf8_lossy(&bytes))
+                }
+                Err(e) => Err(e),
+            }
+        }
         IntegrationType::AwsProxy => match collect(body).await {
             Ok(bytes) => {
                 integrations::function::invoke(&cx, integration, &snapshot.functions, bytes).await

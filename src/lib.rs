@@ -30,4 +30,5 @@ pub mod template;
 pub mod throttle;
 pub mod urls;
 pub mod validation;
+pub mod vtl;
 pub mod wasm;

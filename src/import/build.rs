@@ -1186,11 +1186,46 @@ fn integration(cx: &mut Ctx, ptr: &str, v: &Value) -> Result<Integration, Import
         }
     }
     let request_templates = string_map(cx, &field("requestTemplates"), obj.get("requestTemplates"));
-    if !request_templates.is_empty() && kind != IntegrationType::Mock {
-        cx.warn(
+    match kind {
+        _ if request_templates.is_empty() => {}
+        IntegrationType::Mock | IntegrationType::Http => {
+            for (content_type, template) in &request_templates {
+                if let Err(e) = crate::vtl::check(template) {
+                    cx.warn(
+                        &format!(
+                            "{}/{}",
+                            field("requestTemplates"),
+                            escape_pointer(content_type)
+                        ),
+                        format!("{e}; calls to this method answer 500 until it is fixed"),
+                    );
+                }
+            }
+        }
+        IntegrationType::HttpProxy | IntegrationType::AwsProxy => cx.warn(
             &field("requestTemplates"),
-            "mapping templates are kept but not applied yet (VTL comes later)",
-        );
+            "mapping templates are ignored for proxy integrations, as on AWS",
+        ),
+        IntegrationType::Aws => {}
+    }
+    if matches!(kind, IntegrationType::Mock | IntegrationType::Http) {
+        for (pattern, r) in &integration_responses {
+            for (content_type, template) in &r.response_templates {
+                if let Err(e) = crate::vtl::check(template) {
+                    cx.warn(
+                        &format!(
+                            "{}/{}/responseTemplates/{}",
+                            field("responses"),
+                            escape_pointer(pattern),
+                            escape_pointer(content_type)
+                        ),
+                        format!(
+                            "{e}; calls answered through this response get 500 until it is fixed"
+                        ),
+                    );
+                }
+            }
+        }
     }
     for (k, name) in [
         ("credentials", "credentials"),

@@ -247,6 +247,20 @@ pub async fn forward(
         )));
     }
     let backend = split_backend_url(&url).map_err(config_error)?;
+    let body = if integration.kind == IntegrationType::Http {
+        match request_template(integration, cx.headers)? {
+            Some(template) => {
+                let text = match read_limited(body).await {
+                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+                    Err(e) => return Err(body_error(e)),
+                };
+                body::full(cx.mapping_template(template, &text)?)
+            }
+            None => body,
+        }
+    } else {
+        body
+    };
     let method = match integration.http_method.as_deref() {
         None | Some("ANY") => cx.http_method,
         Some(m) => m,
@@ -307,22 +321,93 @@ pub async fn forward(
     let (mut parts, incoming) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers);
     if integration.kind == IntegrationType::Http {
-        apply_integration_response(cx, integration, &mut parts);
+        let template = apply_integration_response(cx, integration, &mut parts);
+        if let Some((content_type, template)) = template {
+            // The backend's answer, mapped: read in full (API Gateway's 10 MB limit), rendered.
+            let bytes = read_limited(incoming).await.map_err(|e| {
+                tracing::warn!("reading the backend's answer to map it: {e}");
+                GatewayError::with_message(
+                    ResponseType::ApiConfigurationError,
+                    "Internal server error",
+                )
+            })?;
+            let mapped = cx.mapping_template(template, &String::from_utf8_lossy(&bytes))?;
+            parts.headers.remove(CONTENT_LENGTH);
+            if let Ok(v) = HeaderValue::from_str(content_type) {
+                parts.headers.insert(http::header::CONTENT_TYPE, v);
+            }
+            return Ok(Response::from_parts(parts, body::full(mapped)));
+        }
     }
     Ok(Response::from_parts(parts, incoming))
 }
 
-/// HTTP (non-proxy): map the backend status through the integration responses.
-fn apply_integration_response(
-    cx: &RequestCx,
-    integration: &Integration,
-    parts: &mut http::response::Parts,
-) {
-    let status = parts.status.as_u16().to_string();
-    let Some(selected) = super::mock::select_response(&integration.integration_responses, &status)
-    else {
-        return;
+/// A body read in full, failing past API Gateway's 10 MB.
+async fn read_limited(body: Body) -> Result<bytes::Bytes, crate::body::BoxError> {
+    use http_body_util::BodyExt;
+    // Boxed: `Collect<Limited<_>>` itself trips the compiler's Send analysis of the request
+    // future (a higher-ranked lifetime it cannot prove), the boxed body does not.
+    let limited: Body = http_body_util::Limited::new(body, crate::dispatch::MAX_BODY_BYTES).boxed();
+    Ok(limited.collect().await?.to_bytes())
+}
+
+/// The media type of a request (`application/json` when it names none), lower-cased, without
+/// parameters: what selects a mapping template.
+fn media_type(headers: &HeaderMap) -> String {
+    headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "application/json".to_string())
+}
+
+/// HTTP (non-proxy): the request template for the request's content type; `Ok(None)` to pass the
+/// body through, as `passthroughBehavior` allows; else 415, as on AWS.
+fn request_template<'i>(
+    integration: &'i Integration,
+    headers: &HeaderMap,
+) -> Result<Option<&'i str>, GatewayError> {
+    let templates = &integration.request_templates;
+    let media = media_type(headers);
+    if let Some((_, t)) = templates
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(&media))
+    {
+        return Ok(Some(t));
+    }
+    let refuse = match integration
+        .passthrough_behavior
+        .to_ascii_uppercase()
+        .as_str()
+    {
+        "NEVER" => true,
+        "WHEN_NO_TEMPLATES" => !templates.is_empty(),
+        _ => false,
     };
+    if refuse {
+        return Err(GatewayError::new(ResponseType::UnsupportedMediaType));
+    }
+    Ok(None)
+}
+
+fn body_error(e: crate::body::BoxError) -> GatewayError {
+    if e.is::<http_body_util::LengthLimitError>() {
+        GatewayError::with_message(ResponseType::RequestTooLarge, "Request Too Long")
+    } else {
+        GatewayError::with_message(ResponseType::BadRequestBody, "Invalid request body")
+    }
+}
+
+/// HTTP (non-proxy): map the backend status through the integration responses.
+/// Returns the selected response's mapping template (content type, template), if it has one.
+fn apply_integration_response<'i>(
+    cx: &RequestCx,
+    integration: &'i Integration,
+    parts: &mut http::response::Parts,
+) -> Option<(&'i str, &'i str)> {
+    let status = parts.status.as_u16().to_string();
+    let selected = super::mock::select_response(&integration.integration_responses, &status)?;
     if let Some(code) = selected
         .status_code
         .parse::<u16>()
@@ -351,6 +436,11 @@ fn apply_integration_response(
             parts.headers.insert(n, v);
         }
     }
+    selected
+        .response_templates
+        .get_key_value("application/json")
+        .or_else(|| selected.response_templates.iter().next())
+        .map(|(k, t)| (k.as_str(), t.as_str()))
 }
 
 fn upstream_error(e: UpstreamError) -> GatewayError {

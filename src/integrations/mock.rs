@@ -1,7 +1,7 @@
-//! MOCK integrations: the status comes from the request template's `statusCode`, the integration
-//! response is chosen as AWS does (a selection pattern matching that status, else `default`), and
-//! its static `responseParameters` and template make the answer. Templates without VTL directives
-//! are returned as written, with `$context` / `$stageVariables` references filled in.
+//! MOCK integrations: the status comes from the request template's `statusCode` (the template is
+//! VTL, run on the request), the integration response is chosen as AWS does (a selection pattern
+//! matching that status, else `default`), and its `responseParameters` and mapping template (VTL,
+//! see [`crate::vtl`]) make the answer.
 
 use super::RequestCx;
 use crate::body;
@@ -40,20 +40,59 @@ pub fn select_response<'a>(
         .or_else(|| responses.get("default"))
 }
 
-/// Fill `$context.x` / `$stageVariables.x` (and `${...}`) references of a template.
-pub fn fill_references(template: &str, cx: &RequestCx) -> String {
-    crate::template::render(template, |r| match r {
-        crate::template::Reference::Context(k) => cx.context(k),
-        crate::template::Reference::StageVariable(k) => cx.variables.get(k).cloned(),
+/// The request template for the request's content type (`application/json` when it has none),
+/// else the first one.
+fn request_template<'i>(integration: &'i Integration, cx: &RequestCx) -> Option<&'i String> {
+    let content_type = cx
+        .headers
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "application/json".to_string());
+    let t = &integration.request_templates;
+    t.get(&content_type)
+        .or_else(|| t.get("application/json"))
+        .or_else(|| t.values().next())
+}
+
+/// Whether a request template of this MOCK reads the request body (`$input.body`, `.json`,
+/// `.path`).
+pub fn reads_body(integration: &Integration) -> bool {
+    integration.request_templates.values().any(|t| {
+        ["input.body", "input.json", "input.path"]
+            .iter()
+            .any(|r| t.contains(r))
     })
+}
+
+/// The status a MOCK answers with: the `statusCode` of its request template's output.
+fn mock_status(integration: &Integration, cx: &RequestCx, body: &str) -> Result<u16, GatewayError> {
+    let Some(template) = request_template(integration, cx) else {
+        return Ok(200);
+    };
+    let rendered = cx.mapping_template(template, body)?;
+    let from_json = serde_json::from_str::<serde_json::Value>(&rendered)
+        .ok()
+        .and_then(|v| match v.get("statusCode")? {
+            serde_json::Value::Number(n) => n.as_u64(),
+            serde_json::Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        })
+        .and_then(|n| u16::try_from(n).ok());
+    let single: BTreeMap<String, String> = [(String::new(), rendered)].into();
+    Ok(from_json
+        .or_else(|| status_from_templates(&single))
+        .unwrap_or(200))
 }
 
 /// Answer a MOCK integration.
 pub fn respond(
     cx: &RequestCx,
     integration: &Integration,
+    request_body: &str,
 ) -> Result<Response<body::Body>, GatewayError> {
-    let status = status_from_templates(&integration.request_templates).unwrap_or(200);
+    let status = mock_status(integration, cx, request_body)?;
     let selected = select_response(&integration.integration_responses, &status.to_string());
     let Some(selected) = selected else {
         if integration.integration_responses.is_empty() {
@@ -78,7 +117,8 @@ pub fn respond(
         .get_key_value("application/json")
         .or_else(|| selected.response_templates.iter().next())
     {
-        Some((ct, t)) => (ct.as_str(), fill_references(t, cx)),
+        // A MOCK's integration response has no payload: `$input` offers the request's parameters.
+        Some((ct, t)) => (ct.as_str(), cx.mapping_template(t, "")?),
         None => ("application/json", String::new()),
     };
     let mut resp = Response::new(body::full(template));

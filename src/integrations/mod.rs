@@ -8,6 +8,7 @@ pub mod http;
 pub mod mock;
 pub mod upstream;
 
+use crate::gateway_response::{GatewayError, ResponseType};
 use crate::model::{Integration, IntegrationType, Method, Resource};
 use crate::snapshot::LiveDeployment;
 use std::borrow::Cow;
@@ -123,6 +124,33 @@ impl RequestCx<'_> {
             return self.context(c).map(Cow::Owned);
         }
         None
+    }
+
+    /// Render a mapping template (VTL) for this request, `$input.body` being `body`. A template
+    /// gw cannot read or run is the API's configuration error (500), as on AWS.
+    pub fn mapping_template(&self, template: &str, body: &str) -> Result<String, GatewayError> {
+        let query: Vec<(String, String)> = self
+            .query
+            .map(|q| url_pairs(q).collect())
+            .unwrap_or_default();
+        let headers: Vec<(String, String)> = self
+            .headers
+            .iter()
+            .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+            .collect();
+        let context = |key: &str| self.context(key);
+        let bindings = crate::vtl::Bindings {
+            body,
+            path: self.path_params,
+            query: &query,
+            headers: &headers,
+            context: &context,
+            stage_variables: self.variables,
+        };
+        crate::vtl::render(template, &bindings).map_err(|e| {
+            tracing::warn!("{} {}: {e}", self.method.http_method, self.resource.path);
+            GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
+        })
     }
 
     /// Substitute `${stageVariables.x}` (undefined → empty).
