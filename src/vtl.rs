@@ -54,7 +54,10 @@ pub struct Bindings<'a> {
 
 /// Parse and render `template`.
 pub fn render(template: &str, bindings: &Bindings) -> Result<String, VtlError> {
-    let nodes = parse(template)?;
+    if is_literal(template) {
+        return Ok(template.to_string());
+    }
+    let nodes = parsed(template)?;
     let mut r = Renderer {
         b: bindings,
         vars: HashMap::new(),
@@ -65,6 +68,33 @@ pub fn render(template: &str, bindings: &Bindings) -> Result<String, VtlError> {
     };
     r.nodes(&nodes)?;
     Ok(r.out)
+}
+
+thread_local! {
+    /// Templates parsed on this thread (they come from deployed APIs, so there are few; emptied
+    /// if it ever grows past `MAX_CACHED`).
+    static PARSED: std::cell::RefCell<HashMap<String, std::rc::Rc<Vec<Node>>>> = Default::default();
+}
+const MAX_CACHED: usize = 256;
+
+fn parsed(template: &str) -> Result<std::rc::Rc<Vec<Node>>, VtlError> {
+    if let Some(nodes) = PARSED.with(|c| c.borrow().get(template).cloned()) {
+        return Ok(nodes);
+    }
+    let nodes = std::rc::Rc::new(parse(template)?);
+    PARSED.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= MAX_CACHED {
+            c.clear();
+        }
+        c.insert(template.to_string(), nodes.clone());
+    });
+    Ok(nodes)
+}
+
+/// Whether `template` is plain text: nothing in it is VTL, it renders as itself.
+pub fn is_literal(template: &str) -> bool {
+    !template.contains(['$', '#', '\\'])
 }
 
 /// Whether `template` is valid VTL (as far as gw reads it).

@@ -23,6 +23,32 @@ pub fn status_from_templates(templates: &BTreeMap<String, String>) -> Option<u16
     digits.parse().ok()
 }
 
+thread_local! {
+    /// Selection patterns compiled on this worker thread (patterns come from deployed APIs, so
+    /// there are few; the cache is emptied if it ever grows past `MAX_PATTERNS`).
+    static PATTERNS: std::cell::RefCell<std::collections::HashMap<String, Option<regex::Regex>>> =
+        Default::default();
+}
+const MAX_PATTERNS: usize = 1024;
+
+/// Whether a selection pattern matches `status` in full (an invalid pattern matches nothing).
+fn pattern_matches(pattern: &str, status: &str) -> bool {
+    PATTERNS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if !cache.contains_key(pattern) {
+            if cache.len() >= MAX_PATTERNS {
+                cache.clear();
+            }
+            let re = regex::Regex::new(&format!("^(?:{pattern})$")).ok();
+            cache.insert(pattern.to_string(), re);
+        }
+        cache
+            .get(pattern)
+            .and_then(Option::as_ref)
+            .is_some_and(|re| re.is_match(status))
+    })
+}
+
 /// AWS's choice of integration response for a status: a matching selection pattern, else `default`.
 pub fn select_response<'a>(
     responses: &'a BTreeMap<String, IntegrationResponse>,
@@ -31,11 +57,7 @@ pub fn select_response<'a>(
     responses
         .iter()
         .filter(|(k, _)| k.as_str() != "default")
-        .find(|(pattern, _)| {
-            regex::Regex::new(&format!("^(?:{pattern})$"))
-                .map(|re| re.is_match(status))
-                .unwrap_or(false)
-        })
+        .find(|(pattern, _)| pattern_matches(pattern, status))
         .map(|(_, r)| r)
         .or_else(|| responses.get("default"))
 }

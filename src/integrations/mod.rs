@@ -129,6 +129,9 @@ impl RequestCx<'_> {
     /// Render a mapping template (VTL) for this request, `$input.body` being `body`. A template
     /// gw cannot read or run is the API's configuration error (500), as on AWS.
     pub fn mapping_template(&self, template: &str, body: &str) -> Result<String, GatewayError> {
+        if crate::vtl::is_literal(template) {
+            return Ok(template.to_string());
+        }
         let query: Vec<(String, String)> = self
             .query
             .map(|q| url_pairs(q).collect())
