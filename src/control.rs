@@ -856,6 +856,22 @@ pub fn add_usage_plan_key(
                 key.id, plan.id
             )));
         }
+        // AWS: one key, one plan per API stage.
+        for other in tx.usage_plans()? {
+            if other.id == plan.id || !other.key_ids.contains(&key.id) {
+                continue;
+            }
+            if let Some(shared) = other.api_stages.iter().find(|s| {
+                plan.api_stages
+                    .iter()
+                    .any(|p| p.api_id == s.api_id && p.stage == s.stage)
+            }) {
+                return Err(StoreError::Conflict(format!(
+                    "Usage Plan {} cannot be added because API Key {} cannot reference multiple Usage Plans with the same API Stage: {}:{}",
+                    plan.id, key.id, shared.api_id, shared.stage
+                )));
+            }
+        }
         plan.key_ids.push(key.id.clone());
         tx.put_usage_plan(&plan)?;
         Ok((plan, key))
@@ -902,6 +918,7 @@ pub fn grant_stage(
                 api_stages: vec![model::UsagePlanStage {
                     api_id: api.id.clone(),
                     stage: stage.to_string(),
+                    throttle: Default::default(),
                 }],
                 throttle: None,
                 quota: None,

@@ -526,6 +526,7 @@ async fn serve(
             &stage.name,
             &parts.headers,
             cx.authorizer,
+            &matched,
         )
         .map_err(fail)?;
     }
@@ -628,6 +629,7 @@ fn admit_api_key(
     stage: &str,
     headers: &HeaderMap,
     authorized: Option<&crate::lambda::Authorized>,
+    matched: &crate::router::Matched,
 ) -> Result<(), GatewayError> {
     let from_authorizer = deployment
         .api
@@ -642,15 +644,25 @@ fn admit_api_key(
     let Some(grant) = key.and_then(|k| snapshot.api_key(&deployment.api_id, stage, k)) else {
         return Err(GatewayError::new(ResponseType::InvalidApiKey));
     };
+    let (now, utc) = (std::time::Instant::now(), chrono::Utc::now());
+    if !grant.methods.is_empty() {
+        let key = format!("{}/{}", matched.resource.path, matched.method.http_method);
+        if let Some(method) = grant.methods.get(&key) {
+            // The method's own bucket, in place of the plan's; the quota stays the plan's.
+            shared
+                .limiter
+                .admit(&format!("{} {key}", grant.id), method, now, utc)?;
+            let quota = crate::throttle::Limits {
+                throttle: None,
+                ..grant.limits
+            };
+            return shared.limiter.admit(&grant.id, &quota, now, utc);
+        }
+    }
     if grant.limits.is_empty() {
         return Ok(());
     }
-    shared.limiter.admit(
-        &grant.id,
-        &grant.limits,
-        std::time::Instant::now(),
-        chrono::Utc::now(),
-    )
+    shared.limiter.admit(&grant.id, &grant.limits, now, utc)
 }
 
 /// The stage's `methodSettings` throttle for the matched method (its own entry, else `*/*`):

@@ -377,8 +377,7 @@ pub struct ApiKey {
     pub created_date: i64,
 }
 
-/// A usage plan: which API stages its keys open. `throttle` and `quota` are kept as written
-/// (not enforced).
+/// A usage plan: which API stages its keys open, with what `throttle` (per key) and `quota`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct UsagePlan {
@@ -402,4 +401,8 @@ pub struct UsagePlan {
 pub struct UsagePlanStage {
     pub api_id: String,
     pub stage: String,
+    /// Per-method throttles on this stage, keyed `/{resourcePath}/{httpMethod}` (`/pets/GET`):
+    /// `{"burstLimit", "rateLimit"}`, in place of the plan's `throttle` for that method.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub throttle: BTreeMap<String, serde_json::Value>,
 }

@@ -92,6 +92,9 @@ pub struct KeyGrant {
     /// `PLAN_ID/KEY_ID`: whose bucket and quota a request spends.
     pub id: String,
     pub limits: crate::throttle::Limits,
+    /// The plan's per-method throttles on this stage (`/pets/GET` → limits), each a bucket of
+    /// its own in place of the plan's throttle.
+    pub methods: HashMap<String, crate::throttle::Limits>,
 }
 
 /// Deployments already turned into routers, kept across rebuilds.
@@ -227,11 +230,19 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                     .or_default()
                     .entry(s.stage.clone())
                     .or_default();
+                let methods: HashMap<String, crate::throttle::Limits> = s
+                    .throttle
+                    .iter()
+                    .map(|(method, t)| {
+                        (method.clone(), crate::throttle::Limits::from_plan(Some(t), None))
+                    })
+                    .collect();
                 for id in &plan.key_ids {
                     if let Some(value) = keys.get(id) {
                         accepted.entry(value.clone()).or_insert_with(|| KeyGrant {
                             id: format!("{}/{id}", plan.id),
                             limits,
+                            methods: methods.clone(),
                         });
                     }
                 }

@@ -1543,3 +1543,75 @@ async fn stage_method_throttles_and_access_logs_follow_update_stage() {
         "{e}"
     );
 }
+
+/// A usage plan's per-method throttle (`apiStages[].throttle`, keyed `/RESOURCE_PATH/METHOD`)
+/// takes the place of the plan's own for that method; and a key may sit in only one plan per API
+/// stage, as on AWS.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn usage_plan_method_throttles_and_one_plan_per_key_and_stage() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let id = api_requiring_a_key(&aws);
+    let stages = serde_json::json!([{
+        "apiId": id,
+        "stage": "prod",
+        "throttle": {"//GET": {"burstLimit": 1, "rateLimit": 0.001}}
+    }])
+    .to_string();
+    let plan = aws.json(&[
+        "create-usage-plan",
+        "--name",
+        "per-method",
+        "--api-stages",
+        &stages,
+        "--throttle",
+        "burstLimit=100,rateLimit=100",
+    ]);
+    assert_eq!(plan["apiStages"][0]["throttle"]["//GET"]["burstLimit"], 1.0);
+    let plan_id = s(&plan["id"]).to_string();
+    let key = aws.json(&["create-api-key", "--name", "k", "--enabled"]);
+    let (key_id, value) = (s(&key["id"]).to_string(), s(&key["value"]).to_string());
+    let join = |plan: &str| {
+        vec![
+            "create-usage-plan-key".to_string(),
+            "--usage-plan-id".to_string(),
+            plan.to_string(),
+            "--key-id".to_string(),
+            key_id.clone(),
+            "--key-type".to_string(),
+            "API_KEY".to_string(),
+        ]
+    };
+    let args = join(&plan_id);
+    aws.json(&args.iter().map(String::as_str).collect::<Vec<_>>());
+
+    let client = common::client();
+    let url = server.url(&format!("/_aws/execute-api/{id}/prod/"));
+    let call = || {
+        let (client, url, value) = (client.clone(), url.clone(), value.clone());
+        async move { common::send(&client, "GET", &url, &[("x-api-key", value.as_str())], "").await }
+    };
+    assert_eq!(call().await.status, 200);
+    let r = call().await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (429, r#"{"message":"Too Many Requests"}"#),
+        "the method's burst of 1, not the plan's 100"
+    );
+
+    let other = aws.json(&[
+        "create-usage-plan",
+        "--name",
+        "other",
+        "--api-stages",
+        &format!("apiId={id},stage=prod"),
+    ]);
+    let args = join(s(&other["id"]));
+    let e = aws.fails(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("ConflictException"), "{e}");
+    assert!(
+        e.contains("cannot reference multiple Usage Plans with the same API Stage"),
+        "{e}"
+    );
+}

@@ -32,7 +32,13 @@ fn usage_plan(p: &UsagePlan) -> Value {
     let mut v = json!({
         "id": p.id,
         "name": p.name,
-        "apiStages": p.api_stages.iter().map(|s| json!({"apiId": s.api_id, "stage": s.stage})).collect::<Vec<_>>(),
+        "apiStages": p.api_stages.iter().map(|s| {
+            let mut v = json!({"apiId": s.api_id, "stage": s.stage});
+            if !s.throttle.is_empty() {
+                v["throttle"] = json!(s.throttle);
+            }
+            v
+        }).collect::<Vec<_>>(),
     });
     if let Some(d) = &p.description {
         v["description"] = json!(d);
@@ -119,6 +125,7 @@ pub(super) fn delete_api_key(store: &Store, id: &str) -> Result<Reply> {
 struct StageBody {
     api_id: Option<String>,
     stage: Option<String>,
+    throttle: Option<std::collections::BTreeMap<String, Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -136,7 +143,27 @@ pub(super) fn create_usage_plan(store: &Store, req: &Req) -> Result<Reply> {
     let mut api_stages = Vec::new();
     for s in b.api_stages.unwrap_or_default() {
         match (s.api_id, s.stage) {
-            (Some(api_id), Some(stage)) => api_stages.push(UsagePlanStage { api_id, stage }),
+            (Some(api_id), Some(stage)) => {
+                let throttle = s.throttle.unwrap_or_default();
+                for (method, limits) in &throttle {
+                    let well_formed = method.starts_with('/')
+                        && method
+                            .rsplit_once('/')
+                            .is_some_and(|(_, verb)| !verb.is_empty());
+                    let numbers = limits.get("rateLimit").is_some_and(Value::is_number)
+                        && limits.get("burstLimit").is_none_or(Value::is_number);
+                    if !well_formed || !numbers {
+                        return Err(ApiError::bad_request(format!(
+                            "Invalid method throttle {method:?}: key it /RESOURCE_PATH/HTTP_METHOD (such as /pets/GET) and give rateLimit and burstLimit numbers"
+                        )));
+                    }
+                }
+                api_stages.push(UsagePlanStage {
+                    api_id,
+                    stage,
+                    throttle,
+                })
+            }
             _ => {
                 return Err(ApiError::bad_request(
                     "Each API stage of a usage plan needs apiId and stage",
@@ -382,6 +409,7 @@ fn apply_plan_op(
             let s = UsagePlanStage {
                 api_id: api_id.to_string(),
                 stage: stage.to_string(),
+                throttle: Default::default(),
             };
             if op.op == "add" {
                 if tx.stage(api_id, stage)?.is_none() {
@@ -389,11 +417,13 @@ fn apply_plan_op(
                         "Invalid stage identifier specified: {api_id} has no stage {stage:?}"
                     )));
                 }
-                if !plan.api_stages.contains(&s) {
+                let same = |x: &UsagePlanStage| x.api_id == s.api_id && x.stage == s.stage;
+                if !plan.api_stages.iter().any(same) {
                     plan.api_stages.push(s);
                 }
             } else {
-                plan.api_stages.retain(|x| *x != s);
+                plan.api_stages
+                    .retain(|x| !(x.api_id == s.api_id && x.stage == s.stage));
             }
         }
         _ => return Err(bad_path(op)),
