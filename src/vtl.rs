@@ -54,8 +54,22 @@ pub struct Bindings<'a> {
 
 /// Parse and render `template`.
 pub fn render(template: &str, bindings: &Bindings) -> Result<String, VtlError> {
+    render_with_overrides(template, bindings).map(|(out, _)| out)
+}
+
+/// What a template asked to override with `#set($context.responseOverride.status = 400)`,
+/// `#set($context.responseOverride.header.X = ...)`, `#set($context.requestOverride.header.X =
+/// ...)`: keyed by the path after `$context.` (`responseOverride.status`,
+/// `responseOverride.header.X`).
+pub type Overrides = BTreeMap<String, String>;
+
+/// [`render`], and the overrides the template set.
+pub fn render_with_overrides(
+    template: &str,
+    bindings: &Bindings,
+) -> Result<(String, Overrides), VtlError> {
     if is_literal(template) {
-        return Ok(template.to_string());
+        return Ok((template.to_string(), Overrides::new()));
     }
     let nodes = parsed(template)?;
     let mut r = Renderer {
@@ -65,9 +79,10 @@ pub fn render(template: &str, bindings: &Bindings) -> Result<String, VtlError> {
         iterations: 0,
         work: 0,
         parsed: None,
+        overrides: Overrides::new(),
     };
     r.nodes(&nodes)?;
-    Ok(r.out)
+    Ok((r.out, r.overrides))
 }
 
 thread_local! {
@@ -798,6 +813,7 @@ struct Renderer<'b, 'a> {
     work: usize,
     /// `$input.body` parsed as JSON (its text when it is not JSON), on first use.
     parsed: Option<Value>,
+    overrides: Overrides,
 }
 
 /// Values may nest this deep (as deep as JSON that serde_json reads), so dropping, comparing or
@@ -920,7 +936,7 @@ impl Renderer<'_, '_> {
                 Node::Ref { r, quiet, source } => match self.reference(r)? {
                     Some(Val::Data(v)) => self.emit(&text(&v))?,
                     Some(Val::Context(key)) => {
-                        let v = (self.b.context)(&key).unwrap_or_default();
+                        let v = self.context_value(&key).unwrap_or_default();
                         self.emit(&v)?
                     }
                     // An object on its own, or nothing: empty, as API Gateway renders an undefined reference.
@@ -1004,6 +1020,13 @@ impl Renderer<'_, '_> {
                 Part::Call(..) => return Ok(()),
             }
         }
+        if name == "context" {
+            let key = keys.join(".");
+            if key.starts_with("responseOverride.") || key.starts_with("requestOverride.") {
+                self.overrides.insert(key, text(&v));
+            }
+            return Ok(());
+        }
         let mut slot = self
             .vars
             .entry(name.to_string())
@@ -1039,7 +1062,7 @@ impl Renderer<'_, '_> {
             Expr::Ref(r) => match self.reference(r)? {
                 Some(Val::Data(v)) => v,
                 Some(Val::Context(key)) => {
-                    (self.b.context)(&key).map_or(Value::Null, Value::String)
+                    self.context_value(&key).map_or(Value::Null, Value::String)
                 }
                 Some(Val::InputParams) => self.all_params(),
                 _ => Value::Null,
@@ -1152,6 +1175,14 @@ impl Renderer<'_, '_> {
         }
     }
 
+    /// `$context.KEY`: an override this template set, else the request's value.
+    fn context_value(&self, key: &str) -> Option<String> {
+        self.overrides
+            .get(key)
+            .cloned()
+            .or_else(|| (self.b.context)(key))
+    }
+
     /// What a JSONPath selects from the body (parsed once per rendering), its size charged.
     fn select(&mut self, path: &str) -> Result<Option<Value>, VtlError> {
         let body = self.b.body;
@@ -1260,7 +1291,7 @@ impl Renderer<'_, '_> {
                 _ => method(&self.all_params(), name, args).map(Val::Data),
             },
             Val::Context(key) => {
-                let v = (self.b.context)(&key).map_or(Value::Null, Value::String);
+                let v = self.context_value(&key).map_or(Value::Null, Value::String);
                 method(&v, name, args).map(Val::Data)
             }
             Val::StageVariables => {

@@ -57,6 +57,17 @@ async fn mock_templates_are_velocity() {
                     }
                 }
             }},
+            "/teapot": {"get": {
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "mock",
+                    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                    "responses": {"default": {
+                        "statusCode": "200",
+                        "responseTemplates": {"application/json": "#set($context.responseOverride.status = 418)#set($context.responseOverride.header.X-Why = \"short and stout\")status $context.responseOverride.status"}
+                    }}
+                }
+            }},
             "/broken": {"get": {
                 "responses": {"200": {"description": "ok"}},
                 "x-amazon-apigateway-integration": {
@@ -130,6 +141,11 @@ async fn mock_templates_are_velocity() {
     let r = post(r#"{"valid": false}"#).await;
     assert_eq!((r.status, r.text().as_str()), (422, "invalid"));
 
+    // `$context.responseOverride`: the template sets the status and a header.
+    let r = send(&c, "GET", &server.url("/prod/teapot"), &[], Bytes::new()).await;
+    assert_eq!((r.status, r.text().as_str()), (418, "status 418"));
+    assert_eq!(r.header("x-why"), Some("short and stout"));
+
     // A template gw cannot run: AWS's 500, and the server goes on.
     let r = send(&c, "GET", &server.url("/prod/broken"), &[], Bytes::new()).await;
     assert_eq!(
@@ -147,9 +163,10 @@ async fn mock_templates_are_velocity() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_integrations_map_bodies_both_ways() {
     let backend = common::echo_upstream("mapped").await;
-    let request = r#"{"petName": "$input.path('$.name')", "id": "$input.params('id')", "stage": "$context.stage"}"#;
+    let request = r#"#set($context.requestOverride.header.X-Mapped = "yes")
+{"petName": "$input.path('$.name')", "id": "$input.params('id')", "stage": "$context.stage"}"#;
     let response = r#"#set($echo = $util.parseJson($input.path('$.body')))
-{"sentPath": "$input.path('$.path')", "sentName": "$echo.petName", "backend": "$input.path('$.tag')"}"#;
+{"sentPath": "$input.path('$.path')", "sentName": "$echo.petName", "backend": "$input.path('$.tag')", "mapped": "$input.path('$.headers.x-mapped')"}"#;
     let integration = |passthrough: &str| {
         json!({
             "type": "http",
@@ -206,7 +223,7 @@ async fn http_integrations_map_bodies_both_ways() {
     let v: Value = serde_json::from_str(&r.text()).expect("the response template makes JSON");
     assert_eq!(
         v,
-        json!({"sentPath": "/store/5", "sentName": "Rex", "backend": "mapped"})
+        json!({"sentPath": "/store/5", "sentName": "Rex", "backend": "mapped", "mapped": "yes"})
     );
 
     // No template for text/plain: WHEN_NO_MATCH passes the body through unchanged...

@@ -247,6 +247,7 @@ pub async fn forward(
         )));
     }
     let backend = split_backend_url(&url).map_err(config_error)?;
+    let mut request_overrides = crate::vtl::Overrides::new();
     let body = if integration.kind == IntegrationType::Http {
         match request_template(integration, cx.headers)? {
             Some(template) => {
@@ -254,7 +255,9 @@ pub async fn forward(
                     Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
                     Err(e) => return Err(body_error(e)),
                 };
-                body::full(cx.mapping_template(template, &text)?)
+                let (mapped, overrides) = cx.mapping_template_with_overrides(template, &text)?;
+                request_overrides = overrides;
+                body::full(mapped)
             }
             None => body,
         }
@@ -305,6 +308,16 @@ pub async fn forward(
             }
         }
     }
+    for (key, value) in &request_overrides {
+        if let Some(name) = key.strip_prefix("requestOverride.header.") {
+            if let (Ok(n), Ok(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                HeaderValue::from_str(value),
+            ) {
+                h.insert(n, v);
+            }
+        }
+    }
     let outgoing = Outgoing {
         method: &method,
         backend: &backend.connect,
@@ -331,11 +344,13 @@ pub async fn forward(
                     "Internal server error",
                 )
             })?;
-            let mapped = cx.mapping_template(template, &String::from_utf8_lossy(&bytes))?;
+            let (mapped, overrides) =
+                cx.mapping_template_with_overrides(template, &String::from_utf8_lossy(&bytes))?;
             parts.headers.remove(CONTENT_LENGTH);
             if let Ok(v) = HeaderValue::from_str(content_type) {
                 parts.headers.insert(http::header::CONTENT_TYPE, v);
             }
+            super::apply_response_overrides(&overrides, &mut parts.status, &mut parts.headers);
             return Ok(Response::from_parts(parts, body::full(mapped)));
         }
     }

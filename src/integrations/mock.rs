@@ -134,14 +134,17 @@ pub fn respond(
         .ok()
         .and_then(|s| StatusCode::from_u16(s).ok())
         .unwrap_or(StatusCode::OK);
-    let (content_type, template) = match selected
+    let (content_type, template, overrides) = match selected
         .response_templates
         .get_key_value("application/json")
         .or_else(|| selected.response_templates.iter().next())
     {
         // A MOCK's integration response has no payload: `$input` offers the request's parameters.
-        Some((ct, t)) => (ct.as_str(), cx.mapping_template(t, "")?),
-        None => ("application/json", String::new()),
+        Some((ct, t)) => {
+            let (out, overrides) = cx.mapping_template_with_overrides(t, "")?;
+            (ct.as_str(), out, overrides)
+        }
+        None => ("application/json", String::new(), Default::default()),
     };
     let mut resp = Response::new(body::full(template));
     *resp.status_mut() = code;
@@ -163,6 +166,9 @@ pub fn respond(
             h.insert(n, v);
         }
     }
+    let mut status = resp.status();
+    super::apply_response_overrides(&overrides, &mut status, resp.headers_mut());
+    *resp.status_mut() = status;
     Ok(resp)
 }
 

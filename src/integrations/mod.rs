@@ -129,8 +129,19 @@ impl RequestCx<'_> {
     /// Render a mapping template (VTL) for this request, `$input.body` being `body`. A template
     /// gw cannot read or run is the API's configuration error (500), as on AWS.
     pub fn mapping_template(&self, template: &str, body: &str) -> Result<String, GatewayError> {
+        self.mapping_template_with_overrides(template, body)
+            .map(|(out, _)| out)
+    }
+
+    /// [`RequestCx::mapping_template`], and the `$context.requestOverride.*` /
+    /// `$context.responseOverride.*` values the template set.
+    pub fn mapping_template_with_overrides(
+        &self,
+        template: &str,
+        body: &str,
+    ) -> Result<(String, crate::vtl::Overrides), GatewayError> {
         if crate::vtl::is_literal(template) {
-            return Ok(template.to_string());
+            return Ok((template.to_string(), Default::default()));
         }
         let query: Vec<(String, String)> = self
             .query
@@ -150,7 +161,7 @@ impl RequestCx<'_> {
             context: &context,
             stage_variables: self.variables,
         };
-        crate::vtl::render(template, &bindings).map_err(|e| {
+        crate::vtl::render_with_overrides(template, &bindings).map_err(|e| {
             tracing::warn!("{} {}: {e}", self.method.http_method, self.resource.path);
             GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
         })
@@ -191,6 +202,33 @@ pub fn substitute_stage_variables<'t>(
     }
     out.push_str(rest);
     Cow::Owned(out)
+}
+
+/// Applies a template's `responseOverride.status` and `responseOverride.header.*` to a response.
+pub fn apply_response_overrides(
+    overrides: &crate::vtl::Overrides,
+    status: &mut ::http::StatusCode,
+    headers: &mut ::http::HeaderMap,
+) {
+    for (key, value) in overrides {
+        if key == "responseOverride.status" {
+            if let Some(code) = value
+                .trim()
+                .parse::<u16>()
+                .ok()
+                .and_then(|c| ::http::StatusCode::from_u16(c).ok())
+            {
+                *status = code;
+            }
+        } else if let Some(name) = key.strip_prefix("responseOverride.header.") {
+            if let (Ok(n), Ok(v)) = (
+                ::http::HeaderName::from_bytes(name.as_bytes()),
+                ::http::HeaderValue::from_str(value),
+            ) {
+                headers.insert(n, v);
+            }
+        }
+    }
 }
 
 /// Decoded `key=value` pairs of a query string (`+` is a space).
