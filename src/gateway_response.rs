@@ -12,6 +12,8 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ResponseType {
     MissingAuthenticationToken,
+    /// An `AWS_IAM` method's request signature does not verify.
+    InvalidSignature,
     AccessDenied,
     Unauthorized,
     InvalidApiKey,
@@ -57,6 +59,13 @@ impl ResponseType {
                 403,
                 "Missing Authentication Token",
                 "MissingAuthenticationTokenException",
+                false,
+            ),
+            InvalidSignature => d(
+                "INVALID_SIGNATURE",
+                403,
+                "The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details.",
+                "InvalidSignatureException",
                 false,
             ),
             AccessDenied => d(

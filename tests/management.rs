@@ -1615,3 +1615,66 @@ async fn usage_plan_method_throttles_and_one_plan_per_key_and_stage() {
         "{e}"
     );
 }
+
+/// AWS_IAM methods on the data plane, called by botocore-signed requests (service
+/// `execute-api`): with `gw serve --require-sigv4 KEY:SECRET` a request signed with that key
+/// passes (its body read and passed on), a wrong secret or another key gets AWS's 403, and an
+/// unsigned request "Missing Authentication Token".
+#[test]
+fn aws_iam_methods_verify_botocore_signatures() {
+    let spec = serde_json::json!({
+        "openapi": "3.0.1",
+        "info": {"title": "iam", "version": "1"},
+        "components": {"securitySchemes": {"sigv4": {
+            "type": "apiKey", "name": "Authorization", "in": "header",
+            "x-amazon-apigateway-authtype": "awsSigv4"
+        }}},
+        "paths": {"/secure": {"x-amazon-apigateway-any-method": {
+            "security": [{"sigv4": []}],
+            "responses": {"200": {"description": "ok"}},
+            "x-amazon-apigateway-integration": {
+                "type": "mock",
+                "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                "responses": {"default": {
+                    "statusCode": "200",
+                    "responseTemplates": {"application/json": "hello $context.httpMethod"}
+                }}
+            }
+        }}}
+    });
+    let gw = Gw::new();
+    let path = gw.dir.path().join("iam.json");
+    std::fs::write(&path, spec.to_string()).unwrap();
+    gw.ok(&["import", path.to_str().unwrap()]);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let server = gw.serve(&["--require-sigv4", "AKIDGW:gw-secret"]);
+    let out = Command::new(venv_bin("python"))
+        .arg(common::root().join("tests/python/iam_invoke.py"))
+        .arg(server.url("/prod/secure"))
+        .args(["AKIDGW", "gw-secret"])
+        .env("AWS_CONFIG_FILE", "/nonexistent/gw-test-aws-config")
+        .env(
+            "AWS_SHARED_CREDENTIALS_FILE",
+            "/nonexistent/gw-test-aws-credentials",
+        )
+        .env("AWS_EC2_METADATA_DISABLED", "true")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "200 hello POST",
+            "200 hello GET",
+            r#"403 {"message":"The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method. Consult the service documentation for details."}"#,
+            r#"403 {"message":"The security token included in the request is invalid."}"#,
+            r#"403 {"message":"Missing Authentication Token"}"#,
+        ]
+    );
+}

@@ -822,10 +822,6 @@ fn method(
                 let t = value.get("type").and_then(Value::as_str).unwrap_or("");
                 if t.eq_ignore_ascii_case("aws_iam") {
                     m.authorization_type = "AWS_IAM".into();
-                    cx.warn(
-                        &ptr,
-                        "AWS_IAM authorization kept; gw does not check IAM signatures on invoke",
-                    );
                 }
             }
             _ => cx.warn(
