@@ -537,13 +537,9 @@ pub fn set_throttle(
         };
         match limits {
             Some((rate, burst)) if rate.is_finite() && rate >= 0.0 && burst >= 0 => {
-                s.method_settings.insert(
-                    key,
-                    crate::model::MethodSetting {
-                        throttling_rate_limit: rate,
-                        throttling_burst_limit: burst,
-                    },
-                );
+                let entry = s.method_settings.entry(key).or_default();
+                entry.throttling_rate_limit = rate;
+                entry.throttling_burst_limit = burst;
             }
             Some(_) => {
                 return Err(invalid(
@@ -551,7 +547,13 @@ pub fn set_throttle(
                 ))
             }
             None => {
-                s.method_settings.remove(&key);
+                if let Some(entry) = s.method_settings.get_mut(&key) {
+                    entry.throttling_rate_limit = -1.0;
+                    entry.throttling_burst_limit = -1;
+                    if *entry == crate::model::MethodSetting::default() {
+                        s.method_settings.remove(&key);
+                    }
+                }
             }
         }
         Ok(())

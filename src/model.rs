@@ -274,20 +274,40 @@ pub struct Stage {
     pub last_updated_date: i64,
 }
 
-/// One entry of a stage's `methodSettings` (the fields gw keeps).
+/// One entry of a stage's `methodSettings`. gw applies the throttling fields (a negative rate
+/// means none; a negative burst, a burst as large as the rate); the metrics,
+/// logging and cache-control fields are kept and shown (they act on CloudWatch and the stage
+/// cache, which gw does not have); caching cannot be enabled.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", default)]
 pub struct MethodSetting {
     pub throttling_burst_limit: i64,
     pub throttling_rate_limit: f64,
+    pub metrics_enabled: bool,
+    pub logging_level: String,
+    pub data_trace_enabled: bool,
+    pub caching_enabled: bool,
+    pub cache_ttl_in_seconds: i64,
+    pub cache_data_encrypted: bool,
+    pub require_authorization_for_cache_control: bool,
+    pub unauthorized_cache_control_header_strategy: String,
 }
 
 impl Default for MethodSetting {
-    /// AWS fills a new entry with the account's default limits.
+    /// A new entry: throttling `-1` (not set: no stage limit; what Terraform sends for "off"),
+    /// AWS's defaults for the rest.
     fn default() -> MethodSetting {
         MethodSetting {
-            throttling_burst_limit: 5000,
-            throttling_rate_limit: 10000.0,
+            throttling_burst_limit: -1,
+            throttling_rate_limit: -1.0,
+            metrics_enabled: false,
+            logging_level: "OFF".into(),
+            data_trace_enabled: false,
+            caching_enabled: false,
+            cache_ttl_in_seconds: 300,
+            cache_data_encrypted: false,
+            require_authorization_for_cache_control: true,
+            unauthorized_cache_control_header_strategy: "SUCCEED_WITH_RESPONSE_HEADER".into(),
         }
     }
 }

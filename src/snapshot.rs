@@ -176,12 +176,15 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                         throttles: s
                             .method_settings
                             .iter()
+                            .filter(|(_, m)| m.throttling_rate_limit >= 0.0)
                             .map(|(key, m)| {
+                                let rate = m.throttling_rate_limit;
+                                let burst = match m.throttling_burst_limit {
+                                    b if b >= 0 => b as f64,
+                                    _ => rate.max(1.0),
+                                };
                                 let limits = crate::throttle::Limits {
-                                    throttle: Some((
-                                        m.throttling_rate_limit,
-                                        m.throttling_burst_limit as f64,
-                                    )),
+                                    throttle: Some((rate, burst)),
                                     quota: None,
                                 };
                                 (key.clone(), limits)

@@ -145,18 +145,17 @@ enum Target {
     CanaryDeploymentId,
     CanaryUseStageCache,
     CanaryOverride(String),
-    /// `/{resourcePath}/{httpMethod}/throttling/{burstLimit|rateLimit}`: the `methodSettings`
-    /// key and whether it is the burst limit.
-    Throttle {
+    /// `/{resourcePath}/{httpMethod}/{group}/{setting}`: the `methodSettings` key (`pets/GET`,
+    /// `*/*`) and the setting (`throttling/rateLimit`).
+    MethodSetting {
         key: String,
-        burst: bool,
+        setting: String,
     },
     /// `/accessLogSettings`, `/accessLogSettings/format`, `/accessLogSettings/destinationArn`.
     AccessLog,
     AccessLogFormat,
     AccessLogDestination,
-    /// A path AWS accepts whose setting gw does not model (cache cluster, client certificate,
-    /// method metrics, logging and caching).
+    /// A path AWS accepts whose setting gw does not model (cache cluster, client certificate).
     NotEmulated(&'static str),
     Invalid,
 }
@@ -209,10 +208,9 @@ fn target(path: &str) -> Target {
         }
     }
     if let Some((key, setting)) = method_setting(path) {
-        return match setting {
-            "throttling/burstLimit" => Target::Throttle { key, burst: true },
-            "throttling/rateLimit" => Target::Throttle { key, burst: false },
-            _ => Target::NotEmulated("method metrics, logging and caching settings"),
+        return Target::MethodSetting {
+            key,
+            setting: setting.to_string(),
         };
     }
     Target::Invalid
@@ -418,35 +416,73 @@ fn apply_one(
             canary(s).stage_variable_overrides.insert(name, v.to_string());
             Ok(())
         }
-        (Target::Throttle { key, .. }, "remove") => {
+        (Target::MethodSetting { key, .. }, "remove") => {
             s.method_settings.remove(&key);
             Ok(())
         }
-        (Target::Throttle { key, burst }, _) => {
-            let raw = value(op)?;
-            let setting = s.method_settings.entry(key).or_default();
-            if burst {
-                setting.throttling_burst_limit = raw
-                    .trim()
-                    .parse::<i64>()
-                    .ok()
-                    .filter(|b| *b >= 0)
-                    .ok_or_else(|| {
-                        bad(format!(
-                            "Invalid burst limit {raw}: send a whole number of requests, 0 or more"
-                        ))
-                    })?;
-            } else {
-                setting.throttling_rate_limit = raw
-                    .trim()
-                    .parse::<f64>()
-                    .ok()
-                    .filter(|r| r.is_finite() && *r >= 0.0)
-                    .ok_or_else(|| {
-                        bad(format!(
-                            "Invalid rate limit {raw}: send requests per second, 0 or more"
-                        ))
-                    })?;
+        (Target::MethodSetting { key, setting }, _) => {
+            let raw = value(op)?.trim();
+            let one_of = |allowed: &[&str]| {
+                let v = raw.to_ascii_uppercase();
+                if allowed.contains(&v.as_str()) {
+                    Ok(v)
+                } else {
+                    Err(bad(format!(
+                        "Invalid value {raw} for {path}: use one of {}",
+                        allowed.join(", ")
+                    )))
+                }
+            };
+            let entry = s.method_settings.entry(key).or_default();
+            match setting.as_str() {
+                "throttling/burstLimit" => {
+                    entry.throttling_burst_limit =
+                        raw.parse::<i64>().ok().filter(|b| *b >= -1).ok_or_else(|| {
+                            bad(format!(
+                                "Invalid burst limit {raw}: send a whole number of requests, 0 or more (-1: not set)"
+                            ))
+                        })?
+                }
+                "throttling/rateLimit" => {
+                    entry.throttling_rate_limit = raw
+                        .parse::<f64>()
+                        .ok()
+                        .filter(|r| r.is_finite() && *r >= -1.0)
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "Invalid rate limit {raw}: send requests per second, 0 or more (-1: not set)"
+                            ))
+                        })?
+                }
+                "metrics/enabled" => entry.metrics_enabled = boolean(op)?,
+                "logging/loglevel" => entry.logging_level = one_of(&["OFF", "ERROR", "INFO"])?,
+                "logging/dataTrace" => entry.data_trace_enabled = boolean(op)?,
+                "caching/enabled" if boolean(op)? => {
+                    return Err(bad(format!(
+                        "gw does not emulate response caching: the path {path} with true is valid on AWS but would not cache here; leave caching off"
+                    )))
+                }
+                "caching/enabled" => entry.caching_enabled = false,
+                "caching/ttlInSeconds" => {
+                    entry.cache_ttl_in_seconds = raw
+                        .parse::<i64>()
+                        .ok()
+                        .filter(|t| (0..=3600).contains(t))
+                        .ok_or_else(|| {
+                            bad(format!("Invalid cache TTL {raw}: from 0 to 3600 seconds"))
+                        })?
+                }
+                "caching/dataEncrypted" => entry.cache_data_encrypted = boolean(op)?,
+                "caching/requireAuthorizationForCacheControl" => {
+                    entry.require_authorization_for_cache_control = boolean(op)?
+                }
+                _ => {
+                    entry.unauthorized_cache_control_header_strategy = one_of(&[
+                        "FAIL_WITH_403",
+                        "SUCCEED_WITH_RESPONSE_HEADER",
+                        "SUCCEED_WITHOUT_RESPONSE_HEADER",
+                    ])?
+                }
             }
             Ok(())
         }
@@ -752,12 +788,12 @@ mod tests {
         let all = &s.method_settings["*/*"];
         assert_eq!(
             (all.throttling_rate_limit, all.throttling_burst_limit),
-            (10.0, 5000)
+            (10.0, -1)
         );
         let one = &s.method_settings["pets/{id}/GET"];
         assert_eq!(
             (one.throttling_rate_limit, one.throttling_burst_limit),
-            (10000.0, 3)
+            (-1.0, 3)
         );
         apply(
             &mut s,
@@ -766,7 +802,7 @@ mod tests {
         )
         .expect("remove");
         assert!(!s.method_settings.contains_key("*/*"));
-        for bad in ["-1", "x", "NaN", "inf"] {
+        for bad in ["-2", "x", "NaN", "inf"] {
             let e = err(&stage(), &[op("replace", "/*/*/throttling/rateLimit", bad)]);
             assert!(e.starts_with("Invalid rate limit"), "{e}");
         }
@@ -775,6 +811,46 @@ mod tests {
             &[op("replace", "/*/*/throttling/burstLimit", "1.5")],
         );
         assert!(e.starts_with("Invalid burst limit"), "{e}");
+    }
+
+    /// What Terraform's `aws_api_gateway_method_settings` sends in one UpdateStage: every
+    /// setting, throttling -1 for "not set".
+    #[test]
+    fn terraform_method_settings_are_kept() {
+        let mut s = stage();
+        let ops: Vec<PatchOp> = [
+            ("metrics/enabled", "true"),
+            ("logging/loglevel", "info"),
+            ("logging/dataTrace", "false"),
+            ("throttling/burstLimit", "-1"),
+            ("throttling/rateLimit", "-1"),
+            ("caching/enabled", "false"),
+            ("caching/ttlInSeconds", "300"),
+            ("caching/dataEncrypted", "false"),
+            ("caching/requireAuthorizationForCacheControl", "true"),
+            (
+                "caching/unauthorizedCacheControlHeaderStrategy",
+                "SUCCEED_WITH_RESPONSE_HEADER",
+            ),
+        ]
+        .iter()
+        .map(|(p, v)| op("replace", &format!("/*/*/{p}"), v))
+        .collect();
+        apply(&mut s, &ops, exists).expect("Terraform's settings");
+        let m = &s.method_settings["*/*"];
+        assert!(m.metrics_enabled);
+        assert_eq!(m.logging_level, "INFO");
+        assert_eq!(
+            (m.throttling_rate_limit, m.throttling_burst_limit),
+            (-1.0, -1)
+        );
+        let e = err(&stage(), &[op("replace", "/*/*/logging/loglevel", "LOUD")]);
+        assert_eq!(
+            e,
+            "Invalid value LOUD for /*/*/logging/loglevel: use one of OFF, ERROR, INFO"
+        );
+        let e = err(&stage(), &[op("replace", "/*/*/caching/enabled", "true")]);
+        assert!(e.starts_with("gw does not emulate response caching"), "{e}");
     }
 
     #[test]

@@ -271,18 +271,17 @@ pub fn stage(s: &Stage) -> Value {
         .method_settings
         .iter()
         .map(|(key, setting)| {
-            // AWS's shape; gw applies the throttling fields, the rest are AWS's defaults.
             let v = json!({
-                "metricsEnabled": false,
-                "loggingLevel": "OFF",
-                "dataTraceEnabled": false,
+                "metricsEnabled": setting.metrics_enabled,
+                "loggingLevel": setting.logging_level,
+                "dataTraceEnabled": setting.data_trace_enabled,
                 "throttlingBurstLimit": setting.throttling_burst_limit,
                 "throttlingRateLimit": setting.throttling_rate_limit,
-                "cachingEnabled": false,
-                "cacheTtlInSeconds": 300,
-                "cacheDataEncrypted": false,
-                "requireAuthorizationForCacheControl": true,
-                "unauthorizedCacheControlHeaderStrategy": "SUCCEED_WITH_RESPONSE_HEADER",
+                "cachingEnabled": setting.caching_enabled,
+                "cacheTtlInSeconds": setting.cache_ttl_in_seconds,
+                "cacheDataEncrypted": setting.cache_data_encrypted,
+                "requireAuthorizationForCacheControl": setting.require_authorization_for_cache_control,
+                "unauthorizedCacheControlHeaderStrategy": setting.unauthorized_cache_control_header_strategy,
             });
             (key.clone(), v)
         })
