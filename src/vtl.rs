@@ -123,11 +123,8 @@ pub fn check(template: &str) -> Result<(), VtlError> {
 #[derive(Debug, Clone, PartialEq)]
 enum Node {
     Text(String),
-    Ref {
-        r: Ref,
-        quiet: bool,
-        source: String,
-    },
+    /// `$x`, `$!x` and `${x}` render alike: an undefined reference renders empty.
+    Ref(Ref),
     Set {
         name: String,
         path: Vec<Part>,
@@ -500,16 +497,7 @@ impl<'t> Parser<'t> {
 
     /// At `$` in text: a reference node, or `None` when what follows is not one.
     fn reference_node(&mut self) -> Result<Option<Node>, VtlError> {
-        let start = self.pos;
-        let quiet = self.rest().starts_with("$!");
-        let Some(r) = self.reference()? else {
-            return Ok(None);
-        };
-        Ok(Some(Node::Ref {
-            r,
-            quiet,
-            source: self.s[start..self.pos].to_string(),
-        }))
+        Ok(self.reference()?.map(Node::Ref))
     }
 
     /// `$x…`, `$!x…`, `${x…}`; `None` (position unchanged) when `$` starts no reference.
@@ -933,16 +921,14 @@ impl Renderer<'_, '_> {
         for node in nodes {
             match node {
                 Node::Text(t) => self.emit(t)?,
-                Node::Ref { r, quiet, source } => match self.reference(r)? {
+                Node::Ref(r) => match self.reference(r)? {
                     Some(Val::Data(v)) => self.emit(&text(&v))?,
                     Some(Val::Context(key)) => {
                         let v = self.context_value(&key).unwrap_or_default();
                         self.emit(&v)?
                     }
                     // An object on its own, or nothing: empty, as API Gateway renders an undefined reference.
-                    _ => {
-                        let _ = (quiet, source);
-                    }
+                    _ => {}
                 },
                 Node::Set { name, path, value } => {
                     let v = self.data(value)?;
