@@ -15,6 +15,11 @@ pub fn status_from_templates(templates: &BTreeMap<String, String>) -> Option<u16
     let t = templates
         .get("application/json")
         .or_else(|| templates.values().next())?;
+    status_in(t)
+}
+
+/// The number after `statusCode` in a template's text (JSON or not).
+fn status_in(t: &str) -> Option<u16> {
     let i = t.find("statusCode")?;
     let rest = &t[i + "statusCode".len()..];
     let rest =
@@ -102,10 +107,7 @@ fn mock_status(integration: &Integration, cx: &RequestCx, body: &str) -> Result<
             _ => None,
         })
         .and_then(|n| u16::try_from(n).ok());
-    let single: BTreeMap<String, String> = [(String::new(), rendered)].into();
-    Ok(from_json
-        .or_else(|| status_from_templates(&single))
-        .unwrap_or(200))
+    Ok(from_json.or_else(|| status_in(&rendered)).unwrap_or(200))
 }
 
 /// Answer a MOCK integration.
