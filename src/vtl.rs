@@ -799,7 +799,7 @@ struct Renderer<'b, 'a> {
     out: String,
     iterations: usize,
     work: usize,
-    /// `$input.body` parsed as JSON (its text when it is not JSON), on first use.
+    /// `$input.body` parsed as JSON (its text when it is not JSON, `{}` when empty), on first use.
     parsed: Option<Value>,
     overrides: Overrides,
 }
@@ -1173,7 +1173,12 @@ impl Renderer<'_, '_> {
     fn select(&mut self, path: &str) -> Result<Option<Value>, VtlError> {
         let body = self.b.body;
         let root = self.parsed.get_or_insert_with(|| {
-            serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))
+            if body.trim().is_empty() {
+                // As API Gateway has it: no payload is an empty object.
+                Value::Object(Map::new())
+            } else {
+                serde_json::from_str(body).unwrap_or_else(|_| Value::String(body.to_string()))
+            }
         });
         let selected = json_path(root, path);
         if let Some(v) = &selected {
@@ -1684,6 +1689,55 @@ mod tests {
             "X-Trace=t-1"
         );
         assert_eq!(run("\\$notAReference \\#if", ""), "$notAReference #if");
+    }
+
+    /// The console's "Method Request passthrough" template, as API Gateway generates it.
+    #[test]
+    fn the_method_request_passthrough_template_makes_json() {
+        let template = r##"##  See https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-mapping-template-reference.html
+#set($allParams = $input.params())
+{
+"body-json" : $input.json('$'),
+"params" : {
+#foreach($type in $allParams.keySet())
+    #set($params = $allParams.get($type))
+"$type" : {
+    #foreach($paramName in $params.keySet())
+    "$paramName" : "$util.escapeJavaScript($params.get($paramName))"
+        #if($foreach.hasNext),#end
+    #end
+}
+    #if($foreach.hasNext),#end
+#end
+},
+"stage-variables" : {
+#foreach($key in $stageVariables.keySet())
+"$key" : "$util.escapeJavaScript($stageVariables.get($key))"
+    #if($foreach.hasNext),#end
+#end
+},
+"context" : {
+    "api-id" : "$context.apiId",
+    "request-id" : "$context.requestId",
+    "source-ip" : "$context.identity.sourceIp"
+    }
+}
+"##;
+        for body in ["", r#"{"a": [1, 2]}"#] {
+            let out = run(template, body);
+            let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}:\n{out}"));
+            assert_eq!(v["params"]["path"]["id"], "42");
+            assert_eq!(v["params"]["querystring"]["q"], "cats & dogs");
+            assert_eq!(v["params"]["header"]["X-Trace"], "t-1");
+            assert_eq!(v["stage-variables"]["env"], "test");
+            assert_eq!(v["context"]["request-id"], "r-1");
+            let expected: Value = if body.is_empty() {
+                serde_json::json!({})
+            } else {
+                serde_json::from_str(body).unwrap()
+            };
+            assert_eq!(v["body-json"], expected);
+        }
     }
 
     #[test]
