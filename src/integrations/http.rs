@@ -366,17 +366,6 @@ async fn read_limited(body: Body) -> Result<bytes::Bytes, crate::body::BoxError>
     Ok(limited.collect().await?.to_bytes())
 }
 
-/// The media type of a request (`application/json` when it names none), lower-cased, without
-/// parameters: what selects a mapping template.
-fn media_type(headers: &HeaderMap) -> String {
-    headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "application/json".to_string())
-}
-
 /// HTTP (non-proxy): the request template for the request's content type; `Ok(None)` to pass the
 /// body through, as `passthroughBehavior` allows; else 415, as on AWS.
 fn request_template<'i>(
@@ -384,7 +373,7 @@ fn request_template<'i>(
     headers: &HeaderMap,
 ) -> Result<Option<&'i str>, GatewayError> {
     let templates = &integration.request_templates;
-    let media = media_type(headers);
+    let media = super::media_type(headers);
     if let Some((_, t)) = templates
         .iter()
         .find(|(k, _)| k.eq_ignore_ascii_case(&media))

@@ -70,13 +70,7 @@ pub fn select_response<'a>(
 /// The request template for the request's content type (`application/json` when it has none),
 /// else the first one.
 fn request_template<'i>(integration: &'i Integration, cx: &RequestCx) -> Option<&'i String> {
-    let content_type = cx
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
-        .filter(|v| !v.is_empty())
-        .unwrap_or_else(|| "application/json".to_string());
+    let content_type = super::media_type(cx.headers);
     let t = &integration.request_templates;
     t.get(&content_type)
         .or_else(|| t.get("application/json"))

@@ -204,6 +204,17 @@ pub fn substitute_stage_variables<'t>(
     Cow::Owned(out)
 }
 
+/// The media type of a request (`application/json` when it names none), lower-cased, without
+/// parameters: what selects a mapping template.
+pub fn media_type(headers: &::http::HeaderMap) -> String {
+    headers
+        .get(::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or(v).trim().to_ascii_lowercase())
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "application/json".to_string())
+}
+
 /// Applies a template's `responseOverride.status` and `responseOverride.header.*` to a response.
 pub fn apply_response_overrides(
     overrides: &crate::vtl::Overrides,
