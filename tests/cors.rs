@@ -36,10 +36,7 @@ async fn the_gateway_answers_preflights_and_sets_the_configured_headers() {
         }}}
     });
     let gw = Gw::new();
-    let path = gw.state().join("cors.json");
-    std::fs::write(&path, spec.to_string()).unwrap();
-    let out = gw.ok(&["import", path.to_str().unwrap(), "--json"]);
-    let warnings = serde_json::from_str::<serde_json::Value>(&out).unwrap()["warnings"].clone();
+    let warnings = gw.import_spec("cors.json", &spec);
     assert_eq!(warnings, json!([]), "the CORS configuration is honoured");
     gw.ok(&["deploy", "--stage", "prod"]);
     let server = gw.serve(&[]);

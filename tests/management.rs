@@ -1643,9 +1643,11 @@ fn aws_iam_methods_verify_botocore_signatures() {
         }}}
     });
     let gw = Gw::new();
-    let path = gw.dir.path().join("iam.json");
-    std::fs::write(&path, spec.to_string()).unwrap();
-    gw.ok(&["import", path.to_str().unwrap()]);
+    assert_eq!(
+        gw.import_spec("iam.json", &spec),
+        serde_json::json!([]),
+        "IAM authorization is honoured"
+    );
     gw.ok(&["deploy", "--stage", "prod"]);
     let server = gw.serve(&["--require-sigv4", "AKIDGW:gw-secret"]);
     let out = Command::new(venv_bin("python"))

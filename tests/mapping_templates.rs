@@ -82,10 +82,7 @@ async fn mock_templates_are_velocity() {
         }
     });
     let gw = Gw::new();
-    let path = gw.state().join("vtl.json");
-    std::fs::write(&path, spec.to_string()).unwrap();
-    let out = gw.ok(&["import", path.to_str().unwrap(), "--json"]);
-    let warnings = serde_json::from_str::<Value>(&out).unwrap()["warnings"].clone();
+    let warnings = gw.import_spec("vtl.json", &spec);
     assert_eq!(
         warnings,
         json!([{
@@ -199,10 +196,7 @@ async fn http_integrations_map_bodies_both_ways() {
         }
     });
     let gw = Gw::new();
-    let path = gw.state().join("mapped.json");
-    std::fs::write(&path, spec.to_string()).unwrap();
-    let out = gw.ok(&["import", path.to_str().unwrap(), "--json"]);
-    let warnings = serde_json::from_str::<Value>(&out).unwrap()["warnings"].clone();
+    let warnings = gw.import_spec("mapped.json", &spec);
     assert_eq!(warnings, json!([]), "HTTP mapping templates are applied");
     gw.ok(&["deploy", "--stage", "prod"]);
     let server = gw.serve(&[]);

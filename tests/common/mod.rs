@@ -52,6 +52,15 @@ impl Gw {
         self.dir.path()
     }
 
+    /// Write `spec` into the state directory as `FILE_NAME`, `gw import` it, and return the
+    /// import's warnings (from `--json`).
+    pub fn import_spec(&self, file_name: &str, spec: &serde_json::Value) -> serde_json::Value {
+        let path = self.state().join(file_name);
+        std::fs::write(&path, spec.to_string()).unwrap();
+        let out = self.ok(&["import", path.to_str().unwrap(), "--json"]);
+        serde_json::from_str::<serde_json::Value>(&out).unwrap()["warnings"].clone()
+    }
+
     pub fn store(&self) -> gw::store::Store {
         gw::store::Store::open(self.state()).unwrap()
     }
