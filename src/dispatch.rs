@@ -2,7 +2,7 @@
 //! response headers. Every failure is a [`GatewayError`], rendered in exactly one place
 //! ([`gateway_response::render`]).
 
-use crate::body::{self, Body, BoxError};
+use crate::body::{self, Body};
 use crate::canary::{self, Variant};
 use crate::gateway_response::{self, ErrorContext, GatewayError, ResponseType};
 use crate::integrations::{self, http::HttpClient, RequestCx};
@@ -151,20 +151,28 @@ impl Ids {
     }
 }
 
-fn box_error(e: hyper::Error) -> BoxError {
-    Box::new(e)
+/// The client at the other end of a connection, its address formatted once per connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// `addr`'s IP address as text (`sourceIp`, `X-Forwarded-For`).
+    pub ip: String,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Peer {
+        Peer {
+            addr,
+            ip: addr.ip().to_string(),
+        }
+    }
 }
 
 /// Handle one request.
-pub async fn handle(
-    shared: Arc<Shared>,
-    req: Request<hyper::body::Incoming>,
-    remote: SocketAddr,
-) -> Response<Body> {
+pub async fn handle(shared: Arc<Shared>, req: Request<Body>, peer: &Peer) -> Response<Body> {
     let started = std::time::Instant::now();
     let ids = Ids::new();
-    let (parts, incoming) = req.into_parts();
-    let body = incoming.map_err(box_error).boxed();
+    let (parts, body) = req.into_parts();
     if crate::management::is_management_request(&parts.headers) {
         let mut resp = match collect(body).await {
             Ok(bytes) => crate::management::handle(&shared, parts, bytes).await,
@@ -176,7 +184,7 @@ pub async fn handle(
     }
     let snapshot = shared.reloader.current();
     let mut log = None;
-    let mut resp = match serve(&shared, &snapshot, &parts, body, remote, &ids, &mut log).await {
+    let mut resp = match serve(&shared, &snapshot, &parts, body, peer, &ids, &mut log).await {
         Ok(resp) => resp,
         Err((err, api)) => {
             if let Some(entry) = &mut log {
@@ -358,7 +366,7 @@ async fn serve(
     snapshot: &Snapshot,
     parts: &http::request::Parts,
     body: Body,
-    remote: SocketAddr,
+    peer: &Peer,
     ids: &Ids,
     log: &mut Option<crate::access_log::Entry>,
 ) -> Result<Response<Body>, Failure> {
@@ -401,10 +409,10 @@ async fn serve(
             http_method: parts.method.to_string(),
             path: format!("/{}{}", stage.name, path),
             protocol: protocol(parts.version),
-            source_ip: remote.ip().to_string(),
+            source_ip: peer.ip.clone(),
             user_agent: header_text(&parts.headers, http::header::USER_AGENT),
             domain_name: header_text(&parts.headers, http::header::HOST).unwrap_or_default(),
-            request_time_ms: chrono::Utc::now().timestamp_millis(),
+            request_time_ms: epoch_ms(),
             ..Default::default()
         });
     }
@@ -488,9 +496,9 @@ async fn serve(
         query: parts.uri.query(),
         http_method: parts.method.as_str(),
         headers,
-        source_ip: remote.ip().to_string(),
+        source_ip: &peer.ip,
         domain_name: domain,
-        request_time_ms: chrono::Utc::now().timestamp_millis(),
+        request_time_ms: epoch_ms(),
         authorizer: None,
     };
     let authorized;
@@ -753,6 +761,13 @@ fn admit_method(
         std::time::Instant::now(),
         chrono::Utc::now(),
     )
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn protocol(version: http::Version) -> &'static str {

@@ -10,6 +10,7 @@ pub mod access_log;
 pub mod authorizer;
 pub mod body;
 pub mod canary;
+pub mod conn;
 pub mod control;
 pub mod cors;
 pub mod demo;

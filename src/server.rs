@@ -7,12 +7,13 @@
 //! way before it is answered. In-flight requests finish on the snapshot they
 //! started with; new ones see the new one.
 
-use crate::dispatch::{self, Draw, Shared};
+use crate::conn;
+use crate::dispatch::{Draw, Shared};
 use crate::snapshot::{self, Reloader};
 use crate::store::{Store, StoreError};
-use hyper::service::service_fn;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -205,58 +206,62 @@ pub async fn run(
 /// A connection handed to a worker: the socket (non-blocking) and the client's address.
 type Accepted = (std::net::TcpStream, std::net::SocketAddr);
 
-/// One worker: serve the connections it is handed, on this thread, until its queue closes.
+/// One worker: serve the connections it is handed, on this thread, until its queue closes;
+/// then close idle connections, let requests in flight finish (bounded by `shutdown_grace`).
 async fn worker(
     mut queue: tokio::sync::mpsc::UnboundedReceiver<Accepted>,
     shared: Arc<Shared>,
     config: &Config,
 ) {
-    let mut builder = auto::Builder::new(TokioExecutor::new());
-    builder
+    let mut hyper = auto::Builder::new(TokioExecutor::new());
+    hyper
         .http1()
         .timer(TokioTimer::new())
         .header_read_timeout(config.header_read_timeout)
         .max_buf_size(64 * 1024);
+    let stop = Arc::new(AtomicBool::new(false));
+    let worker = Arc::new(conn::Worker {
+        shared,
+        hyper,
+        header_read_timeout: config.header_read_timeout,
+        stop: stop.clone(),
+    });
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    while let Some((stream, remote)) = queue.recv().await {
-        let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
-            continue;
-        };
-        let _ = stream.set_nodelay(true);
-        let shared = shared.clone();
-        // hyper's header read timeout starts only once the HTTP version is known; a client that
-        // sends nothing (or trickles the HTTP/2 preface) would hold its socket and task forever.
-        // Until the connection's first request arrives, the same timeout bounds it here.
-        let first_request = Arc::new(AtomicBool::new(false));
-        let seen = first_request.clone();
-        let service = service_fn(move |req| {
-            seen.store(true, Ordering::Relaxed);
-            let shared = shared.clone();
-            async move { Ok::<_, std::convert::Infallible>(dispatch::handle(shared, req, remote).await) }
-        });
-        let conn = builder
-            .serve_connection(TokioIo::new(stream), service)
-            .into_owned();
-        let conn = graceful.watch(conn);
-        let first_request_timeout = config.header_read_timeout;
-        tokio::spawn(async move {
-            tokio::pin!(conn);
-            let result = tokio::select! {
-                r = &mut conn => r,
-                _ = tokio::time::sleep(first_request_timeout) => {
-                    if !first_request.load(Ordering::Relaxed) {
-                        tracing::debug!("connection from {remote}: no request within {first_request_timeout:?}; closed");
-                        return;
-                    }
-                    conn.await
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!("connection from {remote}: {e}");
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut open: HashMap<tokio::task::Id, (Arc<conn::Flags>, tokio::task::AbortHandle)> =
+        HashMap::new();
+    loop {
+        tokio::select! {
+            accepted = queue.recv() => {
+                let Some((stream, remote)) = accepted else { break };
+                let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
+                    continue;
+                };
+                let _ = stream.set_nodelay(true);
+                let flags = Arc::new(conn::Flags::default());
+                let task = conn::serve(stream, remote, worker.clone(), flags.clone(), graceful.watcher());
+                let handle = tasks.spawn(task);
+                open.insert(handle.id(), (flags, handle));
             }
-        });
+            Some(done) = tasks.join_next_with_id() => {
+                match done {
+                    Ok((id, ())) => open.remove(&id),
+                    Err(e) => open.remove(&e.id()),
+                };
+            }
+        }
     }
-    if tokio::time::timeout(config.shutdown_grace, graceful.shutdown())
+    stop.store(true, Ordering::Relaxed);
+    for (flags, handle) in open.values() {
+        if flags.idle.load(Ordering::Relaxed) {
+            handle.abort();
+        }
+    }
+    let drain = async {
+        graceful.shutdown().await;
+        while tasks.join_next().await.is_some() {}
+    };
+    if tokio::time::timeout(config.shutdown_grace, drain)
         .await
         .is_err()
     {

@@ -193,7 +193,7 @@ pub fn event_input<'a>(
         deployment_id: &cx.deployment.deployment_id,
         request_id: cx.request_id,
         extended_request_id: cx.extended_request_id,
-        source_ip: &cx.source_ip,
+        source_ip: cx.source_ip,
         domain_name: cx.domain_name,
         protocol: "HTTP/1.1",
         request_time_epoch_ms: cx.request_time_ms,

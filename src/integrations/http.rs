@@ -2,7 +2,7 @@
 //! substitution through `requestParameters`, static values), forward method, query, headers and
 //! the streamed body over a pooled keep-alive client, and bound the wait with `timeoutInMillis`.
 
-use super::upstream::{Outgoing, Upstream, UpstreamError};
+use super::upstream::{Outgoing, RequestHead, Upstream, UpstreamError};
 use super::RequestCx;
 use crate::body::{self, Body};
 use crate::gateway_response::{GatewayError, ResponseType};
@@ -270,8 +270,30 @@ pub async fn forward(
     };
     let method = http::Method::from_bytes(method.as_bytes())
         .map_err(|_| config_error(format!("integration httpMethod {method:?} is invalid")))?;
+    // Fields set by the integration's request parameters and by the template's overrides
+    // replace the client's fields of those names (a later one of the same name wins).
+    let mut set: Vec<(HeaderName, Cow<'_, str>)> = Vec::new();
+    for (target, source) in &integration.request_parameters {
+        if let Some(name) = target.strip_prefix("integration.request.header.") {
+            if let (Ok(n), Some(v)) = (
+                HeaderName::from_bytes(name.as_bytes()),
+                cx.mapping_source(source),
+            ) {
+                set.push((n, Cow::Owned(v)));
+            }
+        }
+    }
+    for (key, value) in &request_overrides {
+        if let Some(name) = key.strip_prefix("requestOverride.header.") {
+            if let Ok(n) = HeaderName::from_bytes(name.as_bytes()) {
+                set.push((n, Cow::Borrowed(value.as_str())));
+            }
+        }
+    }
+    let is_set = |name: &HeaderName| set.iter().any(|(n, _)| n == name);
     let has_connection = cx.headers.contains_key(CONNECTION);
-    let mut h = HeaderMap::with_capacity(cx.headers.len() + 2);
+    let mut head = RequestHead::new(&method, &backend.target, cx.headers.len() + 2);
+    let mut forwarded_before = None;
     for (name, value) in cx.headers {
         // Framing is the client's own (set from the body it sends); 100-continue was answered
         // to the client already.
@@ -280,56 +302,48 @@ pub async fn forward(
             || name == EXPECT
             || HOP_BY_HOP.contains(&name.as_str())
             || (has_connection && connection_lists(cx.headers, name))
+            || is_set(name)
         {
             continue;
         }
-        h.append(name.clone(), value.clone());
+        if name == X_FORWARDED_FOR {
+            forwarded_before.get_or_insert(value);
+            continue;
+        }
+        head.field(name.as_str(), &[value.as_bytes()]);
     }
-    if let Ok(v) = HeaderValue::from_str(backend.host) {
-        h.insert(HOST, v);
+    if !is_set(&HOST) {
+        head.field("host", &[backend.host.as_bytes()]);
     }
     // As API Gateway does (and as the Lambda event has it): the client's address appended.
-    let forwarded = match h.get(X_FORWARDED_FOR).and_then(|v| v.to_str().ok()) {
-        Some(earlier) => HeaderValue::from_str(&format!("{earlier}, {}", cx.source_ip)),
-        None => HeaderValue::from_str(&cx.source_ip),
-    };
-    if let Ok(v) = forwarded {
-        h.insert(X_FORWARDED_FOR, v);
+    if !is_set(&X_FORWARDED_FOR) {
+        let ip = cx.source_ip.as_bytes();
+        match forwarded_before {
+            Some(earlier) => head.field("x-forwarded-for", &[earlier.as_bytes(), b", ", ip]),
+            None => head.field("x-forwarded-for", &[ip]),
+        };
     }
-    for (target, source) in &integration.request_parameters {
-        if let Some(name) = target.strip_prefix("integration.request.header.") {
-            if let (Ok(n), Some(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                cx.mapping_source(source),
-            ) {
-                if let Ok(v) = HeaderValue::from_str(&v) {
-                    h.insert(n, v);
-                }
-            }
-        }
-    }
-    for (key, value) in &request_overrides {
-        if let Some(name) = key.strip_prefix("requestOverride.header.") {
-            if let (Ok(n), Ok(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                HeaderValue::from_str(value),
-            ) {
-                h.insert(n, v);
-            }
+    for (i, (name, value)) in set.iter().enumerate() {
+        if !set[i + 1..].iter().any(|(n, _)| n == name) {
+            head.field(name.as_str(), &[value.as_bytes()]);
         }
     }
     let outgoing = Outgoing {
         method: &method,
         backend: &backend.connect,
-        target: &backend.target,
-        headers: &h,
+        head,
         body,
     };
     let timeout = Duration::from_millis(integration.timeout_in_millis);
-    let resp = match tokio::time::timeout(timeout, client.send(outgoing)).await {
-        Err(_) => return Err(GatewayError::new(ResponseType::IntegrationTimeout)),
-        Ok(Err(e)) => return Err(upstream_error(e)),
-        Ok(Ok(resp)) => resp,
+    let resp = match client
+        .send(outgoing, std::time::Instant::now() + timeout)
+        .await
+    {
+        Err(UpstreamError::TimedOut) => {
+            return Err(GatewayError::new(ResponseType::IntegrationTimeout))
+        }
+        Err(e) => return Err(upstream_error(e)),
+        Ok(resp) => resp,
     };
     let (mut parts, incoming) = resp.into_parts();
     strip_hop_by_hop(&mut parts.headers);

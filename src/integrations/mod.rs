@@ -31,7 +31,7 @@ pub struct RequestCx<'a> {
     pub query: Option<&'a str>,
     pub http_method: &'a str,
     pub headers: &'a ::http::HeaderMap,
-    pub source_ip: String,
+    pub source_ip: &'a str,
     pub domain_name: &'a str,
     pub request_time_ms: i64,
     /// What the method's Lambda authorizer granted (`$context.authorizer.*`).
@@ -70,7 +70,7 @@ impl RequestCx<'_> {
             "protocol" => "HTTP/1.1".to_string(),
             "domainPrefix" => crate::lambda::domain_prefix(self.domain_name).to_string(),
             "accountId" => crate::lambda::DEFAULT_ACCOUNT_ID.to_string(),
-            "identity.sourceIp" => self.source_ip.clone(),
+            "identity.sourceIp" => self.source_ip.to_string(),
             "identity.userAgent" => self.header_text(::http::header::USER_AGENT)?,
             "isCanaryRequest" => self.is_canary.to_string(),
             "requestTimeEpoch" => self.request_time_ms.to_string(),

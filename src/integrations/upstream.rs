@@ -61,15 +61,69 @@ pub enum UpstreamError {
     /// The client's request body failed (too large, or the client went away).
     #[error("reading the request body: {0}")]
     RequestBody(BoxError),
+    /// No answer (head) before the deadline.
+    #[error("the backend did not answer in time")]
+    TimedOut,
 }
 
-/// What to send: `target` is the request target (`/path?query`); `backend` is `host:port`.
+/// What to send to `backend` (`host:port`).
 pub struct Outgoing<'a> {
     pub method: &'a Method,
     pub backend: &'a str,
-    pub target: &'a str,
-    pub headers: &'a HeaderMap,
+    /// The request line and header fields; the framing is added once the body is known.
+    pub head: RequestHead,
     pub body: Body,
+}
+
+/// A request head being written: the request line, then one line per field. The fields must
+/// not include framing (`Content-Length`, `Transfer-Encoding`) or hop-by-hop ones.
+pub struct RequestHead(Vec<u8>);
+
+impl RequestHead {
+    /// `target` is the request target (`/path?query`; empty means `/`); `fields` a hint of how
+    /// many fields follow.
+    pub fn new(method: &Method, target: &str, fields: usize) -> RequestHead {
+        let mut out = Vec::with_capacity(128 + target.len() + fields * 48);
+        out.extend_from_slice(method.as_str().as_bytes());
+        out.push(b' ');
+        out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
+        out.extend_from_slice(b" HTTP/1.1\r\n");
+        RequestHead(out)
+    }
+
+    /// Adds the field `name: value`, the value given in `parts` written one after the other.
+    /// Parts with a control character (CR, LF, ...) would break the head: such a field is left
+    /// out, and `false` returned.
+    pub fn field(&mut self, name: &str, parts: &[&[u8]]) -> bool {
+        let bad = |b: &u8| (*b < 0x20 && *b != b'\t') || *b == 0x7f;
+        if parts.iter().any(|p| p.iter().any(bad)) {
+            return false;
+        }
+        self.0.extend_from_slice(name.as_bytes());
+        self.0.extend_from_slice(b": ");
+        for p in parts {
+            self.0.extend_from_slice(p);
+        }
+        self.0.extend_from_slice(b"\r\n");
+        true
+    }
+
+    /// The finished head. `framing`: `None` for no body, `Some(Some(n))` for
+    /// `Content-Length: n`, `Some(None)` for chunked.
+    fn finish(self, framing: Option<Option<u64>>) -> Vec<u8> {
+        let mut out = self.0;
+        match framing {
+            None => {}
+            Some(Some(n)) => {
+                out.extend_from_slice(b"content-length: ");
+                out.extend_from_slice(n.to_string().as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            Some(None) => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
+        }
+        out.extend_from_slice(b"\r\n");
+        out
+    }
 }
 
 /// One worker's backend connections, idle ones keyed by `host:port`.
@@ -90,6 +144,33 @@ struct Conn {
     backend: Arc<str>,
     /// Whether this connection came from the pool (and so may have been closed by the backend).
     reused: bool,
+    /// Bounds each exchange: armed once, moved earlier when a deadline needs it and re-armed
+    /// when it fires before the deadline, so an exchange usually costs no timer operation.
+    timer: Pin<Box<tokio::time::Sleep>>,
+}
+
+/// Run `work` until `deadline` on `timer` (see [`Conn::timer`]).
+async fn until<T>(
+    timer: &mut Pin<Box<tokio::time::Sleep>>,
+    deadline: tokio::time::Instant,
+    work: impl std::future::Future<Output = Result<T, UpstreamError>>,
+) -> Result<T, UpstreamError> {
+    if timer.deadline() > deadline {
+        timer.as_mut().reset(deadline);
+    }
+    tokio::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            done = &mut work => return done,
+            () = timer.as_mut() => {
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(UpstreamError::TimedOut);
+                }
+                timer.as_mut().reset(deadline);
+            }
+        }
+    }
 }
 
 /// The request body, as it will be sent.
@@ -104,20 +185,26 @@ impl Upstream {
     }
 
     /// Sends the request and returns the backend's response, its body streaming from the
-    /// connection. Time limits are the caller's.
-    pub async fn send(&self, req: Outgoing<'_>) -> Result<Response<Body>, UpstreamError> {
+    /// connection; fails with [`UpstreamError::TimedOut`] when the answer's head has not come
+    /// by `deadline` (the body's time is the caller's).
+    pub async fn send(
+        &self,
+        req: Outgoing<'_>,
+        deadline: Instant,
+    ) -> Result<Response<Body>, UpstreamError> {
+        let deadline = tokio::time::Instant::from_std(deadline);
         let outbound = prepare_body(req.body).await?;
         let framing = match &outbound {
             Outbound::Buffered(b) if b.is_empty() && !expects_body(req.method) => None,
             Outbound::Buffered(b) => Some(Some(b.len() as u64)),
             Outbound::Streamed(_, len) => Some(*len),
         };
-        let mut head = encode_head(req.method, req.target, req.headers, framing);
+        let mut head = req.head.finish(framing);
         match outbound {
             Outbound::Buffered(bytes) => {
                 head.extend_from_slice(&bytes);
                 if let Some(conn) = self.take(req.backend) {
-                    match self.exchange(conn, &head, req.method).await {
+                    match self.exchange(conn, &head, req.method, deadline).await {
                         Ok(resp) => return Ok(resp),
                         Err(Attempt::Retry(e)) => {
                             tracing::debug!(
@@ -127,14 +214,21 @@ impl Upstream {
                         Err(Attempt::Fail(e)) => return Err(e),
                     }
                 }
-                let conn = connect(req.backend).await?;
-                self.exchange(conn, &head, req.method)
+                let conn = connect(req.backend, deadline).await?;
+                self.exchange(conn, &head, req.method, deadline)
                     .await
                     .map_err(Attempt::into_error)
             }
             Outbound::Streamed(body, len) => {
-                let mut conn = connect(req.backend).await?;
-                let (head, complete) = send_streamed(&mut conn, &head, body, len).await?;
+                let mut conn = connect(req.backend, deadline).await?;
+                // The connection is busy sending: this rare case gets a timer of its own.
+                let mut timer = Box::pin(tokio::time::sleep_until(deadline));
+                let (head, complete) = until(
+                    &mut timer,
+                    deadline,
+                    send_streamed(&mut conn, &head, body, len),
+                )
+                .await?;
                 self.respond(conn, head, complete, req.method)
             }
         }
@@ -146,31 +240,31 @@ impl Upstream {
         mut conn: Conn,
         request: &[u8],
         method: &Method,
+        deadline: tokio::time::Instant,
     ) -> Result<Response<Body>, Attempt> {
         let reused = conn.reused;
-        if let Err(e) = conn.stream.write_all(request).await {
-            // Nothing complete reached the backend: any request may go again.
-            return Err(if reused {
-                Attempt::Retry(e.into())
-            } else {
-                Attempt::Fail(e.into())
-            });
-        }
-        match self.read_response(conn, method).await {
+        let Conn {
+            stream, buf, timer, ..
+        } = &mut conn;
+        let head = until(timer, deadline, async {
+            if let Err(e) = stream.write_all(request).await {
+                // Nothing complete reached the backend: any request may go again.
+                return Ok(Err(e.into()));
+            }
+            read_head(stream, buf).await.map(Ok)
+        })
+        .await;
+        match head {
+            Ok(Ok(head)) => self
+                .respond(conn, head, true, method)
+                .map_err(Attempt::Fail),
+            Ok(Err(e)) if reused => Err(Attempt::Retry(e)),
+            Ok(Err(e)) => Err(Attempt::Fail(e)),
             Err(e) if reused && idempotent(method) && closed_before_answer(&e) => {
                 Err(Attempt::Retry(e))
             }
-            other => other.map_err(Attempt::Fail),
+            Err(e) => Err(Attempt::Fail(e)),
         }
-    }
-
-    async fn read_response(
-        &self,
-        mut conn: Conn,
-        method: &Method,
-    ) -> Result<Response<Body>, UpstreamError> {
-        let head = read_head(&mut conn.stream, &mut conn.buf).await?;
-        self.respond(conn, head, true, method)
     }
 
     /// The response for `head`, its body read from `conn`. `request_complete`: whether the whole
@@ -305,9 +399,10 @@ fn expects_body(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH)
 }
 
-async fn connect(backend: &str) -> Result<Conn, UpstreamError> {
-    let stream = TcpStream::connect(backend)
+async fn connect(backend: &str, deadline: tokio::time::Instant) -> Result<Conn, UpstreamError> {
+    let stream = tokio::time::timeout_at(deadline, TcpStream::connect(backend))
         .await
+        .map_err(|_| UpstreamError::TimedOut)?
         .map_err(|source| UpstreamError::Connect {
             backend: backend.to_string(),
             source,
@@ -318,6 +413,7 @@ async fn connect(backend: &str) -> Result<Conn, UpstreamError> {
         buf: BytesMut::with_capacity(READ_CHUNK),
         backend: Arc::from(backend),
         reused: false,
+        timer: Box::pin(tokio::time::sleep_until(deadline)),
     })
 }
 
@@ -337,39 +433,6 @@ async fn prepare_body(body: Body) -> Result<Outbound, UpstreamError> {
         }
         len => Ok(Outbound::Streamed(body, len)),
     }
-}
-
-/// The request line and headers. `framing`: `None` for no body, `Some(Some(n))` for
-/// `Content-Length: n`, `Some(None)` for chunked. The caller's headers carry no framing or
-/// hop-by-hop fields.
-fn encode_head(
-    method: &Method,
-    target: &str,
-    headers: &HeaderMap,
-    framing: Option<Option<u64>>,
-) -> Vec<u8> {
-    let mut out = Vec::with_capacity(256 + headers.len() * 32);
-    out.extend_from_slice(method.as_str().as_bytes());
-    out.push(b' ');
-    out.extend_from_slice(if target.is_empty() { "/" } else { target }.as_bytes());
-    out.extend_from_slice(b" HTTP/1.1\r\n");
-    for (name, value) in headers {
-        out.extend_from_slice(name.as_str().as_bytes());
-        out.extend_from_slice(b": ");
-        out.extend_from_slice(value.as_bytes());
-        out.extend_from_slice(b"\r\n");
-    }
-    match framing {
-        None => {}
-        Some(Some(n)) => {
-            out.extend_from_slice(b"content-length: ");
-            out.extend_from_slice(n.to_string().as_bytes());
-            out.extend_from_slice(b"\r\n");
-        }
-        Some(None) => out.extend_from_slice(b"transfer-encoding: chunked\r\n"),
-    }
-    out.extend_from_slice(b"\r\n");
-    out
 }
 
 /// Sends the head and a streamed body while watching for the answer: a backend may answer (a
@@ -894,19 +957,26 @@ mod tests {
 
     #[test]
     fn the_request_head_carries_the_framing() {
-        let mut h = HeaderMap::new();
-        h.insert("host", HeaderValue::from_static("backend:8080"));
-        let raw = encode_head(&Method::POST, "/a?b=1", &h, Some(Some(5)));
+        let head = |method: &Method, target: &str| {
+            let mut h = RequestHead::new(method, target, 1);
+            assert!(h.field("host", &[b"backend", b":8080"]));
+            assert!(
+                !h.field("x-bad", &[b"a\r\nx-injected: 1"]),
+                "a value with CR LF is refused"
+            );
+            h
+        };
+        let raw = head(&Method::POST, "/a?b=1").finish(Some(Some(5)));
         assert_eq!(
             String::from_utf8(raw).unwrap(),
             "POST /a?b=1 HTTP/1.1\r\nhost: backend:8080\r\ncontent-length: 5\r\n\r\n"
         );
-        let raw = encode_head(&Method::GET, "", &h, None);
+        let raw = head(&Method::GET, "").finish(None);
         assert_eq!(
             String::from_utf8(raw).unwrap(),
             "GET / HTTP/1.1\r\nhost: backend:8080\r\n\r\n"
         );
-        let raw = encode_head(&Method::PUT, "/x", &HeaderMap::new(), Some(None));
+        let raw = RequestHead::new(&Method::PUT, "/x", 0).finish(Some(None));
         assert_eq!(
             String::from_utf8(raw).unwrap(),
             "PUT /x HTTP/1.1\r\ntransfer-encoding: chunked\r\n\r\n"
