@@ -566,7 +566,7 @@ async fn serve(
         }
         None => body,
     };
-    let integration_started = std::time::Instant::now();
+    let integration_started = log.is_some().then(std::time::Instant::now);
     let result = match integration.kind {
         IntegrationType::HttpProxy | IntegrationType::Http => {
             integrations::http::forward(&cx, integration, &shared.client, limit(body)).await
@@ -601,8 +601,8 @@ async fn serve(
             ))
         }
     };
-    if let Some(entry) = log.as_mut() {
-        entry.integration_latency_ms = Some(integration_started.elapsed().as_millis());
+    if let (Some(entry), Some(started)) = (log.as_mut(), integration_started) {
+        entry.integration_latency_ms = Some(started.elapsed().as_millis());
     }
     let mut resp = result.map_err(fail)?;
     if let Some(cors) = &deployment.cors {

@@ -31,20 +31,37 @@ pub fn api_key_value() -> String {
         .collect()
 }
 
-/// A request id (`x-amzn-RequestId`).
+thread_local! {
+    /// Request ids need uniqueness, not secrecy: a fast generator per thread, seeded once from
+    /// the thread's cryptographic one.
+    static FAST: std::cell::RefCell<rand::rngs::SmallRng> =
+        std::cell::RefCell::new(rand::SeedableRng::from_rng(&mut rand::rng()));
+}
+
+fn fast_random() -> u128 {
+    FAST.with_borrow_mut(|rng| rng.random())
+}
+
+/// A request id (`x-amzn-RequestId`): a version 4 UUID.
 pub fn request_id() -> String {
-    // From the thread-local RNG: no system call per request.
-    let bytes: [u8; 16] = rand::rng().random();
-    uuid::Builder::from_random_bytes(bytes)
+    uuid::Builder::from_random_bytes(fast_random().to_le_bytes())
         .into_uuid()
         .to_string()
 }
 
-/// An extended request id (`x-amz-apigw-id`), 16 characters as on AWS.
+/// An extended request id (`x-amz-apigw-id`), 16 characters as on AWS: 15 letters and digits
+/// and `=`.
 pub fn extended_request_id() -> String {
-    let mut rng = rand::rng();
+    let random = fast_random();
+    // Twelve digits from one 64-bit half (36^12 < 2^64), three from the other.
+    let (mut high, mut low) = ((random >> 64) as u64, random as u64);
+    let base = ALPHABET.len() as u64;
     let mut s = String::with_capacity(16);
-    s.extend((0..15).map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char));
+    for i in 0..15 {
+        let bits = if i < 12 { &mut high } else { &mut low };
+        s.push(ALPHABET[(*bits % base) as usize] as char);
+        *bits /= base;
+    }
     s.push('=');
     s
 }
@@ -52,4 +69,25 @@ pub fn extended_request_id() -> String {
 /// Whether `s` has the shape of a REST API id.
 pub fn looks_like_api_id(s: &str) -> bool {
     s.len() == 10 && s.bytes().all(|b| ALPHABET.contains(&b))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_have_aws_shapes_and_differ() {
+        let id = request_id();
+        let uuid = uuid::Uuid::parse_str(&id).unwrap();
+        assert_eq!(uuid.get_version_num(), 4);
+        assert_eq!(id.len(), 36);
+        let ext = extended_request_id();
+        assert_eq!(ext.len(), 16);
+        assert!(ext.ends_with('='));
+        assert!(ext[..15].bytes().all(|b| ALPHABET.contains(&b)), "{ext}");
+        let ids: std::collections::HashSet<String> =
+            (0..1000).map(|_| extended_request_id()).collect();
+        assert_eq!(ids.len(), 1000);
+        assert_ne!(request_id(), id);
+    }
 }
