@@ -25,6 +25,14 @@ pub const CANARY_HEADER: &str = "x-gw-canary";
 /// Request header forcing the choice: `canary` or `production`.
 pub const TARGET_HEADER: &str = "x-gw-target";
 
+// The same, and AWS's id headers, as header names built once (a lookup or insert by `&str`
+// parses the name every time).
+const TARGET: HeaderName = HeaderName::from_static(TARGET_HEADER);
+const DEPLOYMENT: HeaderName = HeaderName::from_static(DEPLOYMENT_HEADER);
+const CANARY: HeaderName = HeaderName::from_static(CANARY_HEADER);
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
+const APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+
 /// Where the canary draw comes from: the thread's RNG, or a seeded one (tests).
 pub enum Draw {
     Random,
@@ -178,8 +186,7 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Body>, peer: &Peer) -> Res
             Ok(bytes) => crate::management::handle(&shared, parts, bytes).await,
             Err(e) => gateway_response::render(&e, None, &ErrorContext::default()),
         };
-        resp.headers_mut()
-            .insert(HeaderName::from_static("x-amzn-requestid"), ids.request_id);
+        resp.headers_mut().insert(REQUEST_ID, ids.request_id);
         return resp;
     }
     let snapshot = shared.reloader.current();
@@ -202,11 +209,8 @@ pub async fn handle(shared: Arc<Shared>, req: Request<Body>, peer: &Peer) -> Res
         }
     };
     let h = resp.headers_mut();
-    h.insert(HeaderName::from_static("x-amzn-requestid"), ids.request_id);
-    h.insert(
-        HeaderName::from_static("x-amz-apigw-id"),
-        ids.extended_request_id,
-    );
+    h.insert(REQUEST_ID, ids.request_id);
+    h.insert(APIGW_ID, ids.extended_request_id);
     if let Some(entry) = log {
         use http_body::Body as _;
         let outcome = crate::access_log::Outcome {
@@ -285,7 +289,7 @@ fn choose(
     stage: &LiveStage,
     headers: &HeaderMap,
 ) -> Result<Variant, GatewayError> {
-    let forced = match headers.get(TARGET_HEADER).map(|v| v.as_bytes()) {
+    let forced = match headers.get(TARGET).map(|v| v.as_bytes()) {
         None => None,
         Some(b"canary") => Some(Variant::Canary),
         Some(b"production") => Some(Variant::Production),
@@ -473,9 +477,9 @@ async fn serve(
         .unwrap_or("localhost");
     // gw's own control header is not part of the request the integration sees.
     let without_target;
-    let headers = if parts.headers.contains_key(TARGET_HEADER) {
+    let headers = if parts.headers.contains_key(TARGET) {
         let mut h = parts.headers.clone();
-        h.remove(TARGET_HEADER);
+        h.remove(TARGET);
         without_target = h;
         &without_target
     } else {
@@ -623,12 +627,9 @@ fn mark_deployment(
         return;
     }
     let h = resp.headers_mut();
+    h.insert(DEPLOYMENT, deployment.deployment_header.clone());
     h.insert(
-        HeaderName::from_static(DEPLOYMENT_HEADER),
-        deployment.deployment_header.clone(),
-    );
-    h.insert(
-        HeaderName::from_static(CANARY_HEADER),
+        CANARY,
         HeaderValue::from_static(if is_canary { "true" } else { "false" }),
     );
 }

@@ -402,7 +402,8 @@ pub fn render(err: &GatewayError, api: Option<&RestApi>, cx: &ErrorContext) -> R
         HeaderValue::from_static("application/json"),
     );
     if let Ok(v) = HeaderValue::from_str(err.error_type.unwrap_or(d.error_type)) {
-        h.insert(HeaderName::from_static("x-amzn-errortype"), v);
+        const ERROR_TYPE: HeaderName = HeaderName::from_static("x-amzn-errortype");
+        h.insert(ERROR_TYPE, v);
     }
     if let Some(c) = custom {
         for (target, source) in &c.response_parameters {

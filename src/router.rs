@@ -65,13 +65,8 @@ impl Router {
 
     /// Find the route for `method` and `path` (the path after the stage, raw, percent-encoded).
     pub fn find<'a>(&self, api: &'a RestApi, method: &str, path: &str) -> Option<Matched<'a>> {
-        let segs: Vec<Cow<str>> = path
-            .split('/')
-            .filter(|s| !s.is_empty())
-            .map(|s| percent_decode_str(s).decode_utf8_lossy())
-            .collect();
         let mut params = Vec::new();
-        let (idx, m) = search(&self.root, api, &segs, method, &mut params)?;
+        let (idx, m) = search(&self.root, api, path, method, &mut params)?;
         Some(Matched {
             resource: &api.resources[idx],
             method: m,
@@ -95,17 +90,33 @@ fn method_of<'a>(api: &'a RestApi, idx: usize, method: &str) -> Option<&'a Metho
         .or_else(|| r.resource_methods.get("ANY"))
 }
 
+/// The first non-empty segment of `path` (raw) and what follows it.
+fn next_segment(path: &str) -> Option<(&str, &str)> {
+    let path = path.trim_start_matches('/');
+    if path.is_empty() {
+        return None;
+    }
+    let end = path.find('/').unwrap_or(path.len());
+    Some(path.split_at(end))
+}
+
+fn decode(segment: &str) -> Cow<'_, str> {
+    percent_decode_str(segment).decode_utf8_lossy()
+}
+
+/// `path` (raw) from `node` on; segments are decoded as they are reached.
 fn search<'a>(
     node: &Node,
     api: &'a RestApi,
-    segs: &[Cow<str>],
+    path: &str,
     method: &str,
     params: &mut Vec<(String, String)>,
 ) -> Option<(usize, &'a Method)> {
-    let Some((first, rest)) = segs.split_first() else {
+    let Some((raw, rest)) = next_segment(path) else {
         let idx = node.resource?;
         return method_of(api, idx, method).map(|m| (idx, m));
     };
+    let first = decode(raw);
     if let Some(child) = node.literal.get(first.as_ref()) {
         if let Some(found) = search(child, api, rest, method, params) {
             return Some(found);
@@ -120,7 +131,16 @@ fn search<'a>(
     }
     if let Some((name, idx)) = &node.greedy {
         if let Some(m) = method_of(api, *idx, method) {
-            params.push((name.clone(), segs.join("/")));
+            let mut value = String::with_capacity(path.len());
+            let mut remaining = path;
+            while let Some((segment, after)) = next_segment(remaining) {
+                if remaining.len() < path.len() {
+                    value.push('/'); // not before the first segment
+                }
+                value.push_str(&decode(segment));
+                remaining = after;
+            }
+            params.push((name.clone(), value));
             return Some((*idx, m));
         }
     }

@@ -34,6 +34,22 @@ pub const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// Whether `name` is one of [`HOP_BY_HOP`] (compared as header names: a standard name is an
+/// enum, so most fields are told apart without comparing text).
+fn is_hop_by_hop(name: &HeaderName) -> bool {
+    use http::header::{
+        PROXY_AUTHENTICATE, PROXY_AUTHORIZATION, TE, TRAILER, TRANSFER_ENCODING, UPGRADE,
+    };
+    name == CONNECTION
+        || name == TRANSFER_ENCODING
+        || name == TE
+        || name == TRAILER
+        || name == UPGRADE
+        || name == PROXY_AUTHENTICATE
+        || name == PROXY_AUTHORIZATION
+        || name.as_str() == "keep-alive"
+}
+
 /// Whether the `Connection` field(s) of `headers` list `name` (such fields are hop-by-hop too).
 fn connection_lists(headers: &HeaderMap, name: &HeaderName) -> bool {
     headers
@@ -59,7 +75,7 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
         .collect();
     // Each distinct name appears once in `keys()`, so at most HOP_BY_HOP.len() are found.
     let mut found: [Option<HeaderName>; HOP_BY_HOP.len()] = Default::default();
-    let present = headers.keys().filter(|n| HOP_BY_HOP.contains(&n.as_str()));
+    let present = headers.keys().filter(|n| is_hop_by_hop(n));
     for (slot, name) in found.iter_mut().zip(present) {
         *slot = Some(name.clone());
     }
@@ -300,7 +316,7 @@ pub async fn forward(
         if name == HOST
             || name == CONTENT_LENGTH
             || name == EXPECT
-            || HOP_BY_HOP.contains(&name.as_str())
+            || is_hop_by_hop(name)
             || (has_connection && connection_lists(cx.headers, name))
             || is_set(name)
         {
@@ -484,6 +500,16 @@ mod tests {
 
     fn parts(url: &str) -> Result<(String, String, String), String> {
         split_backend_url(url).map(|b| (b.host.into(), b.connect.into(), b.target.into()))
+    }
+
+    #[test]
+    fn hop_by_hop_names_are_recognised_as_names() {
+        for name in HOP_BY_HOP {
+            assert!(is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+        }
+        for name in ["host", "content-length", "x-keep-alive", "connections", "tes"] {
+            assert!(!is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
+        }
     }
 
     #[test]
