@@ -141,7 +141,7 @@ pub async fn serve(
             *request.body_mut() = body::full(buf.split_to(body_len as usize).freeze());
         }
         let head_request = request.method() == Method::HEAD;
-        let response = dispatch::handle(worker.shared.clone(), request, &peer).await;
+        let response = dispatch::handle(&worker.shared, request, &peer).await;
         match write_response(&mut stream, &mut out, response, head_request, close).await {
             Ok(true) => {}
             Ok(false) | Err(_) => return,
@@ -512,7 +512,7 @@ async fn to_hyper(
         seen.store(true, Ordering::Relaxed);
         let (shared, peer) = (shared.clone(), peer.clone());
         let req = req.map(|b| b.map_err(|e| Box::new(e) as body::BoxError).boxed());
-        async move { Ok::<_, std::convert::Infallible>(dispatch::handle(shared, req, &peer).await) }
+        async move { Ok::<_, std::convert::Infallible>(dispatch::handle(&shared, req, &peer).await) }
     });
     let io = TokioIo::new(Rewind {
         prefix: read,

@@ -67,6 +67,8 @@ pub struct Shared {
     /// The serving snapshot (`current()`), kept up to date by the reload thread; the management
     /// API syncs it before answering a write.
     pub reloader: Arc<crate::snapshot::Reloader>,
+    /// This worker's handle on the serving snapshot (what the data plane reads).
+    pub snapshot: crate::snapshot::WorkerSnapshot,
     /// `ACCESS_KEY`, `SECRET` when management calls must carry a valid SigV4 signature.
     pub require_sigv4: Option<(String, String)>,
     /// This worker thread's backend connection pool.
@@ -177,21 +179,21 @@ impl Peer {
 }
 
 /// Handle one request.
-pub async fn handle(shared: Arc<Shared>, req: Request<Body>, peer: &Peer) -> Response<Body> {
+pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Response<Body> {
     let started = std::time::Instant::now();
     let ids = Ids::new();
     let (parts, body) = req.into_parts();
     if crate::management::is_management_request(&parts.headers) {
         let mut resp = match collect(body).await {
-            Ok(bytes) => crate::management::handle(&shared, parts, bytes).await,
+            Ok(bytes) => crate::management::handle(shared, parts, bytes).await,
             Err(e) => gateway_response::render(&e, None, &ErrorContext::default()),
         };
         resp.headers_mut().insert(REQUEST_ID, ids.request_id);
         return resp;
     }
-    let snapshot = shared.reloader.current();
+    let snapshot = shared.snapshot.current();
     let mut log = None;
-    let mut resp = match serve(&shared, &snapshot, &parts, body, peer, &ids, &mut log).await {
+    let mut resp = match serve(shared, &snapshot, &parts, body, peer, &ids, &mut log).await {
         Ok(resp) => resp,
         Err((err, api)) => {
             if let Some(entry) = &mut log {

@@ -141,6 +141,7 @@ pub async fn run(
                 rt.block_on(async move {
                     let shared = Arc::new(Shared {
                         store,
+                        snapshot: crate::snapshot::WorkerSnapshot::new(reloader.clone()),
                         reloader,
                         client: crate::integrations::http::client(),
                         deployment_header: config.deployment_header,

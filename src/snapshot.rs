@@ -264,6 +264,8 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
 /// answering a write, so a change made through the API is live when the caller hears back.
 pub struct Reloader {
     live: arc_swap::ArcSwap<Snapshot>,
+    /// Counts swaps of `live` (bumped after each), so a [`WorkerSnapshot`] knows when to look.
+    swaps: std::sync::atomic::AtomicU64,
     state: std::sync::Mutex<ReloadState>,
     /// Tells CLI commands which generation is live here ([`crate::serving`]).
     marker: crate::serving::Marker,
@@ -295,6 +297,7 @@ impl Reloader {
         Ok(Reloader {
             marker,
             live: arc_swap::ArcSwap::from_pointee(snap),
+            swaps: std::sync::atomic::AtomicU64::new(0),
             state: std::sync::Mutex::new(ReloadState {
                 store: store.clone(),
                 watcher,
@@ -327,7 +330,44 @@ impl Reloader {
         st.seen = now;
         let generation = snap.generation;
         self.live.store(Arc::new(snap));
+        self.swaps
+            .fetch_add(1, std::sync::atomic::Ordering::Release);
         self.marker.set(generation);
         Ok(true)
+    }
+}
+
+/// One worker thread's view of the live snapshot. Every request holds the snapshot it started
+/// with; taking a reference to the shared one would make each request increment and decrement
+/// a counter that every worker writes, a cache line bouncing between cores. Here each worker
+/// holds the snapshot in an `Arc` of its own, which only it counts, and looks at the shared one
+/// again only when the reloader has swapped it.
+pub struct WorkerSnapshot {
+    reloader: Arc<Reloader>,
+    cached: std::sync::Mutex<(u64, Arc<Arc<Snapshot>>)>,
+}
+
+impl WorkerSnapshot {
+    pub fn new(reloader: Arc<Reloader>) -> WorkerSnapshot {
+        let swaps = reloader.swaps.load(std::sync::atomic::Ordering::Acquire);
+        let first = Arc::new(reloader.current());
+        WorkerSnapshot {
+            reloader,
+            cached: std::sync::Mutex::new((swaps, first)),
+        }
+    }
+
+    /// The snapshot being served now (as [`Reloader::current`]).
+    pub fn current(&self) -> Arc<Arc<Snapshot>> {
+        // Read before the snapshot: a count that has moved implies the new snapshot is there.
+        let swaps = self.reloader.swaps.load(std::sync::atomic::Ordering::Acquire);
+        let mut cached = self
+            .cached
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if cached.0 != swaps {
+            *cached = (swaps, Arc::new(self.reloader.current()));
+        }
+        cached.1.clone()
     }
 }
