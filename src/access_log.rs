@@ -72,6 +72,8 @@ impl Writer {
 #[derive(Debug, Default)]
 pub struct Entry {
     pub format: Arc<str>,
+    /// When the request was taken up (its latency is measured from here).
+    pub started: Option<std::time::Instant>,
     pub request_id: String,
     pub extended_request_id: String,
     pub api_id: String,

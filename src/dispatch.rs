@@ -180,7 +180,6 @@ impl Peer {
 
 /// Handle one request.
 pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Response<Body> {
-    let started = std::time::Instant::now();
     let ids = Ids::new();
     let (parts, body) = req.into_parts();
     if crate::management::is_management_request(&parts.headers) {
@@ -218,7 +217,7 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Respons
         let outcome = crate::access_log::Outcome {
             status: resp.status().as_u16(),
             response_length: resp.body().size_hint().exact(),
-            latency_ms: started.elapsed().as_millis(),
+            latency_ms: entry.started.map_or(0, |s| s.elapsed().as_millis()),
         };
         shared.access_log.write(entry.render(&outcome));
     }
@@ -406,6 +405,7 @@ async fn serve(
     if let Some(format) = &stage.access_log {
         *log = Some(crate::access_log::Entry {
             format: format.clone(),
+            started: Some(std::time::Instant::now()),
             request_id: ids.request_id().to_string(),
             extended_request_id: ids.extended_request_id().to_string(),
             api_id: api.id.clone(),

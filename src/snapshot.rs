@@ -344,8 +344,12 @@ impl Reloader {
 /// again only when the reloader has swapped it.
 pub struct WorkerSnapshot {
     reloader: Arc<Reloader>,
-    cached: std::sync::Mutex<(u64, Arc<Arc<Snapshot>>)>,
+    cached: std::sync::Mutex<(u64, WorkerArc)>,
 }
+
+/// The outer `Arc` is the worker's own counter; the inner one is shared by all workers.
+#[allow(clippy::redundant_allocation)]
+pub type WorkerArc = Arc<Arc<Snapshot>>;
 
 impl WorkerSnapshot {
     pub fn new(reloader: Arc<Reloader>) -> WorkerSnapshot {
@@ -358,9 +362,12 @@ impl WorkerSnapshot {
     }
 
     /// The snapshot being served now (as [`Reloader::current`]).
-    pub fn current(&self) -> Arc<Arc<Snapshot>> {
+    pub fn current(&self) -> WorkerArc {
         // Read before the snapshot: a count that has moved implies the new snapshot is there.
-        let swaps = self.reloader.swaps.load(std::sync::atomic::Ordering::Acquire);
+        let swaps = self
+            .reloader
+            .swaps
+            .load(std::sync::atomic::Ordering::Acquire);
         let mut cached = self
             .cached
             .lock()

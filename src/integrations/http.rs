@@ -352,7 +352,7 @@ pub async fn forward(
     };
     let timeout = Duration::from_millis(integration.timeout_in_millis);
     let resp = match client
-        .send(outgoing, std::time::Instant::now() + timeout)
+        .send(outgoing, std::time::Instant::now(), timeout)
         .await
     {
         Err(UpstreamError::TimedOut) => {
@@ -507,7 +507,13 @@ mod tests {
         for name in HOP_BY_HOP {
             assert!(is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
         }
-        for name in ["host", "content-length", "x-keep-alive", "connections", "tes"] {
+        for name in [
+            "host",
+            "content-length",
+            "x-keep-alive",
+            "connections",
+            "tes",
+        ] {
             assert!(!is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
         }
     }

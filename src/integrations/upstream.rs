@@ -144,6 +144,8 @@ struct Conn {
     backend: Arc<str>,
     /// Whether this connection came from the pool (and so may have been closed by the backend).
     reused: bool,
+    /// When the current exchange started (the idle time in the pool counts from it).
+    started: Instant,
     /// Bounds each exchange: armed once, moved earlier when a deadline needs it and re-armed
     /// when it fires before the deadline, so an exchange usually costs no timer operation.
     timer: Pin<Box<tokio::time::Sleep>>,
@@ -186,13 +188,14 @@ impl Upstream {
 
     /// Sends the request and returns the backend's response, its body streaming from the
     /// connection; fails with [`UpstreamError::TimedOut`] when the answer's head has not come
-    /// by `deadline` (the body's time is the caller's).
+    /// within `timeout` of `started` (the body's time is the caller's).
     pub async fn send(
         &self,
         req: Outgoing<'_>,
-        deadline: Instant,
+        started: Instant,
+        timeout: Duration,
     ) -> Result<Response<Body>, UpstreamError> {
-        let deadline = tokio::time::Instant::from_std(deadline);
+        let deadline = tokio::time::Instant::from_std(started + timeout);
         let outbound = prepare_body(req.body).await?;
         let framing = match &outbound {
             Outbound::Buffered(b) if b.is_empty() && !expects_body(req.method) => None,
@@ -203,7 +206,7 @@ impl Upstream {
         match outbound {
             Outbound::Buffered(bytes) => {
                 head.extend_from_slice(&bytes);
-                if let Some(conn) = self.take(req.backend) {
+                if let Some(conn) = self.take(req.backend, started) {
                     match self.exchange(conn, &head, req.method, deadline).await {
                         Ok(resp) => return Ok(resp),
                         Err(Attempt::Retry(e)) => {
@@ -214,13 +217,13 @@ impl Upstream {
                         Err(Attempt::Fail(e)) => return Err(e),
                     }
                 }
-                let conn = connect(req.backend, deadline).await?;
+                let conn = connect(req.backend, started, deadline).await?;
                 self.exchange(conn, &head, req.method, deadline)
                     .await
                     .map_err(Attempt::into_error)
             }
             Outbound::Streamed(body, len) => {
-                let mut conn = connect(req.backend, deadline).await?;
+                let mut conn = connect(req.backend, started, deadline).await?;
                 // The connection is busy sending: this rare case gets a timer of its own.
                 let mut timer = Box::pin(tokio::time::sleep_until(deadline));
                 let (head, complete) = until(
@@ -325,11 +328,11 @@ impl Upstream {
 
     /// An idle connection to `backend` that is still open and silent, if there is one. Bytes
     /// arriving on an idle connection are never taken as the answer to a later request.
-    fn take(&self, backend: &str) -> Option<Conn> {
+    fn take(&self, backend: &str, now: Instant) -> Option<Conn> {
         let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
         let list = idle.get_mut(backend)?;
         while let Some(Idle { mut conn, since }) = list.pop() {
-            if since.elapsed() > IDLE_TIMEOUT {
+            if now.saturating_duration_since(since) > IDLE_TIMEOUT {
                 continue;
             }
             // A closed (or chattering) idle connection reads something; an open one would block.
@@ -337,6 +340,7 @@ impl Upstream {
             if matches!(conn.stream.try_read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock)
             {
                 conn.reused = true;
+                conn.started = now;
                 return Some(conn);
             }
         }
@@ -352,8 +356,9 @@ impl Upstream {
         let list = idle.entry(conn.backend.clone()).or_default();
         if list.len() < MAX_IDLE_PER_BACKEND {
             list.push(Idle {
+                // The exchange's start, not its end: a little early, never late.
+                since: conn.started,
                 conn,
-                since: Instant::now(),
             });
         }
     }
@@ -399,7 +404,11 @@ fn expects_body(method: &Method) -> bool {
     matches!(*method, Method::POST | Method::PUT | Method::PATCH)
 }
 
-async fn connect(backend: &str, deadline: tokio::time::Instant) -> Result<Conn, UpstreamError> {
+async fn connect(
+    backend: &str,
+    started: Instant,
+    deadline: tokio::time::Instant,
+) -> Result<Conn, UpstreamError> {
     let stream = tokio::time::timeout_at(deadline, TcpStream::connect(backend))
         .await
         .map_err(|_| UpstreamError::TimedOut)?
@@ -413,6 +422,7 @@ async fn connect(backend: &str, deadline: tokio::time::Instant) -> Result<Conn, 
         buf: BytesMut::with_capacity(READ_CHUNK),
         backend: Arc::from(backend),
         reused: false,
+        started,
         timer: Box::pin(tokio::time::sleep_until(deadline)),
     })
 }
