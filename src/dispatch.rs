@@ -629,7 +629,11 @@ fn mark_deployment(
         return;
     }
     let h = resp.headers_mut();
-    h.insert(DEPLOYMENT, deployment.deployment_header.clone());
+    // Built per response: cloning one value kept in the snapshot would write its reference
+    // count, shared by every worker, twice per request.
+    if let Ok(v) = HeaderValue::from_str(&deployment.deployment_id) {
+        h.insert(DEPLOYMENT, v);
+    }
     h.insert(
         CANARY,
         HeaderValue::from_static(if is_canary { "true" } else { "false" }),

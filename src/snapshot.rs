@@ -16,8 +16,6 @@ use std::sync::Arc;
 pub struct LiveDeployment {
     pub api_id: String,
     pub deployment_id: String,
-    /// `deployment_id` as a response header value (shared, not copied, per response).
-    pub deployment_header: http::HeaderValue,
     pub api: RestApi,
     pub router: Router,
     /// The compiled request-body schemas (see [`crate::validation::BodySchemas`]).
@@ -121,8 +119,6 @@ impl SnapshotCache {
         let live = Arc::new(LiveDeployment {
             api_id: api_id.to_string(),
             deployment_id: id.to_string(),
-            deployment_header: http::HeaderValue::from_str(id)
-                .unwrap_or_else(|_| http::HeaderValue::from_static("")),
             router: Router::new(&api),
             body_schemas: crate::validation::BodySchemas::compile(&api),
             cors: api
