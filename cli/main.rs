@@ -13,11 +13,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use table::Table;
 
-/// mimalloc: a request allocates a few dozen small blocks, and the system allocator's
-/// bookkeeping (consolidation, bin unlinking) was a measurable share of a proxied request.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 /// `println!` for the command's output. Unlike `println!` it does not panic when standard output
 /// is a closed pipe (`gw routes | head -1`): the program ends quietly, as Unix tools do.
 macro_rules! outln {
