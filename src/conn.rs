@@ -225,7 +225,7 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Unsupported> {
     let head = buf.split_to(len).freeze();
     let slice = |(a, b): (u32, u32)| head.slice(a as usize..b as usize);
     let uri = Uri::from_maybe_shared(slice(path)).map_err(|_| Unsupported);
-    let mut headers = HeaderMap::with_capacity(count);
+    let mut headers = crate::headers::map(count);
     for span in &spans[..count] {
         let (a, b) = span.name;
         let name = HeaderName::from_bytes(&head[a as usize..b as usize]);
@@ -358,6 +358,7 @@ async fn write_response(
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
+    crate::headers::recycle(parts.headers);
     if no_body {
         stream.write_all(out).await?;
         return Ok(!close);

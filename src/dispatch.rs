@@ -221,6 +221,7 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Respons
         };
         shared.access_log.write(entry.render(&outcome));
     }
+    crate::headers::recycle(parts.headers);
     resp
 }
 

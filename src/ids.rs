@@ -44,8 +44,11 @@ fn fast_random() -> u128 {
 
 /// A request id (`x-amzn-RequestId`): a version 4 UUID.
 pub fn request_id() -> String {
+    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
     uuid::Builder::from_random_bytes(fast_random().to_le_bytes())
         .into_uuid()
+        .hyphenated()
+        .encode_lower(&mut text)
         .to_string()
 }
 

@@ -16,6 +16,7 @@ pub mod cors;
 pub mod demo;
 pub mod dispatch;
 pub mod gateway_response;
+pub mod headers;
 pub mod ids;
 pub mod import;
 pub mod integrations;

@@ -586,7 +586,7 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, UpstreamError> {
     let raw = Bytes::copy_from_slice(&buf[..len]);
     // Room for the headers gw adds to every response (request ids, deployment), so adding
     // them never regrows the map.
-    let mut headers = HeaderMap::with_capacity(parsed.headers.len() + 6);
+    let mut headers = crate::headers::map(parsed.headers.len() + 6);
     for h in parsed.headers.iter() {
         let name = HeaderName::from_bytes(h.name.as_bytes())
             .map_err(|_| UpstreamError::Malformed(format!("header name {:?}", h.name)))?;
