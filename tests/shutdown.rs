@@ -12,6 +12,7 @@ use common::{client, send, Gw, Server};
 use http_body_util::Full;
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::mpsc;
 
 /// An upstream that reports each request on `seen`, waits `delay`, then answers 200 "slow done".
@@ -136,13 +137,42 @@ async fn sigterm_when_idle_exits_0_promptly() {
     let gw = Gw::new();
     deploy(&gw, upstream);
     let mut server = gw.serve(&[]);
-    // An idle keep-alive connection must not hold the shutdown up.
-    let _idle = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    // Idle connections must not hold the shutdown up: one that never sent a byte, and one kept
+    // alive after an answer.
+    let _silent = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let mut kept = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    kept.write_all(b"GET /prod/slow HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    while !String::from_utf8_lossy(&answer).contains("slow done") {
+        let mut chunk = [0u8; 1024];
+        let n = tokio::time::timeout(Duration::from_secs(10), kept.read(&mut chunk))
+            .await
+            .expect("no answer")
+            .unwrap();
+        assert!(n > 0, "closed before answering");
+        answer.extend_from_slice(&chunk[..n]);
+    }
+    let started = Instant::now();
     sigterm(&server);
     let code = tokio::task::spawn_blocking(move || wait_exit(&mut server, Duration::from_secs(12)))
         .await
         .unwrap();
     assert_eq!(code, Some(0));
+    // Well inside the 10 s grace period: nothing was waited for.
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "exit took {:?}",
+        started.elapsed()
+    );
+    // The kept-alive connection was closed, not left open.
+    let mut rest = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(2), kept.read(&mut rest))
+        .await
+        .expect("the idle connection is still open")
+        .unwrap_or(0);
+    assert_eq!(n, 0);
 }
 
 /// A request that never finishes (upstream silent, default 29 s integration timeout) does not

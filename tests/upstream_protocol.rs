@@ -53,6 +53,8 @@ struct Backend {
     addr: SocketAddr,
     connections: Arc<AtomicUsize>,
     seen: Arc<Mutex<Vec<Seen>>>,
+    /// `/trickle` holds the rest of its answer until this is notified.
+    release: Arc<tokio::sync::Notify>,
 }
 
 impl Backend {
@@ -170,10 +172,12 @@ fn random_chunked(seed: u64) -> (Vec<u8>, Vec<u8>) {
 async fn backend() -> Backend {
     let connections = Arc::new(AtomicUsize::new(0));
     let seen: Arc<Mutex<Vec<Seen>>> = Arc::default();
-    let (count, log) = (connections.clone(), seen.clone());
+    let release = Arc::new(tokio::sync::Notify::new());
+    let (count, log, gate) = (connections.clone(), seen.clone(), release.clone());
     let addr = common::raw_upstream(move |mut s| {
         let connection = count.fetch_add(1, Ordering::SeqCst) + 1;
         let log = log.clone();
+        let gate = gate.clone();
         async move {
             let mut buf = Vec::new();
             let mut served = 0;
@@ -191,6 +195,17 @@ async fn backend() -> Backend {
                 });
                 if path == "/flaky" && served > 1 {
                     return; // a keep-alive connection that dies under the next request
+                }
+                if path == "/trickle" {
+                    // The first chunk now, the rest only once the test has seen it arrive.
+                    let _ = s.set_nodelay(true);
+                    let head = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nfirst\r\n";
+                    if s.write_all(head).await.is_err() {
+                        return;
+                    }
+                    gate.notified().await;
+                    let _ = s.write_all(b"4\r\nlast\r\n0\r\n\r\n").await;
+                    continue;
                 }
                 if let Some(seed) = path.strip_prefix("/random/") {
                     // A chunked answer written in random pieces, pausing now and then so that gw
@@ -260,6 +275,7 @@ async fn backend() -> Backend {
         addr,
         connections,
         seen,
+        release,
     }
 }
 
@@ -410,6 +426,35 @@ async fn a_large_answer_streams_through_intact() {
         .iter()
         .enumerate()
         .all(|(i, b)| *b == (i % 251) as u8));
+}
+
+/// A backend answer that is still coming is relayed as it comes: its first chunk reaches the
+/// client while the backend holds the rest back.
+#[tokio::test]
+async fn a_streamed_answer_is_relayed_as_it_arrives() {
+    let (_gw, server, up) = setup().await;
+    let mut c = TcpStream::connect(server.addr).await.unwrap();
+    c.write_all(b"GET /prod/trickle HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buf = Vec::new();
+    let seen = tokio::time::timeout(
+        Duration::from_secs(5),
+        fill_until(&mut c, &mut buf, b"first"),
+    )
+    .await
+    .expect("the first chunk was held back until the answer ended");
+    assert!(seen.is_some(), "{}", String::from_utf8_lossy(&buf));
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.starts_with("HTTP/1.1 200 OK\r\n"), "{text}");
+    assert!(!text.contains("last"), "{text}");
+    up.release.notify_one();
+    tokio::time::timeout(Duration::from_secs(5), c.read_to_end(&mut buf))
+        .await
+        .expect("the answer did not end")
+        .unwrap();
+    let text = String::from_utf8_lossy(&buf);
+    assert!(text.ends_with("4\r\nlast\r\n0\r\n\r\n"), "{text}");
 }
 
 #[tokio::test]
