@@ -395,6 +395,8 @@ async fn serve(
         )));
     }
     let stage = find_stage(api, stage_name)?;
+    // The request's arrival, as `requestTime`: read once for the access log and the context.
+    let request_time_ms = epoch_ms();
     let variant = choose(shared, stage, &parts.headers).map_err(|e| (e, None))?;
     let (deployment, variables): (&Arc<LiveDeployment>, &BTreeMap<String, String>) =
         match (&stage.canary, variant) {
@@ -419,7 +421,7 @@ async fn serve(
             source_ip: peer.ip.clone(),
             user_agent: header_text(&parts.headers, http::header::USER_AGENT),
             domain_name: header_text(&parts.headers, http::header::HOST).unwrap_or_default(),
-            request_time_ms: epoch_ms(),
+            request_time_ms,
             ..Default::default()
         });
     }
@@ -505,7 +507,7 @@ async fn serve(
         headers,
         source_ip: &peer.ip,
         domain_name: domain,
-        request_time_ms: epoch_ms(),
+        request_time_ms,
         authorizer: None,
     };
     let authorized;

@@ -1,5 +1,6 @@
-//! The listener: accepts connections (HTTP/1.1 and h2c), hands each request to [`dispatch`],
-//! keeps the serving snapshot in step with the store, and shuts down gracefully.
+//! The listener: accepts connections and hands each to a worker, where [`conn`] serves it
+//! (HTTP/1.1 itself, anything else through hyper); keeps the serving snapshot in step with the
+//! store, and shuts down gracefully.
 //!
 //! Hot reload ([`Reloader`]): a watcher thread polls `PRAGMA data_version` (a few microseconds)
 //! every `reload_interval`; when another process has committed, it rebuilds the snapshot off the

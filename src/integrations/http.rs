@@ -293,9 +293,9 @@ pub async fn forward(
         if let Some(name) = target.strip_prefix("integration.request.header.") {
             if let (Ok(n), Some(v)) = (
                 HeaderName::from_bytes(name.as_bytes()),
-                cx.mapping_source(source),
+                cx.mapping_value(source),
             ) {
-                set.push((n, Cow::Owned(v)));
+                set.push((n, v));
             }
         }
     }
