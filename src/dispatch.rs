@@ -95,13 +95,10 @@ pub enum Target<'a> {
 /// Read the invoke URL form from the Host header and path.
 pub fn target<'a>(host: Option<&'a str>, path: &'a str) -> Target<'a> {
     if let Some(host) = host {
-        let host = host.rsplit_once(':').map_or(host, |(h, p)| {
-            if p.bytes().all(|b| b.is_ascii_digit()) {
-                h
-            } else {
-                host
-            }
-        });
+        let host = match host.bytes().rposition(|b| b == b':') {
+            Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
+            _ => host,
+        };
         // Host names are case-insensitive.
         const FORM: &[u8] = b".execute-api.";
         let found = host
@@ -289,9 +286,9 @@ fn find_stage<'a>(api: &'a LiveApi, stage: &str) -> Result<&'a LiveStage, Failur
 fn choose(
     shared: &Shared,
     stage: &LiveStage,
-    headers: &HeaderMap,
+    forced: Option<&HeaderValue>,
 ) -> Result<Variant, GatewayError> {
-    let forced = match headers.get(TARGET).map(|v| v.as_bytes()) {
+    let forced = match forced.map(HeaderValue::as_bytes) {
         None => None,
         Some(b"canary") => Some(Variant::Canary),
         Some(b"production") => Some(Variant::Production),
@@ -376,11 +373,11 @@ async fn serve(
     ids: &Ids,
     log: &mut Option<crate::access_log::Entry>,
 ) -> Result<Response<Body>, Failure> {
-    let host = parts
+    let host_header = parts
         .headers
         .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+        .and_then(|v| v.to_str().ok());
+    let host = host_header.or_else(|| parts.uri.authority().map(|a| a.as_str()));
     let target = target(host, parts.uri.path());
     let api = find_api(snapshot, &target)?;
     let rest = match target {
@@ -397,7 +394,8 @@ async fn serve(
     let stage = find_stage(api, stage_name)?;
     // The request's arrival, as `requestTime`: read once for the access log and the context.
     let request_time_ms = epoch_ms();
-    let variant = choose(shared, stage, &parts.headers).map_err(|e| (e, None))?;
+    let forced = parts.headers.get(TARGET);
+    let variant = choose(shared, stage, forced).map_err(|e| (e, None))?;
     let (deployment, variables): (&Arc<LiveDeployment>, &BTreeMap<String, String>) =
         match (&stage.canary, variant) {
             (Some(c), Variant::Canary) => (&c.deployment, &c.variables),
@@ -475,14 +473,10 @@ async fn serve(
     } else {
         body
     };
-    let domain = parts
-        .headers
-        .get(http::header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("localhost");
+    let domain = host_header.unwrap_or("localhost");
     // gw's own control header is not part of the request the integration sees.
     let without_target;
-    let headers = if parts.headers.contains_key(TARGET) {
+    let headers = if forced.is_some() {
         let mut h = parts.headers.clone();
         h.remove(TARGET);
         without_target = h;
@@ -557,14 +551,10 @@ async fn serve(
         admit_method(shared, &api.id, stage, &matched).map_err(fail)?;
     }
     crate::validation::check_parameters(&deployment.api, matched.method, &cx).map_err(fail)?;
-    let content_type = parts
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok());
     let body = match deployment.body_schemas.for_request(
         &matched.resource.id,
         &matched.method.http_method,
-        content_type,
+        &parts.headers,
     ) {
         Some(schema) => {
             let bytes = collect(body).await.map_err(fail)?;
@@ -632,15 +622,38 @@ fn mark_deployment(
         return;
     }
     let h = resp.headers_mut();
-    // Built per response: cloning one value kept in the snapshot would write its reference
-    // count, shared by every worker, twice per request.
-    if let Ok(v) = HeaderValue::from_str(&deployment.deployment_id) {
+    if let Some(v) = deployment_value(&deployment.deployment_id) {
         h.insert(DEPLOYMENT, v);
     }
     h.insert(
         CANARY,
         HeaderValue::from_static(if is_canary { "true" } else { "false" }),
     );
+}
+
+thread_local! {
+    /// The `x-gw-deployment` values this worker sent last. A clone of one is a reference count
+    /// only this thread writes (a value kept in the shared snapshot would have every worker
+    /// write its count, twice per request), and the id is not copied per response.
+    static DEPLOYMENT_VALUES: std::cell::RefCell<Vec<HeaderValue>> =
+        const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// The `x-gw-deployment` value for `id`.
+fn deployment_value(id: &str) -> Option<HeaderValue> {
+    /// Production and canary of a stage or two.
+    const KEPT: usize = 4;
+    DEPLOYMENT_VALUES.with_borrow_mut(|kept| {
+        if let Some(v) = kept.iter().find(|v| v.as_bytes() == id.as_bytes()) {
+            return Some(v.clone());
+        }
+        let v = HeaderValue::from_str(id).ok()?;
+        if kept.len() >= KEPT {
+            kept.remove(0);
+        }
+        kept.push(v.clone());
+        Some(v)
+    })
 }
 
 /// A method with `apiKeyRequired`: the key (from `x-api-key`, or from the authorizer when the

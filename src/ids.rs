@@ -59,14 +59,13 @@ pub fn extended_request_id() -> String {
     // Twelve digits from one 64-bit half (36^12 < 2^64), three from the other.
     let (mut high, mut low) = ((random >> 64) as u64, random as u64);
     let base = ALPHABET.len() as u64;
-    let mut s = String::with_capacity(16);
-    for i in 0..15 {
+    let mut text = [b'='; 16];
+    for (i, slot) in text[..15].iter_mut().enumerate() {
         let bits = if i < 12 { &mut high } else { &mut low };
-        s.push(ALPHABET[(*bits % base) as usize] as char);
+        *slot = ALPHABET[(*bits % base) as usize];
         *bits /= base;
     }
-    s.push('=');
-    s
+    String::from_utf8_lossy(&text).into_owned()
 }
 
 /// Whether `s` has the shape of a REST API id.

@@ -15,6 +15,7 @@ pub mod control;
 pub mod cors;
 pub mod demo;
 pub mod dispatch;
+pub mod fnv;
 pub mod gateway_response;
 pub mod headers;
 pub mod ids;

@@ -78,11 +78,16 @@ impl Router {
 /// The methods API Gateway routes, and so the methods `ANY` stands for. Anything else (TRACE,
 /// CONNECT, PROPFIND, a lower-case `get`, a request whose method is literally `ANY`) matches no
 /// route, as in API Gateway.
-const ANY_COVERS: [&str; 7] = ["DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT"];
+fn routable(method: &str) -> bool {
+    matches!(
+        method,
+        "DELETE" | "GET" | "HEAD" | "OPTIONS" | "PATCH" | "POST" | "PUT"
+    )
+}
 
 fn method_of<'a>(api: &'a RestApi, idx: usize, method: &str) -> Option<&'a Method> {
     let r = api.resources.get(idx)?;
-    if !ANY_COVERS.contains(&method) {
+    if !routable(method) {
         return None;
     }
     r.resource_methods

@@ -48,13 +48,13 @@ pub struct LiveStage {
 pub struct LiveApi {
     pub id: String,
     pub name: String,
-    pub stages: HashMap<String, LiveStage>,
+    pub stages: crate::fnv::Map<String, LiveStage>,
 }
 
 /// Everything served, at one instant of the store.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    pub apis: HashMap<String, Arc<LiveApi>>,
+    pub apis: crate::fnv::Map<String, Arc<LiveApi>>,
     /// Lower-cased name → id.
     pub names: HashMap<String, String>,
     /// The API the short URL form (`/{stage}/...`) serves: the only API with a stage.
@@ -141,7 +141,7 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
             ..Snapshot::default()
         };
         for api in tx.list_apis()? {
-            let mut stages = HashMap::new();
+            let mut stages = crate::fnv::Map::default();
             for s in tx.stages(&api.id)? {
                 let Some(production) = cache.deployment(tx, &api.id, &s.deployment_id)? else {
                     tracing::warn!(api = %api.id, stage = %s.stage_name, deployment = %s.deployment_id, "stage points at a missing deployment; not served");

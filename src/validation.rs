@@ -124,10 +124,12 @@ impl BodySchemas {
         &self,
         resource_id: &str,
         method: &str,
-        content_type: Option<&str>,
+        headers: &http::HeaderMap,
     ) -> Option<&jsonschema::Validator> {
         let list = self.by_method.get(resource_id)?.get(method)?;
-        let media = content_type
+        let media = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
             .and_then(|c| c.split(';').next())
             .map(|c| c.trim().to_ascii_lowercase())
             .filter(|c| !c.is_empty())

@@ -202,18 +202,47 @@ fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
         Some(s) if s.eq_ignore_ascii_case(SCHEME) => &url[SCHEME.len()..],
         _ => return Err(format!("backend URL {url:?} does not start with http://")),
     };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    let (authority, target) = rest.split_at(end);
-    let host_port = authority.rsplit('@').next().unwrap_or_default();
-    let valid_authority = authority
+    let end = rest
         .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:@[]%".contains(&b));
+        .position(|b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let (authority, target) = rest.split_at(end);
+    // Byte searches: `str::rfind(char)` sets up a general searcher, costly on strings this short.
+    let host_port = match authority.bytes().rposition(|b| b == b'@') {
+        Some(i) => &authority[i + 1..],
+        None => authority,
+    };
+    let valid_authority = authority.bytes().all(|b| {
+        b.is_ascii_alphanumeric()
+            || matches!(
+                b,
+                b'-' | b'.'
+                    | b'_'
+                    | b'~'
+                    | b'!'
+                    | b'$'
+                    | b'&'
+                    | b'\''
+                    | b'('
+                    | b')'
+                    | b'*'
+                    | b'+'
+                    | b','
+                    | b';'
+                    | b'='
+                    | b':'
+                    | b'@'
+                    | b'['
+                    | b']'
+                    | b'%'
+            )
+    });
     if host_port.is_empty() || !valid_authority {
         return Err(format!("backend URL {url:?} has no valid host"));
     }
     // The port is what follows the last `:` outside an IPv6 literal's brackets.
-    let port = match host_port.rfind(':') {
-        Some(i) if !host_port[i..].contains(']') => Some(&host_port[i + 1..]),
+    let port = match host_port.bytes().rposition(|b| b == b':') {
+        Some(i) if !host_port.as_bytes()[i..].contains(&b']') => Some(&host_port[i + 1..]),
         _ => None,
     };
     let connect = match port {
@@ -223,7 +252,7 @@ fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
         Some(_) => return Err(format!("backend URL {url:?} has an invalid port")),
         None => Cow::Owned(format!("{host_port}:80")),
     };
-    let target = target.split('#').next().unwrap_or_default();
+    let target = target.find('#').map_or(target, |i| &target[..i]);
     if target.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
         return Err(format!(
             "backend URL {url:?} has a space, a control or a non-ASCII character in its path or query"
@@ -361,8 +390,8 @@ pub async fn forward(
         Err(e) => return Err(upstream_error(e)),
         Ok(resp) => resp,
     };
+    // The backend's hop-by-hop fields were left out as its answer was read.
     let (mut parts, incoming) = resp.into_parts();
-    strip_hop_by_hop(&mut parts.headers);
     if integration.kind == IntegrationType::Http {
         let template = apply_integration_response(cx, integration, &mut parts);
         if let Some((content_type, template)) = template {

@@ -179,7 +179,9 @@ pub fn substitute_stage_variables<'t>(
     vars: &BTreeMap<String, String>,
 ) -> Cow<'t, str> {
     const OPEN: &str = "${stageVariables.";
-    if !text.contains(OPEN) {
+    // A `$` is looked for first: a plain search for one byte, where the whole marker's search
+    // sets up a substring searcher on every call.
+    if !text.as_bytes().contains(&b'$') || !text.contains(OPEN) {
         return Cow::Borrowed(text);
     }
     let mut out = String::with_capacity(text.len());
