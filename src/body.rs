@@ -22,3 +22,31 @@ pub fn empty() -> Body {
         .map_err(|never| match never {})
         .boxed()
 }
+
+/// How much of an unwanted request body [`discard`] reads at most, and for how long.
+const DISCARD_BYTES: usize = 4 * crate::dispatch::MAX_BODY_BYTES;
+const DISCARD_TIME: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Read and throw away (bounded, in the background) the rest of a request body no one will use,
+/// once the answer is decided. Closing a socket with unread data makes the kernel reset the
+/// connection, and most clients (hyper, Python requests, fetch) then report a broken pipe
+/// instead of the answer. Must be called within a tokio runtime.
+pub fn discard(body: Body) {
+    use http_body::Body as _;
+    if body.is_end_stream() {
+        return;
+    }
+    tokio::spawn(async move {
+        let drain = async {
+            let mut body = body;
+            let mut read = 0usize;
+            while let Some(Ok(frame)) = body.frame().await {
+                read += frame.data_ref().map_or(0, Bytes::len);
+                if read > DISCARD_BYTES {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(DISCARD_TIME, drain).await;
+    });
+}

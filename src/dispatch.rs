@@ -130,31 +130,35 @@ fn split_stage(rest: &str) -> (&str, &str) {
     }
 }
 
-/// The request's ids, kept as header values: they end up in the response's headers, and are
-/// read as text (always ASCII) along the way.
+/// The request's ids: their text, and the same as header values for the response (the text
+/// stays readable once the values have moved into it).
 struct Ids {
+    request_id_text: [u8; crate::ids::REQUEST_ID_LEN],
+    extended_request_id_text: [u8; crate::ids::EXTENDED_REQUEST_ID_LEN],
     request_id: HeaderValue,
     extended_request_id: HeaderValue,
 }
 
 impl Ids {
     fn new() -> Ids {
-        let value = |s: String| {
-            HeaderValue::from_maybe_shared(Bytes::from(s))
-                .unwrap_or_else(|_| HeaderValue::from_static(""))
-        };
+        let request_id_text = crate::ids::request_id_bytes();
+        let extended_request_id_text = crate::ids::extended_request_id_bytes();
+        let value =
+            |b: &[u8]| HeaderValue::from_bytes(b).unwrap_or_else(|_| HeaderValue::from_static(""));
         Ids {
-            request_id: value(crate::ids::request_id()),
-            extended_request_id: value(crate::ids::extended_request_id()),
+            request_id: value(&request_id_text),
+            extended_request_id: value(&extended_request_id_text),
+            request_id_text,
+            extended_request_id_text,
         }
     }
 
     fn request_id(&self) -> &str {
-        self.request_id.to_str().unwrap_or_default()
+        std::str::from_utf8(&self.request_id_text).unwrap_or_default()
     }
 
     fn extended_request_id(&self) -> &str {
-        self.extended_request_id.to_str().unwrap_or_default()
+        std::str::from_utf8(&self.extended_request_id_text).unwrap_or_default()
     }
 }
 
@@ -317,15 +321,9 @@ fn limit(body: Body) -> Body {
     Limited::new(body, MAX_BODY_BYTES).boxed()
 }
 
-/// How much of a refused body [`drain_refused`] reads at most, and for how long.
-const DRAIN_BYTES: usize = 4 * MAX_BODY_BYTES;
-const DRAIN_TIME: std::time::Duration = std::time::Duration::from_secs(2);
-
-/// Read and discard (bounded), in the background, the body of a request refused from its
-/// headers, so that a client still sending it reads our 413 at once. Closing a socket with unread
-/// data makes the kernel reset the connection, and most clients (hyper, Python requests, fetch)
-/// then report a broken pipe instead of the answer. A client that sent `Expect: 100-continue` has
-/// not sent the body yet and waits for our answer: nothing to drain.
+/// Read and discard, in the background, the body of a request refused from its headers, so
+/// that a client still sending it reads our 413 (see [`body::discard`]). A client that sent
+/// `Expect: 100-continue` has not sent the body yet and waits for our answer: nothing to drain.
 fn drain_refused(body: Body, headers: &HeaderMap) {
     let expects_continue = headers
         .get(http::header::EXPECT)
@@ -333,19 +331,7 @@ fn drain_refused(body: Body, headers: &HeaderMap) {
     if expects_continue {
         return;
     }
-    tokio::spawn(async move {
-        let drain = async {
-            let mut body = body;
-            let mut read = 0usize;
-            while let Some(Ok(frame)) = body.frame().await {
-                read += frame.data_ref().map_or(0, Bytes::len);
-                if read > DRAIN_BYTES {
-                    break;
-                }
-            }
-        };
-        let _ = tokio::time::timeout(DRAIN_TIME, drain).await;
-    });
+    body::discard(body);
 }
 
 async fn collect(body: Body) -> Result<Bytes, GatewayError> {

@@ -42,30 +42,45 @@ fn fast_random() -> u128 {
     FAST.with_borrow_mut(|rng| rng.random())
 }
 
+/// The length of a request id.
+pub const REQUEST_ID_LEN: usize = uuid::fmt::Hyphenated::LENGTH;
+/// The length of an extended request id.
+pub const EXTENDED_REQUEST_ID_LEN: usize = 16;
+
 /// A request id (`x-amzn-RequestId`): a version 4 UUID.
 pub fn request_id() -> String {
-    let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    String::from_utf8_lossy(&request_id_bytes()).into_owned()
+}
+
+/// [`request_id`] as ASCII bytes, on the stack.
+pub fn request_id_bytes() -> [u8; REQUEST_ID_LEN] {
+    let mut text = [0u8; REQUEST_ID_LEN];
     uuid::Builder::from_random_bytes(fast_random().to_le_bytes())
         .into_uuid()
         .hyphenated()
-        .encode_lower(&mut text)
-        .to_string()
+        .encode_lower(&mut text);
+    text
 }
 
 /// An extended request id (`x-amz-apigw-id`), 16 characters as on AWS: 15 letters and digits
 /// and `=`.
 pub fn extended_request_id() -> String {
+    String::from_utf8_lossy(&extended_request_id_bytes()).into_owned()
+}
+
+/// [`extended_request_id`] as ASCII bytes, on the stack.
+pub fn extended_request_id_bytes() -> [u8; EXTENDED_REQUEST_ID_LEN] {
     let random = fast_random();
     // Twelve digits from one 64-bit half (36^12 < 2^64), three from the other.
     let (mut high, mut low) = ((random >> 64) as u64, random as u64);
     let base = ALPHABET.len() as u64;
-    let mut text = [b'='; 16];
+    let mut text = [b'='; EXTENDED_REQUEST_ID_LEN];
     for (i, slot) in text[..15].iter_mut().enumerate() {
         let bits = if i < 12 { &mut high } else { &mut low };
         *slot = ALPHABET[(*bits % base) as usize];
         *bits /= base;
     }
-    String::from_utf8_lossy(&text).into_owned()
+    text
 }
 
 /// Whether `s` has the shape of a REST API id.

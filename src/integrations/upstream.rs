@@ -490,6 +490,10 @@ async fn send_streamed(
         while let Some(frame) = body.frame().await {
             frame.map_err(UpstreamError::RequestBody)?;
         }
+    } else {
+        // The client may still be sending: what is left is read and thrown away, so that it
+        // reads this answer instead of a reset connection.
+        body::discard(body);
     }
     Ok((early, false))
 }
