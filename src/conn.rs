@@ -16,6 +16,7 @@
 
 use crate::body::{self, Body};
 use crate::dispatch::{self, Shared};
+use crate::headers::tokens;
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
@@ -259,11 +260,6 @@ fn put_back(buf: &mut BytesMut, head: Bytes) -> Result<Option<Head>, Unsupported
     whole.extend_from_slice(buf);
     *buf = whole;
     Err(Unsupported)
-}
-
-/// The comma-separated tokens of a header value.
-fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value.split(|&b| b == b',').map(|t| t.trim_ascii())
 }
 
 /// Read more into `buf`, giving up at `deadline`. The timer is shared by every wait of the

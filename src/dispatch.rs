@@ -141,8 +141,8 @@ struct Ids {
 
 impl Ids {
     fn new() -> Ids {
-        let request_id_text = crate::ids::request_id_bytes();
-        let extended_request_id_text = crate::ids::extended_request_id_bytes();
+        let request_id_text = crate::ids::request_id();
+        let extended_request_id_text = crate::ids::extended_request_id();
         let value =
             |b: &[u8]| HeaderValue::from_bytes(b).unwrap_or_else(|_| HeaderValue::from_static(""));
         Ids {

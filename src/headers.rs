@@ -1,8 +1,9 @@
-//! Header maps reused within a worker thread: a request's map, once answered, and an answer's
-//! map, once written, are cleared and kept for the next request or backend answer on the same
-//! thread. Besides two allocations per map, this saves the system allocator's free-list
-//! consolidation that a proxied answer's map (the backend's fields plus the ones gw adds: over
-//! 1 KiB of buckets) set off on every request.
+//! Header helpers shared by the client side (`conn`) and the backend side (`upstream`): the
+//! comma-separated tokens of a field value, and header maps reused within a worker thread. A
+//! request's map, once answered, and an answer's map, once written, are cleared and kept for the
+//! next request or backend answer on the same thread. Besides two allocations per map, this
+//! saves the system allocator's free-list consolidation that a proxied answer's map (the
+//! backend's fields plus the ones gw adds: over 1 KiB of buckets) set off on every request.
 
 use http::HeaderMap;
 use std::cell::RefCell;
@@ -39,6 +40,15 @@ pub fn recycle(mut map: HeaderMap) {
             spare.push(map);
         }
     });
+}
+
+/// The comma-separated tokens of a field value (`Connection`, `Transfer-Encoding`), trimmed,
+/// empty ones skipped.
+pub fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
+    value
+        .split(|&b| b == b',')
+        .map(|t| t.trim_ascii())
+        .filter(|t| !t.is_empty())
 }
 
 #[cfg(test)]

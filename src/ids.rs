@@ -47,13 +47,8 @@ pub const REQUEST_ID_LEN: usize = uuid::fmt::Hyphenated::LENGTH;
 /// The length of an extended request id.
 pub const EXTENDED_REQUEST_ID_LEN: usize = 16;
 
-/// A request id (`x-amzn-RequestId`): a version 4 UUID.
-pub fn request_id() -> String {
-    String::from_utf8_lossy(&request_id_bytes()).into_owned()
-}
-
-/// [`request_id`] as ASCII bytes, on the stack.
-pub fn request_id_bytes() -> [u8; REQUEST_ID_LEN] {
+/// A request id (`x-amzn-RequestId`): a version 4 UUID, as ASCII text.
+pub fn request_id() -> [u8; REQUEST_ID_LEN] {
     let mut text = [0u8; REQUEST_ID_LEN];
     uuid::Builder::from_random_bytes(fast_random().to_le_bytes())
         .into_uuid()
@@ -63,13 +58,8 @@ pub fn request_id_bytes() -> [u8; REQUEST_ID_LEN] {
 }
 
 /// An extended request id (`x-amz-apigw-id`), 16 characters as on AWS: 15 letters and digits
-/// and `=`.
-pub fn extended_request_id() -> String {
-    String::from_utf8_lossy(&extended_request_id_bytes()).into_owned()
-}
-
-/// [`extended_request_id`] as ASCII bytes, on the stack.
-pub fn extended_request_id_bytes() -> [u8; EXTENDED_REQUEST_ID_LEN] {
+/// and `=`, as ASCII text.
+pub fn extended_request_id() -> [u8; EXTENDED_REQUEST_ID_LEN] {
     let random = fast_random();
     // Twelve digits from one 64-bit half (36^12 < 2^64), three from the other.
     let (mut high, mut low) = ((random >> 64) as u64, random as u64);
@@ -94,17 +84,18 @@ mod tests {
 
     #[test]
     fn request_ids_have_aws_shapes_and_differ() {
-        let id = request_id();
+        let text = |b: &[u8]| String::from_utf8(b.to_vec()).unwrap();
+        let id = text(&request_id());
         let uuid = uuid::Uuid::parse_str(&id).unwrap();
         assert_eq!(uuid.get_version_num(), 4);
         assert_eq!(id.len(), 36);
-        let ext = extended_request_id();
+        let ext = text(&extended_request_id());
         assert_eq!(ext.len(), 16);
         assert!(ext.ends_with('='));
         assert!(ext[..15].bytes().all(|b| ALPHABET.contains(&b)), "{ext}");
-        let ids: std::collections::HashSet<String> =
+        let ids: std::collections::HashSet<[u8; EXTENDED_REQUEST_ID_LEN]> =
             (0..1000).map(|_| extended_request_id()).collect();
         assert_eq!(ids.len(), 1000);
-        assert_ne!(request_id(), id);
+        assert_ne!(text(&request_id()), id);
     }
 }

@@ -14,6 +14,7 @@
 //! `Connection` names, are left out).
 
 use crate::body::{self, Body, BoxError};
+use crate::headers::tokens;
 use bytes::{Buf, Bytes, BytesMut};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
 use http_body::{Body as _, Frame, SizeHint};
@@ -596,14 +597,6 @@ fn is_hop_by_hop_name(name: &[u8]) -> bool {
     super::http::HOP_BY_HOP
         .iter()
         .any(|h| h.len() == name.len() && h.as_bytes().eq_ignore_ascii_case(name))
-}
-
-/// The comma-separated tokens of a field value.
-fn tokens(value: &[u8]) -> impl Iterator<Item = &[u8]> {
-    value
-        .split(|&b| b == b',')
-        .map(|t| t.trim_ascii())
-        .filter(|t| !t.is_empty())
 }
 
 /// Parses one head from the front of `buf` and consumes it (the body stays in `buf`); `None`
