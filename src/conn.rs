@@ -16,7 +16,7 @@
 
 use crate::body::{self, Body};
 use crate::dispatch::{self, Shared};
-use crate::headers::tokens;
+use crate::headers::{tokens, Relayed};
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
@@ -302,12 +302,15 @@ async fn write_response(
 ) -> io::Result<bool> {
     let (parts, mut body) = response.into_parts();
     let status = parts.status;
+    // A proxied answer's fields, as the backend sent them (the map holds only gw's own).
+    let relayed = parts.extensions.get::<Relayed>();
     let close = client_close || has_close(&parts.headers);
     let declared = parts
         .headers
         .get(CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok());
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .or(relayed.and_then(|r| r.content_length));
     let no_body = head_request
         || status.is_informational()
         || status == StatusCode::NO_CONTENT
@@ -325,13 +328,34 @@ async fn write_response(
     out.push(b' ');
     out.extend_from_slice(status.canonical_reason().unwrap_or("").as_bytes());
     out.extend_from_slice(b"\r\n");
+    if let Some(relayed) = relayed {
+        // A field gw sets replaces the backend's of that name.
+        let replaces = |name: &[u8]| {
+            parts.headers.keys().any(|k| {
+                k.as_str().len() == name.len() && k.as_str().as_bytes().eq_ignore_ascii_case(name)
+            })
+        };
+        if parts
+            .headers
+            .keys()
+            .any(|k| relayed.may_have(k.as_str().as_bytes()))
+        {
+            for (name, line) in relayed.lines() {
+                if !replaces(name) {
+                    out.extend_from_slice(line);
+                }
+            }
+        } else {
+            out.extend_from_slice(relayed.all());
+        }
+    }
     for (name, value) in &parts.headers {
         if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
             continue;
         }
         header_line(out, name.as_str().as_bytes(), value.as_bytes());
     }
-    if !parts.headers.contains_key(DATE) {
+    if !relayed.is_some_and(|r| r.has_date) && !parts.headers.contains_key(DATE) {
         date_line(out);
     }
     let chunked = if status.is_informational() || status == StatusCode::NO_CONTENT {
@@ -509,7 +533,11 @@ async fn to_hyper(
         seen.store(true, Ordering::Relaxed);
         let (shared, peer) = (shared.clone(), peer.clone());
         let req = req.map(|b| b.map_err(|e| Box::new(e) as body::BoxError).boxed());
-        async move { Ok::<_, std::convert::Infallible>(dispatch::handle(&shared, req, &peer).await) }
+        async move {
+            let mut resp = dispatch::handle(&shared, req, &peer).await;
+            crate::headers::materialize(&mut resp);
+            Ok::<_, std::convert::Infallible>(resp)
+        }
     });
     let io = TokioIo::new(Rewind {
         prefix: read,

@@ -591,6 +591,7 @@ async fn serve(
     }
     let mut resp = result.map_err(fail)?;
     if let Some(cors) = &deployment.cors {
+        crate::headers::materialize(&mut resp);
         cors.decorate(&parts.headers, resp.headers_mut());
     }
     mark_deployment(shared, &mut resp, deployment, is_canary);

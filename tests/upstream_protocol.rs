@@ -240,6 +240,7 @@ async fn backend() -> Backend {
                     }
                     "/drop" => b"HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndrop".to_vec(),
                     "/chatty" => b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".to_vec(),
+                    "/fields" => b"HTTP/1.1 200 OK\r\nServer: up\r\nx-amzn-RequestId: theirs\r\nX-GW-Canary: maybe\r\nConnection: keep-alive, X-Private\r\nX-Private: secret\r\nKeep-Alive: timeout=5\r\nDate: Mon, 01 Jan 2024 00:00:00 GMT\r\nX-Spaced:   v w  \r\nX-Bare:v\r\nX-Empty:\r\nSet-Cookie: a=1\r\nContent-Length: 2\r\nSet-Cookie: b=2\r\n\r\nok".to_vec(),
                     "/flaky" => b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nflaky".to_vec(),
                     _ => {
                         let mut a = format!(
@@ -632,4 +633,61 @@ async fn chunked_answers_split_at_random_arrive_exactly() {
     }
     // Every answer ended cleanly, so one connection carried them all.
     assert_eq!(up.connections(), 1);
+}
+
+/// Sends `request` on a fresh connection to `addr` and reads the answer until gw closes it.
+async fn exchange_raw(addr: SocketAddr, request: &str) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(request.as_bytes()).await.unwrap();
+    let mut out = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut out))
+        .await
+        .expect("gw did not close the connection")
+        .unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[tokio::test]
+async fn the_backends_fields_are_relayed_as_sent_and_gws_own_replace_theirs() {
+    let (_gw, server, _up) = setup().await;
+    // gw's own HTTP/1.1 path, and hyper's (which serves HTTP/1.0).
+    for request in [
+        "GET /prod/fields HTTP/1.1\r\nHost: gw\r\nConnection: close\r\n\r\n",
+        "GET /prod/fields HTTP/1.0\r\nHost: gw\r\n\r\n",
+    ] {
+        let answer = exchange_raw(server.addr, request).await;
+        let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+        assert_eq!(body, "ok", "{answer}");
+        let fields: Vec<(String, String)> = head
+            .lines()
+            .skip(1)
+            .map(|l| {
+                let (n, v) = l.split_once(':').unwrap();
+                (n.to_ascii_lowercase(), v.trim().to_string())
+            })
+            .collect();
+        let all = |name: &str| -> Vec<&str> {
+            fields
+                .iter()
+                .filter(|(n, _)| n == name)
+                .map(|(_, v)| v.as_str())
+                .collect()
+        };
+        assert_eq!(all("server"), ["up"], "{answer}");
+        assert_eq!(all("date"), ["Mon, 01 Jan 2024 00:00:00 GMT"], "{answer}");
+        assert_eq!(all("x-spaced"), ["v w"], "{answer}");
+        assert_eq!(all("x-bare"), ["v"], "{answer}");
+        assert_eq!(all("x-empty"), [""], "{answer}");
+        assert_eq!(all("set-cookie"), ["a=1", "b=2"], "{answer}");
+        assert_eq!(all("content-length"), ["2"], "{answer}");
+        // Hop-by-hop fields, and the one `Connection` names, stay with the backend.
+        assert!(all("x-private").is_empty(), "{answer}");
+        assert!(all("keep-alive").is_empty(), "{answer}");
+        // The fields gw sets on every answer replace the backend's of the same name.
+        let ids = all("x-amzn-requestid");
+        assert_eq!(ids.len(), 1, "{answer}");
+        assert_ne!(ids[0], "theirs", "{answer}");
+        assert_eq!(all("x-gw-canary"), ["false"], "{answer}");
+        assert_eq!(all("x-gw-deployment").len(), 1, "{answer}");
+    }
 }

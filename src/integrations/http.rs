@@ -390,7 +390,12 @@ pub async fn forward(
         Err(e) => return Err(upstream_error(e)),
         Ok(resp) => resp,
     };
-    // The backend's hop-by-hop fields were left out as its answer was read.
+    // The backend's hop-by-hop fields were left out as its answer was read. HTTP_PROXY relays
+    // the others as received; HTTP's integration responses read and set them.
+    let mut resp = resp;
+    if integration.kind == IntegrationType::Http {
+        crate::headers::materialize(&mut resp);
+    }
     let (mut parts, incoming) = resp.into_parts();
     if integration.kind == IntegrationType::Http {
         let template = apply_integration_response(cx, integration, &mut parts);

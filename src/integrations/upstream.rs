@@ -14,9 +14,9 @@
 //! `Connection` names, are left out).
 
 use crate::body::{self, Body, BoxError};
-use crate::headers::tokens;
+use crate::headers::{tokens, Relayed};
 use bytes::{Buf, Bytes, BytesMut};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Response, StatusCode};
+use http::{Method, Response, StatusCode};
 use http_body::{Body as _, Frame, SizeHint};
 use http_body_util::BodyExt;
 use std::io::ErrorKind;
@@ -295,12 +295,12 @@ impl Upstream {
                 self.release(conn, keep_alive);
                 body::empty()
             }
-            Framing::Length(n) if head.raw.len() - head.head_len == n as usize => {
+            Framing::Length(n) if head.body.len() == n as usize => {
                 // The usual small answer: it came with its head, and was copied with it. The
                 // connection is free again.
                 conn.buf.advance(n as usize);
                 self.release(conn, keep_alive);
-                body::full(head.raw.slice(head.head_len..))
+                body::full(head.body)
             }
             Framing::Length(n) if conn.buf.len() as u64 >= n => {
                 // Read in full, too large to copy: the connection's buffer is shared with it.
@@ -325,7 +325,9 @@ impl Upstream {
         };
         let mut response = Response::new(body);
         *response.status_mut() = head.status;
-        *response.headers_mut() = head.headers;
+        // Room for the fields gw adds (request ids, deployment).
+        *response.headers_mut() = crate::headers::map(6);
+        response.extensions_mut().insert(head.relayed);
         Ok(response)
     }
 
@@ -545,18 +547,17 @@ async fn write_streamed<W: tokio::io::AsyncWrite + Unpin>(
 /// reach the caller.
 struct Head {
     status: StatusCode,
-    headers: HeaderMap,
+    /// The end-to-end fields, as received.
+    relayed: Relayed,
     keep_alive: bool,
     /// `Transfer-Encoding` was present: `Some(true)` when its last coding is `chunked`.
     transfer_encoding: Option<bool>,
     /// The `Content-Length` value(s), agreed; an error when invalid or conflicting.
     content_length: Result<Option<u64>, &'static str>,
-    /// The head's bytes, followed by as much of the body as came with it (up to
-    /// [`COPY_BODY_BYTES`]): one copy, of which every header value and a small body are slices.
-    raw: Bytes,
-    /// Where the body starts in `raw`.
-    head_len: usize,
+    /// As much of a small body (up to [`COPY_BODY_BYTES`]) as came with the head, copied.
+    body: Bytes,
 }
+
 /// Reads the response head, skipping interim 1xx answers (but not 101).
 async fn read_head<R: tokio::io::AsyncRead + Unpin>(
     stream: &mut R,
@@ -665,40 +666,77 @@ fn parse_head(buf: &mut BytesMut, heads: &mut BytesMut) -> Result<Option<Head>, 
     } else {
         Vec::new()
     };
-    // One copy of the head, and of a small body that came with it; every header value is a
-    // slice of it (one copy, not one per header). The read buffer itself is not shared, so the
-    // connection keeps reusing it.
+    // One copy of the end-to-end fields, as `name: value` lines, followed by a small body that
+    // came with the head. The read buffer itself is not shared, so the connection keeps reusing
+    // it; the lines go to the client as they are (see [`Relayed`]).
     let body_with_head = match (transfer_encoding, content_length) {
         (None, Ok(Some(n))) if n <= COPY_BODY_BYTES => (n as usize).min(buf.len() - len),
         _ => 0,
     };
-    heads.extend_from_slice(&buf[..len + body_with_head]);
-    let raw = heads.split().freeze();
-    // Room for the headers gw adds to every response (request ids, deployment), so adding
-    // them never regrows the map.
-    let mut headers = crate::headers::map(parsed.headers.len() + 6);
+    // Room for both at once (a rebuilt line is at most one byte longer than the original), so
+    // the buffer is never regrown between them: the lines, once split off, share it.
+    heads.reserve(len + parsed.headers.len() + body_with_head);
+    let (mut has_date, mut names) = (false, 0u64);
+    let head_start = buf.as_ptr() as usize;
+    // Lines that follow each other in the head are copied as one run.
+    let mut run: Option<(usize, usize)> = None;
     for h in parsed.headers.iter() {
         let name = h.name.as_bytes();
         if is_hop_by_hop_name(name)
+            || name.eq_ignore_ascii_case(b"content-length")
             || listed.iter().any(|l| l.eq_ignore_ascii_case(name))
-            // A length beside `Transfer-Encoding` is wrong by definition (RFC 9112 §6.3): the
-            // client never sees a length the relayed body does not have.
-            || (transfer_encoding.is_some() && name.eq_ignore_ascii_case(b"content-length"))
         {
             continue;
         }
-        let name = HeaderName::from_bytes(name)
-            .map_err(|_| UpstreamError::Malformed(format!("header name {:?}", h.name)))?;
-        // `h.value` lies within `buf[..len]`, of which `raw` is a copy.
-        let start = (h.value.as_ptr() as usize).saturating_sub(buf.as_ptr() as usize);
-        let end = start + h.value.len();
-        let value = match raw.get(start..end) {
-            Some(_) => HeaderValue::from_maybe_shared(raw.slice(start..end)).ok(),
-            None => None,
+        has_date |= name.eq_ignore_ascii_case(b"date");
+        names |= crate::headers::name_bit(name);
+        // The line as the backend wrote it (httparse has checked it), when it ends right after
+        // its value; otherwise rebuilt.
+        let start = (name.as_ptr() as usize).wrapping_sub(head_start);
+        let end = (h.value.as_ptr() as usize)
+            .wrapping_sub(head_start)
+            .wrapping_add(h.value.len());
+        let verbatim = !h.value.is_empty()
+            && start < end
+            && end.checked_add(2).is_some_and(|e| e <= len)
+            && buf[end..end + 2] == *b"\r\n";
+        if verbatim {
+            match &mut run {
+                Some((_, run_end)) if *run_end == start => *run_end = end + 2,
+                _ => {
+                    if let Some((a, b)) = run.take() {
+                        heads.extend_from_slice(&buf[a..b]);
+                    }
+                    run = Some((start, end + 2));
+                }
+            }
+            continue;
         }
-        .ok_or_else(|| UpstreamError::Malformed(format!("the value of header {}", h.name)))?;
-        headers.append(name, value);
+        if let Some((a, b)) = run.take() {
+            heads.extend_from_slice(&buf[a..b]);
+        }
+        heads.extend_from_slice(name);
+        heads.extend_from_slice(b": ");
+        heads.extend_from_slice(h.value);
+        heads.extend_from_slice(b"\r\n");
     }
+    if let Some((a, b)) = run {
+        heads.extend_from_slice(&buf[a..b]);
+    }
+    let lines = heads.split().freeze();
+    heads.extend_from_slice(&buf[len..len + body_with_head]);
+    let body = heads.split().freeze();
+    // A length beside `Transfer-Encoding` is wrong by definition (RFC 9112 §6.3): the client
+    // never sees a length the relayed body does not have.
+    let relayed = Relayed::new(
+        lines,
+        match (transfer_encoding, &content_length) {
+            (None, Ok(n)) => *n,
+            _ => None,
+        },
+        has_date,
+        names,
+    );
     // HTTP/1.1 keeps the connection unless told otherwise; HTTP/1.0 only when asked to. A
     // length beside `Transfer-Encoding` makes the connection untrusted for reuse.
     let keep_alive = if parsed.version == Some(1) {
@@ -710,12 +748,11 @@ fn parse_head(buf: &mut BytesMut, heads: &mut BytesMut) -> Result<Option<Head>, 
     buf.advance(len);
     Ok(Some(Head {
         status,
-        headers,
+        relayed,
         keep_alive: keep_alive && !conflict,
         transfer_encoding,
         content_length,
-        raw,
-        head_len: len,
+        body,
     }))
 }
 
@@ -1044,22 +1081,24 @@ mod tests {
         )
         .unwrap()
         .unwrap();
-        let names: Vec<&str> = h.headers.keys().map(HeaderName::as_str).collect();
-        assert_eq!(names, ["x-kept"]);
+        let names: Vec<&[u8]> = h.relayed.lines().map(|(n, _)| n).collect();
+        assert_eq!(names, [&b"X-Kept"[..]]);
+        assert_eq!(h.relayed.content_length, None);
         assert!(
             !h.keep_alive,
             "a length beside Transfer-Encoding: not reused"
         );
-        let h = head(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\n\r\nok")
-            .unwrap()
-            .unwrap();
-        assert_eq!(h.headers.len(), 1);
+        let h = head(
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: keep-alive\r\nDate: x\r\nX-A:1\r\nX-B:\r\n\r\nok",
+        )
+        .unwrap()
+        .unwrap();
+        let lines: Vec<&[u8]> = h.relayed.lines().map(|(_, l)| l).collect();
+        assert_eq!(lines, [&b"Date: x\r\n"[..], b"X-A:1\r\n", b"X-B: \r\n"]);
+        assert_eq!(h.relayed.content_length, Some(2));
+        assert!(h.relayed.has_date);
         assert!(h.keep_alive);
-        assert_eq!(
-            &h.raw[h.head_len..],
-            b"ok",
-            "the small body is copied with the head"
-        );
+        assert_eq!(&h.body[..], b"ok", "the small body is copied with the head");
     }
 
     #[test]
