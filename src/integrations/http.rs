@@ -115,8 +115,8 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
     let mut out = String::with_capacity(uri.len() + cx.path.len() + cx.query.map_or(0, str::len));
     // {name} placeholders: mapped through requestParameters, else the same-named path parameter.
     let mut rest: &str = &uri;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
+    while let Some(open) = find_byte(rest, b'{') {
+        let Some(close) = find_byte(&rest[open..], b'}') else {
             break;
         };
         out.push_str(&rest[..open]);
@@ -130,12 +130,13 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
             .or_else(|| cx.path_param(bare).map(Cow::Borrowed));
         match mapped {
             Some(v) if name.ends_with('+') || is_greedy(cx, bare) => {
-                for (i, segment) in v.split('/').enumerate() {
-                    if i > 0 {
-                        out.push('/');
-                    }
-                    push_segment(&mut out, segment);
+                let mut segments: &str = &v;
+                while let Some(slash) = find_byte(segments, b'/') {
+                    push_segment(&mut out, &segments[..slash]);
+                    out.push('/');
+                    segments = &segments[slash + 1..];
                 }
+                push_segment(&mut out, segments);
             }
             Some(v) => push_segment(&mut out, &v),
             None => out.push_str(&rest[open..open + close + 1]),
@@ -144,7 +145,11 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
     }
     out.push_str(rest);
     // Query string: HTTP_PROXY passes the client's through; mapped parameters are added.
-    let mut separator = if out.contains('?') { '&' } else { '?' };
+    let mut separator = if find_byte(&out, b'?').is_some() {
+        '&'
+    } else {
+        '?'
+    };
     if integration.kind == IntegrationType::HttpProxy {
         if let Some(q) = cx.query.filter(|q| !q.is_empty()) {
             out.push(separator);
@@ -176,13 +181,20 @@ fn push_segment(out: &mut String, s: &str) {
     }
 }
 
+/// The first `byte` in `s`: a plain byte search, where `str::find(char)` sets up a general
+/// searcher that costs more than these short strings do.
+fn find_byte(s: &str, byte: u8) -> Option<usize> {
+    s.bytes().position(|b| b == byte)
+}
+
 /// Whether the matched resource's path has `{name+}`.
 fn is_greedy(cx: &RequestCx, name: &str) -> bool {
-    let path = cx.resource.path.as_str();
-    path.match_indices('{').any(|(i, _)| {
-        path[i + 1..]
-            .strip_prefix(name)
-            .is_some_and(|r| r.starts_with("+}"))
+    let path = cx.resource.path.as_bytes();
+    path.iter().enumerate().any(|(i, &b)| {
+        b == b'{'
+            && path[i + 1..]
+                .strip_prefix(name.as_bytes())
+                .is_some_and(|r| r.starts_with(b"+}"))
     })
 }
 
@@ -252,7 +264,7 @@ fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
         Some(_) => return Err(format!("backend URL {url:?} has an invalid port")),
         None => Cow::Owned(format!("{host_port}:80")),
     };
-    let target = target.find('#').map_or(target, |i| &target[..i]);
+    let target = find_byte(target, b'#').map_or(target, |i| &target[..i]);
     if target.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
         return Err(format!(
             "backend URL {url:?} has a space, a control or a non-ASCII character in its path or query"
