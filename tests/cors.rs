@@ -106,3 +106,56 @@ async fn the_gateway_answers_preflights_and_sets_the_configured_headers() {
     let r = send(&c, "GET", &url, &[], Bytes::new()).await;
     assert_eq!(r.header("access-control-allow-origin"), Some("*"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxied_backends_cors_headers_are_replaced_and_its_others_kept() {
+    use tokio::io::AsyncWriteExt;
+    // A backend with CORS fields of its own, as many frameworks send.
+    let up = common::raw_upstream(|mut s| async move {
+        while common::read_head(&mut s).await.is_some() {
+            let answer = b"HTTP/1.1 200 OK\r\nAccess-Control-Allow-Origin: *\r\n\
+                Access-Control-Max-Age: 5\r\nX-Backend: yes\r\nContent-Length: 7\r\n\r\nproxied";
+            if s.write_all(answer).await.is_err() {
+                return;
+            }
+        }
+    })
+    .await;
+    let spec = json!({
+        "openapi": "3.0.1",
+        "info": {"title": "cors-proxy", "version": "1"},
+        "x-amazon-apigateway-cors": {"allowOrigins": ["https://app.example"]},
+        "paths": {"/items": {"get": {
+            "responses": {"200": {"description": "ok"}},
+            "x-amazon-apigateway-integration": {
+                "type": "http_proxy", "httpMethod": "GET", "uri": format!("http://{up}/items")
+            }
+        }}}
+    });
+    let gw = Gw::new();
+    gw.import_spec("cors-proxy.json", &spec);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let server = gw.serve(&[]);
+    let c = client();
+    let url = server.url("/prod/items");
+    let app = "https://app.example";
+    let r = send(&c, "GET", &url, &[("origin", app)], Bytes::new()).await;
+    assert_eq!((r.status, r.text().as_str()), (200, "proxied"));
+    let origins: Vec<_> = r
+        .headers
+        .get_all("access-control-allow-origin")
+        .iter()
+        .collect();
+    assert_eq!(origins, [app], "{:?}", r.headers);
+    assert!(
+        r.header("access-control-max-age").is_none(),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(r.header("x-backend"), Some("yes"));
+    // Not a CORS request: the backend's fields go through as it sent them.
+    let r = send(&c, "GET", &url, &[], Bytes::new()).await;
+    assert_eq!(r.header("access-control-allow-origin"), Some("*"));
+    assert_eq!(r.header("access-control-max-age"), Some("5"));
+    assert_eq!(r.header("content-length"), Some("7"));
+}

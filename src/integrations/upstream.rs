@@ -673,9 +673,10 @@ fn parse_head(buf: &mut BytesMut, heads: &mut BytesMut) -> Result<Option<Head>, 
         (None, Ok(Some(n))) if n <= COPY_BODY_BYTES => (n as usize).min(buf.len() - len),
         _ => 0,
     };
-    // Room for both at once (a rebuilt line is at most one byte longer than the original), so
-    // the buffer is never regrown between them: the lines, once split off, share it.
-    heads.reserve(len + parsed.headers.len() + body_with_head);
+    // Room for both at once (a rebuilt line is at most two bytes longer than the original: a
+    // space after the colon, a CR before a bare LF), so the buffer is not regrown between them
+    // and the lines, once split off, share it.
+    heads.reserve(len + 2 * parsed.headers.len() + body_with_head);
     let (mut has_date, mut names) = (false, 0u64);
     let head_start = buf.as_ptr() as usize;
     // Lines that follow each other in the head are copied as one run.
