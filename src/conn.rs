@@ -19,7 +19,7 @@ use crate::dispatch::{self, Shared};
 use crate::headers::{tokens, Relayed};
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
-use http::{HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::service::service_fn;
@@ -304,24 +304,6 @@ async fn write_response(
     let status = parts.status;
     // A proxied answer's fields, as the backend sent them (the map holds only gw's own).
     let relayed = parts.extensions.get::<Relayed>();
-    let close = client_close || has_close(&parts.headers);
-    let declared = parts
-        .headers
-        .get(CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .or(relayed.and_then(|r| r.content_length));
-    let no_body = head_request
-        || status.is_informational()
-        || status == StatusCode::NO_CONTENT
-        || status == StatusCode::NOT_MODIFIED;
-    // The body's own length wins, except for HEAD, whose answer announces the length a GET would
-    // have (the body itself is empty).
-    let length = if head_request {
-        declared.or(body.size_hint().exact())
-    } else {
-        body.size_hint().exact().or(declared)
-    };
     out.clear();
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
@@ -349,13 +331,45 @@ async fn write_response(
             out.extend_from_slice(relayed.all());
         }
     }
+    // The map's fields, and what they say about the length, the date and the connection, read
+    // in the same pass (the framing fields are gw's to write, below).
+    let mut declared = None;
+    let mut close = client_close;
+    let mut has_date = relayed.is_some_and(|r| r.has_date);
+    let mut has_connection = false;
     for (name, value) in &parts.headers {
-        if name == CONTENT_LENGTH || name == TRANSFER_ENCODING {
+        if name == CONTENT_LENGTH {
+            if declared.is_none() {
+                declared = std::str::from_utf8(value.as_bytes())
+                    .ok()
+                    .and_then(|v| v.trim().parse::<u64>().ok());
+            }
             continue;
+        }
+        if name == TRANSFER_ENCODING {
+            continue;
+        }
+        if name == DATE {
+            has_date = true;
+        } else if name == CONNECTION {
+            has_connection = true;
+            close |= tokens(value.as_bytes()).any(|t| t.eq_ignore_ascii_case(b"close"));
         }
         header_line(out, name.as_str().as_bytes(), value.as_bytes());
     }
-    if !relayed.is_some_and(|r| r.has_date) && !parts.headers.contains_key(DATE) {
+    let declared = declared.or(relayed.and_then(|r| r.content_length));
+    let no_body = head_request
+        || status.is_informational()
+        || status == StatusCode::NO_CONTENT
+        || status == StatusCode::NOT_MODIFIED;
+    // The body's own length wins, except for HEAD, whose answer announces the length a GET would
+    // have (the body itself is empty).
+    let length = if head_request {
+        declared.or(body.size_hint().exact())
+    } else {
+        body.size_hint().exact().or(declared)
+    };
+    if !has_date {
         date_line(out);
     }
     let chunked = if status.is_informational() || status == StatusCode::NO_CONTENT {
@@ -374,7 +388,7 @@ async fn write_response(
     if chunked {
         out.extend_from_slice(b"transfer-encoding: chunked\r\n");
     }
-    if close && !parts.headers.contains_key(CONNECTION) {
+    if close && !has_connection {
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
@@ -457,13 +471,6 @@ async fn write_bytes(stream: &mut TcpStream, mut data: Bytes) -> io::Result<()> 
         data.advance(n);
     }
     Ok(())
-}
-
-fn has_close(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(CONNECTION)
-        .iter()
-        .any(|v| tokens(v.as_bytes()).any(|t| t.eq_ignore_ascii_case(b"close")))
 }
 
 fn header_line(out: &mut Vec<u8>, name: &[u8], value: &[u8]) {

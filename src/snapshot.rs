@@ -22,6 +22,8 @@ pub struct LiveDeployment {
     pub body_schemas: crate::validation::BodySchemas,
     /// The API's `x-amazon-apigateway-cors`, if it has one.
     pub cors: Option<crate::cors::Cors>,
+    /// Its HTTP integration URIs, taken apart (see [`crate::integrations::http::UriPlan`]).
+    pub uri_plans: crate::fnv::Map<Box<str>, crate::integrations::http::UriPlan>,
 }
 
 #[derive(Debug)]
@@ -121,6 +123,7 @@ impl SnapshotCache {
             deployment_id: id.to_string(),
             router: Router::new(&api),
             body_schemas: crate::validation::BodySchemas::compile(&api),
+            uri_plans: crate::integrations::http::plans(&api),
             cors: api
                 .cors_configuration
                 .as_ref()

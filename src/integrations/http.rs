@@ -120,32 +120,46 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
             break;
         };
         out.push_str(&rest[..open]);
-        let name = &rest[open + 1..open + close];
-        let bare = name.trim_end_matches('+');
-        let mapped = integration
-            .request_parameters
-            .iter()
-            .find(|(target, _)| target.strip_prefix("integration.request.path.") == Some(bare))
-            .and_then(|(_, source)| cx.mapping_value(source))
-            .or_else(|| cx.path_param(bare).map(Cow::Borrowed));
-        match mapped {
-            Some(v) if name.ends_with('+') || is_greedy(cx, bare) => {
-                let mut segments: &str = &v;
-                while let Some(slash) = find_byte(segments, b'/') {
-                    push_segment(&mut out, &segments[..slash]);
-                    out.push('/');
-                    segments = &segments[slash + 1..];
-                }
-                push_segment(&mut out, segments);
-            }
-            Some(v) => push_segment(&mut out, &v),
-            None => out.push_str(&rest[open..open + close + 1]),
-        }
+        push_placeholder(&mut out, cx, integration, &rest[open + 1..open + close]);
         rest = &rest[open + close + 1..];
     }
     out.push_str(rest);
-    // Query string: HTTP_PROXY passes the client's through; mapped parameters are added.
-    let mut separator = if find_byte(&out, b'?').is_some() {
+    push_query(&mut out, cx, integration);
+    Ok(out)
+}
+
+/// The value of the URI placeholder `{name}` (`name` may end in `+`), encoded for the path; the
+/// placeholder as written when nothing gives it a value.
+fn push_placeholder(out: &mut String, cx: &RequestCx, integration: &Integration, name: &str) {
+    let bare = name.trim_end_matches('+');
+    let mapped = integration
+        .request_parameters
+        .iter()
+        .find(|(target, _)| target.strip_prefix("integration.request.path.") == Some(bare))
+        .and_then(|(_, source)| cx.mapping_value(source))
+        .or_else(|| cx.path_param(bare).map(Cow::Borrowed));
+    match mapped {
+        Some(v) if name.ends_with('+') || is_greedy(cx, bare) => {
+            let mut segments: &str = &v;
+            while let Some(slash) = find_byte(segments, b'/') {
+                push_segment(out, &segments[..slash]);
+                out.push('/');
+                segments = &segments[slash + 1..];
+            }
+            push_segment(out, segments);
+        }
+        Some(v) => push_segment(out, &v),
+        None => {
+            out.push('{');
+            out.push_str(name);
+            out.push('}');
+        }
+    }
+}
+
+/// The query string: HTTP_PROXY passes the client's through; mapped parameters are added.
+fn push_query(out: &mut String, cx: &RequestCx, integration: &Integration) {
+    let mut separator = if find_byte(out, b'?').is_some() {
         '&'
     } else {
         '?'
@@ -168,7 +182,97 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
             }
         }
     }
-    Ok(out)
+}
+
+/// An `http://` integration URI whose scheme and authority are literal (no stage variable, no
+/// placeholder before the path), taken apart once per deployment ([`plans`]): a request only
+/// fills in its path and query, with no search for placeholders and no parse of the host.
+#[derive(Debug)]
+pub struct UriPlan {
+    host: Box<str>,
+    connect: Box<str>,
+    pieces: Vec<Piece>,
+}
+
+#[derive(Debug, PartialEq)]
+enum Piece {
+    Literal(Box<str>),
+    /// `{name}` or `{name+}`: the name as written between the braces.
+    Placeholder(Box<str>),
+}
+
+/// The plans of the HTTP and HTTP_PROXY integration URIs of `api` that can have one, by URI.
+pub fn plans(api: &crate::model::RestApi) -> crate::fnv::Map<Box<str>, UriPlan> {
+    let mut plans = crate::fnv::Map::default();
+    let uris = api
+        .resources
+        .iter()
+        .flat_map(|r| r.resource_methods.values())
+        .filter_map(|m| m.method_integration.as_ref())
+        .filter(|i| matches!(i.kind, IntegrationType::HttpProxy | IntegrationType::Http))
+        .filter_map(|i| i.uri.as_deref());
+    for uri in uris {
+        if !plans.contains_key(uri) {
+            if let Some(plan) = UriPlan::new(uri) {
+                plans.insert(uri.into(), plan);
+            }
+        }
+    }
+    plans
+}
+
+impl UriPlan {
+    fn new(uri: &str) -> Option<UriPlan> {
+        const SCHEME: &str = "http://";
+        if uri.contains("${") {
+            return None;
+        }
+        let rest = match uri.get(..SCHEME.len()) {
+            Some(s) if s.eq_ignore_ascii_case(SCHEME) => &uri[SCHEME.len()..],
+            _ => return None,
+        };
+        let end = rest
+            .bytes()
+            .position(|b| matches!(b, b'/' | b'?' | b'#'))
+            .unwrap_or(rest.len());
+        let (authority, mut path) = rest.split_at(end);
+        if authority.contains('{') {
+            return None;
+        }
+        let parts = split_backend_url(&uri[..SCHEME.len() + end]).ok()?;
+        let mut pieces = Vec::new();
+        while let Some(open) = find_byte(path, b'{') {
+            let Some(close) = find_byte(&path[open..], b'}') else {
+                break;
+            };
+            if open > 0 {
+                pieces.push(Piece::Literal(path[..open].into()));
+            }
+            pieces.push(Piece::Placeholder(path[open + 1..open + close].into()));
+            path = &path[open + close + 1..];
+        }
+        if !path.is_empty() {
+            pieces.push(Piece::Literal(path.into()));
+        }
+        Some(UriPlan {
+            host: parts.host.into(),
+            connect: parts.connect.into(),
+            pieces,
+        })
+    }
+
+    /// The request target (path and query) for this request, as [`backend_url`] would give it.
+    fn target(&self, cx: &RequestCx, integration: &Integration) -> String {
+        let mut out = String::with_capacity(64 + cx.path.len() + cx.query.map_or(0, str::len));
+        for piece in &self.pieces {
+            match piece {
+                Piece::Literal(text) => out.push_str(text),
+                Piece::Placeholder(name) => push_placeholder(&mut out, cx, integration, name),
+            }
+        }
+        push_query(&mut out, cx, integration);
+        out
+    }
 }
 
 /// One path segment for the backend URL. `.` and `..` are sent encoded, so a client's
@@ -264,21 +368,30 @@ fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
         Some(_) => return Err(format!("backend URL {url:?} has an invalid port")),
         None => Cow::Owned(format!("{host_port}:80")),
     };
-    let target = find_byte(target, b'#').map_or(target, |i| &target[..i]);
-    if target.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
-        return Err(format!(
+    let target = request_target(target).ok_or_else(|| {
+        format!(
             "backend URL {url:?} has a space, a control or a non-ASCII character in its path or query"
-        ));
-    }
-    let target = match target.as_bytes().first() {
-        None => Cow::Borrowed("/"),
-        Some(b'?') => Cow::Owned(format!("/{target}")),
-        Some(_) => Cow::Borrowed(target),
-    };
+        )
+    })?;
     Ok(BackendUrl {
         host: host_port,
         connect,
         target,
+    })
+}
+
+/// The request target for what follows a backend URL's authority: the fragment dropped, `/`
+/// added in front of a bare query or for nothing; `None` when it has a space, a control or a
+/// non-ASCII character.
+fn request_target(target: &str) -> Option<Cow<'_, str>> {
+    let target = find_byte(target, b'#').map_or(target, |i| &target[..i]);
+    if target.bytes().any(|b| !(0x21..=0x7e).contains(&b)) {
+        return None;
+    }
+    Some(match target.as_bytes().first() {
+        None => Cow::Borrowed("/"),
+        Some(b'?') => Cow::Owned(format!("/{target}")),
+        Some(_) => Cow::Borrowed(target),
     })
 }
 
@@ -294,16 +407,39 @@ pub async fn forward(
     client: &HttpClient,
     body: Body,
 ) -> Result<Response<Body>, GatewayError> {
-    let url = backend_url(cx, integration)?;
-    if url
-        .get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-    {
-        return Err(config_error(format!(
-            "backend {url} uses https, which gw does not call; point the integration (or its stage variable) at an http:// URL"
-        )));
-    }
-    let backend = split_backend_url(&url).map_err(config_error)?;
+    let planned = integration
+        .uri
+        .as_deref()
+        .and_then(|uri| cx.deployment.uri_plans.get(uri));
+    let url;
+    let backend = match planned {
+        Some(plan) => {
+            url = plan.target(cx, integration);
+            let target = request_target(&url).ok_or_else(|| {
+                config_error(format!(
+                    "backend URL \"http://{}{url}\" has a space, a control or a non-ASCII character in its path or query",
+                    plan.host
+                ))
+            })?;
+            BackendUrl {
+                host: &plan.host,
+                connect: Cow::Borrowed(&plan.connect),
+                target,
+            }
+        }
+        None => {
+            url = backend_url(cx, integration)?;
+            if url
+                .get(..8)
+                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+            {
+                return Err(config_error(format!(
+                    "backend {url} uses https, which gw does not call; point the integration (or its stage variable) at an http:// URL"
+                )));
+            }
+            split_backend_url(&url).map_err(config_error)?
+        }
+    };
     let mut request_overrides = crate::vtl::Overrides::new();
     let body = if integration.kind == IntegrationType::Http {
         match request_template(integration, cx.headers)? {
@@ -562,6 +698,44 @@ mod tests {
         ] {
             assert!(!is_hop_by_hop(&HeaderName::from_static(name)), "{name}");
         }
+    }
+
+    #[test]
+    fn uri_plans_take_the_authority_apart_once() {
+        let plan = UriPlan::new("HTTP://u@h:81/a/{id}/{proxy+}x?q={v}#f").unwrap();
+        assert_eq!((&*plan.host, &*plan.connect), ("h:81", "h:81"));
+        let lit = |s: &str| Piece::Literal(s.into());
+        let ph = |s: &str| Piece::Placeholder(s.into());
+        assert_eq!(
+            plan.pieces,
+            [
+                lit("/a/"),
+                ph("id"),
+                lit("/"),
+                ph("proxy+"),
+                lit("x?q="),
+                ph("v"),
+                lit("#f")
+            ]
+        );
+        let plan = UriPlan::new("http://h").unwrap();
+        assert_eq!((&*plan.connect, plan.pieces.len()), ("h:80", 0));
+        let plan = UriPlan::new("http://h/{open").unwrap();
+        assert_eq!(plan.pieces, [lit("/{open")]);
+        for general in [
+            "http://${stageVariables.host}/a",
+            "http://h/${stageVariables.p}",
+            "http://{host}/a",
+            "https://h/a",
+            "http://h:99999/a",
+            "arn:aws:apigateway:us-east-1:lambda:path/x",
+        ] {
+            assert!(UriPlan::new(general).is_none(), "{general}");
+        }
+        assert_eq!(request_target("").as_deref(), Some("/"));
+        assert_eq!(request_target("?q").as_deref(), Some("/?q"));
+        assert_eq!(request_target("/a#f").as_deref(), Some("/a"));
+        assert_eq!(request_target("/a b"), None);
     }
 
     #[test]
