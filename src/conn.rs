@@ -16,10 +16,10 @@
 
 use crate::body::{self, Body};
 use crate::dispatch::{self, Shared};
-use crate::headers::{tokens, Relayed};
+use crate::headers::tokens;
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
-use http::{HeaderName, HeaderValue, Method, Request, Response, StatusCode, Uri};
+use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::service::service_fn;
@@ -296,14 +296,14 @@ async fn fill(
 async fn write_response(
     stream: &mut TcpStream,
     out: &mut Vec<u8>,
-    response: Response<Body>,
+    answer: dispatch::Answer,
     head_request: bool,
     client_close: bool,
 ) -> io::Result<bool> {
-    let (parts, mut body) = response.into_parts();
+    let (parts, mut body) = answer.response.into_parts();
     let status = parts.status;
     // A proxied answer's fields, as the backend sent them (the map holds only gw's own).
-    let relayed = parts.extensions.get::<Relayed>();
+    let relayed = answer.relayed.as_ref();
     out.clear();
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
@@ -541,9 +541,8 @@ async fn to_hyper(
         let (shared, peer) = (shared.clone(), peer.clone());
         let req = req.map(|b| b.map_err(|e| Box::new(e) as body::BoxError).boxed());
         async move {
-            let mut resp = dispatch::handle(&shared, req, &peer).await;
-            crate::headers::materialize(&mut resp);
-            Ok::<_, std::convert::Infallible>(resp)
+            let answer = dispatch::handle(&shared, req, &peer).await;
+            Ok::<_, std::convert::Infallible>(answer.into_response())
         }
     });
     let io = TokioIo::new(Rewind {

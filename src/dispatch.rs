@@ -5,6 +5,7 @@
 use crate::body::{self, Body};
 use crate::canary::{self, Variant};
 use crate::gateway_response::{self, ErrorContext, GatewayError, ResponseType};
+use crate::headers::Relayed;
 use crate::integrations::{self, http::HttpClient, RequestCx};
 use crate::model::IntegrationType;
 use crate::snapshot::{LiveApi, LiveDeployment, LiveStage, Snapshot};
@@ -179,8 +180,26 @@ impl Peer {
     }
 }
 
+/// What [`handle`] answers: the response and, for a proxied answer, the backend's fields beside
+/// it (see [`Relayed`]; `None` for everything gw makes itself).
+pub struct Answer {
+    pub response: Response<Body>,
+    pub relayed: Option<Relayed>,
+}
+
+impl Answer {
+    /// The response with the relayed fields moved into its header map.
+    pub fn into_response(self) -> Response<Body> {
+        let mut response = self.response;
+        if let Some(relayed) = self.relayed {
+            crate::headers::materialize(&mut response, relayed);
+        }
+        response
+    }
+}
+
 /// Handle one request.
-pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Response<Body> {
+pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer {
     let ids = Ids::new();
     let (parts, body) = req.into_parts();
     if crate::management::is_management_request(&parts.headers) {
@@ -189,27 +208,34 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Respons
             Err(e) => gateway_response::render(&e, None, &ErrorContext::default()),
         };
         resp.headers_mut().insert(REQUEST_ID, ids.request_id);
-        return resp;
+        return Answer {
+            response: resp,
+            relayed: None,
+        };
     }
     let snapshot = shared.snapshot.current();
     let mut log = None;
-    let mut resp = match serve(shared, &snapshot, &parts, body, peer, &ids, &mut log).await {
-        Ok(resp) => resp,
-        Err((err, api)) => {
-            if let Some(entry) = &mut log {
-                entry.error = Some((err.message.clone(), err.kind.name()));
+    let (mut resp, relayed) =
+        match serve(shared, &snapshot, &parts, body, peer, &ids, &mut log).await {
+            Ok(answer) => answer,
+            Err((err, api)) => {
+                if let Some(entry) = &mut log {
+                    entry.error = Some((err.message.clone(), err.kind.name()));
+                }
+                let cx = ErrorContext {
+                    request_id: ids.request_id(),
+                    extended_request_id: ids.extended_request_id(),
+                    http_method: parts.method.as_str(),
+                    path: parts.uri.path(),
+                    request_headers: Some(&parts.headers),
+                    ..Default::default()
+                };
+                (
+                    gateway_response::render(&err, api.as_ref().map(|d| &d.api), &cx),
+                    None,
+                )
             }
-            let cx = ErrorContext {
-                request_id: ids.request_id(),
-                extended_request_id: ids.extended_request_id(),
-                http_method: parts.method.as_str(),
-                path: parts.uri.path(),
-                request_headers: Some(&parts.headers),
-                ..Default::default()
-            };
-            gateway_response::render(&err, api.as_ref().map(|d| &d.api), &cx)
-        }
-    };
+        };
     let h = resp.headers_mut();
     h.insert(REQUEST_ID, ids.request_id);
     h.insert(APIGW_ID, ids.extended_request_id);
@@ -223,7 +249,10 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Respons
         shared.access_log.write(entry.render(&outcome));
     }
     crate::headers::recycle(parts.headers);
-    resp
+    Answer {
+        response: resp,
+        relayed,
+    }
 }
 
 type Failure = (GatewayError, Option<Arc<LiveDeployment>>);
@@ -358,7 +387,7 @@ async fn serve(
     peer: &Peer,
     ids: &Ids,
     log: &mut Option<crate::access_log::Entry>,
-) -> Result<Response<Body>, Failure> {
+) -> Result<(Response<Body>, Option<Relayed>), Failure> {
     let host_header = parts
         .headers
         .get(http::header::HOST)
@@ -429,7 +458,7 @@ async fn serve(
             *resp.status_mut() = http::StatusCode::NO_CONTENT;
             *resp.headers_mut() = cors.preflight_headers(&parts.headers);
             mark_deployment(shared, &mut resp, deployment, is_canary);
-            return Ok(resp);
+            return Ok((resp, None));
         }
     }
     let Some(matched) = deployment
@@ -568,13 +597,16 @@ async fn serve(
             match bytes {
                 Ok(bytes) => {
                     integrations::mock::respond(&cx, integration, &String::from_utf8_lossy(&bytes))
+                        .map(|r| (r, None))
                 }
                 Err(e) => Err(e),
             }
         }
         IntegrationType::AwsProxy => match collect(body).await {
             Ok(bytes) => {
-                integrations::function::invoke(&cx, integration, &snapshot.functions, bytes).await
+                integrations::function::invoke(&cx, integration, &snapshot.functions, bytes)
+                    .await
+                    .map(|r| (r, None))
             }
             Err(e) => Err(e),
         },
@@ -589,13 +621,15 @@ async fn serve(
     if let (Some(entry), Some(started)) = (log.as_mut(), integration_started) {
         entry.integration_latency_ms = Some(started.elapsed().as_millis());
     }
-    let mut resp = result.map_err(fail)?;
+    let (mut resp, mut relayed) = result.map_err(fail)?;
     if let Some(cors) = &deployment.cors {
-        crate::headers::materialize(&mut resp);
+        if let Some(relayed) = relayed.take() {
+            crate::headers::materialize(&mut resp, relayed);
+        }
         cors.decorate(&parts.headers, resp.headers_mut());
     }
     mark_deployment(shared, &mut resp, deployment, is_canary);
-    Ok(resp)
+    Ok((resp, relayed))
 }
 
 /// `x-gw-deployment` / `x-gw-canary` on a response (unless switched off).

@@ -6,12 +6,11 @@
 use crate::model::{Method, Resource, RestApi};
 use percent_encoding::percent_decode_str;
 use std::borrow::Cow;
-use std::collections::HashMap;
 
 #[derive(Debug, Default)]
 struct Node {
     resource: Option<usize>,
-    literal: HashMap<String, Node>,
+    literal: crate::fnv::Map<String, Node>,
     param: Option<(String, Box<Node>)>,
     /// `{name+}`: resource index and parameter name.
     greedy: Option<(String, usize)>,

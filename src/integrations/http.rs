@@ -6,6 +6,7 @@ use super::upstream::{Outgoing, RequestHead, Upstream, UpstreamError};
 use super::RequestCx;
 use crate::body::{self, Body};
 use crate::gateway_response::{GatewayError, ResponseType};
+use crate::headers::Relayed;
 use crate::model::{Integration, IntegrationType};
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
 use http::{HeaderMap, Response};
@@ -400,13 +401,14 @@ fn config_error(detail: String) -> GatewayError {
     GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
 }
 
-/// Forward the request to the backend and stream its answer back.
+/// Forward the request to the backend and stream its answer back. An HTTP_PROXY answer's fields
+/// come back as received, beside the response (see [`crate::headers::Relayed`]).
 pub async fn forward(
     cx: &RequestCx<'_>,
     integration: &Integration,
     client: &HttpClient,
     body: Body,
-) -> Result<Response<Body>, GatewayError> {
+) -> Result<(Response<Body>, Option<Relayed>), GatewayError> {
     let planned = integration
         .uri
         .as_deref()
@@ -540,33 +542,29 @@ pub async fn forward(
     };
     // The backend's hop-by-hop fields were left out as its answer was read. HTTP_PROXY relays
     // the others as received; HTTP's integration responses read and set them.
-    let mut resp = resp;
-    if integration.kind == IntegrationType::Http {
-        crate::headers::materialize(&mut resp);
+    let (mut resp, relayed) = resp;
+    if integration.kind == IntegrationType::HttpProxy {
+        return Ok((resp, Some(relayed)));
     }
+    crate::headers::materialize(&mut resp, relayed);
     let (mut parts, incoming) = resp.into_parts();
-    if integration.kind == IntegrationType::Http {
-        let template = apply_integration_response(cx, integration, &mut parts);
-        if let Some((content_type, template)) = template {
-            // The backend's answer, mapped: read in full (API Gateway's 10 MB limit), rendered.
-            let bytes = read_limited(incoming).await.map_err(|e| {
-                tracing::warn!("reading the backend's answer to map it: {e}");
-                GatewayError::with_message(
-                    ResponseType::ApiConfigurationError,
-                    "Internal server error",
-                )
-            })?;
-            let (mapped, overrides) =
-                cx.mapping_template_with_overrides(template, &String::from_utf8_lossy(&bytes))?;
-            parts.headers.remove(CONTENT_LENGTH);
-            if let Ok(v) = HeaderValue::from_str(content_type) {
-                parts.headers.insert(http::header::CONTENT_TYPE, v);
-            }
-            super::apply_response_overrides(&overrides, &mut parts.status, &mut parts.headers);
-            return Ok(Response::from_parts(parts, body::full(mapped)));
+    let template = apply_integration_response(cx, integration, &mut parts);
+    if let Some((content_type, template)) = template {
+        // The backend's answer, mapped: read in full (API Gateway's 10 MB limit), rendered.
+        let bytes = read_limited(incoming).await.map_err(|e| {
+            tracing::warn!("reading the backend's answer to map it: {e}");
+            GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
+        })?;
+        let (mapped, overrides) =
+            cx.mapping_template_with_overrides(template, &String::from_utf8_lossy(&bytes))?;
+        parts.headers.remove(CONTENT_LENGTH);
+        if let Ok(v) = HeaderValue::from_str(content_type) {
+            parts.headers.insert(http::header::CONTENT_TYPE, v);
         }
+        super::apply_response_overrides(&overrides, &mut parts.status, &mut parts.headers);
+        return Ok((Response::from_parts(parts, body::full(mapped)), None));
     }
-    Ok(Response::from_parts(parts, incoming))
+    Ok((Response::from_parts(parts, incoming), None))
 }
 
 /// A body read in full, failing past API Gateway's 10 MB.

@@ -191,14 +191,14 @@ impl Upstream {
     }
 
     /// Sends the request and returns the backend's response, its body streaming from the
-    /// connection; fails with [`UpstreamError::TimedOut`] when the answer's head has not come
+    /// connection, and its fields (the response's map is left for the fields gw sets); fails with [`UpstreamError::TimedOut`] when the answer's head has not come
     /// within `timeout` of `started` (the body's time is the caller's).
     pub async fn send(
         &self,
         req: Outgoing<'_>,
         started: Instant,
         timeout: Duration,
-    ) -> Result<Response<Body>, UpstreamError> {
+    ) -> Result<(Response<Body>, Relayed), UpstreamError> {
         let deadline = tokio::time::Instant::from_std(started + timeout);
         let outbound = prepare_body(req.body).await?;
         let framing = match &outbound {
@@ -248,7 +248,7 @@ impl Upstream {
         request: &[u8],
         method: &Method,
         deadline: tokio::time::Instant,
-    ) -> Result<Response<Body>, Attempt> {
+    ) -> Result<(Response<Body>, Relayed), Attempt> {
         let reused = conn.reused;
         let Conn {
             stream,
@@ -286,7 +286,7 @@ impl Upstream {
         head: Head,
         request_complete: bool,
         method: &Method,
-    ) -> Result<Response<Body>, UpstreamError> {
+    ) -> Result<(Response<Body>, Relayed), UpstreamError> {
         let framing = response_framing(method, &head)?;
         let keep_alive =
             request_complete && head.keep_alive && !matches!(framing, Framing::UntilClose);
@@ -327,8 +327,7 @@ impl Upstream {
         *response.status_mut() = head.status;
         // Room for the fields gw adds (request ids, deployment).
         *response.headers_mut() = crate::headers::map(6);
-        response.extensions_mut().insert(head.relayed);
-        Ok(response)
+        Ok((response, head.relayed))
     }
 
     /// An idle connection to `backend` that is still open and silent, if there is one. Bytes
