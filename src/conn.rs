@@ -300,10 +300,17 @@ async fn write_response(
     head_request: bool,
     client_close: bool,
 ) -> io::Result<bool> {
-    let (parts, mut body) = answer.response.into_parts();
+    let dispatch::Answer {
+        response,
+        relayed,
+        ids,
+    } = answer;
+    let (parts, mut body) = response.into_parts();
     let status = parts.status;
     // A proxied answer's fields, as the backend sent them (the map holds only gw's own).
-    let relayed = answer.relayed.as_ref();
+    let relayed = relayed.as_ref();
+    // The request ids, beside the map too: they replace fields of their names.
+    let replaced_by_ids = |name: &[u8]| ids.sets(name);
     out.clear();
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
@@ -313,14 +320,17 @@ async fn write_response(
     if let Some(relayed) = relayed {
         // A field gw sets replaces the backend's of that name.
         let replaces = |name: &[u8]| {
-            parts.headers.keys().any(|k| {
-                k.as_str().len() == name.len() && k.as_str().as_bytes().eq_ignore_ascii_case(name)
-            })
+            replaced_by_ids(name)
+                || parts.headers.keys().any(|k| {
+                    k.as_str().len() == name.len()
+                        && k.as_str().as_bytes().eq_ignore_ascii_case(name)
+                })
         };
-        if parts
-            .headers
-            .keys()
-            .any(|k| relayed.may_have(k.as_str().as_bytes()))
+        if relayed.may_have_any(dispatch::ID_NAME_BITS)
+            || parts
+                .headers
+                .keys()
+                .any(|k| relayed.may_have(k.as_str().as_bytes()))
         {
             for (name, line) in relayed.lines() {
                 if !replaces(name) {
@@ -346,7 +356,7 @@ async fn write_response(
             }
             continue;
         }
-        if name == TRANSFER_ENCODING {
+        if name == TRANSFER_ENCODING || replaced_by_ids(name.as_str().as_bytes()) {
             continue;
         }
         if name == DATE {
@@ -356,6 +366,9 @@ async fn write_response(
             close |= tokens(value.as_bytes()).any(|t| t.eq_ignore_ascii_case(b"close"));
         }
         header_line(out, name.as_str().as_bytes(), value.as_bytes());
+    }
+    for (name, value) in ids.iter() {
+        header_line(out, name.as_bytes(), value);
     }
     let declared = declared.or(relayed.and_then(|r| r.content_length));
     let no_body = head_request

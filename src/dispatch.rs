@@ -31,8 +31,10 @@ pub const TARGET_HEADER: &str = "x-gw-target";
 const TARGET: HeaderName = HeaderName::from_static(TARGET_HEADER);
 const DEPLOYMENT: HeaderName = HeaderName::from_static(DEPLOYMENT_HEADER);
 const CANARY: HeaderName = HeaderName::from_static(CANARY_HEADER);
-const REQUEST_ID: HeaderName = HeaderName::from_static("x-amzn-requestid");
-const APIGW_ID: HeaderName = HeaderName::from_static("x-amz-apigw-id");
+const REQUEST_ID_NAME: &str = "x-amzn-requestid";
+const APIGW_ID_NAME: &str = "x-amz-apigw-id";
+const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_NAME);
+const APIGW_ID: HeaderName = HeaderName::from_static(APIGW_ID_NAME);
 
 /// Where the canary draw comes from: the thread's RNG, or a seeded one (tests).
 pub enum Draw {
@@ -131,35 +133,26 @@ fn split_stage(rest: &str) -> (&str, &str) {
     }
 }
 
-/// The request's ids: their text, and the same as header values for the response (the text
-/// stays readable once the values have moved into it).
-struct Ids {
-    request_id_text: [u8; crate::ids::REQUEST_ID_LEN],
-    extended_request_id_text: [u8; crate::ids::EXTENDED_REQUEST_ID_LEN],
-    request_id: HeaderValue,
-    extended_request_id: HeaderValue,
+/// The request's ids, as text.
+pub struct Ids {
+    request_id: [u8; crate::ids::REQUEST_ID_LEN],
+    extended_request_id: [u8; crate::ids::EXTENDED_REQUEST_ID_LEN],
 }
 
 impl Ids {
     fn new() -> Ids {
-        let request_id_text = crate::ids::request_id();
-        let extended_request_id_text = crate::ids::extended_request_id();
-        let value =
-            |b: &[u8]| HeaderValue::from_bytes(b).unwrap_or_else(|_| HeaderValue::from_static(""));
         Ids {
-            request_id: value(&request_id_text),
-            extended_request_id: value(&extended_request_id_text),
-            request_id_text,
-            extended_request_id_text,
+            request_id: crate::ids::request_id(),
+            extended_request_id: crate::ids::extended_request_id(),
         }
     }
 
     fn request_id(&self) -> &str {
-        std::str::from_utf8(&self.request_id_text).unwrap_or_default()
+        std::str::from_utf8(&self.request_id).unwrap_or_default()
     }
 
     fn extended_request_id(&self) -> &str {
-        std::str::from_utf8(&self.extended_request_id_text).unwrap_or_default()
+        std::str::from_utf8(&self.extended_request_id).unwrap_or_default()
     }
 }
 
@@ -180,17 +173,54 @@ impl Peer {
     }
 }
 
-/// What [`handle`] answers: the response and, for a proxied answer, the backend's fields beside
-/// it (see [`Relayed`]; `None` for everything gw makes itself).
+/// What [`handle`] answers: the response; for a proxied answer, the backend's fields beside it
+/// (see [`Relayed`]; `None` for everything gw makes itself); and the request ids, also beside it.
+/// The client side writes the ids and the relayed fields as they are; the ids replace any field
+/// of their names, in the map or relayed.
 pub struct Answer {
     pub response: Response<Body>,
     pub relayed: Option<Relayed>,
+    pub ids: IdFields,
+}
+
+/// The request id fields of an answer.
+pub struct IdFields {
+    ids: Ids,
+    /// `x-amz-apigw-id` too: every answer of an API (the management API's carry only
+    /// `x-amzn-RequestId`).
+    extended: bool,
+}
+
+/// The [`crate::headers::name_bit`]s of the id fields' names.
+pub const ID_NAME_BITS: u64 = crate::headers::name_bit(REQUEST_ID_NAME.as_bytes())
+    | crate::headers::name_bit(APIGW_ID_NAME.as_bytes());
+
+impl IdFields {
+    /// The fields, as names and values.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
+        let extended = self
+            .extended
+            .then_some((APIGW_ID_NAME, &self.ids.extended_request_id[..]));
+        std::iter::once((REQUEST_ID_NAME, &self.ids.request_id[..])).chain(extended)
+    }
+
+    /// Whether `name` (any case) is one of the fields.
+    pub fn sets(&self, name: &[u8]) -> bool {
+        self.iter()
+            .any(|(n, _)| n.as_bytes().eq_ignore_ascii_case(name))
+    }
 }
 
 impl Answer {
-    /// The response with the relayed fields moved into its header map.
+    /// The response with the ids and the relayed fields in its header map.
     pub fn into_response(self) -> Response<Body> {
         let mut response = self.response;
+        let h = response.headers_mut();
+        let value = |b: &[u8]| HeaderValue::from_bytes(b).unwrap_or(HeaderValue::from_static(""));
+        h.insert(REQUEST_ID, value(&self.ids.ids.request_id));
+        if self.ids.extended {
+            h.insert(APIGW_ID, value(&self.ids.ids.extended_request_id));
+        }
         if let Some(relayed) = self.relayed {
             crate::headers::materialize(&mut response, relayed);
         }
@@ -203,42 +233,41 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
     let ids = Ids::new();
     let (parts, body) = req.into_parts();
     if crate::management::is_management_request(&parts.headers) {
-        let mut resp = match collect(body).await {
+        let resp = match collect(body).await {
             Ok(bytes) => crate::management::handle(shared, parts, bytes).await,
             Err(e) => gateway_response::render(&e, None, &ErrorContext::default()),
         };
-        resp.headers_mut().insert(REQUEST_ID, ids.request_id);
         return Answer {
             response: resp,
             relayed: None,
+            ids: IdFields {
+                ids,
+                extended: false,
+            },
         };
     }
     let snapshot = shared.snapshot.current();
     let mut log = None;
-    let (mut resp, relayed) =
-        match serve(shared, &snapshot, &parts, body, peer, &ids, &mut log).await {
-            Ok(answer) => answer,
-            Err((err, api)) => {
-                if let Some(entry) = &mut log {
-                    entry.error = Some((err.message.clone(), err.kind.name()));
-                }
-                let cx = ErrorContext {
-                    request_id: ids.request_id(),
-                    extended_request_id: ids.extended_request_id(),
-                    http_method: parts.method.as_str(),
-                    path: parts.uri.path(),
-                    request_headers: Some(&parts.headers),
-                    ..Default::default()
-                };
-                (
-                    gateway_response::render(&err, api.as_ref().map(|d| &d.api), &cx),
-                    None,
-                )
+    let (resp, relayed) = match serve(shared, &snapshot, &parts, body, peer, &ids, &mut log).await {
+        Ok(answer) => answer,
+        Err((err, api)) => {
+            if let Some(entry) = &mut log {
+                entry.error = Some((err.message.clone(), err.kind.name()));
             }
-        };
-    let h = resp.headers_mut();
-    h.insert(REQUEST_ID, ids.request_id);
-    h.insert(APIGW_ID, ids.extended_request_id);
+            let cx = ErrorContext {
+                request_id: ids.request_id(),
+                extended_request_id: ids.extended_request_id(),
+                http_method: parts.method.as_str(),
+                path: parts.uri.path(),
+                request_headers: Some(&parts.headers),
+                ..Default::default()
+            };
+            (
+                gateway_response::render(&err, api.as_ref().map(|d| &d.api), &cx),
+                None,
+            )
+        }
+    };
     if let Some(entry) = log {
         use http_body::Body as _;
         let outcome = crate::access_log::Outcome {
@@ -252,6 +281,10 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
     Answer {
         response: resp,
         relayed,
+        ids: IdFields {
+            ids,
+            extended: true,
+        },
     }
 }
 

@@ -65,13 +65,13 @@ pub struct Relayed {
 }
 
 /// One of 64 bits for a field name (any case), for [`Relayed::may_have`].
-pub fn name_bit(name: &[u8]) -> u64 {
+pub const fn name_bit(name: &[u8]) -> u64 {
     let (Some(first), Some(last)) = (name.first(), name.last()) else {
         return 1;
     };
     let mix = name.len()
-        + 7 * usize::from(first.to_ascii_lowercase())
-        + 13 * usize::from(last.to_ascii_lowercase());
+        + 7 * first.to_ascii_lowercase() as usize
+        + 13 * last.to_ascii_lowercase() as usize;
     1 << (mix & 63)
 }
 
@@ -95,7 +95,12 @@ impl Relayed {
 
     /// Whether a field named `name` may be among the lines (`false`: it certainly is not).
     pub fn may_have(&self, name: &[u8]) -> bool {
-        self.names & name_bit(name) != 0
+        self.may_have_any(name_bit(name))
+    }
+
+    /// Whether a field whose [`name_bit`] is among `bits` may be among the lines.
+    pub fn may_have_any(&self, bits: u64) -> bool {
+        self.names & bits != 0
     }
 
     /// Each field as `(name, whole line including its CR LF)`.
