@@ -303,14 +303,14 @@ async fn write_response(
     let dispatch::Answer {
         response,
         relayed,
-        ids,
+        fields,
     } = answer;
     let (parts, mut body) = response.into_parts();
     let status = parts.status;
     // A proxied answer's fields, as the backend sent them (the map holds only gw's own).
     let relayed = relayed.as_ref();
-    // The request ids, beside the map too: they replace fields of their names.
-    let replaced_by_ids = |name: &[u8]| ids.sets(name);
+    // gw's own fields, beside the map too: they replace fields of their names.
+    let replaced_by_gw = |name: &[u8]| fields.sets(name);
     out.clear();
     out.extend_from_slice(b"HTTP/1.1 ");
     out.extend_from_slice(status.as_str().as_bytes());
@@ -320,13 +320,13 @@ async fn write_response(
     if let Some(relayed) = relayed {
         // A field gw sets replaces the backend's of that name.
         let replaces = |name: &[u8]| {
-            replaced_by_ids(name)
+            replaced_by_gw(name)
                 || parts.headers.keys().any(|k| {
                     k.as_str().len() == name.len()
                         && k.as_str().as_bytes().eq_ignore_ascii_case(name)
                 })
         };
-        if relayed.may_have_any(dispatch::ID_NAME_BITS)
+        if relayed.may_have_any(dispatch::GATEWAY_NAME_BITS)
             || parts
                 .headers
                 .keys()
@@ -356,7 +356,7 @@ async fn write_response(
             }
             continue;
         }
-        if name == TRANSFER_ENCODING || replaced_by_ids(name.as_str().as_bytes()) {
+        if name == TRANSFER_ENCODING || replaced_by_gw(name.as_str().as_bytes()) {
             continue;
         }
         if name == DATE {
@@ -367,7 +367,7 @@ async fn write_response(
         }
         header_line(out, name.as_str().as_bytes(), value.as_bytes());
     }
-    for (name, value) in ids.iter() {
+    for (name, value) in fields.iter() {
         header_line(out, name.as_bytes(), value);
     }
     let declared = declared.or(relayed.and_then(|r| r.content_length));

@@ -26,15 +26,11 @@ pub const CANARY_HEADER: &str = "x-gw-canary";
 /// Request header forcing the choice: `canary` or `production`.
 pub const TARGET_HEADER: &str = "x-gw-target";
 
-// The same, and AWS's id headers, as header names built once (a lookup or insert by `&str`
-// parses the name every time).
+// The target header as a name built once (a lookup by `&str` parses the name every time).
 const TARGET: HeaderName = HeaderName::from_static(TARGET_HEADER);
-const DEPLOYMENT: HeaderName = HeaderName::from_static(DEPLOYMENT_HEADER);
-const CANARY: HeaderName = HeaderName::from_static(CANARY_HEADER);
+/// AWS's id headers.
 const REQUEST_ID_NAME: &str = "x-amzn-requestid";
 const APIGW_ID_NAME: &str = "x-amz-apigw-id";
-const REQUEST_ID: HeaderName = HeaderName::from_static(REQUEST_ID_NAME);
-const APIGW_ID: HeaderName = HeaderName::from_static(APIGW_ID_NAME);
 
 /// Where the canary draw comes from: the thread's RNG, or a seeded one (tests).
 pub enum Draw {
@@ -174,34 +170,44 @@ impl Peer {
 }
 
 /// What [`handle`] answers: the response; for a proxied answer, the backend's fields beside it
-/// (see [`Relayed`]; `None` for everything gw makes itself); and the request ids, also beside it.
-/// The client side writes the ids and the relayed fields as they are; the ids replace any field
-/// of their names, in the map or relayed.
+/// (see [`Relayed`]; `None` for everything gw makes itself); and the fields gw sets on every
+/// answer, also beside it. The client side writes those two as they are; gw's fields replace any
+/// field of their names, in the map or relayed.
 pub struct Answer {
     pub response: Response<Body>,
     pub relayed: Option<Relayed>,
-    pub ids: IdFields,
+    pub fields: GatewayFields,
 }
 
-/// The request id fields of an answer.
-pub struct IdFields {
+/// The fields gw sets on an answer: the request ids, and which deployment answered.
+pub struct GatewayFields {
     ids: Ids,
     /// `x-amz-apigw-id` too: every answer of an API (the management API's carry only
     /// `x-amzn-RequestId`).
     extended: bool,
+    /// `x-gw-deployment` and `x-gw-canary`: an answer a deployment gave (unless switched off).
+    deployment: Option<(HeaderValue, bool)>,
 }
 
-/// The [`crate::headers::name_bit`]s of the id fields' names.
-pub const ID_NAME_BITS: u64 = crate::headers::name_bit(REQUEST_ID_NAME.as_bytes())
-    | crate::headers::name_bit(APIGW_ID_NAME.as_bytes());
+/// The [`crate::headers::name_bit`]s of the names of [`GatewayFields`].
+pub const GATEWAY_NAME_BITS: u64 = crate::headers::name_bit(REQUEST_ID_NAME.as_bytes())
+    | crate::headers::name_bit(APIGW_ID_NAME.as_bytes())
+    | crate::headers::name_bit(DEPLOYMENT_HEADER.as_bytes())
+    | crate::headers::name_bit(CANARY_HEADER.as_bytes());
 
-impl IdFields {
+impl GatewayFields {
     /// The fields, as names and values.
     pub fn iter(&self) -> impl Iterator<Item = (&'static str, &[u8])> {
         let extended = self
             .extended
             .then_some((APIGW_ID_NAME, &self.ids.extended_request_id[..]));
-        std::iter::once((REQUEST_ID_NAME, &self.ids.request_id[..])).chain(extended)
+        let deployment = self.deployment.iter().flat_map(|(id, canary)| {
+            let canary: &[u8] = if *canary { b"true" } else { b"false" };
+            [(DEPLOYMENT_HEADER, id.as_bytes()), (CANARY_HEADER, canary)]
+        });
+        std::iter::once((REQUEST_ID_NAME, &self.ids.request_id[..]))
+            .chain(extended)
+            .chain(deployment)
     }
 
     /// Whether `name` (any case) is one of the fields.
@@ -212,14 +218,14 @@ impl IdFields {
 }
 
 impl Answer {
-    /// The response with the ids and the relayed fields in its header map.
+    /// The response with gw's fields and the relayed ones in its header map.
     pub fn into_response(self) -> Response<Body> {
         let mut response = self.response;
         let h = response.headers_mut();
-        let value = |b: &[u8]| HeaderValue::from_bytes(b).unwrap_or(HeaderValue::from_static(""));
-        h.insert(REQUEST_ID, value(&self.ids.ids.request_id));
-        if self.ids.extended {
-            h.insert(APIGW_ID, value(&self.ids.ids.extended_request_id));
+        for (name, value) in self.fields.iter() {
+            if let Ok(value) = HeaderValue::from_bytes(value) {
+                h.insert(HeaderName::from_static(name), value);
+            }
         }
         if let Some(relayed) = self.relayed {
             crate::headers::materialize(&mut response, relayed);
@@ -240,16 +246,18 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
         return Answer {
             response: resp,
             relayed: None,
-            ids: IdFields {
+            fields: GatewayFields {
                 ids,
                 extended: false,
+                deployment: None,
             },
         };
     }
     let snapshot = shared.snapshot.current();
     let mut log = None;
-    let (resp, relayed) = match serve(shared, &snapshot, &parts, body, peer, &ids, &mut log).await {
-        Ok(answer) => answer,
+    let served = serve(shared, &snapshot, &parts, body, peer, &ids, &mut log).await;
+    let (resp, relayed, deployment) = match served {
+        Ok(s) => (s.response, s.relayed, s.deployment),
         Err((err, api)) => {
             if let Some(entry) = &mut log {
                 entry.error = Some((err.message.clone(), err.kind.name()));
@@ -264,6 +272,7 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
             };
             (
                 gateway_response::render(&err, api.as_ref().map(|d| &d.api), &cx),
+                None,
                 None,
             )
         }
@@ -281,14 +290,23 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
     Answer {
         response: resp,
         relayed,
-        ids: IdFields {
+        fields: GatewayFields {
             ids,
             extended: true,
+            deployment,
         },
     }
 }
 
 type Failure = (GatewayError, Option<Arc<LiveDeployment>>);
+
+/// What [`serve`] answers, before gw's own fields are added.
+struct Served {
+    response: Response<Body>,
+    relayed: Option<Relayed>,
+    /// The `x-gw-deployment` value of the deployment that answered, and whether it was the canary.
+    deployment: Option<(HeaderValue, bool)>,
+}
 
 fn not_found(message: String) -> Failure {
     (
@@ -420,7 +438,7 @@ async fn serve(
     peer: &Peer,
     ids: &Ids,
     log: &mut Option<crate::access_log::Entry>,
-) -> Result<(Response<Body>, Option<Relayed>), Failure> {
+) -> Result<Served, Failure> {
     let host_header = parts
         .headers
         .get(http::header::HOST)
@@ -490,8 +508,11 @@ async fn serve(
             let mut resp = Response::new(body::empty());
             *resp.status_mut() = http::StatusCode::NO_CONTENT;
             *resp.headers_mut() = cors.preflight_headers(&parts.headers);
-            mark_deployment(shared, &mut resp, deployment, is_canary);
-            return Ok((resp, None));
+            return Ok(Served {
+                response: resp,
+                relayed: None,
+                deployment: deployment_field(shared, deployment, is_canary),
+            });
         }
     }
     let Some(matched) = deployment
@@ -661,28 +682,23 @@ async fn serve(
         }
         cors.decorate(&parts.headers, resp.headers_mut());
     }
-    mark_deployment(shared, &mut resp, deployment, is_canary);
-    Ok((resp, relayed))
+    Ok(Served {
+        response: resp,
+        relayed,
+        deployment: deployment_field(shared, deployment, is_canary),
+    })
 }
 
-/// `x-gw-deployment` / `x-gw-canary` on a response (unless switched off).
-fn mark_deployment(
+/// The `x-gw-deployment` value and whether it was the canary (`None` when switched off).
+fn deployment_field(
     shared: &Shared,
-    resp: &mut Response<Body>,
     deployment: &LiveDeployment,
     is_canary: bool,
-) {
+) -> Option<(HeaderValue, bool)> {
     if !shared.deployment_header {
-        return;
+        return None;
     }
-    let h = resp.headers_mut();
-    if let Some(v) = deployment_value(&deployment.deployment_id) {
-        h.insert(DEPLOYMENT, v);
-    }
-    h.insert(
-        CANARY,
-        HeaderValue::from_static(if is_canary { "true" } else { "false" }),
-    );
+    deployment_value(&deployment.deployment_id).map(|v| (v, is_canary))
 }
 
 thread_local! {
