@@ -130,7 +130,7 @@ fn split_stage(rest: &str) -> (&str, &str) {
 }
 
 /// The request's ids, as text.
-pub struct Ids {
+struct Ids {
     request_id: [u8; crate::ids::REQUEST_ID_LEN],
     extended_request_id: [u8; crate::ids::EXTENDED_REQUEST_ID_LEN],
 }
