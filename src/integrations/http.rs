@@ -114,19 +114,57 @@ pub fn backend_url(cx: &RequestCx, integration: &Integration) -> Result<String, 
     let template = integration.uri.as_deref().unwrap_or("");
     let uri = cx.stage_variables_in(template);
     let mut out = String::with_capacity(uri.len() + cx.path.len() + cx.query.map_or(0, str::len));
-    // {name} placeholders: mapped through requestParameters, else the same-named path parameter.
-    let mut rest: &str = &uri;
-    while let Some(open) = find_byte(rest, b'{') {
-        let Some(close) = find_byte(&rest[open..], b'}') else {
-            break;
-        };
-        out.push_str(&rest[..open]);
-        push_placeholder(&mut out, cx, integration, &rest[open + 1..open + close]);
-        rest = &rest[open + close + 1..];
+    for piece in pieces(&uri) {
+        piece.push(&mut out, cx, integration);
     }
-    out.push_str(rest);
     push_query(&mut out, cx, integration);
     Ok(out)
+}
+
+/// A URI template's text between placeholders, or a placeholder.
+#[derive(Debug, PartialEq)]
+enum Piece<S> {
+    Literal(S),
+    /// `{name}` or `{name+}`: the name as written between the braces.
+    Placeholder(S),
+}
+
+impl<S: AsRef<str>> Piece<S> {
+    /// The piece's text for this request: a placeholder is mapped through requestParameters, or
+    /// else takes the same-named path parameter.
+    fn push(&self, out: &mut String, cx: &RequestCx, integration: &Integration) {
+        match self {
+            Piece::Literal(text) => out.push_str(text.as_ref()),
+            Piece::Placeholder(name) => push_placeholder(out, cx, integration, name.as_ref()),
+        }
+    }
+}
+
+/// `template` taken apart at its `{name}` placeholders (an unclosed `{` is text).
+fn pieces(template: &str) -> impl Iterator<Item = Piece<&str>> {
+    let mut rest = template;
+    let mut placeholder = None;
+    std::iter::from_fn(move || {
+        if let Some(name) = placeholder.take() {
+            return Some(Piece::Placeholder(name));
+        }
+        if rest.is_empty() {
+            return None;
+        }
+        let open = find_byte(rest, b'{');
+        let close = open.and_then(|o| find_byte(&rest[o..], b'}').map(|c| o + c));
+        let (Some(open), Some(close)) = (open, close) else {
+            return Some(Piece::Literal(std::mem::take(&mut rest)));
+        };
+        let text = &rest[..open];
+        placeholder = Some(&rest[open + 1..close]);
+        rest = &rest[close + 1..];
+        if text.is_empty() {
+            placeholder.take().map(Piece::Placeholder)
+        } else {
+            Some(Piece::Literal(text))
+        }
+    })
 }
 
 /// The value of the URI placeholder `{name}` (`name` may end in `+`), encoded for the path; the
@@ -192,14 +230,7 @@ fn push_query(out: &mut String, cx: &RequestCx, integration: &Integration) {
 pub struct UriPlan {
     host: Box<str>,
     connect: Box<str>,
-    pieces: Vec<Piece>,
-}
-
-#[derive(Debug, PartialEq)]
-enum Piece {
-    Literal(Box<str>),
-    /// `{name}` or `{name+}`: the name as written between the braces.
-    Placeholder(Box<str>),
+    pieces: Vec<Piece<Box<str>>>,
 }
 
 /// The plans of the HTTP and HTTP_PROXY integration URIs of `api` that can have one, by URI.
@@ -224,37 +255,21 @@ pub fn plans(api: &crate::model::RestApi) -> crate::fnv::Map<Box<str>, UriPlan> 
 
 impl UriPlan {
     fn new(uri: &str) -> Option<UriPlan> {
-        const SCHEME: &str = "http://";
         if uri.contains("${") {
             return None;
         }
-        let rest = match uri.get(..SCHEME.len()) {
-            Some(s) if s.eq_ignore_ascii_case(SCHEME) => &uri[SCHEME.len()..],
-            _ => return None,
-        };
-        let end = rest
-            .bytes()
-            .position(|b| matches!(b, b'/' | b'?' | b'#'))
-            .unwrap_or(rest.len());
-        let (authority, mut path) = rest.split_at(end);
+        let rest = strip_http(uri)?;
+        let (authority, path) = rest.split_at(authority_len(rest));
         if authority.contains('{') {
             return None;
         }
-        let parts = split_backend_url(&uri[..SCHEME.len() + end]).ok()?;
-        let mut pieces = Vec::new();
-        while let Some(open) = find_byte(path, b'{') {
-            let Some(close) = find_byte(&path[open..], b'}') else {
-                break;
-            };
-            if open > 0 {
-                pieces.push(Piece::Literal(path[..open].into()));
-            }
-            pieces.push(Piece::Placeholder(path[open + 1..open + close].into()));
-            path = &path[open + close + 1..];
-        }
-        if !path.is_empty() {
-            pieces.push(Piece::Literal(path.into()));
-        }
+        let parts = split_backend_url(&uri[..uri.len() - path.len()]).ok()?;
+        let pieces = pieces(path)
+            .map(|piece| match piece {
+                Piece::Literal(text) => Piece::Literal(text.into()),
+                Piece::Placeholder(name) => Piece::Placeholder(name.into()),
+            })
+            .collect();
         Some(UriPlan {
             host: parts.host.into(),
             connect: parts.connect.into(),
@@ -266,10 +281,7 @@ impl UriPlan {
     fn target(&self, cx: &RequestCx, integration: &Integration) -> String {
         let mut out = String::with_capacity(64 + cx.path.len() + cx.query.map_or(0, str::len));
         for piece in &self.pieces {
-            match piece {
-                Piece::Literal(text) => out.push_str(text),
-                Piece::Placeholder(name) => push_placeholder(&mut out, cx, integration, name),
-            }
+            piece.push(&mut out, cx, integration);
         }
         push_query(&mut out, cx, integration);
         out
@@ -313,17 +325,26 @@ struct BackendUrl<'u> {
     target: Cow<'u, str>,
 }
 
-fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
+/// What follows `http://` (any case) in `url`.
+fn strip_http(url: &str) -> Option<&str> {
     const SCHEME: &str = "http://";
-    let rest = match url.get(..SCHEME.len()) {
-        Some(s) if s.eq_ignore_ascii_case(SCHEME) => &url[SCHEME.len()..],
-        _ => return Err(format!("backend URL {url:?} does not start with http://")),
-    };
-    let end = rest
-        .bytes()
+    match url.get(..SCHEME.len()) {
+        Some(s) if s.eq_ignore_ascii_case(SCHEME) => Some(&url[SCHEME.len()..]),
+        _ => None,
+    }
+}
+
+/// The length of the authority at the start of `rest` (up to a path, query or fragment).
+fn authority_len(rest: &str) -> usize {
+    rest.bytes()
         .position(|b| matches!(b, b'/' | b'?' | b'#'))
-        .unwrap_or(rest.len());
-    let (authority, target) = rest.split_at(end);
+        .unwrap_or(rest.len())
+}
+
+fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
+    let rest = strip_http(url)
+        .ok_or_else(|| format!("backend URL {url:?} does not start with http://"))?;
+    let (authority, target) = rest.split_at(authority_len(rest));
     // Byte searches: `str::rfind(char)` sets up a general searcher, costly on strings this short.
     let host_port = match authority.bytes().rposition(|b| b == b'@') {
         Some(i) => &authority[i + 1..],
@@ -720,6 +741,15 @@ mod tests {
         assert_eq!((&*plan.connect, plan.pieces.len()), ("h:80", 0));
         let plan = UriPlan::new("http://h/{open").unwrap();
         assert_eq!(plan.pieces, [lit("/{open")]);
+        let borrowed: Vec<_> = pieces("{a}{b}/x{").collect();
+        assert_eq!(
+            borrowed,
+            [
+                Piece::Placeholder("a"),
+                Piece::Placeholder("b"),
+                Piece::Literal("/x{")
+            ]
+        );
         for general in [
             "http://${stageVariables.host}/a",
             "http://h/${stageVariables.p}",
