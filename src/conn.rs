@@ -552,7 +552,11 @@ async fn to_hyper(
     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
         seen.store(true, Ordering::Relaxed);
         let (shared, peer) = (shared.clone(), peer.clone());
-        let req = req.map(|b| b.map_err(|e| Box::new(e) as body::BoxError).boxed());
+        let expects_continue = req
+            .headers()
+            .get(http::header::EXPECT)
+            .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
+        let req = req.map(|b| body::from_client(b, expects_continue));
         async move {
             let answer = dispatch::handle(&shared, req, &peer).await;
             Ok::<_, std::convert::Infallible>(answer.into_response())

@@ -401,19 +401,6 @@ fn limit(body: Body) -> Body {
     Limited::new(body, MAX_BODY_BYTES).boxed()
 }
 
-/// Read and discard, in the background, the body of a request refused from its headers, so
-/// that a client still sending it reads our 413 (see [`body::discard`]). A client that sent
-/// `Expect: 100-continue` has not sent the body yet and waits for our answer: nothing to drain.
-fn drain_refused(body: Body, headers: &HeaderMap) {
-    let expects_continue = headers
-        .get(http::header::EXPECT)
-        .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
-    if expects_continue {
-        return;
-    }
-    body::discard(body);
-}
-
 async fn collect(body: Body) -> Result<Bytes, GatewayError> {
     match limit(body).collect().await {
         Ok(c) => Ok(c.to_bytes()),
@@ -499,7 +486,8 @@ async fn serve(
         .and_then(|v| v.parse::<u64>().ok())
     {
         if len > MAX_BODY_BYTES as u64 {
-            drain_refused(body, &parts.headers);
+            // Dropped unread: a client still sending it is drained (`body::from_client`).
+            drop(body);
             return Err(fail(GatewayError::new(ResponseType::RequestTooLarge)));
         }
     }

@@ -549,6 +549,20 @@ async fn a_backend_that_answers_before_reading_a_large_body_is_relayed() {
     assert_eq!(r.text(), "unauthorized");
 }
 
+#[tokio::test]
+async fn a_gateway_error_decided_before_a_large_body_is_read_reaches_the_client() {
+    // No backend is involved: the stage does not exist, so gw answers from the head alone and
+    // never reads the body. Every round must read the 404, never a reset connection.
+    let (_gw, server) = serve_proxy_to("127.0.0.1:9".parse().unwrap());
+    let client = client();
+    for round in 0..5 {
+        let body = vec![b'x'; 8 * 1024 * 1024];
+        let r = send(&client, "POST", &server.url("/nostage/upload"), &[], body).await;
+        assert_eq!(r.status, 404, "round {round}: {}", r.text());
+        assert_eq!(r.header("x-amzn-ErrorType"), Some("NotFoundException"));
+    }
+}
+
 /// Sends `total` bytes as a chunked request body on a raw connection (in its own task, since gw
 /// may answer and stop reading before the end) and returns the status line of the answer. The
 /// writing half stays open until the answer is read, as an HTTP client keeps it (hyper's server

@@ -475,15 +475,15 @@ async fn send_streamed(
         tokio::pin!(send, answer);
         tokio::select! {
             biased;
-            sent = &mut send => return match sent {
-                Ok(()) => Ok((answer.await?, true)),
-                // The backend may have answered and closed: its answer, if readable, beats the
-                // error.
+            sent = &mut send => match sent {
+                Ok(()) => return Ok((answer.await?, true)),
+                // The backend may have answered and closed (a write then fails): its answer, if
+                // readable, beats the error.
                 Err(e @ UpstreamError::Io(_)) => match answer.await {
-                    Ok(head) => Ok((head, false)),
-                    Err(_) => Err(e),
+                    Ok(head) => head,
+                    Err(_) => return Err(e),
                 },
-                Err(e) => Err(e),
+                Err(e) => return Err(e),
             },
             head = &mut answer => head?,
         }
@@ -492,11 +492,9 @@ async fn send_streamed(
         while let Some(frame) = body.frame().await {
             frame.map_err(UpstreamError::RequestBody)?;
         }
-    } else {
-        // The client may still be sending: what is left is read and thrown away, so that it
-        // reads this answer instead of a reset connection.
-        body::discard(body);
     }
+    // Otherwise the body is dropped unread: a client still sending it is drained
+    // (`body::from_client`), so that it reads this answer instead of a reset connection.
     Ok((early, false))
 }
 
