@@ -5,9 +5,9 @@
 #![allow(clippy::expect_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, BenchmarkId, Criterion};
-use gw::import::{import, ImportOptions};
-use gw::lambda::{encode_event, EventInput, PayloadVersion};
-use gw::router::Router;
+use gw::aws::lambda::{encode_event, EventInput, PayloadVersion};
+use gw::control::import::{import, ImportOptions};
+use gw::gateway::router::Router;
 use std::collections::BTreeMap;
 
 /// A spec with `n` routes spread over a realistic tree: `/svcK/items`, `/svcK/items/{id}`,
@@ -62,7 +62,7 @@ fn canary(c: &mut Criterion) {
         let mut draw = 0.0f64;
         b.iter(|| {
             draw = (draw + 7.31) % 100.0;
-            gw::canary::choose(black_box(10.0), black_box(draw))
+            gw::gateway::canary::choose(black_box(10.0), black_box(draw))
         })
     });
 }

@@ -5,7 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
-use gw::import::{import, ImportOptions};
+use gw::control::import::{import, ImportOptions};
 use serde_json::Value;
 
 #[path = "../tests/common/stripe.rs"]

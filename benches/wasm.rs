@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use gw::lambda::{encode_event, EventInput, PayloadVersion};
+use gw::aws::lambda::{encode_event, EventInput, PayloadVersion};
 use gw::wasm::{Limits, Runtime};
 use sha2::{Digest, Sha256};
 

@@ -5,8 +5,8 @@ mod table;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Parser, Subcommand};
+use gw::control::import::{BasePathMode, ImportOptions, Warning};
 use gw::control::{self, PutMode};
-use gw::import::{BasePathMode, ImportOptions, Warning};
 use gw::model::{RestApi, Stage};
 use gw::store::Store;
 use std::collections::BTreeMap;
@@ -424,7 +424,7 @@ fn wait_until_served(state: &Option<PathBuf>) {
     let Ok(generation) = store.generation() else {
         return;
     };
-    for b in gw::serving::wait_until_served(store.dir(), generation, SERVED_WITHIN) {
+    for b in gw::store::serving::wait_until_served(store.dir(), generation, SERVED_WITHIN) {
         eprintln!(
             "warning: the gw server with process id {} has not picked up this change within {} s; it serves the state before it until it does",
             b.pid,
@@ -658,7 +658,7 @@ fn route_rows(api: &RestApi) -> Vec<RouteRow> {
                 path: r.path.clone(),
                 resource_id: r.id.clone(),
                 integration_type: i.map(|i| i.kind.as_str().to_string()),
-                target: i.and_then(gw::integrations::describe_target),
+                target: i.and_then(gw::gateway::integrations::describe_target),
                 authorization_type: m.authorization_type.clone(),
                 authorizer: m.authorizer_id.as_ref().and_then(|id| {
                     api.authorizers
@@ -768,7 +768,7 @@ fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
     if let Some(d) = &deployed.dropped_canary {
         outln!("the stage's canary ({d}) was removed by this deployment");
     }
-    for url in gw::urls::invoke_urls(&deployed.api, &deployed.stage.stage_name, None) {
+    for url in gw::control::urls::invoke_urls(&deployed.api, &deployed.stage.stage_name, None) {
         outln!("  {url}");
     }
     Ok(())
@@ -899,7 +899,7 @@ fn show_stage(api: &RestApi, s: &Stage) {
         outln!("access log:  {format}");
     }
     outln!("urls:");
-    for url in gw::urls::invoke_urls(api, &s.stage_name, None) {
+    for url in gw::control::urls::invoke_urls(api, &s.stage_name, None) {
         outln!("  {url}");
     }
 }
@@ -921,7 +921,8 @@ fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
             };
             if json.json {
                 let mut v = serde_json::to_value(&s)?;
-                v["urls"] = serde_json::json!(gw::urls::invoke_urls(&api, &s.stage_name, None));
+                v["urls"] =
+                    serde_json::json!(gw::control::urls::invoke_urls(&api, &s.stage_name, None));
                 return print_json(&v);
             }
             show_stage(&api, &s);
@@ -1212,17 +1213,17 @@ fn invoke(state: &Option<PathBuf>, args: InvokeArgs) -> Result<()> {
             req = req.header(k.trim(), v.trim());
         }
         if args.canary {
-            req = req.header(gw::dispatch::TARGET_HEADER, "canary");
+            req = req.header(gw::gateway::dispatch::TARGET_HEADER, "canary");
         } else if args.production {
-            req = req.header(gw::dispatch::TARGET_HEADER, "production");
+            req = req.header(gw::gateway::dispatch::TARGET_HEADER, "production");
         }
-        let body = gw::body::full(args.data.clone().unwrap_or_default());
+        let body = gw::net::body::full(args.data.clone().unwrap_or_default());
         let req = req
             .body(body)
             .with_context(|| format!("invalid request {} {path}", args.method))?;
         let client =
             hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-                .build_http::<gw::body::Body>();
+                .build_http::<gw::net::body::Body>();
         let resp = client.request(req).await.context("the request failed")?;
         let (parts, body) = resp.into_parts();
         let body = body
@@ -1298,8 +1299,8 @@ fn serve(state: &Option<PathBuf>, args: ServeArgs, demo: Option<Option<PathBuf>>
             deployment_header: !args.no_deployment_header,
             require_sigv4,
             access_log: match &args.access_log {
-                Some(path) => gw::access_log::Sink::File(path.clone()),
-                None => gw::access_log::Sink::Stdout,
+                Some(path) => gw::gateway::access_log::Sink::File(path.clone()),
+                None => gw::gateway::access_log::Sink::Stdout,
             },
             ..Default::default()
         };

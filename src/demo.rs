@@ -5,9 +5,9 @@
 //! `helloVersion=1`) and adds a canary at 10 % whose overrides are `version=v2`,
 //! `helloVersion=2`, so the split is visible with curl on both kinds of route.
 
-use crate::body::{self, Body};
+use crate::control::import::ImportOptions;
 use crate::control::{self, PutMode};
-use crate::import::ImportOptions;
+use crate::net::body::{self, Body};
 use crate::store::{Store, StoreError};
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -188,7 +188,7 @@ fn deploy(
         &overrides,
         Some("demo canary"),
     )?;
-    let urls = crate::urls::invoke_urls(&prod.api, "prod", Some(listen));
+    let urls = crate::control::urls::invoke_urls(&prod.api, "prod", Some(listen));
     eprintln!(
         "demo: API {} ({}) stage prod: production {} (version=v1, hello:{hello_v1}), canary {} at 10 % (version=v2, hello:{})",
         prod.api.name,

@@ -1,37 +1,26 @@
-//! gw: a local emulator of AWS API Gateway.
+//! gw: a local emulator of AWS API Gateway, and a small, fast gateway in its own right.
 //!
-//! Control plane: [`model`] (plain data), [`import`] (OpenAPI → model), [`store`] (the embedded
-//! database), [`control`] (deploy, canary, promote). Data plane: [`server`] (listener, hot
-//! reload), [`serving`] (which servers serve which generation), [`snapshot`] (what is served), [`dispatch`] (one request), [`router`], [`canary`],
-//! [`integrations`], [`gateway_response`]. [`wasm`] runs WebAssembly functions; [`lambda`] speaks
-//! the Lambda proxy event and response formats.
+//! The rooms, from the bottom up (an arrow points only downward; ARCHITECTURE.md has the rules):
+//! - [`model`]: plain data in AWS's terms. No I/O, imports nothing from the crate.
+//! - [`net`]: HTTP plumbing every plane shares (the body type, header maps, hashing).
+//! - [`aws`]: AWS's formats both planes share: the Lambda event and response, mapping
+//!   templates (VTL), gateway responses, SigV4, ids.
+//! - [`store`]: the embedded database and the serving markers; the only code that writes state.
+//! - [`wasm`]: the WebAssembly runtime; knows nothing of APIs or stages.
+//! - [`control`]: OpenAPI import and the operations with AWS semantics (deploy, canary,
+//!   promote, ...), shared by the CLI and the management API.
+//! - [`management`]: the AWS management API (axum), over `control` and `store`.
+//! - [`gateway`]: the data plane: one request's story from stage to integration.
+//! - [`server`]: the listener and the front door that hands each request to one plane.
+//! - [`demo`]: `gw demo`, the bundled API and its backend.
 
-pub mod access_log;
-pub mod authorizer;
-pub mod body;
-pub mod canary;
-pub mod conn;
+pub mod aws;
 pub mod control;
-pub mod cors;
 pub mod demo;
-pub mod dispatch;
-pub mod fnv;
-pub mod gateway_response;
-pub mod headers;
-pub mod ids;
-pub mod import;
-pub mod integrations;
-pub mod lambda;
+pub mod gateway;
 pub mod management;
 pub mod model;
-pub mod router;
+pub mod net;
 pub mod server;
-pub mod serving;
-pub mod snapshot;
 pub mod store;
-pub mod template;
-pub mod throttle;
-pub mod urls;
-pub mod validation;
-pub mod vtl;
 pub mod wasm;

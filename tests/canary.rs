@@ -9,7 +9,7 @@ mod common;
 
 use bytes::Bytes;
 use common::{client, echo_upstream, send, serve_in_process, Gw, Reply};
-use gw::canary::{choose, Variant};
+use gw::gateway::canary::{choose, Variant};
 use std::net::SocketAddr;
 use std::sync::Arc;
 

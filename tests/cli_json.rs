@@ -95,7 +95,7 @@ fn apis_json_shape() {
         ]
     );
     let id = pet["id"].as_str().unwrap();
-    assert!(gw::ids::looks_like_api_id(id), "{id}");
+    assert!(gw::aws::ids::looks_like_api_id(id), "{id}");
     assert_eq!(
         pet["description"],
         "The pet store, proxied to an HTTP backend chosen by the stage variable `backend`."

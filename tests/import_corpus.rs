@@ -6,7 +6,7 @@
 
 mod common;
 
-use gw::import::{import, ImportError, ImportOptions, Imported, Location};
+use gw::control::import::{import, ImportError, ImportOptions, Imported, Location};
 use gw::model::{IntegrationType, RestApi};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -259,7 +259,7 @@ fn fn_sub_uris_warn_with_their_pointer() {
     );
     // The serverless sample's authorizer URI and every Lambda URI are Fn::Sub too.
     let imported = import_ok("aws-serverless-rest-api.swagger.yaml");
-    let subs: Vec<&gw::import::Warning> = imported
+    let subs: Vec<&gw::control::import::Warning> = imported
         .warnings
         .iter()
         .filter(|w| w.message.contains("Fn::Sub"))

@@ -7,7 +7,7 @@
 
 mod common;
 
-use gw::import::{import, ImportOptions};
+use gw::control::import::{import, ImportOptions};
 use serde_json::Value;
 use std::collections::HashMap;
 

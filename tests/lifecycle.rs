@@ -603,7 +603,7 @@ async fn a_running_server_follows_each_change_within_100ms() {
 }
 
 /// Each CLI change is served by the very first request sent after the command returns: the CLI
-/// waits until every running `gw serve` on the state directory has loaded it (`gw::serving`).
+/// waits until every running `gw serve` on the state directory has loaded it (`gw::store::serving`).
 #[tokio::test]
 async fn the_first_request_after_a_cli_command_sees_its_change() {
     let gw = Gw::new();

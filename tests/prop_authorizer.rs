@@ -1,4 +1,4 @@
-//! Property tests for the Lambda authorizer's pure parts (`gw::authorizer`): whatever a function
+//! Property tests for the Lambda authorizer's pure parts (`gw::gateway::authorizer`): whatever a function
 //! answers, reading it never panics and a valid policy is read back exactly; the IAM-style
 //! wildcard agrees with a plain reference matcher on arbitrary Unicode.
 //!
@@ -6,7 +6,7 @@
 //! Long:        GW_LONG_TESTS=1 cargo test --test prop_authorizer
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use gw::authorizer::{evaluate, parse_answer, wildcard, Answer, Verdict};
+use gw::gateway::authorizer::{evaluate, parse_answer, wildcard, Answer, Verdict};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use serde_json::{json, Value};

@@ -1,4 +1,4 @@
-//! Hostile input for the spec importer (`gw::import::import`): corpus specs mutated by byte flips,
+//! Hostile input for the spec importer (`gw::control::import::import`): corpus specs mutated by byte flips,
 //! truncation, spliced garbage, deleted subtrees, values of the wrong type, grafted keys, huge
 //! strings, and documents nested thousands of levels deep. Nothing may panic or overflow the
 //! stack; every error names the file, a location and a problem with a fix.
@@ -10,7 +10,7 @@
 
 mod common;
 
-use gw::import::{import, BasePathMode, ImportError, ImportOptions, Location};
+use gw::control::import::{import, BasePathMode, ImportError, ImportOptions, Location};
 use proptest::prelude::*;
 use proptest::sample::Index;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
@@ -130,7 +130,7 @@ fn check_import(file: &str, bytes: &[u8], options: &ImportOptions) -> Result<boo
                 prop_assert!(w.pointer.is_empty() || w.pointer.starts_with('/'), "{w:?}");
             }
             let routed = catch_unwind(AssertUnwindSafe(|| {
-                let router = gw::router::Router::new(api);
+                let router = gw::gateway::router::Router::new(api);
                 for r in &api.resources {
                     let _ = router.find(api, "GET", &r.path);
                 }
@@ -364,7 +364,7 @@ fn nodes(v: &Value, at: &str, out: &mut Vec<(String, Option<String>)>) {
     match v {
         Value::Object(m) => {
             for (k, child) in m {
-                let p = format!("{at}/{}", gw::import::escape_pointer(k));
+                let p = format!("{at}/{}", gw::control::import::escape_pointer(k));
                 out.push((p.clone(), Some(k.clone())));
                 nodes(child, &p, out);
             }

@@ -1,5 +1,5 @@
-//! Hostile input for the router (`gw::router::Router`) and the Lambda proxy response parser
-//! (`gw::lambda::parse_response`).
+//! Hostile input for the router (`gw::gateway::router::Router`) and the Lambda proxy response parser
+//! (`gw::aws::lambda::parse_response`).
 //!
 //! Router: arbitrary request paths (valid and invalid percent-encodings such as `%zz` and `%ff`,
 //! `..`, `//`, overlong segments, unicode) against a router built from a spec with literal, param
@@ -14,10 +14,10 @@
 //! Long:        GW_LONG_TESTS=1 cargo test --test prop_router -- --nocapture
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use gw::import::{import, ImportOptions};
-use gw::lambda::{parse_response, PayloadVersion};
+use gw::aws::lambda::{parse_response, PayloadVersion};
+use gw::control::import::{import, ImportOptions};
+use gw::gateway::router::Router;
 use gw::model::RestApi;
-use gw::router::Router;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::Value;

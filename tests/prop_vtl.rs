@@ -1,4 +1,4 @@
-//! Property tests for mapping templates (`gw::vtl`): templates assembled from VTL's pieces (and
+//! Property tests for mapping templates (`gw::aws::vtl`): templates assembled from VTL's pieces (and
 //! arbitrary text), run on arbitrary bodies and parameters, always end in output or an error —
 //! never a panic, a hang or unbounded memory — and text without `$`, `#` or `\` is copied as is.
 //!
@@ -6,7 +6,7 @@
 //! Long:        GW_LONG_TESTS=1 cargo test --test prop_vtl
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use gw::vtl::{render, Bindings};
+use gw::aws::vtl::{render, Bindings};
 use proptest::prelude::*;
 use proptest::test_runner::Config;
 use std::collections::BTreeMap;
@@ -92,7 +92,7 @@ fn body() -> impl Strategy<Value = String> {
     ]
 }
 
-fn run(template: &str, body: &str, param: &str) -> Result<String, gw::vtl::VtlError> {
+fn run(template: &str, body: &str, param: &str) -> Result<String, gw::aws::vtl::VtlError> {
     let path = vec![("id".to_string(), param.to_string())];
     let query = vec![("q".to_string(), param.to_string())];
     let headers = vec![("X-H".to_string(), "h".to_string())];

@@ -117,7 +117,7 @@ fn stripe_variants(dir: &Path) -> [(PathBuf, usize); 2] {
     for (name, text) in [("stripe-full.yaml", full), ("stripe-fewer.yaml", fewer)] {
         let path = dir.join(name);
         std::fs::write(&path, &text).unwrap();
-        let routes = gw::import::import(name, text.as_bytes(), &Default::default())
+        let routes = gw::control::import::import(name, text.as_bytes(), &Default::default())
             .unwrap()
             .api
             .method_count();

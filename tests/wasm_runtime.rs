@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
-use gw::lambda::{self, EventInput, PayloadVersion};
+use gw::aws::lambda::{self, EventInput, PayloadVersion};
 use gw::wasm::{ContractKind, InvokeError, Limits, Loaded, Runtime};
 use http_body_util::BodyExt;
 use sha2::{Digest, Sha256};
@@ -338,7 +338,9 @@ async fn wrong_contract_is_refused() {
     let g = guests();
     let r = call(&g.http_hello, limits(1_000), "wrong").await;
     assert!(matches!(r, Err(InvokeError::Other(_))), "{r:?}");
-    let req = http::Request::get("/x").body(gw::body::empty()).unwrap();
+    let req = http::Request::get("/x")
+        .body(gw::net::body::empty())
+        .unwrap();
     let r =
         g.rt.invoke_http(&g.hello_p2, req, &[], &limits(1_000), "wrong")
             .await;
@@ -352,7 +354,7 @@ async fn http_hello_answers() {
     let g = guests();
     assert_eq!(g.http_hello.kind(), ContractKind::HttpProxy);
     let req = http::Request::post("http://localhost:4566/pets?x=1")
-        .body(gw::body::full("ignored"))
+        .body(gw::net::body::full("ignored"))
         .unwrap();
     let resp =
         g.rt.invoke_http(&g.http_hello, req, &[], &limits(5_000), "http-1")
@@ -365,7 +367,7 @@ async fn http_hello_answers() {
 
     // Without an authority or Host header.
     let req = http::Request::get("/only/path")
-        .body(gw::body::empty())
+        .body(gw::net::body::empty())
         .unwrap();
     let resp =
         g.rt.invoke_http(&g.http_hello, req, &[], &limits(5_000), "http-2")
@@ -461,7 +463,7 @@ async fn soak_hostile_and_good_interleaved() {
                 }
                 5 => {
                     let req = http::Request::get("http://h/s")
-                        .body(gw::body::empty())
+                        .body(gw::net::body::empty())
                         .unwrap();
                     let out =
                         g.rt.invoke_http(&g.http_hello, req, &[], &limits(5_000), &id)
@@ -523,7 +525,7 @@ async fn print_invoke_timings() {
     let mut samples = Vec::new();
     for i in 0..2_200 {
         let req = http::Request::get("http://h/pets")
-            .body(gw::body::empty())
+            .body(gw::net::body::empty())
             .unwrap();
         let start = Instant::now();
         let resp =

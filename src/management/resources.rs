@@ -110,7 +110,7 @@ pub(super) fn create_resource(store: &Store, req: &Req, id: &str, parent: &str) 
                 "Resource's path part must be specified",
             ));
         }
-        crate::import::check_segment(&part).map_err(ApiError::bad_request)?;
+        crate::control::import::check_segment(&part).map_err(ApiError::bad_request)?;
         if let Some(p) = parent.path_part.as_deref().filter(|p| p.ends_with("+}")) {
             return Err(ApiError::bad_request(format!(
                 "Cannot create a child of a resource with a greedy path variable: {p}"
@@ -140,7 +140,7 @@ pub(super) fn create_resource(store: &Store, req: &Req, id: &str, parent: &str) 
             p => format!("{p}/{part}"),
         };
         let r = Resource {
-            id: crate::ids::short(),
+            id: crate::aws::ids::short(),
             parent_id: Some(parent.id.clone()),
             path_part: Some(part.clone()),
             path,
@@ -535,4 +535,14 @@ pub(super) fn delete_integration_response(
         Ok(Value::Null)
     })?;
     Ok(Reply::no_content())
+}
+
+pub(super) fn get_integration(store: &Store, id: &str, rid: &str, verb: &str) -> Result<Reply> {
+    let api = find_api(store, id)?;
+    let r = find_resource(&api, rid)?;
+    let i = find_method(r, verb)?
+        .method_integration
+        .as_ref()
+        .ok_or_else(|| ApiError::not_found("No integration defined for method"))?;
+    Ok(Reply::ok(wire::integration(r, i)))
 }

@@ -43,7 +43,7 @@ struct CreateValidatorBody {
 pub(super) fn create_request_validator(store: &Store, req: &Req, id: &str) -> Result<Reply> {
     let b: CreateValidatorBody = req.json()?;
     let v = RequestValidator {
-        id: crate::ids::short(),
+        id: crate::aws::ids::short(),
         name: b.name.unwrap_or_default(),
         validate_request_body: b.validate_request_body.unwrap_or(false),
         validate_request_parameters: b.validate_request_parameters.unwrap_or(false),
@@ -191,7 +191,7 @@ pub(super) fn create_model(store: &Store, req: &Req, id: &str) -> Result<Reply> 
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         models.insert(name.clone(), schema.clone());
-        crate::validation::compile_model(&schema, &Value::Object(models))
+        crate::gateway::validation::compile_model(&schema, &Value::Object(models))
             .map_err(|e| ApiError::bad_request(format!("Invalid model schema specified: {e}")))?;
         let answer = model(&name, &schema);
         api.models.insert(name.clone(), schema.clone());
@@ -254,7 +254,7 @@ pub(super) fn update_model(store: &Store, req: &Req, id: &str, name: &str) -> Re
         let models = Value::Object(models);
         // The new schema, and every model (a method's, or one referring to it) still compiles.
         for (other, s) in models.as_object().into_iter().flatten() {
-            crate::validation::compile_model(s, &models).map_err(|e| {
+            crate::gateway::validation::compile_model(s, &models).map_err(|e| {
                 ApiError::bad_request(format!("Invalid model schema specified for {other}: {e}"))
             })?;
         }

@@ -20,11 +20,11 @@ use super::{
     InvokeError, Limits, Loaded, Pre, Runtime, MAX_HTTP_BODY_BYTES, MAX_LOG_BYTES,
     MAX_MEMORY_BYTES, MAX_RESPONSE_BYTES,
 };
-use crate::body::{self, Body};
+use crate::net::body::{self, Body};
 
 impl Runtime {
     /// Runs a Lambda-style function: `event_json` on its stdin, `env` as its only environment
-    /// variables; returns what it wrote to stdout (parsing it is `crate::lambda`'s job). Guest
+    /// variables; returns what it wrote to stdout (parsing it is `crate::aws::lambda`'s job). Guest
     /// stderr goes to the `gw::function` log target, one event per line, tagged with `request_id`.
     pub async fn invoke_lambda(
         &self,

@@ -17,7 +17,7 @@
 //!
 //! Architecture invariant: this module knows nothing of APIs, stages, OpenAPI or the store. It
 //! takes bytes, limits and environment variables, and returns bytes or a typed error; building the
-//! Lambda event and parsing its response is `crate::lambda`'s job.
+//! Lambda event and parsing its response is `crate::aws::lambda`'s job.
 
 mod host;
 mod invoke;

@@ -5,11 +5,12 @@
 //! The set of loaded functions is part of the serving snapshot: code is compiled (or read from
 //! the on-disk cache) when the store changes, never on the request path.
 
-use super::{parse_function_uri, RequestCx};
-use crate::body::{self, Body};
-use crate::gateway_response::{GatewayError, ResponseType};
-use crate::lambda::{self, EventInput, PayloadVersion};
+use super::RequestCx;
+use crate::aws::gateway_response::{GatewayError, ResponseType};
+use crate::aws::lambda::{self, EventInput, PayloadVersion};
+use crate::aws::uri::parse_function_uri;
 use crate::model::Integration;
+use crate::net::body::{self, Body};
 use crate::store::{FunctionVersion, Store, StoreError};
 use crate::wasm::{InvokeError, Limits, Loaded, Runtime};
 use bytes::Bytes;
@@ -60,17 +61,12 @@ pub struct FunctionCache {
     loaded: HashMap<(String, i64), Arc<LiveFunction>>,
 }
 
-/// Where compiled functions are cached: `<state>/cache/functions`.
-pub fn cache_dir(store: &Store) -> std::path::PathBuf {
-    store.dir().join("cache").join("functions")
-}
-
 /// The runtime for a store (created on first use).
 pub fn runtime(store: &Store, slot: &mut Option<Runtime>) -> Result<Runtime, StoreError> {
     if let Some(r) = slot {
         return Ok(r.clone());
     }
-    let r = Runtime::new(cache_dir(store))
+    let r = Runtime::new(store.function_cache_dir())
         .map_err(|e| StoreError::Invalid(format!("cannot start the WebAssembly runtime: {e}")))?;
     *slot = Some(r.clone());
     Ok(r)

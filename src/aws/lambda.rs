@@ -22,19 +22,16 @@
 //!   formats.
 
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
+use crate::aws::context::{clf_time, domain_prefix};
 use base64::Engine as _;
 use bytes::Bytes;
-use percent_encoding::percent_decode_str;
 use serde::ser::{SerializeMap, Serializer};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-/// The account id gw reports in events and ARNs (LocalStack's default).
-pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
-/// The region gw reports in ARNs.
-pub const DEFAULT_REGION: &str = "us-east-1";
+pub use crate::aws::{DEFAULT_ACCOUNT_ID, DEFAULT_REGION};
 
 /// What a Lambda authorizer answered: its `principalId`, its `context` (values stringified, as
 /// REST APIs pass them on) and its `usageIdentifierKey`. Shared (cached answers are reused).
@@ -312,7 +309,7 @@ struct V1Identity<'a> {
 /// Serialises a payload 1.0 event; `headers` and `query` hold the parts it borrows from.
 fn v1_event<'a>(input: &'a EventInput<'a>) -> V1Owned<'a> {
     let headers = v1_headers(input);
-    let query = grouped_query(input.raw_query);
+    let query = crate::aws::query::grouped(input.raw_query);
     V1Owned {
         input,
         headers,
@@ -435,7 +432,7 @@ struct V2Http<'a> {
 fn v2_event<'a>(input: &'a EventInput<'a>) -> V2Owned<'a> {
     V2Owned {
         input,
-        query: grouped_query(input.raw_query),
+        query: crate::aws::query::grouped(input.raw_query),
         route_key: if input.resource_path == "$default" {
             "$default".to_owned()
         } else {
@@ -611,34 +608,6 @@ fn title_case(name: &str) -> String {
     out
 }
 
-/// Splits and decodes a query string (`&` and `;` separate pairs; `+` is a space), and groups
-/// the values of each key, keys in order of first appearance.
-fn grouped_query(raw: Option<&str>) -> Multi<'_> {
-    let Some(raw) = raw else { return Vec::new() };
-    let mut out: Multi = Vec::new();
-    let mut index: HashMap<Cow<str>, usize> = HashMap::new();
-    for pair in raw.split(['&', ';']).filter(|p| !p.is_empty()) {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let (k, v) = (decode_component(k), decode_component(v));
-        match index.get(&k) {
-            Some(&i) => out[i].1.push(v),
-            None => {
-                index.insert(k.clone(), out.len());
-                out.push((k, vec![v]));
-            }
-        }
-    }
-    out
-}
-
-fn decode_component(s: &str) -> Cow<'_, str> {
-    if !s.contains(['+', '%']) {
-        return Cow::Borrowed(s);
-    }
-    let spaced = s.replace('+', " ");
-    Cow::Owned(percent_decode_str(&spaced).decode_utf8_lossy().into_owned())
-}
-
 fn event_body<'a>(input: &EventInput<'a>) -> (Option<Cow<'a, str>>, bool) {
     if input.body.is_empty() {
         (None, false)
@@ -664,30 +633,6 @@ fn staged_path(stage: &str, path: &str) -> String {
     } else {
         format!("/{stage}{path}")
     }
-}
-
-/// "abc123.execute-api.localhost:4566" → "abc123".
-pub fn domain_prefix(domain: &str) -> &str {
-    let host = domain.split(':').next().unwrap_or(domain);
-    host.split('.').next().unwrap_or(host)
-}
-
-/// Common Log Format time, as `$context.requestTime`: "09/Apr/2015:12:34:56 +0000".
-pub fn clf_time(epoch_ms: i64) -> String {
-    use chrono::{Datelike, Timelike};
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let t = chrono::DateTime::from_timestamp_millis(epoch_ms).unwrap_or_default();
-    format!(
-        "{:02}/{}/{:04}:{:02}:{:02}:{:02} +0000",
-        t.day(),
-        MONTHS[t.month0() as usize % 12],
-        t.year(),
-        t.hour(),
-        t.minute(),
-        t.second()
-    )
 }
 
 /// A function's answer, translated into an HTTP response. Header names may repeat.

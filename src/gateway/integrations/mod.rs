@@ -8,9 +8,10 @@ pub mod http;
 pub mod mock;
 pub mod upstream;
 
-use crate::gateway_response::{GatewayError, ResponseType};
+use crate::aws::gateway_response::{GatewayError, ResponseType};
+use crate::aws::uri::{parse_function_uri, substitute_stage_variables};
+use crate::gateway::snapshot::LiveDeployment;
 use crate::model::{Integration, IntegrationType, Method, Resource};
-use crate::snapshot::LiveDeployment;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -30,12 +31,14 @@ pub struct RequestCx<'a> {
     pub path: &'a str,
     pub query: Option<&'a str>,
     pub http_method: &'a str,
+    /// `HTTP/1.1`, `HTTP/2.0`, ... (`$context.protocol`).
+    pub protocol: &'static str,
     pub headers: &'a ::http::HeaderMap,
     pub source_ip: &'a str,
     pub domain_name: &'a str,
     pub request_time_ms: i64,
     /// What the method's Lambda authorizer granted (`$context.authorizer.*`).
-    pub authorizer: Option<&'a crate::lambda::Authorized>,
+    pub authorizer: Option<&'a crate::aws::lambda::Authorized>,
 }
 
 impl RequestCx<'_> {
@@ -47,46 +50,38 @@ impl RequestCx<'_> {
     }
 
     fn query_param(&self, name: &str) -> Option<String> {
-        let q = self.query?;
-        url_pairs(q)
-            .filter(|(k, _)| k == name)
-            .last()
-            .map(|(_, v)| v)
+        crate::aws::query::last(self.query?, name).map(Cow::into_owned)
     }
 
-    /// A `$context` variable (the simple ones).
+    /// The request's `$context` (the one table, [`crate::aws::context`]).
+    pub fn context_table(&self) -> crate::aws::context::Context<'_> {
+        crate::aws::context::Context {
+            request_id: self.request_id,
+            extended_request_id: self.extended_request_id,
+            http_method: self.http_method,
+            protocol: self.protocol,
+            source_ip: self.source_ip,
+            user_agent: self
+                .headers
+                .get(::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+            domain_name: self.domain_name,
+            request_time_ms: self.request_time_ms,
+            path: self.path,
+            api_id: Some(self.api_id),
+            stage: Some(self.stage),
+            deployment_id: Some(&self.deployment.deployment_id),
+            is_canary: Some(self.is_canary),
+            resource_id: Some(&self.resource.id),
+            resource_path: Some(&self.resource.path),
+            authorizer: self.authorizer,
+            api_key_id: None,
+        }
+    }
+
+    /// A `$context` variable.
     pub fn context(&self, key: &str) -> Option<String> {
-        Some(match key {
-            "requestId" => self.request_id.to_string(),
-            "extendedRequestId" => self.extended_request_id.to_string(),
-            "apiId" => self.api_id.to_string(),
-            "stage" => self.stage.to_string(),
-            "deploymentId" => self.deployment.deployment_id.clone(),
-            "resourceId" => self.resource.id.clone(),
-            "resourcePath" => self.resource.path.clone(),
-            "httpMethod" => self.http_method.to_string(),
-            "path" => format!("/{}{}", self.stage, self.path),
-            "domainName" => self.domain_name.to_string(),
-            "protocol" => "HTTP/1.1".to_string(),
-            "domainPrefix" => crate::lambda::domain_prefix(self.domain_name).to_string(),
-            "accountId" => crate::lambda::DEFAULT_ACCOUNT_ID.to_string(),
-            "identity.sourceIp" => self.source_ip.to_string(),
-            "identity.userAgent" => self.header_text(::http::header::USER_AGENT)?,
-            "isCanaryRequest" => self.is_canary.to_string(),
-            "requestTimeEpoch" => self.request_time_ms.to_string(),
-            "requestTime" => crate::lambda::clf_time(self.request_time_ms),
-            _ => match key.strip_prefix("authorizer.") {
-                Some(k) => self.authorizer?.get(k)?.to_string(),
-                None => return None,
-            },
-        })
-    }
-
-    fn header_text(&self, name: ::http::header::HeaderName) -> Option<String> {
-        self.headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
+        self.context_table().get(key)
     }
 
     /// Resolve a mapping source: `method.request.{path,querystring,header}.X`, `'static'`,
@@ -139,13 +134,17 @@ impl RequestCx<'_> {
         &self,
         template: &str,
         body: &str,
-    ) -> Result<(String, crate::vtl::Overrides), GatewayError> {
-        if crate::vtl::is_literal(template) {
+    ) -> Result<(String, crate::aws::vtl::Overrides), GatewayError> {
+        if crate::aws::vtl::is_literal(template) {
             return Ok((template.to_string(), Default::default()));
         }
         let query: Vec<(String, String)> = self
             .query
-            .map(|q| url_pairs(q).collect())
+            .map(|q| {
+                crate::aws::query::pairs(q)
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
             .unwrap_or_default();
         let headers: Vec<(String, String)> = self
             .headers
@@ -153,7 +152,7 @@ impl RequestCx<'_> {
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
         let context = |key: &str| self.context(key);
-        let bindings = crate::vtl::Bindings {
+        let bindings = crate::aws::vtl::Bindings {
             body,
             path: self.path_params,
             query: &query,
@@ -161,7 +160,7 @@ impl RequestCx<'_> {
             context: &context,
             stage_variables: self.variables,
         };
-        crate::vtl::render_with_overrides(template, &bindings).map_err(|e| {
+        crate::aws::vtl::render_with_overrides(template, &bindings).map_err(|e| {
             tracing::warn!("{} {}: {e}", self.method.http_method, self.resource.path);
             GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
         })
@@ -171,39 +170,6 @@ impl RequestCx<'_> {
     pub fn stage_variables_in<'t>(&self, text: &'t str) -> Cow<'t, str> {
         substitute_stage_variables(text, self.variables)
     }
-}
-
-/// Substitute `${stageVariables.x}` in `text`; an undefined variable renders empty, as on AWS.
-pub fn substitute_stage_variables<'t>(
-    text: &'t str,
-    vars: &BTreeMap<String, String>,
-) -> Cow<'t, str> {
-    const OPEN: &str = "${stageVariables.";
-    // A `$` is looked for first: a plain search for one byte, where the whole marker's search
-    // sets up a substring searcher on every call.
-    if !text.as_bytes().contains(&b'$') || !text.contains(OPEN) {
-        return Cow::Borrowed(text);
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find(OPEN) {
-        out.push_str(&rest[..i]);
-        let after = &rest[i + OPEN.len()..];
-        match after.find('}') {
-            Some(end) => {
-                if let Some(v) = vars.get(&after[..end]) {
-                    out.push_str(v);
-                }
-                rest = &after[end + 1..];
-            }
-            None => {
-                out.push_str(&rest[i..]);
-                rest = "";
-            }
-        }
-    }
-    out.push_str(rest);
-    Cow::Owned(out)
 }
 
 /// The media type of a request (`application/json` when it names none), lower-cased, without
@@ -219,7 +185,7 @@ pub fn media_type(headers: &::http::HeaderMap) -> String {
 
 /// Applies a template's `responseOverride.status` and `responseOverride.header.*` to a response.
 pub fn apply_response_overrides(
-    overrides: &crate::vtl::Overrides,
+    overrides: &crate::aws::vtl::Overrides,
     status: &mut ::http::StatusCode,
     headers: &mut ::http::HeaderMap,
 ) {
@@ -242,43 +208,6 @@ pub fn apply_response_overrides(
             }
         }
     }
-}
-
-/// Decoded `key=value` pairs of a query string (`+` is a space).
-pub fn url_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let dec = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        (dec(k), dec(v))
-    })
-}
-
-/// A Lambda function named by an AWS_PROXY integration URI:
-/// `arn:aws:apigateway:REGION:lambda:path/2015-03-31/functions/arn:aws:lambda:REGION:ACCOUNT:function:NAME[:QUALIFIER]/invocations`
-/// (or a bare function ARN).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct FunctionRef {
-    pub name: String,
-    pub qualifier: Option<String>,
-}
-
-pub fn parse_function_uri(uri: &str) -> Option<FunctionRef> {
-    let start = uri.find(":function:")? + ":function:".len();
-    let rest = &uri[start..];
-    let rest = rest.strip_suffix("/invocations").unwrap_or(rest);
-    let rest = rest.split('/').next()?;
-    let (name, qualifier) = match rest.split_once(':') {
-        Some((n, q)) => (n, Some(q.to_string()).filter(|q| !q.is_empty())),
-        None => (rest, None),
-    };
-    (!name.is_empty()).then(|| FunctionRef {
-        name: name.to_string(),
-        qualifier,
-    })
 }
 
 /// What `gw routes` shows as the target of an integration.
@@ -308,37 +237,5 @@ pub fn describe_target(i: &Integration) -> Option<String> {
                 _ => uri,
             })
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn function_uris() {
-        let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:hello:2/invocations";
-        assert_eq!(
-            parse_function_uri(uri),
-            Some(FunctionRef {
-                name: "hello".into(),
-                qualifier: Some("2".into())
-            })
-        );
-        let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:app/invocations";
-        assert_eq!(parse_function_uri(uri).map(|f| f.qualifier), Some(None));
-        assert_eq!(parse_function_uri("http://x"), None);
-    }
-
-    #[test]
-    fn stage_variables() {
-        let vars: BTreeMap<String, String> = [("host".to_string(), "h:1".to_string())].into();
-        assert_eq!(
-            substitute_stage_variables(
-                "http://${stageVariables.host}/${stageVariables.none}x",
-                &vars
-            ),
-            "http://h:1/x"
-        );
     }
 }

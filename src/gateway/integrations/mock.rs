@@ -1,12 +1,12 @@
 //! MOCK integrations: the status comes from the request template's `statusCode` (the template is
 //! VTL, run on the request), the integration response is chosen as AWS does (a selection pattern
 //! matching that status, else `default`), and its `responseParameters` and mapping template (VTL,
-//! see [`crate::vtl`]) make the answer.
+//! see [`crate::aws::vtl`]) make the answer.
 
 use super::RequestCx;
-use crate::body;
-use crate::gateway_response::{GatewayError, ResponseType};
+use crate::aws::gateway_response::{GatewayError, ResponseType};
 use crate::model::{Integration, IntegrationResponse};
+use crate::net::body;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use std::collections::BTreeMap;
 

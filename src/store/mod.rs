@@ -6,6 +6,8 @@
 //! SQLite's lock (with a generous busy timeout) instead of failing. Readers never block writers
 //! (WAL). `PRAGMA data_version` tells a long-lived reader (the server) that someone committed.
 
+pub mod serving;
+
 use crate::model::{CanarySettings, Deployment, RestApi, Stage};
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 use std::collections::BTreeMap;
@@ -159,6 +161,11 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Where compiled function code is cached (`cache/functions` in the state directory).
+    pub fn function_cache_dir(&self) -> PathBuf {
+        self.dir.join("cache").join("functions")
     }
 
     fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
@@ -419,7 +426,7 @@ impl Tx<'_> {
             ));
         }
         let deployment = Deployment {
-            id: crate::ids::short(),
+            id: crate::aws::ids::short(),
             description: description.map(str::to_string),
             created_date: now(),
         };

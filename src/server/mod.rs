@@ -8,10 +8,14 @@
 //! way before it is answered. In-flight requests finish on the snapshot they
 //! started with; new ones see the new one.
 
-use crate::conn;
-use crate::dispatch::{Draw, Shared};
-use crate::snapshot::{self, Reloader};
-use crate::store::{Store, StoreError};
+pub mod conn;
+pub mod door;
+pub mod surface;
+
+use crate::gateway::dispatch::{Draw, Shared};
+use crate::gateway::snapshot::{self, Reloader};
+use crate::store::Store;
+use crate::store::StoreError;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use hyper_util::server::conn::auto;
 use std::collections::HashMap;
@@ -38,7 +42,7 @@ pub struct Config {
     /// Print `listening on http://ADDR` on stderr once ready.
     pub announce: bool,
     /// Where stages with `accessLogSettings` write their lines.
-    pub access_log: crate::access_log::Sink,
+    pub access_log: crate::gateway::access_log::Sink,
 }
 
 impl Default for Config {
@@ -51,7 +55,7 @@ impl Default for Config {
             shutdown_grace: Duration::from_secs(10),
             require_sigv4: None,
             announce: true,
-            access_log: crate::access_log::Sink::Stdout,
+            access_log: crate::gateway::access_log::Sink::Stdout,
         }
     }
 }
@@ -113,10 +117,26 @@ pub async fn run(
         Some(seed) => Draw::seeded(seed),
         None => Draw::Random,
     });
-    let authorizers = Arc::new(crate::authorizer::Cache::default());
-    let limiter = Arc::new(crate::throttle::Limiter::default());
-    let access_log =
-        crate::access_log::Writer::start(&config.access_log).map_err(ServerError::AccessLog)?;
+    let authorizers = Arc::new(crate::gateway::authorizer::Cache::default());
+    let limiter = Arc::new(crate::gateway::throttle::Limiter::default());
+    let access_log = crate::gateway::access_log::Writer::start(&config.access_log)
+        .map_err(ServerError::AccessLog)?;
+    let management = {
+        let reloader = reloader.clone();
+        Arc::new(crate::management::Management::new(
+            store.clone(),
+            Box::new(move || reloader.sync().map(|_| ()).map_err(|e| e.to_string())),
+            config.require_sigv4.clone(),
+        ))
+    };
+    let surface = {
+        let reloader = reloader.clone();
+        Arc::new(surface::Surface {
+            version: env!("CARGO_PKG_VERSION"),
+            started: std::time::Instant::now(),
+            generation: Box::new(move || reloader.current().generation),
+        })
+    };
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
 
@@ -128,8 +148,9 @@ pub async fn run(
         let (tx, rx) = tokio::sync::mpsc::unbounded_channel::<Accepted>();
         queues.push(tx);
         let config = config.clone();
-        let (draw, store) = (draw.clone(), store.clone());
-        let reloader = reloader.clone();
+        let draw = draw.clone();
+        let (reloader, management) = (reloader.clone(), management.clone());
+        let surface = surface::router(surface.clone());
         let authorizers = authorizers.clone();
         let limiter = limiter.clone();
         let access_log = access_log.clone();
@@ -140,19 +161,22 @@ pub async fn run(
                     .enable_all()
                     .build()?;
                 rt.block_on(async move {
-                    let shared = Arc::new(Shared {
-                        store,
-                        snapshot: crate::snapshot::WorkerSnapshot::new(reloader.clone()),
-                        reloader,
-                        client: crate::integrations::http::client(),
+                    let gateway = Shared {
+                        snapshot: crate::gateway::snapshot::WorkerSnapshot::new(reloader),
+                        client: crate::gateway::integrations::http::client(),
                         deployment_header: config.deployment_header,
                         require_sigv4: config.require_sigv4.clone(),
                         draw,
                         authorizers,
                         limiter,
                         access_log,
+                    };
+                    let door = Arc::new(door::Door {
+                        gateway,
+                        management,
+                        surface,
                     });
-                    worker(rx, shared, &config).await;
+                    worker(rx, door, &config).await;
                     Ok(())
                 })
             })?;
@@ -212,7 +236,7 @@ type Accepted = (std::net::TcpStream, std::net::SocketAddr);
 /// then close idle connections, let requests in flight finish (bounded by `shutdown_grace`).
 async fn worker(
     mut queue: tokio::sync::mpsc::UnboundedReceiver<Accepted>,
-    shared: Arc<Shared>,
+    door: Arc<door::Door>,
     config: &Config,
 ) {
     let mut hyper = auto::Builder::new(TokioExecutor::new());
@@ -223,7 +247,7 @@ async fn worker(
         .max_buf_size(64 * 1024);
     let stop = Arc::new(AtomicBool::new(false));
     let worker = Arc::new(conn::Worker {
-        shared,
+        door,
         hyper,
         header_read_timeout: config.header_read_timeout,
         stop: stop.clone(),

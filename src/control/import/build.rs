@@ -4,7 +4,7 @@
 
 use super::doc::{kind_of, resolve_ref, Doc, Op, Version};
 use super::{escape_pointer, ImportError, Imported, Location, Warning};
-use crate::ids;
+use crate::aws::ids;
 use crate::model::*;
 use serde_json::{Map, Value};
 use std::collections::{BTreeMap, HashMap};
@@ -358,7 +358,7 @@ fn gateway_responses(
     for (kind, v) in map {
         let p = format!("{ptr}/{}", escape_pointer(kind));
         let kind = kind.to_ascii_uppercase();
-        if !crate::gateway_response::is_known_type(&kind) {
+        if !crate::aws::gateway_response::is_known_type(&kind) {
             cx.warn(
                 &p,
                 format!("unknown gateway response type {kind}; kept but never used"),
@@ -1186,7 +1186,7 @@ fn integration(cx: &mut Ctx, ptr: &str, v: &Value) -> Result<Integration, Import
         _ if request_templates.is_empty() => {}
         IntegrationType::Mock | IntegrationType::Http => {
             for (content_type, template) in &request_templates {
-                if let Err(e) = crate::vtl::check(template) {
+                if let Err(e) = crate::aws::vtl::check(template) {
                     cx.warn(
                         &format!(
                             "{}/{}",
@@ -1207,7 +1207,7 @@ fn integration(cx: &mut Ctx, ptr: &str, v: &Value) -> Result<Integration, Import
     if matches!(kind, IntegrationType::Mock | IntegrationType::Http) {
         for (pattern, r) in &integration_responses {
             for (content_type, template) in &r.response_templates {
-                if let Err(e) = crate::vtl::check(template) {
+                if let Err(e) = crate::aws::vtl::check(template) {
                     cx.warn(
                         &format!(
                             "{}/{}/responseTemplates/{}",

@@ -3,8 +3,9 @@
 //! `x-amazon-apigateway-gateway-responses` customisations (status, static and mapped headers,
 //! simple `$context` / `$stageVariables` templates).
 
-use crate::body::{self, Body};
+use crate::aws::context::Context;
 use crate::model::{GatewayResponse, RestApi};
+use crate::net::body::{self, Body};
 use http::{HeaderMap, HeaderName, HeaderValue, Response, StatusCode};
 use std::collections::BTreeMap;
 
@@ -273,47 +274,23 @@ impl GatewayError {
     }
 }
 
-/// What templates and header mappings may refer to.
+/// What a gateway-response template can see: the request's [`Context`] as far as it got, its
+/// stage's variables (once the stage is known) and its headers.
 #[derive(Default)]
 pub struct ErrorContext<'a> {
-    pub request_id: &'a str,
-    pub extended_request_id: &'a str,
-    pub api_id: &'a str,
-    pub stage: &'a str,
-    pub http_method: &'a str,
-    pub path: &'a str,
-    pub resource_path: &'a str,
-    pub domain_name: &'a str,
-    pub source_ip: &'a str,
+    pub context: Context<'a>,
     pub stage_variables: Option<&'a BTreeMap<String, String>>,
     pub request_headers: Option<&'a HeaderMap>,
 }
 
 impl ErrorContext<'_> {
     fn context_value(&self, key: &str, err: &GatewayError) -> Option<String> {
-        Some(match key {
-            "error.message" => err.message.clone(),
-            "error.messageString" => err.message_string(),
-            "error.responseType" => err.kind.name().to_string(),
-            "requestId" => self.request_id.to_string(),
-            "extendedRequestId" => self.extended_request_id.to_string(),
-            "apiId" => self.api_id.to_string(),
-            "stage" => self.stage.to_string(),
-            "httpMethod" => self.http_method.to_string(),
-            "path" => self.path.to_string(),
-            "resourcePath" => self.resource_path.to_string(),
-            "domainName" => self.domain_name.to_string(),
-            "identity.sourceIp" => self.source_ip.to_string(),
-            "identity.userAgent" => self
-                .request_headers?
-                .get(http::header::USER_AGENT)?
-                .to_str()
-                .ok()?
-                .to_string(),
-            "domainPrefix" => crate::lambda::domain_prefix(self.domain_name).to_string(),
-            "accountId" => crate::lambda::DEFAULT_ACCOUNT_ID.to_string(),
-            _ => return None,
-        })
+        match key {
+            "error.message" => Some(err.message.clone()),
+            "error.messageString" => Some(err.message_string()),
+            "error.responseType" => Some(err.kind.name().to_string()),
+            _ => self.context.get(key),
+        }
     }
 
     fn stage_variable(&self, key: &str) -> String {
@@ -325,9 +302,9 @@ impl ErrorContext<'_> {
 
     /// Substitute `$context.x`, `${context.x}`, `$stageVariables.x`, `${stageVariables.x}`.
     fn render(&self, template: &str, err: &GatewayError) -> String {
-        crate::template::render(template, |r| match r {
-            crate::template::Reference::Context(k) => self.context_value(k, err),
-            crate::template::Reference::StageVariable(k) => Some(self.stage_variable(k)),
+        crate::aws::template::render(template, |r| match r {
+            crate::aws::template::Reference::Context(k) => self.context_value(k, err),
+            crate::aws::template::Reference::StageVariable(k) => Some(self.stage_variable(k)),
         })
     }
 
@@ -433,7 +410,10 @@ mod tests {
         let err = GatewayError::new(ResponseType::MissingAuthenticationToken);
         let vars: BTreeMap<String, String> = [("v".to_string(), "x".to_string())].into();
         let cx = ErrorContext {
-            request_id: "rid",
+            context: Context {
+                request_id: "rid",
+                ..Default::default()
+            },
             stage_variables: Some(&vars),
             ..Default::default()
         };

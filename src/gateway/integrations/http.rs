@@ -4,10 +4,10 @@
 
 use super::upstream::{Outgoing, RequestHead, Upstream, UpstreamError};
 use super::RequestCx;
-use crate::body::{self, Body};
-use crate::gateway_response::{GatewayError, ResponseType};
-use crate::headers::Relayed;
+use crate::aws::gateway_response::{GatewayError, ResponseType};
 use crate::model::{Integration, IntegrationType};
+use crate::net::body::{self, Body};
+use crate::net::headers::Relayed;
 use http::header::{HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, EXPECT, HOST};
 use http::{HeaderMap, Response};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -234,8 +234,8 @@ pub struct UriPlan {
 }
 
 /// The plans of the HTTP and HTTP_PROXY integration URIs of `api` that can have one, by URI.
-pub fn plans(api: &crate::model::RestApi) -> crate::fnv::Map<Box<str>, UriPlan> {
-    let mut plans = crate::fnv::Map::default();
+pub fn plans(api: &crate::model::RestApi) -> crate::net::fnv::Map<Box<str>, UriPlan> {
+    let mut plans = crate::net::fnv::Map::default();
     let uris = api
         .resources
         .iter()
@@ -423,7 +423,7 @@ fn config_error(detail: String) -> GatewayError {
 }
 
 /// Forward the request to the backend and stream its answer back. An HTTP_PROXY answer's fields
-/// come back as received, beside the response (see [`crate::headers::Relayed`]).
+/// come back as received, beside the response (see [`crate::net::headers::Relayed`]).
 pub async fn forward(
     cx: &RequestCx<'_>,
     integration: &Integration,
@@ -463,7 +463,7 @@ pub async fn forward(
             split_backend_url(&url).map_err(config_error)?
         }
     };
-    let mut request_overrides = crate::vtl::Overrides::new();
+    let mut request_overrides = crate::aws::vtl::Overrides::new();
     let body = if integration.kind == IntegrationType::Http {
         match request_template(integration, cx.headers)? {
             Some(template) => {
@@ -567,7 +567,7 @@ pub async fn forward(
     if integration.kind == IntegrationType::HttpProxy {
         return Ok((resp, Some(relayed)));
     }
-    crate::headers::materialize(&mut resp, relayed);
+    crate::net::headers::materialize(&mut resp, relayed);
     let (mut parts, incoming) = resp.into_parts();
     let template = apply_integration_response(cx, integration, &mut parts);
     if let Some((content_type, template)) = template {
@@ -589,11 +589,12 @@ pub async fn forward(
 }
 
 /// A body read in full, failing past API Gateway's 10 MB.
-async fn read_limited(body: Body) -> Result<bytes::Bytes, crate::body::BoxError> {
+async fn read_limited(body: Body) -> Result<bytes::Bytes, crate::net::body::BoxError> {
     use http_body_util::BodyExt;
     // Boxed: `Collect<Limited<_>>` itself trips the compiler's Send analysis of the request
     // future (a higher-ranked lifetime it cannot prove), the boxed body does not.
-    let limited: Body = http_body_util::Limited::new(body, crate::dispatch::MAX_BODY_BYTES).boxed();
+    let limited: Body =
+        http_body_util::Limited::new(body, crate::net::body::MAX_BODY_BYTES).boxed();
     Ok(limited.collect().await?.to_bytes())
 }
 
@@ -626,7 +627,7 @@ fn request_template<'i>(
     Ok(None)
 }
 
-fn body_error(e: crate::body::BoxError) -> GatewayError {
+fn body_error(e: crate::net::body::BoxError) -> GatewayError {
     if e.is::<http_body_util::LengthLimitError>() {
         GatewayError::with_message(ResponseType::RequestTooLarge, "Request Too Long")
     } else {

@@ -26,10 +26,10 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Map, Value};
 
-use crate::gateway_response::{GatewayError, ResponseType};
-use crate::integrations::function::{self, Functions};
-use crate::integrations::RequestCx;
-use crate::lambda::{self, Authorized, Grant, PayloadVersion};
+use crate::aws::gateway_response::{GatewayError, ResponseType};
+use crate::aws::lambda::{self, Authorized, Grant, PayloadVersion};
+use crate::gateway::integrations::function::{self, Functions};
+use crate::gateway::integrations::RequestCx;
 use crate::model::Authorizer;
 
 /// `authorizerResultTtlInSeconds` when the API does not say.

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-use crate::gateway_response::{GatewayError, ResponseType};
+use crate::aws::gateway_response::{GatewayError, ResponseType};
 
 /// A usage plan's limits, read from its `throttle` and `quota`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]

@@ -25,8 +25,11 @@ pub fn empty() -> Body {
         .boxed()
 }
 
+/// API Gateway's payload limit (10 MB), the largest body any plane reads.
+pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
+
 /// How much of an unwanted request body is read at most, and for how long, once it is dropped.
-const DISCARD_BYTES: usize = 4 * crate::dispatch::MAX_BODY_BYTES;
+const DISCARD_BYTES: usize = 4 * MAX_BODY_BYTES;
 const DISCARD_TIME: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// A client's request body as hyper reads it (on hyper's path in `conn`). Dropped before its end

@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::gateway_response::{GatewayError, ResponseType};
-use crate::integrations::RequestCx;
+use crate::aws::gateway_response::{GatewayError, ResponseType};
+use crate::gateway::integrations::RequestCx;
 use crate::model::{Method, RequestValidator, RestApi};
 
 /// The method's validator, if it has one.

@@ -1,6 +1,6 @@
 //! One client connection. gw answers plain HTTP/1.1 itself: it reads each request head with
 //! httparse, a body of known length up to [`SHORT_BODY_BYTES`] in full, hands the request to
-//! [`dispatch::handle`] and writes the answer, so a keep-alive request costs one read and one
+//! the front door ([`door::handle`]) and writes the answer, so a keep-alive request costs one read and one
 //! write, with no dispatcher, channel or per-request timer between the socket and the gateway.
 //!
 //! Everything else — HTTP/1.0, HTTP/2 (h2c), a chunked or larger body, `Expect`, `Upgrade`, a
@@ -14,9 +14,10 @@
 //! [`IDLE_TIMEOUT`] for its next request. One timer per connection enforces both, re-armed only
 //! when it fires early, never per request.
 
-use crate::body::{self, Body};
-use crate::dispatch::{self, Shared};
-use crate::headers::tokens;
+use super::door::{self, Door};
+use crate::gateway::dispatch;
+use crate::net::body::{self, Body};
+use crate::net::headers::tokens;
 use bytes::{Buf, Bytes, BytesMut};
 use http::header::{CONNECTION, CONTENT_LENGTH, DATE, TRANSFER_ENCODING};
 use http::{HeaderName, HeaderValue, Method, Request, StatusCode, Uri};
@@ -60,7 +61,7 @@ pub struct Flags {
 
 /// What every connection of a worker shares.
 pub struct Worker {
-    pub shared: Arc<Shared>,
+    pub door: Arc<Door>,
     pub hyper: auto::Builder<TokioExecutor>,
     pub header_read_timeout: Duration,
     /// Set at shutdown: finish the request in flight, then close.
@@ -142,7 +143,7 @@ pub async fn serve(
             *request.body_mut() = body::full(buf.split_to(body_len as usize).freeze());
         }
         let head_request = request.method() == Method::HEAD;
-        let response = dispatch::handle(&worker.shared, request, &peer).await;
+        let response = door::handle(&worker.door, request, &peer).await;
         match write_response(&mut stream, &mut out, response, head_request, close).await {
             Ok(true) => {}
             Ok(false) | Err(_) => return,
@@ -150,7 +151,7 @@ pub async fn serve(
     }
 }
 
-/// The parsed request, ready for [`dispatch::handle`] (its body filled in once read).
+/// The parsed request, ready for [`door::handle`] (its body filled in once read).
 struct Head {
     request: Request<Body>,
     body_len: u64,
@@ -226,7 +227,7 @@ fn parse_head(buf: &mut BytesMut) -> Result<Option<Head>, Unsupported> {
     let head = buf.split_to(len).freeze();
     let slice = |(a, b): (u32, u32)| head.slice(a as usize..b as usize);
     let uri = Uri::from_maybe_shared(slice(path)).map_err(|_| Unsupported);
-    let mut headers = crate::headers::map(count);
+    let mut headers = crate::net::headers::map(count);
     for span in &spans[..count] {
         let (a, b) = span.name;
         let name = HeaderName::from_bytes(&head[a as usize..b as usize]);
@@ -405,7 +406,7 @@ async fn write_response(
         out.extend_from_slice(b"connection: close\r\n");
     }
     out.extend_from_slice(b"\r\n");
-    crate::headers::recycle(parts.headers);
+    crate::net::headers::recycle(parts.headers);
     if no_body {
         stream.write_all(out).await?;
         return Ok(!close);
@@ -541,7 +542,7 @@ async fn to_hyper(
     worker: &Worker,
     graceful: Watcher,
 ) {
-    let shared = worker.shared.clone();
+    let door = worker.door.clone();
     let remote = peer.addr;
     let peer = Arc::new(peer);
     // hyper's header read timeout starts only once the HTTP version is known; a client that
@@ -551,14 +552,14 @@ async fn to_hyper(
     let seen = started.clone();
     let service = service_fn(move |req: Request<hyper::body::Incoming>| {
         seen.store(true, Ordering::Relaxed);
-        let (shared, peer) = (shared.clone(), peer.clone());
+        let (door, peer) = (door.clone(), peer.clone());
         let expects_continue = req
             .headers()
             .get(http::header::EXPECT)
             .is_some_and(|v| v.as_bytes().eq_ignore_ascii_case(b"100-continue"));
         let req = req.map(|b| body::from_client(b, expects_continue));
         async move {
-            let answer = dispatch::handle(&shared, req, &peer).await;
+            let answer = door::handle(&door, req, &peer).await;
             Ok::<_, std::convert::Infallible>(answer.into_response())
         }
     });

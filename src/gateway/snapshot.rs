@@ -5,8 +5,8 @@
 //! Deployments are immutable, so a rebuilt snapshot reuses the routers of deployments it already
 //! had ([`SnapshotCache`]); only stage pointers and variables are re-read on every change.
 
+use crate::gateway::router::Router;
 use crate::model::RestApi;
-use crate::router::Router;
 use crate::store::{self, Store, StoreError};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
@@ -18,12 +18,12 @@ pub struct LiveDeployment {
     pub deployment_id: String,
     pub api: RestApi,
     pub router: Router,
-    /// The compiled request-body schemas (see [`crate::validation::BodySchemas`]).
-    pub body_schemas: crate::validation::BodySchemas,
+    /// The compiled request-body schemas (see [`crate::gateway::validation::BodySchemas`]).
+    pub body_schemas: crate::gateway::validation::BodySchemas,
     /// The API's `x-amazon-apigateway-cors`, if it has one.
-    pub cors: Option<crate::cors::Cors>,
-    /// Its HTTP integration URIs, taken apart (see [`crate::integrations::http::UriPlan`]).
-    pub uri_plans: crate::fnv::Map<Box<str>, crate::integrations::http::UriPlan>,
+    pub cors: Option<crate::gateway::cors::Cors>,
+    /// Its HTTP integration URIs, taken apart (see [`crate::gateway::integrations::http::UriPlan`]).
+    pub uri_plans: crate::net::fnv::Map<Box<str>, crate::gateway::integrations::http::UriPlan>,
 }
 
 #[derive(Debug)]
@@ -41,7 +41,7 @@ pub struct LiveStage {
     pub variables: Arc<BTreeMap<String, String>>,
     pub canary: Option<LiveCanary>,
     /// `methodSettings` throttles: key (`pets/GET`, `*/*`) → limits. Empty: none.
-    pub throttles: HashMap<String, crate::throttle::Limits>,
+    pub throttles: HashMap<String, crate::gateway::throttle::Limits>,
     /// `accessLogSettings.format`, when the stage logs.
     pub access_log: Option<Arc<str>>,
 }
@@ -50,18 +50,18 @@ pub struct LiveStage {
 pub struct LiveApi {
     pub id: String,
     pub name: String,
-    pub stages: crate::fnv::Map<String, LiveStage>,
+    pub stages: crate::net::fnv::Map<String, LiveStage>,
 }
 
 /// Everything served, at one instant of the store.
 #[derive(Debug, Default)]
 pub struct Snapshot {
-    pub apis: crate::fnv::Map<String, Arc<LiveApi>>,
+    pub apis: crate::net::fnv::Map<String, Arc<LiveApi>>,
     /// Lower-cased name → id.
     pub names: HashMap<String, String>,
     /// The API the short URL form (`/{stage}/...`) serves: the only API with a stage.
     pub default_api: Option<String>,
-    pub functions: crate::integrations::function::Functions,
+    pub functions: crate::gateway::integrations::function::Functions,
     /// API id → stage → the enabled API keys its usage plans accept, by value (nested, so a
     /// request looks a key up without building a composite key).
     pub api_keys: HashMap<String, HashMap<String, HashMap<String, KeyGrant>>>,
@@ -91,17 +91,17 @@ impl Snapshot {
 pub struct KeyGrant {
     /// `PLAN_ID/KEY_ID`: whose bucket and quota a request spends.
     pub id: String,
-    pub limits: crate::throttle::Limits,
+    pub limits: crate::gateway::throttle::Limits,
     /// The plan's per-method throttles on this stage (`/pets/GET` → limits), each a bucket of
     /// its own in place of the plan's throttle.
-    pub methods: HashMap<String, crate::throttle::Limits>,
+    pub methods: HashMap<String, crate::gateway::throttle::Limits>,
 }
 
 /// Deployments already turned into routers, kept across rebuilds.
 #[derive(Default)]
 pub struct SnapshotCache {
     deployments: HashMap<(String, String), Arc<LiveDeployment>>,
-    pub functions: crate::integrations::function::FunctionCache,
+    pub functions: crate::gateway::integrations::function::FunctionCache,
 }
 
 impl SnapshotCache {
@@ -122,12 +122,12 @@ impl SnapshotCache {
             api_id: api_id.to_string(),
             deployment_id: id.to_string(),
             router: Router::new(&api),
-            body_schemas: crate::validation::BodySchemas::compile(&api),
-            uri_plans: crate::integrations::http::plans(&api),
+            body_schemas: crate::gateway::validation::BodySchemas::compile(&api),
+            uri_plans: crate::gateway::integrations::http::plans(&api),
             cors: api
                 .cors_configuration
                 .as_ref()
-                .map(crate::cors::Cors::from_config),
+                .map(crate::gateway::cors::Cors::from_config),
             api,
         });
         self.deployments.insert(key, live.clone());
@@ -144,7 +144,7 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
             ..Snapshot::default()
         };
         for api in tx.list_apis()? {
-            let mut stages = crate::fnv::Map::default();
+            let mut stages = crate::net::fnv::Map::default();
             for s in tx.stages(&api.id)? {
                 let Some(production) = cache.deployment(tx, &api.id, &s.deployment_id)? else {
                     tracing::warn!(api = %api.id, stage = %s.stage_name, deployment = %s.deployment_id, "stage points at a missing deployment; not served");
@@ -182,7 +182,7 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                                     b if b >= 0 => b as f64,
                                     _ => rate.max(1.0),
                                 };
-                                let limits = crate::throttle::Limits {
+                                let limits = crate::gateway::throttle::Limits {
                                     throttle: Some((rate, burst)),
                                     quota: None,
                                 };
@@ -224,7 +224,7 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
             .collect();
         for plan in tx.usage_plans()? {
             let limits =
-                crate::throttle::Limits::from_plan(plan.throttle.as_ref(), plan.quota.as_ref());
+                crate::gateway::throttle::Limits::from_plan(plan.throttle.as_ref(), plan.quota.as_ref());
             for s in &plan.api_stages {
                 let accepted = snap
                     .api_keys
@@ -232,11 +232,11 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                     .or_default()
                     .entry(s.stage.clone())
                     .or_default();
-                let methods: HashMap<String, crate::throttle::Limits> = s
+                let methods: HashMap<String, crate::gateway::throttle::Limits> = s
                     .throttle
                     .iter()
                     .map(|(method, t)| {
-                        (method.clone(), crate::throttle::Limits::from_plan(Some(t), None))
+                        (method.clone(), crate::gateway::throttle::Limits::from_plan(Some(t), None))
                     })
                     .collect();
                 for id in &plan.key_ids {
@@ -253,7 +253,8 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
         Ok(snap)
     })?;
     cache.deployments.retain(|k, _| used.contains(k));
-    snapshot.functions = crate::integrations::function::load_all(store, &mut cache.functions)?;
+    snapshot.functions =
+        crate::gateway::integrations::function::load_all(store, &mut cache.functions)?;
     Ok(snapshot)
 }
 
@@ -266,8 +267,8 @@ pub struct Reloader {
     /// Counts swaps of `live` (bumped after each), so a [`WorkerSnapshot`] knows when to look.
     swaps: std::sync::atomic::AtomicU64,
     state: std::sync::Mutex<ReloadState>,
-    /// Tells CLI commands which generation is live here ([`crate::serving`]).
-    marker: crate::serving::Marker,
+    /// Tells CLI commands which generation is live here ([`crate::store::serving`]).
+    marker: crate::store::serving::Marker,
 }
 
 struct ReloadState {
@@ -291,7 +292,7 @@ impl Reloader {
         let seen = watcher.data_version().ok();
         let mut cache = SnapshotCache::default();
         let snap = load(store, &mut cache)?;
-        let marker = crate::serving::Marker::new(store.dir());
+        let marker = crate::store::serving::Marker::new(store.dir());
         marker.set(snap.generation);
         Ok(Reloader {
             marker,

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 #[derive(Debug, Default)]
 struct Node {
     resource: Option<usize>,
-    literal: crate::fnv::Map<String, Node>,
+    literal: crate::net::fnv::Map<String, Node>,
     param: Option<(String, Box<Node>)>,
     /// `{name+}`: resource index and parameter name.
     greedy: Option<(String, usize)>,

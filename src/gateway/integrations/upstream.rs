@@ -13,8 +13,8 @@
 //! raw head; the answer handed back carries only end-to-end fields (hop-by-hop ones, and those
 //! `Connection` names, are left out).
 
-use crate::body::{self, Body, BoxError};
-use crate::headers::{tokens, Relayed};
+use crate::net::body::{self, Body, BoxError};
+use crate::net::headers::{tokens, Relayed};
 use bytes::{Buf, Bytes, BytesMut};
 use http::{Method, Response, StatusCode};
 use http_body::{Body as _, Frame, SizeHint};
@@ -130,7 +130,7 @@ impl RequestHead {
 /// One worker's backend connections, idle ones keyed by `host:port`.
 #[derive(Clone, Default)]
 pub struct Upstream {
-    idle: Arc<Mutex<crate::fnv::Map<Arc<str>, Vec<Idle>>>>,
+    idle: Arc<Mutex<crate::net::fnv::Map<Arc<str>, Vec<Idle>>>>,
 }
 
 struct Idle {
@@ -326,7 +326,7 @@ impl Upstream {
         let mut response = Response::new(body);
         *response.status_mut() = head.status;
         // Room for the fields gw adds (request ids, deployment).
-        *response.headers_mut() = crate::headers::map(6);
+        *response.headers_mut() = crate::net::headers::map(6);
         Ok((response, head.relayed))
     }
 
@@ -687,7 +687,7 @@ fn parse_head(buf: &mut BytesMut, heads: &mut BytesMut) -> Result<Option<Head>, 
             continue;
         }
         has_date |= name.eq_ignore_ascii_case(b"date");
-        names |= crate::headers::name_bit(name);
+        names |= crate::net::headers::name_bit(name);
         // The line as the backend wrote it (httparse has checked it), when it ends right after
         // its value; otherwise rebuilt.
         let start = (name.as_ptr() as usize).wrapping_sub(head_start);

@@ -3,9 +3,12 @@
 //! API keys and usage plans.
 //! Each operation is one store transaction.
 
-use crate::import::{self, ImportError, ImportOptions, Warning};
+pub mod import;
+pub mod urls;
+
 use crate::model::{self, CanarySettings, Deployment, RestApi, Stage};
 use crate::store::{self, Store, StoreError};
+use import::{ImportError, ImportOptions, Warning};
 
 use std::collections::BTreeMap;
 
@@ -64,7 +67,7 @@ pub fn import_new(
 ) -> Result<(RestApi, Vec<Warning>)> {
     let imported = import::import(file, bytes, options)?;
     let mut api = imported.api;
-    api.id = crate::ids::api_id();
+    api.id = crate::aws::ids::api_id();
     api.created_date = store::now();
     api.name = match name {
         Some(n) if !n.trim().is_empty() => n.trim().to_string(),
@@ -649,8 +652,8 @@ pub fn put_function(
             )));
         }
     }
-    let mut slot = None;
-    let runtime = crate::integrations::function::runtime(store, &mut slot)?;
+    let runtime = crate::wasm::Runtime::new(store.function_cache_dir())
+        .map_err(|e| StoreError::Invalid(format!("cannot start the WebAssembly runtime: {e}")))?;
     let kind = runtime
         .classify(wasm)
         .map_err(|e| invalid(format!("cannot use this file as function {name}: {e}")))?;
@@ -688,11 +691,9 @@ pub fn missing_functions(
         if i.kind != model::IntegrationType::AwsProxy {
             continue;
         }
-        let uri = crate::integrations::substitute_stage_variables(
-            i.uri.as_deref().unwrap_or(""),
-            variables,
-        );
-        let Some(f) = crate::integrations::parse_function_uri(&uri) else {
+        let uri =
+            crate::aws::uri::substitute_stage_variables(i.uri.as_deref().unwrap_or(""), variables);
+        let Some(f) = crate::aws::uri::parse_function_uri(&uri) else {
             continue;
         };
         let found = registered.iter().any(|v| {
@@ -746,10 +747,10 @@ pub fn create_api_key(store: &Store, new: NewApiKey) -> Result<model::ApiKey> {
             }
             v
         }
-        None => crate::ids::api_key_value(),
+        None => crate::aws::ids::api_key_value(),
     };
     let key = model::ApiKey {
-        id: crate::ids::api_id(),
+        id: crate::aws::ids::api_id(),
         name: new.name,
         value,
         enabled: new.enabled,
@@ -815,7 +816,7 @@ fn check_plan_stages(
         let Some(api) = tx.find_api(&s.api_id)?.filter(|a| a.id == s.api_id) else {
             return Err(StoreError::Invalid(format!(
                 "Invalid API identifier specified {}:{}",
-                crate::lambda::DEFAULT_ACCOUNT_ID,
+                crate::aws::lambda::DEFAULT_ACCOUNT_ID,
                 s.api_id
             )));
         };
@@ -834,7 +835,7 @@ pub fn create_usage_plan(store: &Store, mut plan: model::UsagePlan) -> Result<mo
     if plan.name.trim().is_empty() {
         return Err(invalid("Usage plan name must be specified"));
     }
-    plan.id = crate::ids::short();
+    plan.id = crate::aws::ids::short();
     plan.key_ids.clear();
     Ok(store.write(|tx| {
         check_plan_stages(tx, &plan.api_stages)?;
@@ -914,7 +915,7 @@ pub fn grant_stage(
         let mut plan = match tx.usage_plans()?.into_iter().find(|p| p.name == name) {
             Some(p) => p,
             None => model::UsagePlan {
-                id: crate::ids::short(),
+                id: crate::aws::ids::short(),
                 name,
                 description: Some("made by gw api-key create --stage".into()),
                 api_stages: vec![model::UsagePlanStage {

@@ -1,0 +1,208 @@
+//! Locating a request: which API its URL names (the three invoke URL forms), which stage, and
+//! which side of the stage answers it (production or canary, by the draw or the tester's
+//! `x-gw-target`).
+
+use crate::aws::gateway_response::{GatewayError, ResponseType};
+use crate::gateway::canary::{self, Variant};
+use crate::gateway::snapshot::{LiveApi, LiveStage, Snapshot};
+use http::HeaderValue;
+use std::sync::Arc;
+
+/// Request header forcing the choice: `canary` or `production`.
+pub const TARGET_HEADER: &str = "x-gw-target";
+
+/// Where the canary draw comes from: the thread's RNG, or a seeded one (tests).
+pub enum Draw {
+    Random,
+    Seeded(Box<std::sync::Mutex<rand::rngs::StdRng>>),
+}
+
+impl Draw {
+    pub fn seeded(seed: u64) -> Draw {
+        use rand::SeedableRng;
+        Draw::Seeded(Box::new(std::sync::Mutex::new(
+            rand::rngs::StdRng::seed_from_u64(seed),
+        )))
+    }
+
+    /// Uniform in `[0, 100)`.
+    fn next(&self) -> f64 {
+        use rand::Rng;
+        match self {
+            Draw::Random => rand::rng().random::<f64>() * 100.0,
+            Draw::Seeded(rng) => match rng.lock() {
+                Ok(mut r) => r.random::<f64>() * 100.0,
+                Err(poisoned) => poisoned.into_inner().random::<f64>() * 100.0,
+            },
+        }
+    }
+}
+
+/// Which API a request addresses, and the path after it.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Target<'a> {
+    /// `{id-or-name}.execute-api.{host}` or `/_aws/execute-api/{id}/...`.
+    Api { api: &'a str, rest: &'a str },
+    /// `localhost:4566/{stage}/...`: the default API.
+    Default { rest: &'a str },
+}
+
+/// Read the invoke URL form from the Host header and path.
+pub fn target<'a>(host: Option<&'a str>, path: &'a str) -> Target<'a> {
+    if let Some(host) = host {
+        let host = match host.bytes().rposition(|b| b == b':') {
+            Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
+            _ => host,
+        };
+        // Host names are case-insensitive.
+        const FORM: &[u8] = b".execute-api.";
+        let found = host
+            .as_bytes()
+            .windows(FORM.len())
+            .position(|w| w.eq_ignore_ascii_case(FORM));
+        if let Some(i) = found {
+            let api = &host[..i];
+            if !api.is_empty() {
+                return Target::Api { api, rest: path };
+            }
+        }
+    }
+    if let Some(after) = path.strip_prefix("/_aws/execute-api/") {
+        let (api, rest) = match after.find('/') {
+            Some(i) => (&after[..i], &after[i..]),
+            None => (after, ""),
+        };
+        return Target::Api { api, rest };
+    }
+    Target::Default { rest: path }
+}
+
+pub(super) fn split_stage(rest: &str) -> (&str, &str) {
+    let trimmed = rest.strip_prefix('/').unwrap_or(rest);
+    match trimmed.find('/') {
+        Some(i) => (&trimmed[..i], &trimmed[i..]),
+        None => (trimmed, "/"),
+    }
+}
+
+fn not_found(message: String) -> GatewayError {
+    GatewayError::with_message(ResponseType::ResourceNotFound, message)
+}
+
+/// The API a URL names.
+pub(super) fn find_api<'s>(
+    snapshot: &'s Snapshot,
+    target: &Target,
+) -> Result<&'s Arc<LiveApi>, GatewayError> {
+    match target {
+        Target::Api { api, .. } => snapshot.api(api).ok_or_else(|| {
+            not_found(format!(
+                "The API id '{api}' does not correspond to a deployed API Gateway API"
+            ))
+        }),
+        Target::Default { .. } => match &snapshot.default_api {
+            Some(id) => snapshot
+                .apis
+                .get(id)
+                .ok_or_else(|| not_found("no API is deployed".into())),
+            None => {
+                let deployed: Vec<String> = snapshot
+                    .apis
+                    .values()
+                    .filter(|a| !a.stages.is_empty())
+                    .map(|a| format!("{} ({})", a.name, a.id))
+                    .collect();
+                Err(not_found(if deployed.is_empty() {
+                    "No API is deployed: run `gw deploy --stage NAME` first".into()
+                } else {
+                    format!(
+                        "{} APIs are deployed, so the short URL form is ambiguous; call http://API_ID.execute-api.localhost:PORT/STAGE/... or /_aws/execute-api/API_ID/STAGE/... (APIs: {})",
+                        deployed.len(),
+                        deployed.join(", ")
+                    )
+                }))
+            }
+        },
+    }
+}
+
+/// The stage a path names.
+pub(super) fn find_stage<'a>(api: &'a LiveApi, stage: &str) -> Result<&'a LiveStage, GatewayError> {
+    api.stages.get(stage).ok_or_else(|| {
+        let mut names: Vec<&str> = api.stages.keys().map(String::as_str).collect();
+        names.sort_unstable();
+        not_found(format!(
+            "Stage '{stage}' is not deployed in API {} ({}); deployed stages: {}",
+            api.name,
+            api.id,
+            if names.is_empty() {
+                "none".to_string()
+            } else {
+                names.join(", ")
+            }
+        ))
+    })
+}
+
+/// The canary draw, or the tester's forced choice; a forced choice that is neither `canary` nor
+/// `production` is refused rather than silently drawn.
+pub(super) fn choose(
+    draw: &Draw,
+    stage: &LiveStage,
+    forced: Option<&HeaderValue>,
+) -> Result<Variant, GatewayError> {
+    let forced = match forced.map(HeaderValue::as_bytes) {
+        None => None,
+        Some(b"canary") => Some(Variant::Canary),
+        Some(b"production") => Some(Variant::Production),
+        Some(other) => {
+            return Err(GatewayError::with_message(
+                ResponseType::BadRequestParameters,
+                format!(
+                    "{TARGET_HEADER} is {:?}; send canary or production, or leave the header out for the random split",
+                    String::from_utf8_lossy(other)
+                ),
+            ))
+        }
+    };
+    let Some(canary) = &stage.canary else {
+        return Ok(Variant::Production);
+    };
+    Ok(forced.unwrap_or_else(|| canary::choose(canary.percent, draw.next())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn url_forms() {
+        assert_eq!(
+            target(Some("abc.execute-api.localhost:4566"), "/prod/pets"),
+            Target::Api {
+                api: "abc",
+                rest: "/prod/pets"
+            }
+        );
+        assert_eq!(
+            target(Some("localhost:4566"), "/_aws/execute-api/abc/prod/pets"),
+            Target::Api {
+                api: "abc",
+                rest: "/prod/pets"
+            }
+        );
+        assert_eq!(
+            target(Some("localhost:4566"), "/prod/pets"),
+            Target::Default { rest: "/prod/pets" }
+        );
+        assert_eq!(
+            target(Some("AbC.Execute-API.LocalHost:4566"), "/prod/pets"),
+            Target::Api {
+                api: "AbC",
+                rest: "/prod/pets"
+            }
+        );
+        assert_eq!(split_stage("/prod/pets/1"), ("prod", "/pets/1"));
+        assert_eq!(split_stage("/prod"), ("prod", "/"));
+    }
+}

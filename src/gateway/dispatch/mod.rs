@@ -1,0 +1,544 @@
+//! One stage request's story, told as phases over one [`RequestContext`]:
+//!
+//! 1. **locate** ([`locate`]): the API the URL names, its stage, production or canary;
+//! 2. **route**: the resource and method (a CORS preflight is answered here);
+//! 3. **admit** ([`admit`], [`crate::gateway::authorizer`]): `AWS_IAM`, the Lambda authorizer, the
+//!    API key and its usage plan, the stage's method throttle;
+//! 4. **validate**: required parameters and the body against its model;
+//! 5. **integrate**: HTTP, MOCK or the WebAssembly function;
+//! 6. **finish**: CORS headers, gw's own fields ([`answer`]), the access-log line.
+//!
+//! The context carries what each phase learned, so a failure at any point is rendered by the
+//! API's gateway responses with everything AWS exposes to them (`$context.stage`,
+//! `$context.resourcePath`, `$stageVariables.x`, ...), and the access log reads the same table.
+//! Every failure is a [`GatewayError`], rendered in exactly one place
+//! ([`gateway_response::render`]).
+
+mod admit;
+pub mod answer;
+pub mod locate;
+
+pub use answer::{Answer, GatewayFields, CANARY_HEADER, DEPLOYMENT_HEADER, GATEWAY_NAME_BITS};
+pub use locate::{target, Draw, Target, TARGET_HEADER};
+
+use crate::aws::context::{self, Context};
+use crate::aws::gateway_response::{self, ErrorContext, GatewayError, ResponseType};
+use crate::aws::lambda::Authorized;
+use crate::gateway::canary::Variant;
+use crate::gateway::integrations::{self, http::HttpClient, RequestCx};
+use crate::gateway::router::Matched;
+use crate::gateway::snapshot::{LiveApi, LiveDeployment, LiveStage, Snapshot};
+use crate::model::{IntegrationType, Method, Resource};
+use crate::net::body::{self, Body};
+use crate::net::headers::Relayed;
+use bytes::Bytes;
+use http::{HeaderMap, HeaderName, Request, Response};
+use http_body_util::{BodyExt, Limited};
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+pub use crate::net::body::MAX_BODY_BYTES;
+
+// The target header as a name built once (a lookup by `&str` parses the name every time).
+const TARGET: HeaderName = HeaderName::from_static(TARGET_HEADER);
+
+/// What every request shares.
+pub struct Shared {
+    /// This worker's handle on the serving snapshot (what the data plane reads).
+    pub snapshot: crate::gateway::snapshot::WorkerSnapshot,
+    /// `ACCESS_KEY`, `SECRET` when management calls must carry a valid SigV4 signature.
+    pub require_sigv4: Option<(String, String)>,
+    /// This worker thread's backend connection pool.
+    pub client: HttpClient,
+    pub deployment_header: bool,
+    pub draw: Arc<Draw>,
+    /// Lambda authorizer answers, shared by every worker.
+    pub authorizers: Arc<crate::gateway::authorizer::Cache>,
+    /// Usage-plan and stage throttles and quotas, shared by every worker.
+    pub limiter: Arc<crate::gateway::throttle::Limiter>,
+    /// Where the access-log lines of stages with `accessLogSettings` go.
+    pub access_log: crate::gateway::access_log::Writer,
+}
+
+/// The client at the other end of a connection, its address formatted once per connection.
+#[derive(Debug, Clone)]
+pub struct Peer {
+    pub addr: SocketAddr,
+    /// `addr`'s IP address as text (`sourceIp`, `X-Forwarded-For`).
+    pub ip: String,
+}
+
+impl Peer {
+    pub fn new(addr: SocketAddr) -> Peer {
+        Peer {
+            addr,
+            ip: addr.ip().to_string(),
+        }
+    }
+}
+
+/// What the phases have learned about one request. Built from the request head; each phase
+/// adds what it found, so whoever renders the outcome (a gateway response, the access log) sees
+/// the request as far as it got.
+pub struct RequestContext<'s> {
+    ids: answer::Ids,
+    parts: &'s http::request::Parts,
+    peer: &'s Peer,
+    /// The Host the client called (`$context.domainName`).
+    host: Option<&'s str>,
+    /// When the request arrived (`$context.requestTimeEpoch`).
+    request_time_ms: i64,
+    /// The path after the stage (the whole path until the stage is found).
+    stage_path: &'s str,
+    located: Option<Located<'s>>,
+    /// The resource and method the router matched.
+    routed: Option<(&'s Resource, &'s Method)>,
+    authorized: Option<Authorized>,
+    /// When the request was taken up, for a stage that logs (its `responseLatency`).
+    started: Option<std::time::Instant>,
+    integration_latency_ms: Option<u128>,
+}
+
+/// Where a request goes: its API, its stage, and the side of the stage that answers it.
+#[derive(Clone, Copy)]
+pub struct Located<'s> {
+    pub api: &'s LiveApi,
+    pub stage: &'s LiveStage,
+    pub deployment: &'s Arc<LiveDeployment>,
+    /// The stage variables of that side (the canary's overrides merged in).
+    pub variables: &'s BTreeMap<String, String>,
+    pub is_canary: bool,
+}
+
+impl<'s> RequestContext<'s> {
+    fn new(parts: &'s http::request::Parts, peer: &'s Peer) -> RequestContext<'s> {
+        let host = parts
+            .headers
+            .get(http::header::HOST)
+            .and_then(|v| v.to_str().ok())
+            .or_else(|| parts.uri.authority().map(|a| a.as_str()));
+        RequestContext {
+            ids: answer::Ids::new(),
+            parts,
+            peer,
+            host,
+            request_time_ms: epoch_ms(),
+            stage_path: parts.uri.path(),
+            located: None,
+            routed: None,
+            authorized: None,
+            started: None,
+            integration_latency_ms: None,
+        }
+    }
+
+    /// The request's `$context`, as far as it is known.
+    pub fn context(&self) -> Context<'_> {
+        let located = self.located.as_ref();
+        Context {
+            request_id: self.ids.request_id(),
+            extended_request_id: self.ids.extended_request_id(),
+            http_method: self.parts.method.as_str(),
+            protocol: context::protocol(self.parts.version),
+            source_ip: &self.peer.ip,
+            user_agent: self
+                .parts
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok()),
+            domain_name: self.host.unwrap_or("localhost"),
+            request_time_ms: self.request_time_ms,
+            path: self.stage_path,
+            api_id: located.map(|l| l.api.id.as_str()),
+            stage: located.map(|l| l.stage.name.as_str()),
+            deployment_id: located.map(|l| l.deployment.deployment_id.as_str()),
+            is_canary: located.map(|l| l.is_canary),
+            resource_id: self.routed.map(|(r, _)| r.id.as_str()),
+            resource_path: self.routed.map(|(r, _)| r.path.as_str()),
+            authorizer: self.authorized.as_ref(),
+            api_key_id: None,
+        }
+    }
+
+    /// `err` as the API's gateway responses render it, with everything known so far.
+    fn render(&self, err: &GatewayError) -> Response<Body> {
+        let located = self.located.as_ref();
+        let cx = ErrorContext {
+            context: self.context(),
+            stage_variables: located.map(|l| l.variables),
+            request_headers: Some(&self.parts.headers),
+        };
+        gateway_response::render(err, located.map(|l| &l.deployment.api), &cx)
+    }
+}
+
+/// Handle one stage request.
+pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer {
+    let (parts, body) = req.into_parts();
+    let snapshot = shared.snapshot.current();
+    let mut cx = RequestContext::new(&parts, peer);
+    let (response, relayed, error) = match serve(shared, &snapshot, &mut cx, body).await {
+        Ok((response, relayed)) => (response, relayed, None),
+        Err(err) => (cx.render(&err), None, Some(err)),
+    };
+    if let Some(format) = cx
+        .located
+        .as_ref()
+        .and_then(|l| l.stage.access_log.as_deref())
+    {
+        use http_body::Body as _;
+        let outcome = crate::gateway::access_log::Outcome {
+            status: response.status().as_u16(),
+            response_length: response.body().size_hint().exact(),
+            latency_ms: cx.started.map_or(0, |s| s.elapsed().as_millis()),
+            integration_latency_ms: cx.integration_latency_ms,
+            error: error.as_ref().map(|e| (e.message.as_str(), e.kind.name())),
+        };
+        shared.access_log.write(crate::gateway::access_log::line(
+            format,
+            &cx.context(),
+            &outcome,
+        ));
+    }
+    // Which deployment answered, for an answer one gave (not for gateway errors).
+    let deployment = match (&error, &cx.located) {
+        (None, Some(l)) if shared.deployment_header => {
+            answer::deployment_value(&l.deployment.deployment_id).map(|v| (v, l.is_canary))
+        }
+        _ => None,
+    };
+    let ids = cx.ids;
+    crate::net::headers::recycle(parts.headers);
+    Answer {
+        response,
+        relayed,
+        fields: GatewayFields::new(ids, deployment),
+    }
+}
+
+type Served = (Response<Body>, Option<Relayed>);
+
+/// The phases, in order; the first failure ends the story.
+async fn serve<'s>(
+    shared: &Shared,
+    snapshot: &'s Snapshot,
+    cx: &mut RequestContext<'s>,
+    body: Body,
+) -> Result<Served, GatewayError> {
+    let located = locate(shared, snapshot, cx)?;
+    let parts = cx.parts;
+    let span = tracing::debug_span!("request", api = %located.api.id, stage = %located.stage.name, deployment = %located.deployment.deployment_id, canary = located.is_canary, request_id = %cx.ids.request_id());
+    let _enter = span.enter();
+
+    if let Some(len) = parts
+        .headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+    {
+        if len > MAX_BODY_BYTES as u64 {
+            // Dropped unread: a client still sending it is drained (`body::from_client`).
+            drop(body);
+            return Err(GatewayError::new(ResponseType::RequestTooLarge));
+        }
+    }
+    if let Some(preflight) = preflight(&located, parts) {
+        return Ok((preflight, None));
+    }
+    let matched = route(&located, cx)?;
+    let Some(integration) = &matched.method.method_integration else {
+        tracing::warn!(
+            "{} {} has no integration",
+            matched.method.http_method,
+            matched.resource.path
+        );
+        return Err(GatewayError::with_message(
+            ResponseType::ApiConfigurationError,
+            "Internal server error",
+        ));
+    };
+    // AWS_IAM: the request must be SigV4-signed (and, with `--require-sigv4`, by that key).
+    let body = if matched.method.authorization_type == "AWS_IAM" {
+        admit::check_iam(shared, parts, body).await?
+    } else {
+        body
+    };
+    // gw's own control header is not part of the request the integration sees.
+    let without_target;
+    let headers = if parts.headers.contains_key(TARGET) {
+        let mut h = parts.headers.clone();
+        h.remove(TARGET);
+        without_target = h;
+        &without_target
+    } else {
+        &parts.headers
+    };
+    if matched.method.authorization_type == "CUSTOM" {
+        let request = integration_view(cx, &located, &matched, headers);
+        let authorized = authorize(shared, snapshot, &located, &matched, &request).await?;
+        cx.authorized = Some(authorized);
+    }
+    if matched.method.api_key_required {
+        admit::admit_api_key(
+            shared,
+            snapshot,
+            located.deployment,
+            &located.stage.name,
+            &parts.headers,
+            cx.authorized.as_ref(),
+            &matched,
+        )?;
+    }
+    if !located.stage.throttles.is_empty() {
+        admit::admit_method(shared, &located.api.id, located.stage, &matched)?;
+    }
+    let request = integration_view(cx, &located, &matched, headers);
+    let body = validate(&located, &matched, &request, body).await?;
+    let integration_started = cx.started.map(|_| std::time::Instant::now());
+    let result = integrate(shared, snapshot, &request, integration, body).await;
+    cx.integration_latency_ms = integration_started.map(|s| s.elapsed().as_millis());
+    let (mut response, mut relayed) = result?;
+    // finish: CORS headers on the answer.
+    if let Some(cors) = &located.deployment.cors {
+        if let Some(relayed) = relayed.take() {
+            crate::net::headers::materialize(&mut response, relayed);
+        }
+        cors.decorate(&parts.headers, response.headers_mut());
+    }
+    Ok((response, relayed))
+}
+
+/// Phase 1: the API, the stage and the side of the stage that answers.
+fn locate<'s>(
+    shared: &Shared,
+    snapshot: &'s Snapshot,
+    cx: &mut RequestContext<'s>,
+) -> Result<Located<'s>, GatewayError> {
+    let target = target(cx.host, cx.parts.uri.path());
+    let api = locate::find_api(snapshot, &target)?;
+    let rest = match target {
+        Target::Api { rest, .. } | Target::Default { rest } => rest,
+    };
+    let (stage_name, path) = locate::split_stage(rest);
+    if stage_name.is_empty() {
+        return Err(GatewayError::with_message(
+            ResponseType::ResourceNotFound,
+            format!(
+                "No stage in the path: call /STAGE/PATH (stages of {}: {})",
+                api.name,
+                api.stages.keys().cloned().collect::<Vec<_>>().join(", ")
+            ),
+        ));
+    }
+    let stage = locate::find_stage(api, stage_name)?;
+    let variant = locate::choose(&shared.draw, stage, cx.parts.headers.get(TARGET))?;
+    let (deployment, variables) = match (&stage.canary, variant) {
+        (Some(c), Variant::Canary) => (&c.deployment, &*c.variables),
+        _ => (&stage.production, &*stage.variables),
+    };
+    let located = Located {
+        api,
+        stage,
+        deployment,
+        variables,
+        is_canary: variant == Variant::Canary,
+    };
+    cx.stage_path = path;
+    cx.located = Some(located);
+    if stage.access_log.is_some() {
+        cx.started = Some(std::time::Instant::now());
+    }
+    Ok(located)
+}
+
+/// A CORS preflight the API's CORS configuration answers.
+fn preflight(located: &Located, parts: &http::request::Parts) -> Option<Response<Body>> {
+    let cors = located.deployment.cors.as_ref()?;
+    if !crate::gateway::cors::Cors::is_preflight(&parts.method, &parts.headers) {
+        return None;
+    }
+    let mut resp = Response::new(body::empty());
+    *resp.status_mut() = http::StatusCode::NO_CONTENT;
+    *resp.headers_mut() = cors.preflight_headers(&parts.headers);
+    Some(resp)
+}
+
+/// Phase 2: the resource and method.
+fn route<'s>(
+    located: &Located<'s>,
+    cx: &mut RequestContext<'s>,
+) -> Result<Matched<'s>, GatewayError> {
+    let deployment: &'s LiveDeployment = located.deployment;
+    let Some(matched) =
+        deployment
+            .router
+            .find(&deployment.api, cx.parts.method.as_str(), cx.stage_path)
+    else {
+        return Err(GatewayError::no_route(&cx.parts.headers));
+    };
+    cx.routed = Some((matched.resource, matched.method));
+    Ok(matched)
+}
+
+/// What an integration (and an authorizer) reads of a routed request.
+fn integration_view<'a>(
+    cx: &'a RequestContext<'a>,
+    located: &'a Located<'a>,
+    matched: &'a Matched<'a>,
+    headers: &'a HeaderMap,
+) -> RequestCx<'a> {
+    RequestCx {
+        request_id: cx.ids.request_id(),
+        extended_request_id: cx.ids.extended_request_id(),
+        api_id: &located.api.id,
+        stage: &located.stage.name,
+        deployment: located.deployment,
+        is_canary: located.is_canary,
+        variables: located.variables,
+        resource: matched.resource,
+        method: matched.method,
+        path_params: &matched.path_params,
+        path: cx.stage_path,
+        query: cx.parts.uri.query(),
+        http_method: cx.parts.method.as_str(),
+        protocol: context::protocol(cx.parts.version),
+        headers,
+        source_ip: &cx.peer.ip,
+        domain_name: cx.host.unwrap_or("localhost"),
+        request_time_ms: cx.request_time_ms,
+        authorizer: cx.authorized.as_ref(),
+    }
+}
+
+/// Phase 3 (part): the method's Lambda authorizer.
+async fn authorize(
+    shared: &Shared,
+    snapshot: &Snapshot,
+    located: &Located<'_>,
+    matched: &Matched<'_>,
+    request: &RequestCx<'_>,
+) -> Result<Authorized, GatewayError> {
+    let Some(authorizer) = matched.method.authorizer_id.as_deref().and_then(|id| {
+        located
+            .deployment
+            .api
+            .authorizers
+            .iter()
+            .find(|a| a.id == id)
+    }) else {
+        tracing::warn!(
+            "{} {} names an authorizer the API does not have",
+            matched.method.http_method,
+            matched.resource.path
+        );
+        return Err(GatewayError::new(
+            ResponseType::AuthorizerConfigurationError,
+        ));
+    };
+    crate::gateway::authorizer::authorize(
+        request,
+        authorizer,
+        &snapshot.functions,
+        &shared.authorizers,
+    )
+    .await
+}
+
+/// Phase 4: required parameters, and the body against its model (read in full to check it).
+async fn validate(
+    located: &Located<'_>,
+    matched: &Matched<'_>,
+    request: &RequestCx<'_>,
+    body: Body,
+) -> Result<Body, GatewayError> {
+    let deployment = located.deployment;
+    crate::gateway::validation::check_parameters(&deployment.api, matched.method, request)?;
+    match deployment.body_schemas.for_request(
+        &matched.resource.id,
+        &matched.method.http_method,
+        request.headers,
+    ) {
+        Some(schema) => {
+            let bytes = collect(body).await?;
+            if !crate::gateway::validation::body_is_valid(schema, &bytes) {
+                return Err(crate::gateway::validation::invalid_body());
+            }
+            Ok(body::full(bytes))
+        }
+        None => Ok(body),
+    }
+}
+
+/// Phase 5: the integration.
+async fn integrate(
+    shared: &Shared,
+    snapshot: &Snapshot,
+    request: &RequestCx<'_>,
+    integration: &crate::model::Integration,
+    body: Body,
+) -> Result<Served, GatewayError> {
+    match integration.kind {
+        IntegrationType::HttpProxy | IntegrationType::Http => {
+            integrations::http::forward(request, integration, &shared.client, limit(body)).await
+        }
+        IntegrationType::Mock => {
+            use http_body::Body as _;
+            // The body is read only when the request template looks at it (a mock answers
+            // without waiting for an upload it ignores).
+            let bytes = if body.is_end_stream() || !integrations::mock::reads_body(integration) {
+                Bytes::new()
+            } else {
+                collect(body).await?
+            };
+            integrations::mock::respond(request, integration, &String::from_utf8_lossy(&bytes))
+                .map(|r| (r, None))
+        }
+        IntegrationType::AwsProxy => {
+            let bytes = collect(body).await?;
+            integrations::function::invoke(request, integration, &snapshot.functions, bytes)
+                .await
+                .map(|r| (r, None))
+        }
+        IntegrationType::Aws => {
+            tracing::warn!("AWS service integrations are not emulated");
+            Err(GatewayError::with_message(
+                ResponseType::ApiConfigurationError,
+                "Internal server error",
+            ))
+        }
+    }
+}
+
+/// The request body, failing with a length-limit error past API Gateway's 10 MB.
+fn limit(body: Body) -> Body {
+    use http_body::Body as _;
+    if body.is_end_stream() {
+        return body;
+    }
+    Limited::new(body, MAX_BODY_BYTES).boxed()
+}
+
+/// The whole body, within API Gateway's payload limit.
+pub async fn collect(body: Body) -> Result<Bytes, GatewayError> {
+    match limit(body).collect().await {
+        Ok(c) => Ok(c.to_bytes()),
+        Err(e) if e.is::<http_body_util::LengthLimitError>() => {
+            Err(GatewayError::new(ResponseType::RequestTooLarge))
+        }
+        Err(e) => {
+            tracing::debug!("client body error: {e}");
+            Err(GatewayError::with_message(
+                ResponseType::BadRequestBody,
+                "Invalid request body",
+            ))
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, now.
+fn epoch_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
