@@ -11,6 +11,7 @@ pub mod context;
 pub mod gateway_response;
 pub mod ids;
 pub mod lambda;
+pub mod models;
 pub mod query;
 pub mod sigv4;
 pub mod template;
@@ -21,3 +22,5 @@ pub mod vtl;
 pub const DEFAULT_ACCOUNT_ID: &str = "000000000000";
 /// The region gw reports in ARNs.
 pub const DEFAULT_REGION: &str = "us-east-1";
+/// AWS's maximum `authorizerResultTtlInSeconds`.
+pub const AUTHORIZER_MAX_TTL_SECONDS: i64 = 3600;

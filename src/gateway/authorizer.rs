@@ -35,7 +35,7 @@ use crate::model::Authorizer;
 /// `authorizerResultTtlInSeconds` when the API does not say.
 pub const DEFAULT_TTL_SECONDS: i64 = 300;
 /// AWS's maximum TTL.
-pub const MAX_TTL_SECONDS: i64 = 3600;
+pub const MAX_TTL_SECONDS: i64 = crate::aws::AUTHORIZER_MAX_TTL_SECONDS;
 /// How long an authorizer function may run.
 const AUTHORIZER_TIMEOUT: Duration = Duration::from_secs(29);
 /// Cached decisions kept at most (expired ones are dropped first when full).

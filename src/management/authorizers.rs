@@ -56,7 +56,7 @@ pub(super) fn create_authorizer(store: &Store, req: &Req, id: &str) -> Result<Re
         ));
     }
     if let Some(ttl) = b.authorizer_result_ttl_in_seconds {
-        if !(0..=crate::gateway::authorizer::MAX_TTL_SECONDS).contains(&ttl) {
+        if !(0..=crate::aws::AUTHORIZER_MAX_TTL_SECONDS).contains(&ttl) {
             return Err(ApiError::bad_request(format!(
                 "Invalid authorizer TTL {ttl}: must be between 0 and 3600 seconds"
             )));
@@ -163,7 +163,7 @@ pub(super) fn update_authorizer(store: &Store, req: &Req, id: &str, aid: &str) -
                     let ttl = v
                         .parse::<i64>()
                         .ok()
-                        .filter(|t| (0..=crate::gateway::authorizer::MAX_TTL_SECONDS).contains(t))
+                        .filter(|t| (0..=crate::aws::AUTHORIZER_MAX_TTL_SECONDS).contains(t))
                         .ok_or_else(|| {
                             ApiError::bad_request(format!(
                                 "Invalid authorizer TTL {v:?}: must be between 0 and 3600 seconds"

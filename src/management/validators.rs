@@ -191,7 +191,7 @@ pub(super) fn create_model(store: &Store, req: &Req, id: &str) -> Result<Reply> 
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
         models.insert(name.clone(), schema.clone());
-        crate::gateway::validation::compile_model(&schema, &Value::Object(models))
+        crate::aws::models::compile(&schema, &Value::Object(models))
             .map_err(|e| ApiError::bad_request(format!("Invalid model schema specified: {e}")))?;
         let answer = model(&name, &schema);
         api.models.insert(name.clone(), schema.clone());
@@ -254,7 +254,7 @@ pub(super) fn update_model(store: &Store, req: &Req, id: &str, name: &str) -> Re
         let models = Value::Object(models);
         // The new schema, and every model (a method's, or one referring to it) still compiles.
         for (other, s) in models.as_object().into_iter().flatten() {
-            crate::gateway::validation::compile_model(s, &models).map_err(|e| {
+            crate::aws::models::compile(s, &models).map_err(|e| {
                 ApiError::bad_request(format!("Invalid model schema specified for {other}: {e}"))
             })?;
         }
