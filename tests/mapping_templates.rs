@@ -236,3 +236,169 @@ async fn http_integrations_map_bodies_both_ways() {
         (415, r#"{"message":"Unsupported Media Type"}"#)
     );
 }
+
+/// Gateway-response templates see the whole `$context` and the stage's variables, whatever
+/// phase the request failed in: before a route matched (MISSING_AUTHENTICATION_TOKEN) and after
+/// (DEFAULT_4XX for a missing required parameter). Regression: they used to render from the
+/// request head alone, so `$context.stage`, `$context.apiId`, `$context.resourcePath` and
+/// `$stageVariables.*` came out empty.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_response_templates_see_the_whole_context() {
+    let template = r#"{"stage":"$context.stage","api":"$context.apiId","path":"$context.resourcePath","v":"$stageVariables.x","type":"$context.error.responseType","ip":"$context.identity.sourceIp","method":"$context.httpMethod","full":"$context.path"}"#;
+    let spec = json!({
+        "openapi": "3.0.1",
+        "info": {"title": "responses", "version": "1"},
+        "x-amazon-apigateway-request-validators": {
+            "params": {"validateRequestParameters": true, "validateRequestBody": false}
+        },
+        "x-amazon-apigateway-gateway-responses": {
+            "MISSING_AUTHENTICATION_TOKEN": {
+                "statusCode": 404,
+                "responseTemplates": {"application/json": template}
+            },
+            "DEFAULT_4XX": {
+                "responseParameters": {"gatewayresponse.header.x-stage": "context.stage"},
+                "responseTemplates": {"application/json": template}
+            }
+        },
+        "paths": {
+            "/needs": {"get": {
+                "x-amazon-apigateway-request-validator": "params",
+                "parameters": [{"name": "q", "in": "query", "required": true, "schema": {"type": "string"}}],
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "mock",
+                    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                    "responses": {"default": {"statusCode": "200"}}
+                }
+            }}
+        }
+    });
+    let gw = Gw::new();
+    gw.import_spec("responses.json", &spec);
+    gw.ok(&["deploy", "--stage", "prod", "--var", "x=hello"]);
+    let api: Value = serde_json::from_str(&gw.ok(&["apis", "--json"])).unwrap();
+    let api_id = api[0]["id"].as_str().unwrap().to_owned();
+    let server = gw.serve(&[]);
+    let c = client();
+
+    // No route: MISSING_AUTHENTICATION_TOKEN, customised to 404 with the template.
+    let r = send(&c, "GET", &server.url("/prod/nowhere"), &[], Bytes::new()).await;
+    assert_eq!(r.status, 404, "{}", r.text());
+    let v: Value = serde_json::from_str(&r.text()).expect("the template makes JSON");
+    assert_eq!(v["stage"], "prod");
+    assert_eq!(v["api"], api_id.as_str());
+    assert_eq!(v["v"], "hello");
+    assert_eq!(v["type"], "MISSING_AUTHENTICATION_TOKEN");
+    assert_eq!(v["ip"], "127.0.0.1");
+    assert_eq!(v["method"], "GET");
+    assert_eq!(v["full"], "/prod/nowhere");
+    assert_eq!(v["path"], "", "no resource matched");
+
+    // Routed, then refused by the validator: DEFAULT_4XX sees the resource too.
+    let r = send(&c, "GET", &server.url("/prod/needs"), &[], Bytes::new()).await;
+    assert_eq!(r.status, 400, "{}", r.text());
+    let v: Value = serde_json::from_str(&r.text()).expect("the template makes JSON");
+    assert_eq!(v["stage"], "prod");
+    assert_eq!(v["api"], api_id.as_str());
+    assert_eq!(v["path"], "/needs");
+    assert_eq!(v["v"], "hello");
+    assert_eq!(v["type"], "BAD_REQUEST_PARAMETERS");
+    assert_eq!(r.header("x-stage"), Some("prod"));
+
+    // With the parameter, the method answers.
+    let r = send(&c, "GET", &server.url("/prod/needs?q=1"), &[], Bytes::new()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+}
+
+/// One reading of a query string for mapping templates and the Lambda event: `&` and `;` both
+/// separate pairs, `+` and `%20` are spaces, repeated keys keep every value (templates and
+/// `queryStringParameters` see the last), empty values and bare keys are empty strings.
+/// Regression: templates split on `&` only, so `a=1;b=2` was one pair there and two in the event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_and_the_lambda_event_read_a_query_string_alike() {
+    let template = r#"{"a":"$input.params('a')","b":"$input.params('b')","c":"$input.params('c')","d":"$input.params('d')","e":"$input.params('e')","f":"$input.params('f')","g":"$input.params().querystring.get('g')"}"#;
+    let spec = json!({
+        "openapi": "3.0.1",
+        "info": {"title": "query", "version": "1"},
+        "paths": {
+            "/t": {"get": {
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "mock",
+                    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                    "responses": {"default": {
+                        "statusCode": "200",
+                        "responseTemplates": {"application/json": template}
+                    }}
+                }
+            }},
+            "/e": {"get": {
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "aws_proxy",
+                    "httpMethod": "POST",
+                    "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:echo/invocations"
+                }
+            }}
+        }
+    });
+    let gw = Gw::new();
+    gw.import_spec("query.json", &spec);
+    gw.ok(&[
+        "function",
+        "put",
+        "echo",
+        common::guest("echo").to_str().unwrap(),
+    ]);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let server = gw.serve(&[]);
+    let c = client();
+    let query = "?a=1;b=2&c=x+y&d=x%20y&a=3&e=&f&g=%E2%9C%93";
+
+    let r = send(
+        &c,
+        "GET",
+        &server.url(&format!("/prod/t{query}")),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let t: Value = serde_json::from_str(&r.text()).expect("the template makes JSON");
+    assert_eq!(
+        t,
+        json!({"a": "3", "b": "2", "c": "x y", "d": "x y", "e": "", "f": "", "g": "✓"})
+    );
+
+    let r = send(
+        &c,
+        "GET",
+        &server.url(&format!("/prod/e{query}")),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.header("x-gw-function-version"), Some("echo:1"));
+    let event: Value = serde_json::from_str(&r.text()).expect("echo answers the event");
+    assert_eq!(
+        event["queryStringParameters"],
+        json!({"a": "3", "b": "2", "c": "x y", "d": "x y", "e": "", "f": "", "g": "✓"})
+    );
+    assert_eq!(
+        event["multiValueQueryStringParameters"],
+        json!({"a": ["1", "3"], "b": ["2"], "c": ["x y"], "d": ["x y"], "e": [""], "f": [""], "g": ["✓"]})
+    );
+    // A MOCK answer names no function.
+    let r = send(&c, "GET", &server.url("/prod/t"), &[], Bytes::new()).await;
+    assert_eq!(r.header("x-gw-function-version"), None);
+
+    // gw's answer fields switch off together.
+    drop(server);
+    let quiet = gw.serve(&["--no-deployment-header"]);
+    let r = send(&c, "GET", &quiet.url("/prod/e"), &[], Bytes::new()).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("x-gw-function-version"), None);
+    assert_eq!(r.header("x-gw-deployment"), None);
+}

@@ -740,3 +740,36 @@ async fn no_route_with_a_bearer_token_is_aws_signature_complaint() {
     .await;
     assert_missing_token(&r);
 }
+
+/// The front door: `/_gw/` is gw's own control surface (JSON, never a stage request), everything
+/// else with no SigV4 signature for `apigateway` is a stage request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_control_surface_answers_under_gw() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let c = client();
+    let r = get(&c, &server.url("/_gw/health")).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    let v = r.json();
+    assert_eq!(v["status"], "ok");
+    assert_eq!(v["version"], env!("CARGO_PKG_VERSION"));
+    assert!(v["generation"].is_i64(), "{v}");
+    assert!(r.header("x-amzn-requestid").is_some());
+    assert!(r.header("x-amz-apigw-id").is_none(), "no API answered");
+
+    let r = get(&c, &server.url("/_gw/nothing-here")).await;
+    assert_eq!(r.status, 404);
+    assert!(
+        r.json()["message"]
+            .as_str()
+            .unwrap()
+            .contains("/_gw/nothing-here"),
+        "{}",
+        r.text()
+    );
+
+    // Not under /_gw/: the data plane's answer (no API is deployed).
+    let r = get(&c, &server.url("/_gwx/health")).await;
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("x-amzn-errortype"), Some("NotFoundException"));
+}

@@ -10,6 +10,8 @@ use http::{HeaderName, HeaderValue, Response};
 pub const DEPLOYMENT_HEADER: &str = "x-gw-deployment";
 /// Response header saying whether the canary answered (`true` / `false`).
 pub const CANARY_HEADER: &str = "x-gw-canary";
+/// Response header naming the function version that answered (`NAME:VERSION`).
+pub const FUNCTION_HEADER: &str = "x-gw-function-version";
 /// AWS's id headers.
 const REQUEST_ID_NAME: &str = "x-amzn-requestid";
 const APIGW_ID_NAME: &str = "x-amz-apigw-id";
@@ -55,20 +57,28 @@ pub struct GatewayFields {
     extended: bool,
     /// `x-gw-deployment` and `x-gw-canary`: an answer a deployment gave (unless switched off).
     deployment: Option<(HeaderValue, bool)>,
+    /// `x-gw-function-version`: the function version that answered (unless switched off).
+    function: Option<HeaderValue>,
 }
 
 /// The [`crate::net::headers::name_bit`]s of the names of [`GatewayFields`].
 pub const GATEWAY_NAME_BITS: u64 = crate::net::headers::name_bit(REQUEST_ID_NAME.as_bytes())
     | crate::net::headers::name_bit(APIGW_ID_NAME.as_bytes())
     | crate::net::headers::name_bit(DEPLOYMENT_HEADER.as_bytes())
-    | crate::net::headers::name_bit(CANARY_HEADER.as_bytes());
+    | crate::net::headers::name_bit(CANARY_HEADER.as_bytes())
+    | crate::net::headers::name_bit(FUNCTION_HEADER.as_bytes());
 
 impl GatewayFields {
-    pub(super) fn new(ids: Ids, deployment: Option<(HeaderValue, bool)>) -> GatewayFields {
+    pub(super) fn new(
+        ids: Ids,
+        deployment: Option<(HeaderValue, bool)>,
+        function: Option<HeaderValue>,
+    ) -> GatewayFields {
         GatewayFields {
             ids,
             extended: true,
             deployment,
+            function,
         }
     }
 
@@ -79,6 +89,7 @@ impl GatewayFields {
             ids: Ids::new(),
             extended: false,
             deployment: None,
+            function: None,
         }
     }
 
@@ -91,9 +102,14 @@ impl GatewayFields {
             let canary: &[u8] = if *canary { b"true" } else { b"false" };
             [(DEPLOYMENT_HEADER, id.as_bytes()), (CANARY_HEADER, canary)]
         });
+        let function = self
+            .function
+            .iter()
+            .map(|f| (FUNCTION_HEADER, f.as_bytes()));
         std::iter::once((REQUEST_ID_NAME, &self.ids.request_id[..]))
             .chain(extended)
             .chain(deployment)
+            .chain(function)
     }
 
     /// Whether `name` (any case) is one of the fields.

@@ -18,7 +18,9 @@ mod admit;
 pub mod answer;
 pub mod locate;
 
-pub use answer::{Answer, GatewayFields, CANARY_HEADER, DEPLOYMENT_HEADER, GATEWAY_NAME_BITS};
+pub use answer::{
+    Answer, GatewayFields, CANARY_HEADER, DEPLOYMENT_HEADER, FUNCTION_HEADER, GATEWAY_NAME_BITS,
+};
 pub use locate::{target, Draw, Target, TARGET_HEADER};
 
 use crate::aws::context::{self, Context};
@@ -178,9 +180,9 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
     let (parts, body) = req.into_parts();
     let snapshot = shared.snapshot.current();
     let mut cx = RequestContext::new(&parts, peer);
-    let (response, relayed, error) = match serve(shared, &snapshot, &mut cx, body).await {
-        Ok((response, relayed)) => (response, relayed, None),
-        Err(err) => (cx.render(&err), None, Some(err)),
+    let (response, relayed, function, error) = match serve(shared, &snapshot, &mut cx, body).await {
+        Ok(s) => (s.response, s.relayed, s.function, None),
+        Err(err) => (cx.render(&err), None, None, Some(err)),
     };
     if let Some(format) = cx
         .located
@@ -201,23 +203,41 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
             &outcome,
         ));
     }
-    // Which deployment answered, for an answer one gave (not for gateway errors).
-    let deployment = match (&error, &cx.located) {
-        (None, Some(l)) if shared.deployment_header => {
-            answer::deployment_value(&l.deployment.deployment_id).map(|v| (v, l.is_canary))
-        }
-        _ => None,
+    // Which deployment (and function version) answered, for an answer one gave (not for
+    // gateway errors).
+    let (deployment, function) = match (&error, &cx.located) {
+        (None, Some(l)) if shared.deployment_header => (
+            answer::deployment_value(&l.deployment.deployment_id).map(|v| (v, l.is_canary)),
+            function.and_then(|f| http::HeaderValue::from_str(f).ok()),
+        ),
+        _ => (None, None),
     };
     let ids = cx.ids;
     crate::net::headers::recycle(parts.headers);
     Answer {
         response,
         relayed,
-        fields: GatewayFields::new(ids, deployment),
+        fields: GatewayFields::new(ids, deployment, function),
     }
 }
 
-type Served = (Response<Body>, Option<Relayed>);
+/// An answer: the response, a proxied answer's relayed backend fields, and the `NAME:VERSION` of
+/// the function that made it.
+struct Served<'s> {
+    response: Response<Body>,
+    relayed: Option<Relayed>,
+    function: Option<&'s str>,
+}
+
+impl Served<'_> {
+    fn new(response: Response<Body>) -> Self {
+        Served {
+            response,
+            relayed: None,
+            function: None,
+        }
+    }
+}
 
 /// The phases, in order; the first failure ends the story.
 async fn serve<'s>(
@@ -225,7 +245,7 @@ async fn serve<'s>(
     snapshot: &'s Snapshot,
     cx: &mut RequestContext<'s>,
     body: Body,
-) -> Result<Served, GatewayError> {
+) -> Result<Served<'s>, GatewayError> {
     let located = locate(shared, snapshot, cx)?;
     let parts = cx.parts;
     let span = tracing::debug_span!("request", api = %located.api.id, stage = %located.stage.name, deployment = %located.deployment.deployment_id, canary = located.is_canary, request_id = %cx.ids.request_id());
@@ -244,7 +264,7 @@ async fn serve<'s>(
         }
     }
     if let Some(preflight) = preflight(&located, parts) {
-        return Ok((preflight, None));
+        return Ok(Served::new(preflight));
     }
     let matched = route(&located, cx)?;
     let Some(integration) = &matched.method.method_integration else {
@@ -298,15 +318,15 @@ async fn serve<'s>(
     let integration_started = cx.started.map(|_| std::time::Instant::now());
     let result = integrate(shared, snapshot, &request, integration, body).await;
     cx.integration_latency_ms = integration_started.map(|s| s.elapsed().as_millis());
-    let (mut response, mut relayed) = result?;
+    let mut served = result?;
     // finish: CORS headers on the answer.
     if let Some(cors) = &located.deployment.cors {
-        if let Some(relayed) = relayed.take() {
-            crate::net::headers::materialize(&mut response, relayed);
+        if let Some(relayed) = served.relayed.take() {
+            crate::net::headers::materialize(&mut served.response, relayed);
         }
-        cors.decorate(&parts.headers, response.headers_mut());
+        cors.decorate(&parts.headers, served.response.headers_mut());
     }
-    Ok((response, relayed))
+    Ok(served)
 }
 
 /// Phase 1: the API, the stage and the side of the stage that answers.
@@ -471,16 +491,23 @@ async fn validate(
 }
 
 /// Phase 5: the integration.
-async fn integrate(
+async fn integrate<'s>(
     shared: &Shared,
-    snapshot: &Snapshot,
+    snapshot: &'s Snapshot,
     request: &RequestCx<'_>,
     integration: &crate::model::Integration,
     body: Body,
-) -> Result<Served, GatewayError> {
+) -> Result<Served<'s>, GatewayError> {
     match integration.kind {
         IntegrationType::HttpProxy | IntegrationType::Http => {
-            integrations::http::forward(request, integration, &shared.client, limit(body)).await
+            let (response, relayed) =
+                integrations::http::forward(request, integration, &shared.client, limit(body))
+                    .await?;
+            Ok(Served {
+                response,
+                relayed,
+                function: None,
+            })
         }
         IntegrationType::Mock => {
             use http_body::Body as _;
@@ -492,13 +519,18 @@ async fn integrate(
                 collect(body).await?
             };
             integrations::mock::respond(request, integration, &String::from_utf8_lossy(&bytes))
-                .map(|r| (r, None))
+                .map(Served::new)
         }
         IntegrationType::AwsProxy => {
             let bytes = collect(body).await?;
-            integrations::function::invoke(request, integration, &snapshot.functions, bytes)
-                .await
-                .map(|r| (r, None))
+            let (response, function) =
+                integrations::function::invoke(request, integration, &snapshot.functions, bytes)
+                    .await?;
+            Ok(Served {
+                response,
+                relayed: None,
+                function: Some(function),
+            })
         }
         IntegrationType::Aws => {
             tracing::warn!("AWS service integrations are not emulated");

@@ -191,7 +191,7 @@ pub fn event_input<'a>(
         extended_request_id: cx.extended_request_id,
         source_ip: cx.source_ip,
         domain_name: cx.domain_name,
-        protocol: "HTTP/1.1",
+        protocol: cx.protocol,
         request_time_epoch_ms: cx.request_time_ms,
         account_id: lambda::DEFAULT_ACCOUNT_ID,
         authorizer: cx.authorizer,
@@ -253,20 +253,23 @@ fn limits(function: &LiveFunction, timeout: Duration) -> Limits {
     }
 }
 
-/// Run the function an AWS_PROXY integration names.
-pub async fn invoke(
+/// Run the function an AWS_PROXY integration names; answers its response and the `NAME:VERSION`
+/// that ran.
+pub async fn invoke<'f>(
     cx: &RequestCx<'_>,
     integration: &Integration,
-    functions: &Functions,
+    functions: &'f Functions,
     body_bytes: Bytes,
-) -> Result<Response<Body>, GatewayError> {
+) -> Result<(Response<Body>, &'f str), GatewayError> {
     let (function, runtime) = resolve(cx, integration.uri.as_deref().unwrap_or(""), functions)
         .map_err(|e| config_error(format!("integration {e}")))?;
     let timeout = Duration::from_millis(integration.timeout_in_millis);
     let label = function.loaded.label();
     if !function.loaded.kind().is_lambda() {
         let limits = limits(function, timeout);
-        return invoke_http(cx, runtime, function, &limits, body_bytes).await;
+        return invoke_http(cx, runtime, function, &limits, body_bytes)
+            .await
+            .map(|r| (r, label));
     }
     let version = integration
         .payload_format_version
@@ -302,7 +305,7 @@ pub async fn invoke(
         }
     }
     drop_framing(h);
-    Ok(resp)
+    Ok((resp, label))
 }
 
 async fn invoke_http(
