@@ -8,7 +8,7 @@ use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use gw::control::import::{import, ImportOptions};
 use serde_json::Value;
 
-#[path = "../tests/common/stripe.rs"]
+#[path = "../tests/it/common/stripe.rs"]
 mod stripe;
 
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 """Drive gw's management API with real boto3: the deploy / canary / promote flow, and the error
 (code, message) botocore reports for each operation's failure cases.
 
-Run by tests/management.rs as `.venv/bin/python tests/python/boto3_flow.py ENDPOINT SPEC`;
+Run by tests/it/management.rs as `.venv/bin/python tests/python/boto3_flow.py ENDPOINT SPEC`;
 exits non-zero (with the failing assertion) on any mismatch, prints "ok" at the end.
 """
 

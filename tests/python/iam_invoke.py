@@ -1,7 +1,7 @@
 """Call an AWS_IAM method of gw's data plane as an IAM-authenticated client does: the request
 signed by botocore's SigV4Auth for the service `execute-api`, sent with urllib.
 
-Run by tests/management.rs as `.venv/bin/python tests/python/iam_invoke.py URL ACCESS_KEY SECRET`;
+Run by tests/it/management.rs as `.venv/bin/python tests/python/iam_invoke.py URL ACCESS_KEY SECRET`;
 prints one line per call: `STATUS BODY`.
 """
 
