@@ -304,3 +304,179 @@ fn import_errors_through_the_cli() {
     }
     assert_eq!(cli.api_count(), 2);
 }
+
+/// A request body model whose bounds do not fit 64 bits, as OpenAI's OpenAPI spec has them
+/// (`minimum: -9223372036854776000`, i64::MIN as JavaScript prints it), behind a validator.
+fn spec_with_numbers_beyond_64_bits(openapi: &str) -> String {
+    format!(
+        r##"openapi: {openapi}
+info: {{title: big numbers, version: "1"}}
+x-amazon-apigateway-request-validators:
+  body: {{validateRequestBody: true, validateRequestParameters: false}}
+x-amazon-apigateway-request-validator: body
+paths:
+  /items:
+    post:
+      requestBody:
+        content:
+          application/json:
+            schema: {{$ref: "#/components/schemas/Big"}}
+      responses: {{"200": {{description: ok}}}}
+      x-amazon-apigateway-integration:
+        type: mock
+        requestTemplates: {{application/json: '{{"statusCode": 200}}'}}
+        responses: {{default: {{statusCode: "200", responseTemplates: {{application/json: ok}}}}}}
+components:
+  schemas:
+    Big:
+      type: object
+      properties:
+        low:
+          type: integer
+          minimum: -9223372036854776000
+        high:
+          type: number
+          maximum: 18446744073709551616
+"##
+    )
+}
+
+/// The bug: a valid YAML spec with an integer beyond 64 bits (OpenAI's spec has
+/// `minimum: -9223372036854776000`) was refused as "invalid YAML: ... JSON number out of range;
+/// fix the YAML syntax at that position". It imports, for OpenAPI 3.0 and 3.1 alike; the stored
+/// source document keeps the numbers as written, and the model keeps them as the nearest floats
+/// (what a JSON spec with the same numbers gets): the stored model, GetModel through the
+/// management API and request validation all see them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn yaml_numbers_beyond_64_bits_import_instead_of_being_called_invalid_yaml() {
+    let low = -9223372036854776000.0_f64;
+    let high = 18446744073709551616.0_f64;
+    for openapi in ["3.0.1", "3.1.0"] {
+        let gw = common::Gw::new();
+        let path = gw.state().join("big.yaml");
+        std::fs::write(&path, spec_with_numbers_beyond_64_bits(openapi)).unwrap();
+        let out = gw.run(&["import", path.to_str().unwrap(), "--json"]);
+        assert!(
+            out.status.success(),
+            "openapi {openapi}: gw import failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            !report["warnings"]
+                .to_string()
+                .contains("not a valid OpenAPI"),
+            "openapi {openapi}: {report}"
+        );
+
+        let api = gw.store().read(|tx| tx.resolve_api(None)).unwrap();
+        // The source document is kept byte for byte, the numbers as written.
+        let (source, _) = gw.store().read(|tx| tx.api_spec(&api.id)).unwrap().unwrap();
+        let source = String::from_utf8(source).unwrap();
+        assert!(source.contains("minimum: -9223372036854776000"), "{source}");
+        assert!(source.contains("maximum: 18446744073709551616"), "{source}");
+        // The model, which needs them only to validate bodies, as the nearest floats.
+        let big = &api.models["Big"]["properties"];
+        assert_eq!(big["low"]["minimum"].as_f64(), Some(low), "{big}");
+        assert_eq!(big["high"]["maximum"].as_f64(), Some(high), "{big}");
+
+        gw.ok(&["deploy", "--stage", "prod"]);
+        let server = gw.serve(&[]);
+        let c = common::client();
+        // GetModel, as `aws apigateway get-model` asks for it (gw checks signatures only with
+        // --require-sigv4).
+        let signed = [(
+            "authorization",
+            "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/apigateway/aws4_request, SignedHeaders=host, Signature=0",
+        )];
+        let r = common::send(
+            &c,
+            "GET",
+            &server.url(&format!("/restapis/{}/models/Big", api.id)),
+            &signed,
+            bytes::Bytes::new(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let schema: Value = serde_json::from_str(r.json()["schema"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            schema["properties"]["low"]["minimum"].as_f64(),
+            Some(low),
+            "{schema}"
+        );
+        assert_eq!(
+            schema["properties"]["high"]["maximum"].as_f64(),
+            Some(high),
+            "{schema}"
+        );
+
+        // The validator enforces the bounds.
+        let items = server.url("/prod/items");
+        let post = |body: &'static str| {
+            common::send(
+                &c,
+                "POST",
+                &items,
+                &[("content-type", "application/json")],
+                bytes::Bytes::from_static(body.as_bytes()),
+            )
+        };
+        let r = post(r#"{"low": -5, "high": 5}"#).await;
+        assert_eq!(
+            (r.status, r.text().as_str()),
+            (200, "ok"),
+            "openapi {openapi}"
+        );
+        let r = post(r#"{"high": 1e20}"#).await;
+        assert_eq!(r.status, 400, "openapi {openapi}: {}", r.text());
+    }
+}
+
+/// A real YAML syntax error is still blamed on the syntax, with its line; valid YAML that gw
+/// cannot read (a tag, a key that is not text, several documents, nesting past 128 levels) is
+/// not called invalid and is told what to change instead.
+#[test]
+fn only_real_yaml_syntax_errors_get_the_syntax_advice() {
+    let cli = Cli::new();
+    cli.write(
+        "invalid.yaml",
+        "openapi: 3.0.1\ninfo:\n  title: bad\n   version: \"1\"\npaths: {}\n",
+    );
+    let stderr = cli.error(&["import", "invalid.yaml"]);
+    assert!(
+        stderr.contains("invalid.yaml: line 4, column 11: invalid YAML: mapping values are not allowed in this context; fix the YAML syntax at that position"),
+        "{stderr}"
+    );
+
+    let deep = format!("{HEAD}paths: {}{}\n", "[".repeat(200), "]".repeat(200));
+    let valid: &[(&str, String, &str)] = &[
+        (
+            "tag.yaml",
+            with_integration("{type: http_proxy, httpMethod: GET, uri: !Sub \"http://${Host}/\"}"),
+            "line 7, column 81: YAML that gw cannot read: paths./pets.get.x-amazon-apigateway-integration.uri: the YAML tag `!Sub` has no JSON equivalent; write the value without the tag",
+        ),
+        (
+            "key.yaml",
+            format!("{HEAD}paths:\n  ? [a, b]\n  : {{}}\n"),
+            "YAML that gw cannot read: paths: invalid type: sequence, expected a mapping key that is text, as JSON object keys are; write that part as plain data",
+        ),
+        (
+            "two.yaml",
+            format!("{}---\n{HEAD}", with_integration("{type: mock}")),
+            "whole document: YAML that gw cannot read: deserializing from YAML containing more than one document is not supported; keep the spec in one YAML document",
+        ),
+        (
+            "deep.yaml",
+            deep,
+            "YAML that gw cannot read: recursion limit exceeded; flatten the document",
+        ),
+    ];
+    for (name, text, expected) in valid {
+        cli.write(name, text);
+        let stderr = cli.error(&["import", name]);
+        assert!(stderr.contains(expected), "{name}: {stderr}");
+        assert!(!stderr.contains("invalid YAML"), "{name}: {stderr}");
+        assert!(!stderr.contains("fix the YAML syntax"), "{name}: {stderr}");
+    }
+    assert_eq!(cli.api_count(), 0);
+}
