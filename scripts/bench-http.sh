@@ -10,6 +10,8 @@
 #   scripts/bench-http.sh                 # 3 rounds of 10 s per target, 64 connections
 #   ROUNDS=5 DURATION=15s CONNECTIONS=128 THREADS=2 scripts/bench-http.sh
 #   TARGETS="nginx-2w gw-http-proxy" scripts/bench-http.sh   # only these (nginx-2w is always kept)
+#   GW_BASELINE=/tmp/gw-old TARGETS="gw-http-proxy gw-http-proxy-baseline" scripts/bench-http.sh
+#       # a second build of gw serving the same HTTP_PROXY route, in the same interleaved rounds
 #
 # Needs wrk and nginx (apt-get install -y wrk nginx) and `cargo build --release`.
 # The backend is nginx itself answering a static 200 (1 worker), identical for every target.
@@ -171,6 +173,19 @@ gw_pid=$!
 pids+=("$gw_pid")
 wait_port "$gw_port"
 
+# Another build of gw (GW_BASELINE), serving the same spec from its own state directory.
+base_pid=""
+if [ -n "${GW_BASELINE:-}" ]; then
+    [ -x "$GW_BASELINE" ] || { echo "bench-http: GW_BASELINE=$GW_BASELINE is not an executable" >&2; exit 1; }
+    base_port="$(free_port)"
+    GW_STATE="$work/gw-base-state" "$GW_BASELINE" import "$work/bench.yaml" >/dev/null
+    GW_STATE="$work/gw-base-state" "$GW_BASELINE" deploy --stage prod >/dev/null
+    GW_STATE="$work/gw-base-state" "$GW_BASELINE" serve --listen "127.0.0.1:$base_port" 2>"$work/gw-base.log" &
+    base_pid=$!
+    pids+=("$base_pid")
+    wait_port "$base_port"
+fi
+
 names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http gw-auth-cached gw-auth-uncached)
 urls=(
     "http://127.0.0.1:$backend_port/bench"
@@ -184,6 +199,10 @@ urls=(
     "http://127.0.0.1:$gw_port/prod/authorized-cached"
     "http://127.0.0.1:$gw_port/prod/authorized"
 )
+if [ -n "$base_pid" ]; then
+    names+=(gw-http-proxy-baseline)
+    urls+=("http://127.0.0.1:$base_port/prod/bench")
+fi
 # Request headers some targets need (the authorizer's token).
 declare -A header=(
     [gw-auth-cached]="Authorization: Bearer bench"
@@ -225,6 +244,7 @@ cpu_ticks() {
 # The processes doing a target's work: an nginx instance's workers, or gw.
 target_pids() {
     case "$1" in
+        gw-http-proxy-baseline) echo "$base_pid" ;;
         gw*) echo "$gw_pid" ;;
         *) pgrep -P "${nginx_pid[$1]}" | tr '\n' ' ' ;;
     esac
