@@ -216,6 +216,19 @@ pub fn is_known_type(name: &str) -> bool {
     KNOWN.contains(&name)
 }
 
+/// Where a data-plane error came from, when that is more than its type says (for metrics and
+/// logs; the client sees AWS's answer either way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The backend could not be reached.
+    UpstreamConnect,
+    /// The function failed: exited, answered malformed, returned nothing.
+    FunctionError,
+    FunctionTimeout,
+    /// The function trapped or ran out of memory.
+    FunctionTrap,
+}
+
 /// A data-plane error: its type and the message `$context.error.message` renders.
 #[derive(Debug, Clone)]
 pub struct GatewayError {
@@ -223,6 +236,7 @@ pub struct GatewayError {
     pub message: String,
     /// `x-amzn-ErrorType` when it is not the type's usual one.
     pub error_type: Option<&'static str>,
+    pub origin: Option<Origin>,
 }
 
 impl GatewayError {
@@ -235,6 +249,15 @@ impl GatewayError {
             kind,
             message: message.into(),
             error_type: None,
+            origin: None,
+        }
+    }
+
+    /// The error, tagged with where it came from.
+    pub fn from_origin(self, origin: Origin) -> Self {
+        GatewayError {
+            origin: Some(origin),
+            ..self
         }
     }
 

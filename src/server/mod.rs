@@ -10,6 +10,7 @@
 
 pub mod conn;
 pub mod door;
+pub mod prometheus;
 pub mod surface;
 
 use crate::gateway::dispatch::{Draw, Shared};
@@ -129,14 +130,13 @@ pub async fn run(
             config.require_sigv4.clone(),
         ))
     };
-    let surface = {
-        let reloader = reloader.clone();
-        Arc::new(surface::Surface {
-            version: env!("CARGO_PKG_VERSION"),
-            started: std::time::Instant::now(),
-            generation: Box::new(move || reloader.current().generation),
-        })
-    };
+    let metrics = Arc::new(crate::gateway::metrics::Metrics::default());
+    let surface = Arc::new(surface::Surface {
+        version: env!("CARGO_PKG_VERSION"),
+        started: std::time::Instant::now(),
+        reloader: reloader.clone(),
+        metrics: metrics.clone(),
+    });
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
 
@@ -151,6 +151,7 @@ pub async fn run(
         let draw = draw.clone();
         let (reloader, management) = (reloader.clone(), management.clone());
         let surface = surface::router(surface.clone());
+        let cells = metrics.worker();
         let authorizers = authorizers.clone();
         let limiter = limiter.clone();
         let access_log = access_log.clone();
@@ -170,6 +171,7 @@ pub async fn run(
                         authorizers,
                         limiter,
                         access_log,
+                        metrics: cells,
                     };
                     let door = Arc::new(door::Door {
                         gateway,

@@ -1,6 +1,7 @@
-//! gw's own control surface, under `/_gw/` on the stage listener: `GET /_gw/health` now;
-//! metrics and a dashboard are mounted here as they come. An axum [`Router`]: typed handlers,
-//! JSON answers, and gw's error shape for every path it does not know.
+//! gw's own control surface, under `/_gw/` on the stage listener: `GET /_gw/health`,
+//! `GET /_gw/metrics` (Prometheus text), `GET /_gw/stats` (the same figures as JSON, with
+//! histogram buckets, for `gw canary status` to sum across servers). An axum [`Router`]: typed
+//! handlers, JSON answers, and gw's error shape for every path it does not know.
 //!
 //! Architecture invariant: the surface reads what the server exposes to it ([`Surface`]); it
 //! never touches the data plane's request path.
@@ -19,14 +20,42 @@ pub struct Surface {
     pub version: &'static str,
     /// When the server started.
     pub started: std::time::Instant,
-    /// The store generation this server serves now.
-    pub generation: Box<dyn Fn() -> i64 + Send + Sync>,
+    /// What the server serves now.
+    pub reloader: Arc<crate::gateway::snapshot::Reloader>,
+    /// The data plane's metrics, merged over the workers when read.
+    pub metrics: Arc<crate::gateway::metrics::Metrics>,
+}
+
+impl Surface {
+    /// Every stage's canary share, from the serving snapshot.
+    fn canaries(&self) -> Vec<super::prometheus::CanaryShare> {
+        let snapshot = self.reloader.current();
+        let mut out = Vec::new();
+        for api in snapshot.apis.values() {
+            for stage in api.stages.values() {
+                out.push(super::prometheus::CanaryShare {
+                    api: api.id.clone(),
+                    stage: stage.name.clone(),
+                    deployment: stage
+                        .canary
+                        .as_ref()
+                        .map(|c| c.deployment.deployment_id.clone())
+                        .unwrap_or_default(),
+                    percent: stage.canary.as_ref().map_or(0.0, |c| c.percent),
+                });
+            }
+        }
+        out.sort_by(|a, b| (&a.api, &a.stage).cmp(&(&b.api, &b.stage)));
+        out
+    }
 }
 
 /// The `/_gw/` routes.
 pub fn router(surface: Arc<Surface>) -> Router {
     Router::new()
         .route("/_gw/health", get(health))
+        .route("/_gw/metrics", get(metrics))
+        .route("/_gw/stats", get(stats))
         .fallback(unknown)
         .with_state(surface)
 }
@@ -36,8 +65,41 @@ async fn health(State(surface): State<Arc<Surface>>) -> Response {
     Json(json!({
         "status": "ok",
         "version": surface.version,
-        "generation": (surface.generation)(),
+        "generation": surface.reloader.current().generation,
         "uptimeSeconds": surface.started.elapsed().as_secs(),
+    }))
+    .into_response()
+}
+
+/// `GET /_gw/metrics`: the Prometheus (OpenMetrics) text exposition.
+async fn metrics(State(surface): State<Arc<Surface>>) -> Response {
+    match super::prometheus::exposition(surface.metrics.snapshot(), surface.canaries()) {
+        Ok(text) => (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                "application/openmetrics-text; version=1.0.0; charset=utf-8",
+            )],
+            text,
+        )
+            .into_response(),
+        Err(message) => (
+            StatusCode::INTERNAL_SERVER_ERROR,
+            Json(json!({ "message": message })),
+        )
+            .into_response(),
+    }
+}
+
+/// `GET /_gw/stats`: every series with its histogram buckets, and each stage's canary, as JSON.
+async fn stats(State(surface): State<Arc<Surface>>) -> Response {
+    let canaries: Vec<_> = surface
+        .canaries()
+        .into_iter()
+        .map(|c| json!({"api": c.api, "stage": c.stage, "deployment": c.deployment, "percent": c.percent}))
+        .collect();
+    Json(json!({
+        "series": surface.metrics.snapshot(),
+        "stages": canaries,
     }))
     .into_response()
 }

@@ -17,6 +17,7 @@ mod import_snapshots;
 mod lifecycle;
 mod management;
 mod mapping_templates;
+mod metrics;
 mod prop_authorizer;
 mod prop_import;
 mod prop_patch;

@@ -61,6 +61,8 @@ pub struct Shared {
     pub limiter: Arc<crate::gateway::throttle::Limiter>,
     /// Where the access-log lines of stages with `accessLogSettings` go.
     pub access_log: crate::gateway::access_log::Writer,
+    /// This worker's metrics cells (only this worker writes them).
+    pub metrics: Arc<crate::gateway::metrics::Cells>,
 }
 
 /// The client at the other end of a connection, its address formatted once per connection.
@@ -97,9 +99,10 @@ pub struct RequestContext<'s> {
     /// The resource and method the router matched.
     routed: Option<(&'s Resource, &'s Method)>,
     authorized: Option<Authorized>,
-    /// When the request was taken up, for a stage that logs (its `responseLatency`).
-    started: Option<std::time::Instant>,
-    integration_latency_ms: Option<u128>,
+    /// When the request was taken up (its latency is measured from here).
+    started: std::time::Instant,
+    /// How long the integration took, once it ran.
+    integration_latency: Option<std::time::Duration>,
 }
 
 /// Where a request goes: its API, its stage, and the side of the stage that answers it.
@@ -130,8 +133,8 @@ impl<'s> RequestContext<'s> {
             located: None,
             routed: None,
             authorized: None,
-            started: None,
-            integration_latency_ms: None,
+            started: std::time::Instant::now(),
+            integration_latency: None,
         }
     }
 
@@ -184,6 +187,19 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
         Ok(s) => (s.response, s.relayed, s.function, None),
         Err(err) => (cx.render(&err), None, None, Some(err)),
     };
+    let latency = cx.started.elapsed();
+    if let Some(located) = &cx.located {
+        let status = response.status().as_u16();
+        record(
+            shared,
+            &cx,
+            located,
+            status,
+            latency,
+            function.is_some(),
+            error.as_ref(),
+        );
+    }
     if let Some(format) = cx
         .located
         .as_ref()
@@ -193,8 +209,8 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
         let outcome = crate::gateway::access_log::Outcome {
             status: response.status().as_u16(),
             response_length: response.body().size_hint().exact(),
-            latency_ms: cx.started.map_or(0, |s| s.elapsed().as_millis()),
-            integration_latency_ms: cx.integration_latency_ms,
+            latency_ms: latency.as_millis(),
+            integration_latency_ms: cx.integration_latency.map(|d| d.as_millis()),
             error: error.as_ref().map(|e| (e.message.as_str(), e.kind.name())),
         };
         shared.access_log.write(crate::gateway::access_log::line(
@@ -237,6 +253,54 @@ impl Served<'_> {
             function: None,
         }
     }
+}
+
+/// Counts the request in this worker's metrics cells.
+fn record(
+    shared: &Shared,
+    cx: &RequestContext,
+    located: &Located,
+    status: u16,
+    latency: std::time::Duration,
+    function_answered: bool,
+    error: Option<&GatewayError>,
+) {
+    use crate::aws::gateway_response::Origin;
+    use crate::gateway::metrics::{Observation, Outcome, Side};
+    let origin = error.and_then(|e| e.origin);
+    let function = match origin {
+        _ if function_answered => Some(Outcome::Ok),
+        Some(Origin::FunctionError) => Some(Outcome::Error),
+        Some(Origin::FunctionTimeout) => Some(Outcome::Timeout),
+        Some(Origin::FunctionTrap) => Some(Outcome::Trap),
+        _ => None,
+    };
+    let (method, resource) = match cx.routed {
+        Some((r, m)) => (m.http_method.as_str(), r.path.as_str()),
+        None => (cx.parts.method.as_str(), ""),
+    };
+    shared.metrics.record(&Observation {
+        api: &located.api.id,
+        stage: &located.stage.name,
+        deployment: &located.deployment.deployment_id,
+        side: if located.is_canary {
+            Side::Canary
+        } else {
+            Side::Production
+        },
+        method,
+        resource,
+        epoch: located
+            .stage
+            .canary
+            .as_ref()
+            .map_or("", |c| c.deployment.deployment_id.as_str()),
+        status,
+        latency,
+        integration: cx.integration_latency,
+        function,
+        connect_error: origin == Some(Origin::UpstreamConnect),
+    });
 }
 
 /// The phases, in order; the first failure ends the story.
@@ -315,9 +379,9 @@ async fn serve<'s>(
     }
     let request = integration_view(cx, &located, &matched, headers);
     let body = validate(&located, &matched, &request, body).await?;
-    let integration_started = cx.started.map(|_| std::time::Instant::now());
+    let integration_started = std::time::Instant::now();
     let result = integrate(shared, snapshot, &request, integration, body).await;
-    cx.integration_latency_ms = integration_started.map(|s| s.elapsed().as_millis());
+    cx.integration_latency = Some(integration_started.elapsed());
     let mut served = result?;
     // finish: CORS headers on the answer.
     if let Some(cors) = &located.deployment.cors {
@@ -366,9 +430,6 @@ fn locate<'s>(
     };
     cx.stage_path = path;
     cx.located = Some(located);
-    if stage.access_log.is_some() {
-        cx.started = Some(std::time::Instant::now());
-    }
     Ok(located)
 }
 

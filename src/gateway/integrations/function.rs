@@ -6,7 +6,7 @@
 //! the on-disk cache) when the store changes, never on the request path.
 
 use super::RequestCx;
-use crate::aws::gateway_response::{GatewayError, ResponseType};
+use crate::aws::gateway_response::{GatewayError, Origin, ResponseType};
 use crate::aws::lambda::{self, EventInput, PayloadVersion};
 use crate::aws::uri::parse_function_uri;
 use crate::model::Integration;
@@ -135,11 +135,17 @@ fn config_error(detail: String) -> GatewayError {
 
 fn invoke_error(label: &str, e: InvokeError) -> GatewayError {
     tracing::warn!("function {label}: {e}");
+    let origin = match e {
+        InvokeError::Timeout => Origin::FunctionTimeout,
+        InvokeError::Trap(_) | InvokeError::OutOfMemory => Origin::FunctionTrap,
+        _ => Origin::FunctionError,
+    };
     match e.status() {
         504 => GatewayError::new(ResponseType::IntegrationTimeout),
         503 => GatewayError::with_message(ResponseType::Throttled, "Too Many Requests"),
         _ => GatewayError::new(ResponseType::BadGateway),
     }
+    .from_origin(origin)
 }
 
 /// Whether the request's content type is one of the API's binary media types.
@@ -291,7 +297,7 @@ pub async fn invoke<'f>(
             request_id = cx.request_id,
             "function {label}: Execution failed due to configuration error: {e}"
         );
-        GatewayError::new(ResponseType::BadGateway)
+        GatewayError::new(ResponseType::BadGateway).from_origin(Origin::FunctionError)
     })?;
     let mut resp = Response::new(body::full(parsed.body));
     *resp.status_mut() = StatusCode::from_u16(parsed.status).unwrap_or(StatusCode::OK);

@@ -4,7 +4,7 @@
 
 use super::upstream::{Outgoing, RequestHead, Upstream, UpstreamError};
 use super::RequestCx;
-use crate::aws::gateway_response::{GatewayError, ResponseType};
+use crate::aws::gateway_response::{GatewayError, Origin, ResponseType};
 use crate::model::{Integration, IntegrationType};
 use crate::net::body::{self, Body};
 use crate::net::headers::Relayed;
@@ -686,7 +686,12 @@ fn upstream_error(e: UpstreamError) -> GatewayError {
         }
     }
     tracing::warn!("backend request failed: {e}");
-    GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
+    let error =
+        GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error");
+    match e {
+        UpstreamError::Connect { .. } => error.from_origin(Origin::UpstreamConnect),
+        _ => error,
+    }
 }
 
 /// A response with the given body, for tests and small helpers.
