@@ -16,3 +16,4 @@ pub mod router;
 pub mod snapshot;
 pub mod throttle;
 pub mod validation;
+pub mod verdict;
