@@ -340,6 +340,10 @@ pub struct CanarySettings {
     pub stage_variable_overrides: BTreeMap<String, String>,
     #[serde(default)]
     pub use_stage_cache: bool,
+    /// gw's sticky split (beyond AWS): `ip`, `header:NAME`, `cookie` or `cookie:NAME`; absent,
+    /// each request is drawn independently, as on AWS.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sticky: Option<String>,
 }
 
 impl RestApi {

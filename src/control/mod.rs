@@ -309,6 +309,7 @@ pub fn deploy_canary(
             deployment_id: deployment.id.clone(),
             stage_variable_overrides: overrides.clone(),
             use_stage_cache: false,
+            sticky: None,
         });
         stage.last_updated_date = store::now();
         tx.put_stage(&api.id, &stage)?;

@@ -18,9 +18,106 @@ pub fn choose(percent: f64, draw: f64) -> Variant {
     }
 }
 
+/// What keeps a client on its side of a sticky canary (beyond AWS, whose split is drawn per
+/// request): the side is a hash of the key compared with the percentage, so a client stays put,
+/// and raising the percentage never moves a canary client back to production.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Sticky {
+    /// The client's address.
+    Ip,
+    /// A request header's value (a client without it is drawn per request).
+    Header(http::HeaderName),
+    /// A cookie's value; [`Sticky::GW_COOKIE`] is set by gw for a client that has none.
+    Cookie(String),
+}
+
+impl Sticky {
+    /// The cookie `--sticky cookie` uses, set by gw on a client's first answer.
+    pub const GW_COOKIE: &'static str = "gw-canary";
+
+    /// `ip`, `header:NAME`, `cookie` or `cookie:NAME`.
+    pub fn parse(text: &str) -> Result<Sticky, String> {
+        let bad = || {
+            format!(
+                "--sticky {text:?} is not a sticky key: use ip, header:NAME, cookie or cookie:NAME"
+            )
+        };
+        match text.split_once(':') {
+            None if text == "ip" => Ok(Sticky::Ip),
+            None if text == "cookie" => Ok(Sticky::Cookie(Sticky::GW_COOKIE.to_string())),
+            Some(("header", name)) => http::HeaderName::from_bytes(name.trim().as_bytes())
+                .map(Sticky::Header)
+                .map_err(|_| bad()),
+            Some(("cookie", name))
+                if !name.is_empty()
+                    && name
+                        .bytes()
+                        .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)) =>
+            {
+                Ok(Sticky::Cookie(name.to_string()))
+            }
+            _ => Err(bad()),
+        }
+    }
+}
+
+/// A key's fixed draw in `[0, 100)`: FNV-1a of the key, spread over the range.
+pub fn key_draw(key: &[u8]) -> f64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in key {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    // A final mix so keys that differ in their last byte spread over the whole range.
+    h ^= h >> 33;
+    h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    h ^= h >> 33;
+    (h >> 11) as f64 / (1u64 << 53) as f64 * 100.0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sticky_keys_parse() {
+        assert_eq!(Sticky::parse("ip"), Ok(Sticky::Ip));
+        assert_eq!(
+            Sticky::parse("cookie"),
+            Ok(Sticky::Cookie("gw-canary".into()))
+        );
+        assert_eq!(
+            Sticky::parse("cookie:session"),
+            Ok(Sticky::Cookie("session".into()))
+        );
+        assert_eq!(
+            Sticky::parse("header:X-User"),
+            Ok(Sticky::Header(http::HeaderName::from_static("x-user")))
+        );
+        for bad in [
+            "",
+            "ipv6",
+            "header:",
+            "header:bad name",
+            "cookie:",
+            "cookie:a;b",
+            "x:y",
+        ] {
+            assert!(Sticky::parse(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn key_draws_are_fixed_and_spread() {
+        assert_eq!(key_draw(b"user-1"), key_draw(b"user-1"));
+        let draws: Vec<f64> = (0..1000)
+            .map(|i| key_draw(format!("k{i}").as_bytes()))
+            .collect();
+        assert!(draws.iter().all(|d| (0.0..100.0).contains(d)));
+        // About 10 % under 10: binomial(1000, 0.1) has sd 9.5; ±5 sd.
+        let under = draws.iter().filter(|d| **d < 10.0).count();
+        assert!((53..=147).contains(&under), "{under}");
+    }
 
     #[test]
     fn zero_percent_never_chooses_the_canary() {

@@ -32,6 +32,8 @@ pub struct LiveCanary {
     pub deployment: Arc<LiveDeployment>,
     /// The stage's variables merged with the canary's overrides.
     pub variables: Arc<BTreeMap<String, String>>,
+    /// gw's sticky split, when the canary has one.
+    pub sticky: Option<crate::gateway::canary::Sticky>,
 }
 
 #[derive(Debug)]
@@ -159,6 +161,11 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                                 percent: c.percent_traffic,
                                 deployment: d,
                                 variables: Arc::new(store::merged_canary_variables(&s, c)),
+                                sticky: c.sticky.as_deref().and_then(|t| {
+                                    crate::gateway::canary::Sticky::parse(t)
+                                        .map_err(|e| tracing::warn!("stage {}: {e}; drawing per request", s.stage_name))
+                                        .ok()
+                                }),
                             })
                         }
                         None => None,

@@ -223,6 +223,7 @@ fn default_canary(stage: &Stage) -> CanarySettings {
         deployment_id: stage.deployment_id.clone(),
         stage_variable_overrides: Default::default(),
         use_stage_cache: false,
+        sticky: None,
     }
 }
 

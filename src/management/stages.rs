@@ -181,6 +181,7 @@ pub(super) fn create_stage(store: &Store, req: &Req, id: &str) -> Result<Reply> 
         deployment_id: c.deployment_id.unwrap_or_else(|| deployment_id.clone()),
         stage_variable_overrides: c.stage_variable_overrides.unwrap_or_default(),
         use_stage_cache: c.use_stage_cache.unwrap_or(false),
+        sticky: None,
     });
     let stage = Stage {
         stage_name: name,

@@ -3,7 +3,7 @@
 //! `x-gw-target`).
 
 use crate::aws::gateway_response::{GatewayError, ResponseType};
-use crate::gateway::canary::{self, Variant};
+use crate::gateway::canary::{self, Sticky, Variant};
 use crate::gateway::snapshot::{LiveApi, LiveStage, Snapshot};
 use http::HeaderValue;
 use std::sync::Arc;
@@ -144,13 +144,17 @@ pub(super) fn find_stage<'a>(api: &'a LiveApi, stage: &str) -> Result<&'a LiveSt
     })
 }
 
-/// The canary draw, or the tester's forced choice; a forced choice that is neither `canary` nor
-/// `production` is refused rather than silently drawn.
+/// The side that answers: the tester's forced choice, else the sticky key's fixed draw, else the
+/// random draw. A forced choice that is neither `canary` nor `production` is refused rather than
+/// silently drawn. With `--sticky cookie` and a client without the cookie, a new key is drawn
+/// and returned, for the answer to set.
 pub(super) fn choose(
     draw: &Draw,
     stage: &LiveStage,
     forced: Option<&HeaderValue>,
-) -> Result<Variant, GatewayError> {
+    headers: &http::HeaderMap,
+    peer_ip: &str,
+) -> Result<(Variant, Option<String>), GatewayError> {
     let forced = match forced.map(HeaderValue::as_bytes) {
         None => None,
         Some(b"canary") => Some(Variant::Canary),
@@ -166,9 +170,41 @@ pub(super) fn choose(
         }
     };
     let Some(canary) = &stage.canary else {
-        return Ok(Variant::Production);
+        return Ok((Variant::Production, None));
     };
-    Ok(forced.unwrap_or_else(|| canary::choose(canary.percent, draw.next())))
+    if let Some(v) = forced {
+        return Ok((v, None));
+    }
+    let (point, new_cookie) = match &canary.sticky {
+        None => (draw.next(), None),
+        Some(Sticky::Ip) => (canary::key_draw(peer_ip.as_bytes()), None),
+        Some(Sticky::Header(name)) => match headers.get(name) {
+            Some(v) => (canary::key_draw(v.as_bytes()), None),
+            None => (draw.next(), None),
+        },
+        Some(Sticky::Cookie(name)) => match cookie(headers, name) {
+            Some(v) => (canary::key_draw(v.as_bytes()), None),
+            None if name == Sticky::GW_COOKIE => {
+                let key = uuid::Uuid::new_v4().simple().to_string();
+                (canary::key_draw(key.as_bytes()), Some(key))
+            }
+            None => (draw.next(), None),
+        },
+    };
+    Ok((canary::choose(canary.percent, point), new_cookie))
+}
+
+/// The value of cookie `name` in the request's `Cookie` fields.
+fn cookie<'h>(headers: &'h http::HeaderMap, name: &str) -> Option<&'h str> {
+    headers
+        .get_all(http::header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k == name).then_some(v)
+        })
 }
 
 #[cfg(test)]

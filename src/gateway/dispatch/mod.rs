@@ -103,6 +103,8 @@ pub struct RequestContext<'s> {
     started: std::time::Instant,
     /// How long the integration took, once it ran.
     integration_latency: Option<std::time::Duration>,
+    /// A sticky canary's new key for a client that had none, for the answer's `Set-Cookie`.
+    sticky_cookie: Option<String>,
 }
 
 /// Where a request goes: its API, its stage, and the side of the stage that answers it.
@@ -135,6 +137,7 @@ impl<'s> RequestContext<'s> {
             authorized: None,
             started: std::time::Instant::now(),
             integration_latency: None,
+            sticky_cookie: None,
         }
     }
 
@@ -183,10 +186,14 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
     let (parts, body) = req.into_parts();
     let snapshot = shared.snapshot.current();
     let mut cx = RequestContext::new(&parts, peer);
-    let (response, relayed, function, error) = match serve(shared, &snapshot, &mut cx, body).await {
-        Ok(s) => (s.response, s.relayed, s.function, None),
-        Err(err) => (cx.render(&err), None, None, Some(err)),
-    };
+    let (mut response, mut relayed, function, error) =
+        match serve(shared, &snapshot, &mut cx, body).await {
+            Ok(s) => (s.response, s.relayed, s.function, None),
+            Err(err) => (cx.render(&err), None, None, Some(err)),
+        };
+    if let Some(key) = &cx.sticky_cookie {
+        set_sticky_cookie(&mut response, &mut relayed, key);
+    }
     let latency = cx.started.elapsed();
     if let Some(located) = &cx.located {
         let status = response.status().as_u16();
@@ -252,6 +259,20 @@ impl Served<'_> {
             relayed: None,
             function: None,
         }
+    }
+}
+
+/// Adds the sticky canary's cookie to an answer, beside any the backend set.
+fn set_sticky_cookie(response: &mut Response<Body>, relayed: &mut Option<Relayed>, key: &str) {
+    if let Some(r) = relayed.take() {
+        crate::net::headers::materialize(response, r);
+    }
+    let cookie = format!(
+        "{}={key}; Path=/; HttpOnly; SameSite=Lax",
+        crate::gateway::canary::Sticky::GW_COOKIE
+    );
+    if let Ok(v) = http::HeaderValue::from_str(&cookie) {
+        response.headers_mut().append(http::header::SET_COOKIE, v);
     }
 }
 
@@ -416,7 +437,14 @@ fn locate<'s>(
         ));
     }
     let stage = locate::find_stage(api, stage_name)?;
-    let variant = locate::choose(&shared.draw, stage, cx.parts.headers.get(TARGET))?;
+    let (variant, new_cookie) = locate::choose(
+        &shared.draw,
+        stage,
+        cx.parts.headers.get(TARGET),
+        &cx.parts.headers,
+        &cx.peer.ip,
+    )?;
+    cx.sticky_cookie = new_cookie;
     let (deployment, variables) = match (&stage.canary, variant) {
         (Some(c), Variant::Canary) => (&c.deployment, &*c.variables),
         _ => (&stage.production, &*stage.variables),
