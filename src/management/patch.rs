@@ -558,6 +558,7 @@ mod tests {
             deployment_id: "d2".into(),
             stage_variable_overrides: BTreeMap::from([("backend".into(), "b.example".into())]),
             use_stage_cache: false,
+            sticky: None,
         });
         s
     }
@@ -655,6 +656,7 @@ mod tests {
                 deployment_id: "d1".into(),
                 stage_variable_overrides: BTreeMap::new(),
                 use_stage_cache: false,
+                sticky: None,
             })
         );
         let s = run(
