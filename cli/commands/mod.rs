@@ -1,0 +1,50 @@
+//! One module per command group; each holds its arguments (clap types) and the bodies that call
+//! the library and print. What several groups share is here.
+
+pub mod apis;
+pub mod functions;
+pub mod invoke;
+pub mod keys;
+pub mod release;
+pub mod serve;
+pub mod stages;
+
+use anyhow::{bail, Result};
+use clap::Args;
+use gw::store::Store;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// `--json`.
+#[derive(Args)]
+pub struct JsonFlag {
+    /// Print JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--api NAME|ID`.
+#[derive(Args)]
+pub struct ApiFlag {
+    /// The API, by id or name (may be left out when there is only one).
+    #[arg(long)]
+    pub api: Option<String>,
+}
+
+/// The store in the state directory (`--state`, `GW_STATE`, else `.gw`).
+pub fn store(cli_state: &Option<PathBuf>) -> Result<Store> {
+    let dir = cli_state.clone().unwrap_or_else(|| PathBuf::from(".gw"));
+    Ok(Store::open(&dir)?)
+}
+
+/// `K=V` items (`--var`, `--env`, `set-var` arguments); `what` names them in the error.
+pub fn parse_kv(items: &[String], what: &str) -> Result<BTreeMap<String, String>> {
+    let mut out = BTreeMap::new();
+    for item in items {
+        let Some((k, v)) = item.split_once('=') else {
+            bail!("{what} {item:?} is not K=V; write it as name=value");
+        };
+        out.insert(k.trim().to_string(), v.to_string());
+    }
+    Ok(out)
+}
