@@ -655,3 +655,82 @@ async fn the_first_request_after_a_cli_command_sees_its_change() {
         start.elapsed()
     );
 }
+
+/// The `  http://...` lines a command printed.
+fn url_lines(out: &str) -> Vec<String> {
+    out.lines()
+        .filter_map(|l| {
+            l.trim()
+                .strip_prefix("http://")
+                .map(|u| format!("http://{u}"))
+        })
+        .collect()
+}
+
+/// `gw deploy` and `gw stage show` print invoke URLs on the port the running servers listen on
+/// (recorded in their `.gw/serving/` markers), and on the default :4566 when none runs.
+#[tokio::test]
+async fn printed_invoke_urls_carry_the_running_servers_port() {
+    let gw = Gw::new();
+    let id = import(&gw, "life");
+    let urls_on = |port: u16| {
+        vec![
+            format!("http://localhost:{port}/prod/"),
+            format!("http://{id}.execute-api.localhost:{port}/prod/"),
+            format!("http://localhost:{port}/_aws/execute-api/{id}/prod/"),
+        ]
+    };
+    // No server runs: where `gw serve` listens by default.
+    let out = gw.ok(&["deploy", "--stage", "prod", "--var", "version=v1"]);
+    assert_eq!(url_lines(&out), urls_on(4566), "{out}");
+
+    let server = gw.serve(&[]);
+    let port = server.addr.port();
+    assert_ne!(port, 4566);
+    let out = gw.ok(&["deploy", "--stage", "prod", "--var", "version=v2"]);
+    assert_eq!(url_lines(&out), urls_on(port), "{out}");
+    let out = gw.ok(&["deploy", "--stage", "prod", "--canary", "10"]);
+    assert_eq!(url_lines(&out), urls_on(port), "{out}");
+    let out = gw.ok(&["stage", "show", "prod"]);
+    assert_eq!(url_lines(&out), urls_on(port), "{out}");
+    assert_eq!(stage(&gw, "prod")["urls"], serde_json::json!(urls_on(port)));
+    // The printed URLs answer (the host form through a Host header).
+    let c = client();
+    let r = send(
+        &c,
+        "GET",
+        &format!("{}v", urls_on(port)[2]),
+        &[("x-gw-target", "production")],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["version"], "v2");
+    let r = send(
+        &c,
+        "GET",
+        &server.url("/prod/v"),
+        &[
+            ("host", &format!("{id}.execute-api.localhost:{port}")),
+            ("x-gw-target", "production"),
+        ],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+
+    // Two servers on different ports: the URLs on each, in the order of their addresses.
+    let second = gw.serve(&[]);
+    let mut both = [
+        (port, urls_on(port)),
+        (second.addr.port(), urls_on(second.addr.port())),
+    ];
+    both.sort();
+    let expected: Vec<String> = both.into_iter().flat_map(|(_, u)| u).collect();
+    assert_eq!(url_lines(&gw.ok(&["stage", "show", "prod"])), expected);
+
+    // Once they have stopped (killed: their markers stay behind, unlocked), the default again.
+    drop(server);
+    drop(second);
+    assert_eq!(url_lines(&gw.ok(&["stage", "show", "prod"])), urls_on(4566));
+}

@@ -11,6 +11,7 @@ pub mod stages;
 
 use anyhow::{bail, Result};
 use clap::Args;
+use gw::model::RestApi;
 use gw::store::Store;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -47,4 +48,14 @@ pub fn parse_kv(items: &[String], what: &str) -> Result<BTreeMap<String, String>
         out.insert(k.trim().to_string(), v.to_string());
     }
     Ok(out)
+}
+
+/// The invoke URLs of a stage on the listeners of the servers running on this state directory
+/// (each server's three forms, in the order of their addresses), or on the default
+/// `localhost:4566` when none runs.
+pub fn invoke_urls(store: &Store, api: &RestApi, stage: &str) -> Vec<String> {
+    gw::urls::serving_endpoints(store.dir())
+        .iter()
+        .flat_map(|endpoint| gw::urls::invoke_urls(api, stage, Some(endpoint)))
+        .collect()
 }

@@ -1,7 +1,7 @@
 //! Releases: `deploy` (optionally as a canary), `canary` (its share), `promote`, `rollback`, and
 //! the `deployments` listing.
 
-use super::{parse_kv, store, ApiFlag, JsonFlag};
+use super::{invoke_urls, parse_kv, store, ApiFlag, JsonFlag};
 use crate::output::{date, print_json, Table};
 use anyhow::{bail, Result};
 use clap::Args;
@@ -139,7 +139,7 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
     if let Some(d) = &deployed.dropped_canary {
         outln!("the stage's canary ({d}) was removed by this deployment");
     }
-    for url in gw::urls::invoke_urls(&deployed.api, &deployed.stage.stage_name, None) {
+    for url in invoke_urls(&store, &deployed.api, &deployed.stage.stage_name) {
         outln!("  {url}");
     }
     Ok(())

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 #[derive(Args, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on.
+    /// Address to listen on (port 0: any free port; the CLI prints URLs with the one chosen).
     #[arg(long, default_value = "127.0.0.1:4566")]
     listen: String,
     /// Do not add the x-gw-deployment / x-gw-canary response headers.

@@ -1,7 +1,7 @@
 //! Stages: the `stages` listing and `stage show | set-var | unset-var | throttle | access-log |
 //! delete`.
 
-use super::{parse_kv, store, ApiFlag, JsonFlag};
+use super::{invoke_urls, parse_kv, store, ApiFlag, JsonFlag};
 use crate::output::{date, print_json, Table};
 use anyhow::{bail, Result};
 use clap::{Args, Subcommand};
@@ -193,7 +193,7 @@ pub fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
                     api.name
                 );
             };
-            let urls = gw::urls::invoke_urls(&api, &s.stage_name, None);
+            let urls = invoke_urls(&store, &api, &s.stage_name);
             if json.json {
                 let mut v = serde_json::to_value(&s)?;
                 v["urls"] = serde_json::json!(urls);
