@@ -20,9 +20,9 @@ pub struct DeployArgs {
     /// Stage variable K=V (repeatable).
     #[arg(long = "var", value_name = "K=V")]
     vars: Vec<String>,
-    /// Make this deployment the stage's canary with this percentage of traffic.
-    #[arg(long, value_name = "PCT", value_parser = parse_percent)]
-    canary: Option<f64>,
+    /// Make this deployment the stage's canary with this percentage of traffic (0 to 100).
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+    canary: Option<String>,
     /// Canary stage-variable override K=V (repeatable; needs --canary).
     #[arg(long = "canary-var", value_name = "K=V")]
     canary_vars: Vec<String>,
@@ -37,9 +37,9 @@ pub struct CanaryArgs {
     /// The stage (may be left out when only one stage has a canary).
     #[arg(long)]
     stage: Option<String>,
-    /// Percentage of requests sent to the canary, 0-100 (decimals allowed).
-    #[arg(long, value_parser = parse_percent)]
-    percent: f64,
+    /// Percentage of requests sent to the canary, 0 to 100 (decimals allowed).
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+    percent: String,
 }
 
 /// The stage whose canary a command acts on.
@@ -60,21 +60,39 @@ pub struct DeploymentsArgs {
     json: JsonFlag,
 }
 
-/// A canary percentage: a number, optionally written with a trailing `%`. The range (0-100) is
-/// checked where AWS checks it, with AWS's message.
-fn parse_percent(text: &str) -> std::result::Result<f64, String> {
-    let number = text.trim().strip_suffix('%').unwrap_or(text.trim()).trim();
+/// A canary percentage as typed after `flag`: a decimal number from 0 to 100, optionally with a
+/// trailing `%`. Anything else (negative, over 100, not a number, exponent notation) gets one
+/// message naming the input and the range, and exit code 1. The arguments are taken as text
+/// (with `allow_negative_numbers`, so that clap hands over `-5` instead of reading it as a flag)
+/// and checked here, so that every bad value gets this message rather than a clap usage error;
+/// `allow_hyphen_values` would take a forgotten value's next flag (`--canary --stage prod`) as
+/// the percentage.
+pub fn parse_percent(flag: &str, text: &str) -> Result<f64> {
+    let trimmed = text.trim();
+    let number = trimmed.strip_suffix('%').unwrap_or(trimmed).trim_end();
+    let digits = number.strip_prefix(['+', '-']).unwrap_or(number);
+    let plain = digits.chars().any(|c| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1;
     match number.parse::<f64>() {
         // `+ 0.0` turns -0 into 0.
-        Ok(p) if p.is_finite() => Ok(p + 0.0),
-        _ => Err(format!(
-            "{text:?} is not a percentage; write a number from 0 to 100, such as 10 or 12.5"
-        )),
+        Ok(p) if plain && (0.0..=100.0).contains(&p) => Ok(p + 0.0),
+        _ => {
+            let shown = if text.is_empty() || text.contains(char::is_whitespace) {
+                format!("{text:?}")
+            } else {
+                text.to_string()
+            };
+            bail!("{flag} {shown}: the canary percentage must be a number from 0 to 100, like 10 or 12.5")
+        }
     }
 }
 
 pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
-    let percent = args.canary;
+    let percent = match &args.canary {
+        Some(text) => Some(parse_percent("--canary", text)?),
+        None => None,
+    };
     let store = store(state)?;
     let api_sel = args.api.api.as_deref();
     let vars = parse_kv(&args.vars, "--var")?;
@@ -83,6 +101,23 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
         Some(pct) => {
             if !vars.is_empty() {
                 bail!("--var sets production variables and cannot be combined with --canary; use --canary-var for canary overrides");
+            }
+            let (api, existing) = store.read(|tx| {
+                let api = tx.resolve_api(api_sel)?;
+                let stage = tx.stage(&api.id, &args.stage)?;
+                Ok((api, stage))
+            })?;
+            if existing.is_none() {
+                // AWS's text (the management API keeps it verbatim) lacks the space after
+                // "specified."; here it reads as two sentences, with the way out.
+                bail!(
+                    "Invalid deployment content specified. Stage {stage} must already be created before making a canary release deployment; deploy it first with `gw deploy{api_flag} --stage {stage}`",
+                    stage = args.stage,
+                    api_flag = match api_sel {
+                        Some(_) => format!(" --api {}", api.name),
+                        None => String::new(),
+                    },
+                );
             }
             control::deploy_canary(
                 &store,
@@ -146,7 +181,7 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
 }
 
 pub fn canary(state: &Option<PathBuf>, args: CanaryArgs) -> Result<()> {
-    let percent = args.percent;
+    let percent = parse_percent("--percent", &args.percent)?;
     let (api, stage) = control::set_canary_percent(
         &store(state)?,
         args.api.api.as_deref(),
