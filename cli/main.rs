@@ -42,7 +42,7 @@ enum Command {
     Apis(JsonFlag),
     /// List the routes (methods) of an API.
     Routes(RoutesArgs),
-    /// API commands (delete).
+    /// API commands: delete.
     #[command(subcommand)]
     Api(ApiCommand),
     /// Deploy the API to a stage (optionally as the stage's canary).
@@ -57,15 +57,15 @@ enum Command {
     Stages(StagesArgs),
     /// List deployments.
     Deployments(DeploymentsArgs),
-    /// Stage commands (show, set-var, unset-var, delete).
+    /// Stage commands: show, set-var, unset-var, throttle, access-log, delete.
     #[command(subcommand)]
     Stage(StageCommand),
-    /// Function commands (put, delete).
+    /// Function commands: put, delete.
     #[command(subcommand)]
     Function(FunctionCommand),
     /// List WebAssembly functions and their versions.
     Functions(JsonFlag),
-    /// API key commands (create, delete) for methods with apiKeyRequired.
+    /// API key commands: create, delete (for methods with apiKeyRequired).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
     /// List API keys and the stages they open.

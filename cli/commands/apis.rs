@@ -43,7 +43,10 @@ pub struct RoutesArgs {
 #[derive(Subcommand)]
 pub enum ApiCommand {
     /// Delete an API with its deployments and stages.
-    Delete { api: String },
+    Delete {
+        /// The API, by id or name.
+        api: String,
+    },
 }
 
 pub fn import(state: &Option<PathBuf>, args: ImportArgs) -> Result<()> {

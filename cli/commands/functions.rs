@@ -12,7 +12,10 @@ use std::path::PathBuf;
 pub enum FunctionCommand {
     /// Add a new version of a function from a .wasm file ($LATEST moves to it).
     Put {
+        /// The function's name (the NAME of the spec's `...:function:NAME` Lambda ARNs).
         name: String,
+        /// The .wasm file: a WASI program (event on stdin, response on stdout) or a wasi:http/proxy
+        /// component.
         file: PathBuf,
         /// Memory limit per invocation, MiB.
         #[arg(long, default_value_t = 128)]
@@ -27,7 +30,10 @@ pub enum FunctionCommand {
         json: JsonFlag,
     },
     /// Delete a function and all its versions.
-    Delete { name: String },
+    Delete {
+        /// The function's name.
+        name: String,
+    },
 }
 
 pub fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result<()> {

@@ -13,8 +13,10 @@ pub struct InvokeArgs {
     path: String,
     #[command(flatten)]
     api: ApiFlag,
+    /// The stage to call.
     #[arg(long)]
     stage: String,
+    /// The request's method.
     #[arg(long, short = 'X', default_value = "GET")]
     method: String,
     /// Request header NAME:VALUE (repeatable).
@@ -26,6 +28,7 @@ pub struct InvokeArgs {
     /// Force the canary (or, with --production, production) instead of the random draw.
     #[arg(long, conflicts_with = "production")]
     canary: bool,
+    /// Force production instead of the random draw.
     #[arg(long)]
     production: bool,
     /// Print the status line and headers before the body.

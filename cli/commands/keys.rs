@@ -12,6 +12,7 @@ use std::path::PathBuf;
 pub enum ApiKeyCommand {
     /// Create an API key (enabled); with --stage, callers may use it on that stage.
     Create {
+        /// The key's name.
         name: String,
         /// The key's value (20 to 128 characters); a random 40-character value by default.
         #[arg(long)]
@@ -26,7 +27,10 @@ pub enum ApiKeyCommand {
         json: JsonFlag,
     },
     /// Delete an API key (by id or name); it leaves every usage plan.
-    Delete { key: String },
+    Delete {
+        /// The key, by id or name.
+        key: String,
+    },
 }
 
 pub fn api_key_command(state: &Option<PathBuf>, cmd: ApiKeyCommand) -> Result<()> {

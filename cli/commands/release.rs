@@ -15,6 +15,7 @@ pub struct DeployArgs {
     /// The stage to deploy to (created if missing; with --canary it must exist).
     #[arg(long)]
     stage: String,
+    /// A description of this deployment (`gw deployments` shows it).
     #[arg(long)]
     description: Option<String>,
     /// Stage variable K=V (repeatable).

@@ -27,7 +27,7 @@ pub struct ServeArgs {
 pub struct DemoArgs {
     #[command(flatten)]
     serve: ServeArgs,
-    /// Directory holding the built example functions (hello.wasm, echo.wasm).
+    /// Directory holding the built example functions (hello.wasm, echo.wasm, authorizer.wasm).
     #[arg(long, value_name = "DIR")]
     functions: Option<PathBuf>,
 }

@@ -19,8 +19,9 @@ pub struct StagesArgs {
 
 #[derive(Subcommand)]
 pub enum StageCommand {
-    /// Show one stage: deployment, canary, variables, URLs.
+    /// Show one stage: deployment, canary, variables, throttles, access log, URLs.
     Show {
+        /// The stage's name.
         stage: String,
         #[command(flatten)]
         api: ApiFlag,
@@ -29,7 +30,9 @@ pub enum StageCommand {
     },
     /// Set stage variables.
     SetVar {
+        /// The stage's name.
         stage: String,
+        /// The variables to set, as name=value (one or more).
         #[arg(value_name = "K=V", required = true)]
         vars: Vec<String>,
         #[command(flatten)]
@@ -37,7 +40,9 @@ pub enum StageCommand {
     },
     /// Remove a stage variable.
     UnsetVar {
+        /// The stage's name.
         stage: String,
+        /// The variable's name.
         key: String,
         #[command(flatten)]
         api: ApiFlag,
@@ -45,6 +50,7 @@ pub enum StageCommand {
     /// Throttle a stage's methods (AWS's methodSettings): a token bucket per method, refilled at
     /// --rate requests per second, holding --burst; past it, 429 Too Many Requests.
     Throttle {
+        /// The stage's name.
         stage: String,
         /// Requests per second.
         #[arg(long, required_unless_present = "off")]
@@ -64,6 +70,7 @@ pub enum StageCommand {
     /// Log every request to the stage in FORMAT ($context variables), as accessLogSettings does;
     /// lines go to `gw serve`'s standard output (or its --access-log file).
     AccessLog {
+        /// The stage's name.
         stage: String,
         /// The line's format, e.g. '$context.requestId $context.httpMethod $context.resourcePath $context.status'.
         #[arg(long, required_unless_present = "off")]
@@ -76,6 +83,7 @@ pub enum StageCommand {
     },
     /// Delete a stage.
     Delete {
+        /// The stage's name.
         stage: String,
         #[command(flatten)]
         api: ApiFlag,
