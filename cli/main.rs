@@ -75,7 +75,9 @@ enum Command {
     Serve(ServeArgs),
     /// Call a stage's route without a running server (for scripts and tests).
     Invoke(InvokeArgs),
-    /// Import the bundled demo API, deploy production and a 10 % canary, and serve it.
+    /// Import the bundled demo API, deploy production and a 10 % canary, and serve it
+    /// (`gw demo backend`: only its pet backend).
+    #[command(args_conflicts_with_subcommands = true)]
     Demo(DemoArgs),
 }
 

@@ -754,3 +754,75 @@ async fn printed_invoke_urls_carry_the_running_servers_port() {
     drop(second);
     assert_eq!(url_lines(&gw.ok(&["stage", "show", "prod"])), urls_on(4566));
 }
+
+/// The README's loop: the demo's pet backend (`gw demo backend`) stands in for the user's
+/// service; with a second API in the store, every command names its API with --api; the host
+/// form of the URL reaches it.
+#[tokio::test]
+async fn the_readme_loop_runs_against_the_demo_backend() {
+    let gw = Gw::new();
+    // Another API with a stage, as `scripts/demo.sh` leaves one behind.
+    import(&gw, "life");
+    deploy(&gw, &["--stage", "prod"]);
+    let backend = gw.start(
+        &["demo", "backend", "--listen", "127.0.0.1:0"],
+        "demo pet backend on http://",
+    );
+    let backend_addr = backend.addr.to_string();
+    let out = gw.ok(&["import", "specs/petstore.yaml"]);
+    assert!(out.starts_with("imported API petstore (id "), "{out}");
+    gw.ok(&[
+        "deploy",
+        "--api",
+        "petstore",
+        "--stage",
+        "prod",
+        "--var",
+        &format!("backend={backend_addr}"),
+        "--var",
+        "version=v1",
+    ]);
+    gw.ok(&[
+        "deploy",
+        "--api",
+        "petstore",
+        "--stage",
+        "prod",
+        "--canary",
+        "10",
+        "--canary-var",
+        "version=v2",
+    ]);
+    let server = gw.serve(&[]);
+    let c = client();
+    let host = format!("petstore.execute-api.localhost:{}", server.addr.port());
+    let pets = |target: &'static str| {
+        let (c, host, url) = (c.clone(), host.clone(), server.url("/prod/pets"));
+        async move {
+            let r = send(
+                &c,
+                "GET",
+                &url,
+                &[("host", host.as_str()), ("x-gw-target", target)],
+                Bytes::new(),
+            )
+            .await;
+            assert_eq!(r.status, 200, "{}", r.text());
+            (
+                r.json()["version"].as_str().unwrap_or_default().to_string(),
+                r.header("x-gw-canary").unwrap_or_default().to_string(),
+            )
+        }
+    };
+    assert_eq!(pets("production").await, ("v1".into(), "false".into()));
+    assert_eq!(pets("canary").await, ("v2".into(), "true".into()));
+    // Without --api the commands would not know which API is meant.
+    let err = gw.fails(&["canary", "--percent", "50"]);
+    assert!(err.contains("--api"), "{err}");
+    gw.ok(&["canary", "--api", "petstore", "--percent", "50"]);
+    gw.ok(&["promote", "--api", "petstore"]);
+    assert_eq!(pets("production").await, ("v2".into(), "false".into()));
+    // The backend named its port in its first line and answers by itself too.
+    let r = common::get(&c, &format!("http://{backend_addr}/v1/pets/2")).await;
+    assert_eq!(r.json()["pet"]["id"], "2");
+}

@@ -1,8 +1,9 @@
-//! The long-running commands: `serve` and `demo` (set up the bundled demo API, then serve).
+//! The long-running commands: `serve`, `demo` (set up the bundled demo API, then serve) and
+//! `demo backend` (only the demo's pet backend, for the README's loop).
 
 use super::store;
 use anyhow::{bail, Context, Result};
-use clap::Args;
+use clap::{Args, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Args, Clone)]
@@ -25,6 +26,8 @@ pub struct ServeArgs {
 
 #[derive(Args)]
 pub struct DemoArgs {
+    #[command(subcommand)]
+    command: Option<DemoCommand>,
     #[command(flatten)]
     serve: ServeArgs,
     /// Directory holding the built example functions (hello.wasm, echo.wasm, authorizer.wasm).
@@ -32,12 +35,28 @@ pub struct DemoArgs {
     functions: Option<PathBuf>,
 }
 
+#[derive(Subcommand)]
+pub enum DemoCommand {
+    /// Serve only the demo's pet backend (the HTTP service specs/petstore.yaml proxies to).
+    ///
+    /// GET /VERSION/pets and /VERSION/pets/ID answer JSON naming VERSION, so production and canary
+    /// (stage variable `version`) are told apart. specs/demo.yaml proxies to the same service.
+    Backend {
+        /// Address to listen on (the stage variable `backend` of the README's loop).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+    },
+}
+
 pub fn serve(state: &Option<PathBuf>, args: ServeArgs) -> Result<()> {
     run_server(state, args, None)
 }
 
 pub fn demo(state: &Option<PathBuf>, args: DemoArgs) -> Result<()> {
-    run_server(state, args.serve, Some(args.functions))
+    match args.command {
+        Some(DemoCommand::Backend { listen }) => demo_backend(&listen),
+        None => run_server(state, args.serve, Some(args.functions)),
+    }
 }
 
 fn runtime() -> Result<tokio::runtime::Runtime> {
@@ -102,6 +121,22 @@ fn run_server(
             ..Default::default()
         };
         gw::server::run(listener, store, config, gw::server::shutdown_signal()).await?;
+        Ok(())
+    })
+}
+
+/// `demo backend`: the pet backend alone, until Ctrl-C.
+fn demo_backend(listen: &str) -> Result<()> {
+    runtime()?.block_on(async move {
+        let listener = bind(listen, "is the backend already running?").await?;
+        let addr = listener.local_addr()?;
+        eprintln!(
+            "demo pet backend on http://{addr} (stage variable backend={addr}); try curl http://{addr}/v1/pets; Ctrl-C stops it"
+        );
+        tokio::select! {
+            () = gw::demo::serve_backend(listener) => {}
+            () = gw::server::shutdown_signal() => {}
+        }
         Ok(())
     })
 }
