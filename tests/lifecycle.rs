@@ -771,7 +771,7 @@ async fn the_readme_loop_runs_against_the_demo_backend() {
     let backend_addr = backend.addr.to_string();
     let out = gw.ok(&["import", "specs/petstore.yaml"]);
     assert!(out.starts_with("imported API petstore (id "), "{out}");
-    gw.ok(&[
+    let out = gw.ok(&[
         "deploy",
         "--api",
         "petstore",
@@ -782,6 +782,24 @@ async fn the_readme_loop_runs_against_the_demo_backend() {
         "--var",
         "version=v1",
     ]);
+    // Two APIs have stages: the short form would not reach petstore, so it is not printed.
+    let id = json(&gw, &["apis", "--json"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "petstore")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        url_lines(&out),
+        [
+            format!("http://{id}.execute-api.localhost:4566/prod/"),
+            format!("http://localhost:4566/_aws/execute-api/{id}/prod/"),
+        ],
+        "{out}"
+    );
     gw.ok(&[
         "deploy",
         "--api",

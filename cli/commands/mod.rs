@@ -51,11 +51,25 @@ pub fn parse_kv(items: &[String], what: &str) -> Result<BTreeMap<String, String>
 }
 
 /// The invoke URLs of a stage on the listeners of the servers running on this state directory
-/// (each server's three forms, in the order of their addresses), or on the default
-/// `localhost:4566` when none runs.
-pub fn invoke_urls(store: &Store, api: &RestApi, stage: &str) -> Vec<String> {
-    gw::urls::serving_endpoints(store.dir())
+/// (each server's forms, in the order of their addresses), or on the default `localhost:4566`
+/// when none runs. The short form (`localhost:4566/STAGE/`) only when it reaches this API: when
+/// no other API has stages.
+pub fn invoke_urls(store: &Store, api: &RestApi, stage: &str) -> Result<Vec<String>> {
+    let short = store.read(|tx| {
+        let mut with_stages = Vec::new();
+        for a in tx.api_summaries()? {
+            if !tx.stages(&a.id)?.is_empty() {
+                with_stages.push(a.id);
+            }
+        }
+        Ok(with_stages == [api.id.as_str()])
+    })?;
+    Ok(gw::urls::serving_endpoints(store.dir())
         .iter()
-        .flat_map(|endpoint| gw::urls::invoke_urls(api, stage, Some(endpoint)))
-        .collect()
+        .flat_map(|endpoint| {
+            // The short form comes first.
+            let urls = gw::urls::invoke_urls(api, stage, Some(endpoint));
+            urls.into_iter().skip(usize::from(!short))
+        })
+        .collect())
 }

@@ -175,7 +175,7 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
     if let Some(d) = &deployed.dropped_canary {
         outln!("the stage's canary ({d}) was removed by this deployment");
     }
-    for url in invoke_urls(&store, &deployed.api, &deployed.stage.stage_name) {
+    for url in invoke_urls(&store, &deployed.api, &deployed.stage.stage_name)? {
         outln!("  {url}");
     }
     Ok(())

@@ -201,7 +201,7 @@ pub fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
                     api.name
                 );
             };
-            let urls = invoke_urls(&store, &api, &s.stage_name);
+            let urls = invoke_urls(&store, &api, &s.stage_name)?;
             if json.json {
                 let mut v = serde_json::to_value(&s)?;
                 v["urls"] = serde_json::json!(urls);
