@@ -6,5 +6,10 @@ set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
+echo "demo: building the example functions and gw (cargo shows its progress below)." >&2
+echo "demo: the first build takes a long time: several minutes to ~20 minutes on a small machine" >&2
+echo "demo: (it compiles wasmtime); later runs start in seconds." >&2
 scripts/build-functions.sh >/dev/null
+cargo build --locked
+echo "demo: built; starting gw demo" >&2
 exec cargo run --quiet --locked -- demo --functions target/wasm32-wasip2/release "$@"

@@ -29,23 +29,27 @@ pub enum DemoError {
     Io(#[from] std::io::Error),
 }
 
-/// Start the demo backend; returns its address.
+/// Start the demo backend on a free loopback port; returns its address.
 pub async fn start_backend() -> Result<std::net::SocketAddr, std::io::Error> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
-    tokio::spawn(async move {
-        while let Ok((stream, _)) = listener.accept().await {
-            tokio::spawn(async move {
-                let service = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
-                    Ok::<_, std::convert::Infallible>(backend_answer(&req))
-                });
-                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                    .serve_connection(TokioIo::new(stream), service)
-                    .await;
-            });
-        }
-    });
+    tokio::spawn(serve_backend(listener));
     Ok(addr)
+}
+
+/// Serve the demo backend on `listener` (`gw demo backend`): `GET /VERSION/pets` and
+/// `/VERSION/pets/ID` answer JSON naming `VERSION`. Runs until the listener fails.
+pub async fn serve_backend(listener: TcpListener) {
+    while let Ok((stream, _)) = listener.accept().await {
+        tokio::spawn(async move {
+            let service = service_fn(|req: http::Request<hyper::body::Incoming>| async move {
+                Ok::<_, std::convert::Infallible>(backend_answer(&req))
+            });
+            let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+        });
+    }
 }
 
 fn backend_answer(req: &http::Request<hyper::body::Incoming>) -> http::Response<Body> {
@@ -208,6 +212,8 @@ fn deploy(
         "  for i in $(seq 50); do curl -s -o /dev/null -w '%header{{x-gw-canary}}\\n' {}hello; done | sort | uniq -c",
         urls[0]
     );
-    eprintln!("  cargo run -q -- promote    # the canary becomes production, live at once");
+    eprintln!(
+        "  cargo run -q -- promote --api {API_NAME}    # the canary becomes production, live at once"
+    );
     Ok(())
 }

@@ -19,7 +19,7 @@ use std::time::Duration;
 
 /// Upper bounds of the latency buckets, in seconds: 100 µs × √2ⁿ up to about a minute (a bucket
 /// is at most 41 % wide, which bounds the error of an estimated percentile).
-pub const BUCKETS: usize = 40;
+pub const BUCKETS: usize = 41;
 
 /// The upper bound of bucket `i` in seconds (the last bucket is unbounded).
 pub fn bucket_bound(i: usize) -> f64 {

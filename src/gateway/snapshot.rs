@@ -293,13 +293,17 @@ impl std::fmt::Debug for Reloader {
 
 impl Reloader {
     /// Loads the first snapshot. The watch starts before the load, so a commit made during it
-    /// is picked up by the next [`Reloader::sync`].
-    pub fn open(store: &Store) -> Result<Reloader, StoreError> {
+    /// is picked up by the next [`Reloader::sync`]. `listen`: the address callers reach this
+    /// server on, recorded for CLI commands ([`crate::store::serving`]).
+    pub fn open(
+        store: &Store,
+        listen: Option<std::net::SocketAddr>,
+    ) -> Result<Reloader, StoreError> {
         let watcher = store::Watcher::new(store)?;
         let seen = watcher.data_version().ok();
         let mut cache = SnapshotCache::default();
         let snap = load(store, &mut cache)?;
-        let marker = crate::store::serving::Marker::new(store.dir());
+        let marker = crate::store::serving::Marker::new(store.dir(), listen);
         marker.set(snap.generation);
         Ok(Reloader {
             marker,

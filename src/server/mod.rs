@@ -40,7 +40,9 @@ pub struct Config {
     pub shutdown_grace: Duration,
     /// `ACCESS_KEY`, `SECRET`: management calls must be SigV4-signed with this key.
     pub require_sigv4: Option<(String, String)>,
-    /// Print `listening on http://ADDR` on stderr once ready.
+    /// Announce the address: print `listening on http://ADDR` on stderr once ready, and record
+    /// it in the serving marker, so that CLI commands print invoke URLs on this port
+    /// ([`crate::store::serving::listening`]). Off for a private server (`gw invoke`'s).
     pub announce: bool,
     /// Where stages with `accessLogSettings` write their lines.
     pub access_log: crate::gateway::access_log::Sink,
@@ -107,9 +109,11 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
+    let addr = listener.local_addr()?;
     let reloader = {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || snapshot::Reloader::open(&store))
+        let listen = config.announce.then_some(addr);
+        tokio::task::spawn_blocking(move || snapshot::Reloader::open(&store, listen))
             .await
             .map_err(|e| std::io::Error::other(e.to_string()))??
     };
@@ -140,7 +144,6 @@ pub async fn run(
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
 
-    let addr = listener.local_addr()?;
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut handles = Vec::with_capacity(workers);
     let mut queues = Vec::with_capacity(workers);

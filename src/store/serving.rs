@@ -10,7 +10,14 @@
 //! a marker whose lock can be taken was left by a server that is gone (killed, crashed) and is
 //! removed. The lock is the operating system's (`flock` / `LockFileEx`), so this works wherever
 //! the state directory is shared, whatever the process ids.
+//!
+//! A marker is the generation on its first line, then, for a server that listens for callers
+//! (`gw serve`, `gw demo`; not `gw invoke`'s private one), a line `listen ADDR` with the address
+//! it listens on, so that CLI commands print invoke URLs with the right port ([`listening`]).
+//! A marker holding only the generation (as written before the address was recorded) still
+//! counts for waiting and has no address.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -24,11 +31,14 @@ pub struct Marker {
     /// Held (locked) while the server runs; `None` if it could not be made, and then CLI
     /// commands take the marker for a dead server's and do not wait for this one.
     lock: Option<std::fs::File>,
+    /// The address the server listens on, if it takes callers.
+    listen: Option<SocketAddr>,
 }
 
 impl Marker {
-    /// A marker for this process (several servers in one process get distinct markers).
-    pub fn new(state_dir: &Path) -> Marker {
+    /// A marker for this process (several servers in one process get distinct markers);
+    /// `listen` is the address callers reach the server on, if it takes callers.
+    pub fn new(state_dir: &Path, listen: Option<SocketAddr>) -> Marker {
         static NEXT: AtomicU64 = AtomicU64::new(0);
         let n = NEXT.fetch_add(1, Ordering::Relaxed);
         let path = state_dir
@@ -47,7 +57,7 @@ impl Marker {
                 None
             }
         };
-        Marker { path, lock }
+        Marker { path, lock, listen }
     }
 
     /// Records that `generation` is being served. Best effort: a failure only means CLI commands
@@ -58,7 +68,11 @@ impl Marker {
                 std::fs::create_dir_all(dir)?;
             }
             let tmp = self.path.with_extension("tmp");
-            std::fs::write(&tmp, generation.to_string())?;
+            let text = match self.listen {
+                Some(addr) => format!("{generation}\nlisten {addr}\n"),
+                None => generation.to_string(),
+            };
+            std::fs::write(&tmp, text)?;
             std::fs::rename(&tmp, &self.path)
         };
         if let Err(e) = write() {
@@ -109,6 +123,37 @@ pub fn wait_until_served(state_dir: &Path, generation: i64, timeout: Duration) -
 }
 
 fn behind(state_dir: &Path, generation: i64) -> Vec<Behind> {
+    live_markers(state_dir)
+        .into_iter()
+        .filter(|m| m.generation < generation)
+        .map(|m| Behind {
+            pid: m.pid,
+            serving: m.generation,
+        })
+        .collect()
+}
+
+/// The addresses the running servers on `state_dir` listen on, each once, in ascending order
+/// (empty when none runs, or none recorded an address).
+pub fn listening(state_dir: &Path) -> Vec<SocketAddr> {
+    let mut addrs: Vec<SocketAddr> = live_markers(state_dir)
+        .into_iter()
+        .filter_map(|m| m.listen)
+        .collect();
+    addrs.sort();
+    addrs.dedup();
+    addrs
+}
+
+/// What a live server's marker says.
+struct Live {
+    pid: u32,
+    generation: i64,
+    listen: Option<SocketAddr>,
+}
+
+/// The markers of the servers that run; the markers of servers that are gone are removed.
+fn live_markers(state_dir: &Path) -> Vec<Live> {
     let Ok(entries) = std::fs::read_dir(state_dir.join(DIR)) else {
         return Vec::new();
     };
@@ -134,12 +179,25 @@ fn behind(state_dir: &Path, generation: i64) -> Vec<Behind> {
         let Ok(text) = std::fs::read_to_string(&path) else {
             continue;
         };
-        match text.trim().parse::<i64>() {
-            Ok(serving) if serving < generation => out.push(Behind { pid, serving }),
-            _ => {}
+        if let Some((generation, listen)) = parse(&text) {
+            out.push(Live {
+                pid,
+                generation,
+                listen,
+            });
         }
     }
     out
+}
+
+/// A marker's text: the generation, then optional `listen ADDR`.
+fn parse(text: &str) -> Option<(i64, Option<SocketAddr>)> {
+    let mut lines = text.lines();
+    let generation = lines.next()?.trim().parse::<i64>().ok()?;
+    let listen = lines
+        .filter_map(|l| l.trim().strip_prefix("listen "))
+        .find_map(|a| a.trim().parse::<SocketAddr>().ok());
+    Some((generation, listen))
 }
 
 #[cfg(test)]
@@ -151,7 +209,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // No server: nothing to wait for.
         assert!(wait_until_served(dir.path(), 5, Duration::ZERO).is_empty());
-        let marker = Marker::new(dir.path());
+        let marker = Marker::new(dir.path(), None);
         marker.set(4);
         let behind = wait_until_served(dir.path(), 5, Duration::from_millis(5));
         assert_eq!(
@@ -173,5 +231,33 @@ mod tests {
         assert!(marker.path.exists());
         drop(marker);
         assert_eq!(std::fs::read_dir(dir.path().join(DIR)).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn markers_record_the_listen_address_and_old_ones_still_count() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(listening(dir.path()).is_empty());
+        let a: SocketAddr = "127.0.0.1:4567".parse().unwrap();
+        let b: SocketAddr = "127.0.0.1:4566".parse().unwrap();
+        let first = Marker::new(dir.path(), Some(a));
+        first.set(3);
+        let second = Marker::new(dir.path(), Some(b));
+        second.set(3);
+        let same = Marker::new(dir.path(), Some(a));
+        same.set(3);
+        let private = Marker::new(dir.path(), None);
+        private.set(3);
+        assert_eq!(listening(dir.path()), vec![b, a]);
+        // A marker in the old form (only the generation) is waited for and has no address.
+        assert_eq!(parse("7"), Some((7, None)));
+        assert_eq!(
+            parse("7\nlisten 127.0.0.1:80\n"),
+            Some((7, Some("127.0.0.1:80".parse().unwrap())))
+        );
+        assert_eq!(parse("7\nlisten nonsense\n"), Some((7, None)));
+        assert_eq!(parse(""), None);
+        assert_eq!(wait_until_served(dir.path(), 4, Duration::ZERO).len(), 4);
+        drop((first, second, same, private));
+        assert!(listening(dir.path()).is_empty());
     }
 }

@@ -682,3 +682,128 @@ paths:
         "only the GETs are imported"
     );
 }
+
+/// One help page, taken apart: the summary line, the subcommands with their summaries, and the
+/// arguments and options with their descriptions (`[default: ..]`-style notes left out).
+struct Help {
+    about: String,
+    commands: Vec<(String, String)>,
+    entries: Vec<(String, String)>,
+}
+
+fn help(gw: &Gw, path: &[&str]) -> Help {
+    let mut args = path.to_vec();
+    args.push("--help");
+    let text = gw.ok(&args);
+    let about = text.lines().next().unwrap_or("").trim().to_string();
+    let mut commands = Vec::new();
+    let mut entries: Vec<(String, String)> = Vec::new();
+    let mut section = "";
+    for line in text.lines() {
+        if !line.starts_with(' ') {
+            // A section's header, or text after the sections (after_help).
+            section = if line.ends_with(':') { line } else { "" };
+            continue;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        let trimmed = line.trim();
+        let (head, rest) = trimmed.split_once("  ").unwrap_or((trimmed, ""));
+        match section {
+            "Commands:" => commands.push((head.to_string(), rest.trim().to_string())),
+            "Arguments:" | "Options:" if indent <= 6 => {
+                entries.push((head.to_string(), rest.trim().to_string()))
+            }
+            "Arguments:" | "Options:" => {
+                if let Some(last) = entries.last_mut() {
+                    last.1.push(' ');
+                    last.1.push_str(trimmed);
+                }
+            }
+            _ => {}
+        }
+    }
+    // What is left once clap's notes are gone.
+    for e in &mut entries {
+        let mut d = e.1.clone();
+        while let (Some(open), Some(close)) = (d.rfind('['), d.rfind(']')) {
+            if open > close {
+                break;
+            }
+            d.replace_range(open..=close, "");
+        }
+        e.1 = d.trim().to_string();
+    }
+    Help {
+        about,
+        commands,
+        entries,
+    }
+}
+
+/// Every command's help says something on every line: a summary for each command, a description
+/// for each argument and option; and a group's summary in its parent's list names every
+/// subcommand of the group (`gw --help` shows `stage`'s `throttle` and `access-log`).
+#[test]
+fn every_help_line_says_something() {
+    let gw = Gw::new();
+    let mut todo: Vec<(Vec<String>, String)> = vec![(vec![], String::new())];
+    let mut pages = 0;
+    while let Some((path, summary)) = todo.pop() {
+        let refs: Vec<&str> = path.iter().map(String::as_str).collect();
+        let page = help(&gw, &refs);
+        pages += 1;
+        let name = format!("gw {}", path.join(" "));
+        assert!(
+            !page.about.is_empty() && !page.about.starts_with("Usage:"),
+            "{name}: no summary"
+        );
+        for (arg, description) in &page.entries {
+            assert!(!description.is_empty(), "{name}: {arg} has no description");
+        }
+        let children: Vec<&(String, String)> =
+            page.commands.iter().filter(|(c, _)| c != "help").collect();
+        for (child, child_summary) in &children {
+            assert!(!child_summary.is_empty(), "{name}: {child} has no summary");
+            if !path.is_empty() {
+                assert!(
+                    summary.contains(child.as_str()),
+                    "the summary of `{name}` ({summary:?}) does not name its subcommand {child}"
+                );
+            }
+            let mut next = path.clone();
+            next.push(child.clone());
+            todo.push((next, child_summary.clone()));
+        }
+    }
+    // Every command was seen: the top level, 18 commands, and the groups' subcommands.
+    assert!(pages >= 30, "only {pages} help pages");
+}
+
+/// `gw --help` lists what `gw stage` can do, and `gw deploy --help` explains --description.
+#[test]
+fn help_names_stage_throttle_and_access_log_and_describes_deploy_description() {
+    let gw = Gw::new();
+    let top = help(&gw, &[]);
+    let stage = &top.commands.iter().find(|(c, _)| c == "stage").unwrap().1;
+    for sub in [
+        "show",
+        "set-var",
+        "unset-var",
+        "throttle",
+        "access-log",
+        "delete",
+    ] {
+        assert!(stage.contains(sub), "{stage}");
+    }
+    let deploy = help(&gw, &["deploy"]);
+    let description = &deploy
+        .entries
+        .iter()
+        .find(|(a, _)| a.starts_with("--description"))
+        .unwrap()
+        .1;
+    assert!(description.contains("description"), "{description}");
+}

@@ -118,10 +118,17 @@ impl Gw {
 
     /// Start `gw serve --listen 127.0.0.1:0`; waits for the `listening on` line.
     pub fn serve(&self, extra: &[&str]) -> Server {
+        let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(extra);
+        self.start(&args, "listening on http://")
+    }
+
+    /// Start a long-running `gw ARGS`; waits for the stderr line starting with `announce` and
+    /// takes the address that follows it.
+    pub fn start(&self, args: &[&str], announce: &str) -> Server {
         let mut child = self
             .cmd()
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(extra)
+            .args(args)
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
@@ -132,8 +139,9 @@ impl Gw {
         let addr = loop {
             line.clear();
             let n = reader.read_line(&mut line).unwrap();
-            assert!(n > 0, "gw serve exited before listening");
-            if let Some(a) = line.trim().strip_prefix("listening on http://") {
+            assert!(n > 0, "gw {args:?} exited before listening");
+            if let Some(a) = line.trim().strip_prefix(announce) {
+                let a = a.split(|c: char| c.is_whitespace()).next().unwrap_or(a);
                 break a.parse::<SocketAddr>().unwrap();
             }
         };

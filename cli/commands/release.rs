@@ -1,0 +1,269 @@
+//! Releases: `deploy` (optionally as a canary), `canary` (its share), `promote`, `rollback`, and
+//! the `deployments` listing.
+
+use super::{invoke_urls, parse_kv, store, ApiFlag, JsonFlag};
+use crate::output::{date, print_json, Table};
+use anyhow::{bail, Result};
+use clap::Args;
+use gw::control;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    api: ApiFlag,
+    /// The stage to deploy to (created if missing; with --canary it must exist).
+    #[arg(long)]
+    stage: String,
+    /// A description of this deployment (`gw deployments` shows it).
+    #[arg(long)]
+    description: Option<String>,
+    /// Stage variable K=V (repeatable).
+    #[arg(long = "var", value_name = "K=V")]
+    vars: Vec<String>,
+    /// Make this deployment the stage's canary with this percentage of traffic (0 to 100).
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+    canary: Option<String>,
+    /// Canary stage-variable override K=V (repeatable; needs --canary).
+    #[arg(long = "canary-var", value_name = "K=V")]
+    canary_vars: Vec<String>,
+    #[command(flatten)]
+    json: JsonFlag,
+}
+
+#[derive(Args)]
+pub struct CanaryArgs {
+    #[command(flatten)]
+    api: ApiFlag,
+    /// The stage (may be left out when only one stage has a canary).
+    #[arg(long)]
+    stage: Option<String>,
+    /// Percentage of requests sent to the canary, 0 to 100 (decimals allowed).
+    #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
+    percent: String,
+}
+
+/// The stage whose canary a command acts on.
+#[derive(Args)]
+pub struct CanaryStage {
+    #[command(flatten)]
+    api: ApiFlag,
+    /// The stage (may be left out when only one stage has a canary).
+    #[arg(long)]
+    stage: Option<String>,
+}
+
+#[derive(Args)]
+pub struct DeploymentsArgs {
+    #[command(flatten)]
+    api: ApiFlag,
+    #[command(flatten)]
+    json: JsonFlag,
+}
+
+/// A canary percentage as typed after `flag`: a decimal number from 0 to 100, optionally with a
+/// trailing `%`. Anything else (negative, over 100, not a number, exponent notation) gets one
+/// message naming the input and the range, and exit code 1. The arguments are taken as text
+/// (with `allow_negative_numbers`, so that clap hands over `-5` instead of reading it as a flag)
+/// and checked here, so that every bad value gets this message rather than a clap usage error;
+/// `allow_hyphen_values` would take a forgotten value's next flag (`--canary --stage prod`) as
+/// the percentage.
+pub fn parse_percent(flag: &str, text: &str) -> Result<f64> {
+    let trimmed = text.trim();
+    let number = trimmed.strip_suffix('%').unwrap_or(trimmed).trim_end();
+    let digits = number.strip_prefix(['+', '-']).unwrap_or(number);
+    let plain = digits.chars().any(|c| c.is_ascii_digit())
+        && digits.chars().all(|c| c.is_ascii_digit() || c == '.')
+        && digits.matches('.').count() <= 1;
+    match number.parse::<f64>() {
+        // `+ 0.0` turns -0 into 0.
+        Ok(p) if plain && (0.0..=100.0).contains(&p) => Ok(p + 0.0),
+        _ => {
+            let shown = if text.is_empty() || text.contains(char::is_whitespace) {
+                format!("{text:?}")
+            } else {
+                text.to_string()
+            };
+            bail!("{flag} {shown}: the canary percentage must be a number from 0 to 100, like 10 or 12.5")
+        }
+    }
+}
+
+pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
+    let percent = match &args.canary {
+        Some(text) => Some(parse_percent("--canary", text)?),
+        None => None,
+    };
+    let store = store(state)?;
+    let api_sel = args.api.api.as_deref();
+    let vars = parse_kv(&args.vars, "--var")?;
+    let overrides = parse_kv(&args.canary_vars, "--canary-var")?;
+    let deployed = match percent {
+        Some(pct) => {
+            if !vars.is_empty() {
+                bail!("--var sets production variables and cannot be combined with --canary; use --canary-var for canary overrides");
+            }
+            let (api, existing) = store.read(|tx| {
+                let api = tx.resolve_api(api_sel)?;
+                let stage = tx.stage(&api.id, &args.stage)?;
+                Ok((api, stage))
+            })?;
+            if existing.is_none() {
+                // AWS's text (the management API keeps it verbatim) lacks the space after
+                // "specified."; here it reads as two sentences, with the way out.
+                bail!(
+                    "Invalid deployment content specified. Stage {stage} must already be created before making a canary release deployment; deploy it first with `gw deploy{api_flag} --stage {stage}`",
+                    stage = args.stage,
+                    api_flag = match api_sel {
+                        Some(_) => format!(" --api {}", api.name),
+                        None => String::new(),
+                    },
+                );
+            }
+            control::deploy_canary(
+                &store,
+                api_sel,
+                &args.stage,
+                pct,
+                &overrides,
+                args.description.as_deref(),
+            )?
+        }
+        None => {
+            if !overrides.is_empty() {
+                bail!("--canary-var needs --canary PCT");
+            }
+            control::deploy(
+                &store,
+                api_sel,
+                &args.stage,
+                args.description.as_deref(),
+                &vars,
+            )?
+        }
+    };
+    if args.json.json {
+        return print_json(&serde_json::json!({
+            "apiId": deployed.api.id,
+            "deployment": deployed.deployment,
+            "stage": deployed.stage,
+        }));
+    }
+    match &deployed.stage.canary_settings {
+        Some(c) if percent.is_some() => outln!(
+            "deployment {} is the canary of stage {} of {} at {} % (production stays on {})",
+            deployed.deployment.id,
+            deployed.stage.stage_name,
+            deployed.api.name,
+            c.percent_traffic,
+            deployed.stage.deployment_id
+        ),
+        _ => outln!(
+            "deployment {} is live on stage {} of {}",
+            deployed.deployment.id,
+            deployed.stage.stage_name,
+            deployed.api.name
+        ),
+    }
+    let vars = match &deployed.stage.canary_settings {
+        Some(c) if percent.is_some() => gw::store::merged_canary_variables(&deployed.stage, c),
+        _ => deployed.stage.variables.clone(),
+    };
+    for w in control::missing_functions(&store, &deployed.api, &vars)? {
+        eprintln!("warning: {w}");
+    }
+    if let Some(d) = &deployed.dropped_canary {
+        outln!("the stage's canary ({d}) was removed by this deployment");
+    }
+    for url in invoke_urls(&store, &deployed.api, &deployed.stage.stage_name)? {
+        outln!("  {url}");
+    }
+    Ok(())
+}
+
+pub fn canary(state: &Option<PathBuf>, args: CanaryArgs) -> Result<()> {
+    let percent = parse_percent("--percent", &args.percent)?;
+    let (api, stage) = control::set_canary_percent(
+        &store(state)?,
+        args.api.api.as_deref(),
+        args.stage.as_deref(),
+        percent,
+    )?;
+    outln!(
+        "stage {} of {}: canary now takes {percent} % of traffic",
+        stage.stage_name,
+        api.name
+    );
+    Ok(())
+}
+
+pub fn promote(state: &Option<PathBuf>, args: CanaryStage) -> Result<()> {
+    let (api, stage) = control::promote(
+        &store(state)?,
+        args.api.api.as_deref(),
+        args.stage.as_deref(),
+    )?;
+    outln!(
+        "promoted: stage {} of {} now serves deployment {}; canary removed",
+        stage.stage_name,
+        api.name,
+        stage.deployment_id
+    );
+    Ok(())
+}
+
+pub fn rollback(state: &Option<PathBuf>, args: CanaryStage) -> Result<()> {
+    let (api, stage, dropped) = control::rollback(
+        &store(state)?,
+        args.api.api.as_deref(),
+        args.stage.as_deref(),
+    )?;
+    outln!(
+        "rolled back: canary {dropped} removed; stage {} of {} serves deployment {}",
+        stage.stage_name,
+        api.name,
+        stage.deployment_id
+    );
+    Ok(())
+}
+
+pub fn deployments(state: &Option<PathBuf>, args: DeploymentsArgs) -> Result<()> {
+    let (list, stages) = store(state)?.read(|tx| {
+        let api = tx.resolve_api(args.api.api.as_deref())?;
+        Ok((tx.deployments(&api.id)?, tx.stages(&api.id)?))
+    })?;
+    if args.json.json {
+        return print_json(&serde_json::json!({ "item": list }));
+    }
+    let mut t = Table::new(&["ID", "CREATED", "USED BY", "DESCRIPTION"]);
+    for d in &list {
+        let used: Vec<String> = stages
+            .iter()
+            .flat_map(|s| {
+                let mut v = Vec::new();
+                if s.deployment_id == d.id {
+                    v.push(s.stage_name.clone());
+                }
+                if s.canary_settings
+                    .as_ref()
+                    .is_some_and(|c| c.deployment_id == d.id)
+                {
+                    v.push(format!("{} (canary)", s.stage_name));
+                }
+                v
+            })
+            .collect();
+        t.row(vec![
+            d.id.clone(),
+            date(d.created_date),
+            if used.is_empty() {
+                "-".into()
+            } else {
+                used.join(", ")
+            },
+            d.description.clone().unwrap_or_default(),
+        ]);
+    }
+    out!("{t}");
+    Ok(())
+}
