@@ -13,7 +13,7 @@ use commands::apis::{ApiCommand, ImportArgs, RoutesArgs};
 use commands::functions::FunctionCommand;
 use commands::invoke::InvokeArgs;
 use commands::keys::ApiKeyCommand;
-use commands::release::{CanaryArgs, CanaryStage, DeployArgs, DeploymentsArgs};
+use commands::release::{CanaryArgs, CanaryStage, DeployArgs, DeploymentsArgs, PromoteArgs};
 use commands::serve::{DemoArgs, ServeArgs};
 use commands::stages::{StageCommand, StagesArgs};
 use commands::JsonFlag;
@@ -47,10 +47,11 @@ enum Command {
     Api(ApiCommand),
     /// Deploy the API to a stage (optionally as the stage's canary).
     Deploy(DeployArgs),
-    /// Change the canary's share of traffic.
+    /// Change the canary's share of traffic (--percent), or see its figures (status).
     Canary(CanaryArgs),
-    /// Promote the canary: production takes its deployment and variable overrides; the canary ends.
-    Promote(CanaryStage),
+    /// Promote the canary: production takes its deployment and variable overrides; the canary
+    /// ends. With --check, only if the canary passes the gates given.
+    Promote(PromoteArgs),
     /// Remove the canary without promoting it (production untouched).
     Rollback(CanaryStage),
     /// List stages.
@@ -88,12 +89,12 @@ impl Command {
             Command::Import(_)
             | Command::Api(_)
             | Command::Deploy(_)
-            | Command::Canary(_)
             | Command::Promote(_)
             | Command::Rollback(_)
             | Command::Function(_)
             | Command::ApiKey(_) => true,
             Command::Stage(s) => s.changes_state(),
+            Command::Canary(c) => c.changes_state(),
             Command::Apis(_)
             | Command::Routes(_)
             | Command::Stages(_)

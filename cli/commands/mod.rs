@@ -4,6 +4,7 @@
 pub mod apis;
 pub mod functions;
 pub mod invoke;
+pub mod judge;
 pub mod keys;
 pub mod release;
 pub mod serve;

@@ -32,7 +32,10 @@ pub struct DeployArgs {
 }
 
 #[derive(Args)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct CanaryArgs {
+    #[command(subcommand)]
+    action: Option<CanaryAction>,
     #[command(flatten)]
     api: ApiFlag,
     /// The stage (may be left out when only one stage has a canary).
@@ -40,7 +43,47 @@ pub struct CanaryArgs {
     stage: Option<String>,
     /// Percentage of requests sent to the canary, 0 to 100 (decimals allowed).
     #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
-    percent: String,
+    percent: Option<String>,
+}
+
+impl CanaryArgs {
+    /// `status` only reads.
+    pub fn changes_state(&self) -> bool {
+        self.action.is_none()
+    }
+}
+
+#[derive(clap::Subcommand)]
+pub enum CanaryAction {
+    /// Production beside the canary since the canary started: requests, 4xx, 5xx, error rate,
+    /// p50/p95/p99, summed over every `gw serve` on this state directory.
+    Status(CanaryStatusArgs),
+}
+
+#[derive(Args)]
+pub struct CanaryStatusArgs {
+    #[command(flatten)]
+    api: ApiFlag,
+    /// The stage (may be left out when only one stage has a canary).
+    #[arg(long)]
+    stage: Option<String>,
+    #[command(flatten)]
+    json: JsonFlag,
+}
+
+#[derive(Args)]
+pub struct PromoteArgs {
+    #[command(flatten)]
+    api: ApiFlag,
+    /// The stage (may be left out when only one stage has a canary).
+    #[arg(long)]
+    stage: Option<String>,
+    /// Promote only if the canary passes every gate given (at least one is needed); otherwise
+    /// promote nothing, print the figures beside the gates and exit non-zero.
+    #[arg(long)]
+    check: bool,
+    #[command(flatten)]
+    gates: super::judge::GateArgs,
 }
 
 /// The stage whose canary a command acts on.
@@ -182,7 +225,15 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
 }
 
 pub fn canary(state: &Option<PathBuf>, args: CanaryArgs) -> Result<()> {
-    let percent = parse_percent("--percent", &args.percent)?;
+    if let Some(CanaryAction::Status(s)) = args.action {
+        let store = store(state)?;
+        let f = super::judge::figures(&store, s.api.api.as_deref(), s.stage.as_deref())?;
+        return super::judge::print_figures(&f, s.json.json);
+    }
+    let Some(text) = &args.percent else {
+        bail!("gw canary needs --percent PCT to change the canary's share, or `gw canary status` to see its figures");
+    };
+    let percent = parse_percent("--percent", text)?;
     let (api, stage) = control::set_canary_percent(
         &store(state)?,
         args.api.api.as_deref(),
@@ -197,12 +248,25 @@ pub fn canary(state: &Option<PathBuf>, args: CanaryArgs) -> Result<()> {
     Ok(())
 }
 
-pub fn promote(state: &Option<PathBuf>, args: CanaryStage) -> Result<()> {
-    let (api, stage) = control::promote(
-        &store(state)?,
-        args.api.api.as_deref(),
-        args.stage.as_deref(),
-    )?;
+pub fn promote(state: &Option<PathBuf>, args: PromoteArgs) -> Result<()> {
+    let gates = args.gates.gates()?;
+    let store = store(state)?;
+    if args.check {
+        if gates.is_empty() {
+            bail!("--check needs at least one gate: --max-error-rate PCT, --max-p99 DURATION, --max-p99-ratio R or --min-requests N");
+        }
+        let f = super::judge::figures(&store, args.api.api.as_deref(), args.stage.as_deref())?;
+        super::judge::print_figures(&f, false)?;
+        if !super::judge::print_checks(&gates.check(&f)) {
+            bail!(
+                "not promoted: the canary of stage {} failed a gate (figures above); nothing changed",
+                f.stage
+            );
+        }
+    } else if !gates.is_empty() {
+        bail!("the gates (--max-error-rate, --max-p99, --max-p99-ratio, --min-requests) apply with --check");
+    }
+    let (api, stage) = control::promote(&store, args.api.api.as_deref(), args.stage.as_deref())?;
     outln!(
         "promoted: stage {} of {} now serves deployment {}; canary removed",
         stage.stage_name,

@@ -10,6 +10,7 @@
 
 pub mod conn;
 pub mod door;
+pub mod peers;
 pub mod prometheus;
 pub mod surface;
 

@@ -1,0 +1,107 @@
+//! The other servers on a state directory: their metrics, read from each one's `/_gw/stats`
+//! (the addresses come from the serving markers), so `gw canary status`, `gw promote --check` and
+//! a ramp judge a canary by every server's requests, not one's.
+
+use crate::gateway::metrics::Series;
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
+use std::time::Duration;
+
+/// What the servers on a state directory counted.
+#[derive(Debug, Default)]
+pub struct Gathered {
+    /// Every series of every server that answered.
+    pub series: Vec<Series>,
+    /// The servers that answered.
+    pub answered: Vec<SocketAddr>,
+    /// The servers that did not, and why.
+    pub failed: Vec<(SocketAddr, String)>,
+}
+
+/// Reads `/_gw/stats` from every server running on `state_dir`.
+pub fn gather(state_dir: &Path) -> Gathered {
+    let mut out = Gathered::default();
+    for addr in crate::store::serving::listening(state_dir) {
+        match stats(addr) {
+            Ok(mut series) => {
+                out.series.append(&mut series);
+                out.answered.push(addr);
+            }
+            Err(e) => out.failed.push((addr, e)),
+        }
+    }
+    out
+}
+
+/// One server's series.
+pub fn stats(addr: SocketAddr) -> Result<Vec<Series>, String> {
+    let body = get(addr, "/_gw/stats")?;
+    #[derive(serde::Deserialize)]
+    struct Stats {
+        series: Vec<Series>,
+    }
+    serde_json::from_slice::<Stats>(&body)
+        .map(|s| s.series)
+        .map_err(|e| format!("{addr} answered /_gw/stats with something else: {e}"))
+}
+
+/// A plain HTTP/1.1 GET on loopback, read to the end (`Connection: close`).
+fn get(addr: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
+    let timeout = Duration::from_secs(5);
+    let mut s = TcpStream::connect_timeout(&addr, timeout)
+        .map_err(|e| format!("cannot reach the server on {addr}: {e}"))?;
+    let _ = s.set_read_timeout(Some(timeout));
+    let _ = s.set_write_timeout(Some(timeout));
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nAccept: application/json\r\n\r\n"
+    )
+    .map_err(|e| format!("cannot ask {addr}: {e}"))?;
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw)
+        .map_err(|e| format!("{addr} did not answer: {e}"))?;
+    let split = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .ok_or_else(|| format!("{addr} answered without an HTTP head"))?;
+    let head = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    if !head.starts_with("http/1.1 200") {
+        let status = head.lines().next().unwrap_or_default().to_string();
+        return Err(format!("{addr} answered {path} with {status}"));
+    }
+    let body = raw[split + 4..].to_vec();
+    if head.contains("transfer-encoding: chunked") {
+        return dechunk(&body).ok_or_else(|| format!("{addr} sent a malformed chunked body"));
+    }
+    Ok(body)
+}
+
+fn dechunk(mut data: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    loop {
+        let line_end = data.windows(2).position(|w| w == b"\r\n")?;
+        let size_text = std::str::from_utf8(&data[..line_end]).ok()?;
+        let size = usize::from_str_radix(size_text.split(';').next()?.trim(), 16).ok()?;
+        data = &data[line_end + 2..];
+        if size == 0 {
+            return Some(out);
+        }
+        out.extend_from_slice(data.get(..size)?);
+        data = data.get(size + 2..)?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunked_bodies_are_joined() {
+        assert_eq!(
+            dechunk(b"3\r\nabc\r\n2;x=y\r\nde\r\n0\r\n\r\n").as_deref(),
+            Some(&b"abcde"[..])
+        );
+        assert_eq!(dechunk(b"5\r\nab"), None);
+    }
+}
