@@ -32,7 +32,15 @@ impl GateArgs {
             max_error_rate_percent: self
                 .max_error_rate
                 .as_deref()
-                .map(|t| number("--max-error-rate", t, "a percentage like 1 or 0.5", 0.0, 100.0))
+                .map(|t| {
+                    number(
+                        "--max-error-rate",
+                        t,
+                        "a percentage like 1 or 0.5",
+                        0.0,
+                        100.0,
+                    )
+                })
                 .transpose()?,
             max_p99: self.max_p99.as_deref().map(parse_duration).transpose()?,
             max_p99_ratio: self
@@ -138,7 +146,15 @@ pub fn print_figures(f: &Figures, json: bool) -> Result<()> {
     );
     let ms = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
     let mut t = Table::new(&[
-        "SIDE", "DEPLOYMENT", "REQUESTS", "4XX", "5XX", "ERROR RATE", "P50 MS", "P95 MS", "P99 MS",
+        "SIDE",
+        "DEPLOYMENT",
+        "REQUESTS",
+        "4XX",
+        "5XX",
+        "ERROR RATE",
+        "P50 MS",
+        "P95 MS",
+        "P99 MS",
     ]);
     for (name, s) in [("production", &f.production), ("canary", &f.canary)] {
         t.row(vec![

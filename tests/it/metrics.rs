@@ -231,3 +231,111 @@ async fn metrics_count_every_request_of_each_side_exactly() {
     assert_eq!(counted, (n_production + n_canary + n_down) as u64);
     assert_eq!(stats["stages"][0]["percent"], 25.0);
 }
+
+/// `gw canary status --json` counts exactly the requests each side answered since the canary
+/// started (a new canary starts from zero), and `gw promote --check` refuses a canary over a
+/// gate — printing the figures beside the gates, changing nothing — and promotes one under it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn canary_status_and_gated_promotion() {
+    let gw = Gw::new();
+    gw.import_spec("metrics.json", &canary_spec(&closed_port()));
+    gw.ok(&["deploy", "--stage", "prod"]);
+    gw.ok(&["deploy", "--stage", "prod", "--canary", "10"]);
+    let server = gw.serve(&[]);
+    let c = client();
+    let hit = |side: &'static str, path: &'static str| {
+        let url = server.url(path);
+        let c = c.clone();
+        async move {
+            send(&c, "GET", &url, &[("x-gw-target", side)], Bytes::new())
+                .await
+                .status
+        }
+    };
+    // Production before the canary's numbers count: 11 on the production side (all since the
+    // canary started), then a canary answering 5xx on 6 of 20.
+    for _ in 0..11 {
+        assert_eq!(hit("production", "/prod/m").await, 200);
+    }
+    for _ in 0..14 {
+        assert_eq!(hit("canary", "/prod/m").await, 200);
+    }
+    for _ in 0..6 {
+        assert_eq!(hit("canary", "/prod/down").await, 500);
+    }
+    let status: Value = serde_json::from_str(&gw.ok(&["canary", "status", "--json"])).unwrap();
+    assert_eq!(status["stage"], "prod");
+    assert_eq!(status["percent"], 10.0);
+    assert_eq!(status["production"]["requests"], 11);
+    assert_eq!(status["production"]["errors5xx"], 0);
+    assert_eq!(status["canary"]["requests"], 20);
+    assert_eq!(status["canary"]["errors5xx"], 6);
+    assert!((status["canary"]["errorRate"].as_f64().unwrap() - 0.3).abs() < 1e-9);
+    for key in ["p50Ms", "p95Ms", "p99Ms"] {
+        assert!(status["canary"][key].as_f64().unwrap() > 0.0, "{status}");
+    }
+    let canary = status["canary"]["deployment"].as_str().unwrap().to_owned();
+    let table = gw.ok(&["canary", "status"]);
+    assert!(table.contains("30.00 %"), "{table}");
+
+    // Over the gate: refused, figures beside the gates, nothing changed.
+    let out = gw.run(&[
+        "promote",
+        "--check",
+        "--max-error-rate",
+        "1",
+        "--min-requests",
+        "10",
+    ]);
+    assert!(!out.status.success());
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stdout.contains("FAIL max-error-rate: 30.00 % (6 of 20 answered 5xx), at most 1 %"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("pass min-requests: 20 requests, at least 10"),
+        "{stdout}"
+    );
+    assert!(stderr.contains("not promoted"), "{stderr}");
+    let stages: Value = serde_json::from_str(&gw.ok(&["stages", "--json"])).unwrap();
+    assert_eq!(
+        stages["item"][0]["canarySettings"]["deploymentId"],
+        canary.as_str()
+    );
+    // A gate needs --check, and --check needs a gate.
+    assert!(gw
+        .fails(&["promote", "--max-error-rate", "1"])
+        .contains("--check"));
+    assert!(gw
+        .fails(&["promote", "--check"])
+        .contains("at least one gate"));
+
+    // A new canary starts from zero and, healthy, passes.
+    gw.ok(&["rollback"]);
+    gw.ok(&["deploy", "--stage", "prod", "--canary", "10"]);
+    let fresh: Value = serde_json::from_str(&gw.ok(&["canary", "status", "--json"])).unwrap();
+    assert_eq!(fresh["canary"]["requests"], 0);
+    assert_eq!(fresh["production"]["requests"], 0);
+    for _ in 0..12 {
+        assert_eq!(hit("canary", "/prod/m").await, 200);
+    }
+    let out = gw.ok(&[
+        "promote",
+        "--check",
+        "--max-error-rate",
+        "1",
+        "--min-requests",
+        "10",
+        "--max-p99",
+        "5s",
+    ]);
+    assert!(
+        out.contains("pass max-error-rate: 0.00 % (0 of 12 answered 5xx)"),
+        "{out}"
+    );
+    assert!(out.contains("promoted"), "{out}");
+    let stages: Value = serde_json::from_str(&gw.ok(&["stages", "--json"])).unwrap();
+    assert!(stages["item"][0]["canarySettings"].is_null(), "{stages}");
+}
