@@ -1,0 +1,186 @@
+//! Deployments and canary releases: deploy (freeze the API, point a stage at it), canary
+//! deploy, promote, roll back and the canary's share of traffic. The canary operations find
+//! their stage the same way (`canary_stage`: the only stage with a canary when none is named),
+//! and change it through `stages::update_stage`, in one transaction each.
+
+use super::stages::{check_percent, check_stage_name, check_variables, update_stage};
+use super::{invalid, not_found, Result};
+use crate::model::{CanarySettings, Deployment, RestApi, Stage};
+use crate::store::{self, Store, StoreError};
+use std::collections::BTreeMap;
+
+/// What `deploy` did.
+#[derive(Debug, Clone)]
+pub struct Deployed {
+    pub api: RestApi,
+    pub deployment: Deployment,
+    pub stage: Stage,
+    /// The canary deployment a plain deploy replaced, if any.
+    pub dropped_canary: Option<String>,
+}
+
+/// Freeze the API into a new deployment and point `stage_name` at it (creating the stage).
+pub fn deploy(
+    store: &Store,
+    api: Option<&str>,
+    stage_name: &str,
+    description: Option<&str>,
+    vars: &BTreeMap<String, String>,
+) -> Result<Deployed> {
+    check_stage_name(stage_name)?;
+    check_variables(vars)?;
+    Ok(store.write(|tx| {
+        let api = tx.resolve_api(api)?;
+        let deployment = tx.create_deployment(&api, description)?;
+        let now = store::now();
+        let (stage, dropped_canary) = match tx.stage(&api.id, stage_name)? {
+            Some(mut s) => {
+                s.deployment_id = deployment.id.clone();
+                s.variables.extend(vars.clone());
+                s.last_updated_date = now;
+                let dropped = s.canary_settings.take().map(|c| c.deployment_id);
+                (s, dropped)
+            }
+            None => (
+                Stage {
+                    stage_name: stage_name.to_string(),
+                    deployment_id: deployment.id.clone(),
+                    description: None,
+                    variables: vars.clone(),
+                    canary_settings: None,
+                    tracing_enabled: false,
+                    method_settings: Default::default(),
+                    access_log_settings: None,
+                    created_date: now,
+                    last_updated_date: now,
+                },
+                None,
+            ),
+        };
+        tx.put_stage(&api.id, &stage)?;
+        Ok(Deployed {
+            api,
+            deployment,
+            stage,
+            dropped_canary,
+        })
+    })?)
+}
+
+/// Freeze a new deployment as the canary of an existing stage.
+pub fn deploy_canary(
+    store: &Store,
+    api: Option<&str>,
+    stage_name: &str,
+    percent: f64,
+    overrides: &BTreeMap<String, String>,
+    description: Option<&str>,
+) -> Result<Deployed> {
+    check_percent(percent)?;
+    check_variables(overrides)?;
+    Ok(store.write(|tx| {
+        let api = tx.resolve_api(api)?;
+        let Some(mut stage) = tx.stage(&api.id, stage_name)? else {
+            return Err(StoreError::Invalid(format!(
+                "Invalid deployment content specified.Stage {stage_name} must already be created before making a canary release deployment"
+            )));
+        };
+        let deployment = tx.create_deployment(&api, description)?;
+        stage.canary_settings = Some(CanarySettings {
+            percent_traffic: percent,
+            deployment_id: deployment.id.clone(),
+            stage_variable_overrides: overrides.clone(),
+            use_stage_cache: false,
+            sticky: None,
+        });
+        stage.last_updated_date = store::now();
+        tx.put_stage(&api.id, &stage)?;
+        Ok(Deployed {
+            api,
+            deployment,
+            stage,
+            dropped_canary: None,
+        })
+    })?)
+}
+
+/// The stage meant when `--stage` is left out: the only one with a canary.
+pub fn canary_stage(store: &Store, api: Option<&str>, stage: Option<&str>) -> Result<String> {
+    if let Some(s) = stage {
+        return Ok(s.to_string());
+    }
+    let (api, stages) = store.read(|tx| {
+        let api = tx.resolve_api(api)?;
+        let stages = tx.stages(&api.id)?;
+        Ok((api, stages))
+    })?;
+    let with: Vec<&Stage> = stages
+        .iter()
+        .filter(|s| s.canary_settings.is_some())
+        .collect();
+    match with.as_slice() {
+        [one] => Ok(one.stage_name.clone()),
+        [] => Err(not_found(format!(
+            "no stage of API {} has a canary; start one with `gw deploy --stage STAGE --canary PERCENT`",
+            api.name
+        ))),
+        many => Err(invalid(format!(
+            "several stages have a canary ({}); choose one with --stage",
+            many.iter()
+                .map(|s| s.stage_name.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
+}
+
+pub const NO_CANARY: &str = "Promotion not available. Canary does not exist.";
+
+/// Promote: production takes the canary's deployment, the overrides merge into the variables,
+/// and the canary is switched off.
+pub fn promote(store: &Store, api: Option<&str>, stage: Option<&str>) -> Result<(RestApi, Stage)> {
+    let name = canary_stage(store, api, stage)?;
+    let (api, stage, ()) = update_stage(store, api, &name, |s| {
+        let canary = s.canary_settings.take().ok_or_else(|| invalid(NO_CANARY))?;
+        s.deployment_id = canary.deployment_id;
+        s.variables.extend(canary.stage_variable_overrides);
+        Ok(())
+    })?;
+    Ok((api, stage))
+}
+
+/// Roll back: remove the canary; production untouched.
+pub fn rollback(
+    store: &Store,
+    api: Option<&str>,
+    stage: Option<&str>,
+) -> Result<(RestApi, Stage, String)> {
+    let name = canary_stage(store, api, stage)?;
+    update_stage(store, api, &name, |s| {
+        s.canary_settings
+            .take()
+            .map(|c| c.deployment_id)
+            .ok_or_else(|| invalid(format!("stage {name} has no canary to roll back")))
+    })
+}
+
+/// Change the canary's share of traffic.
+pub fn set_canary_percent(
+    store: &Store,
+    api: Option<&str>,
+    stage: Option<&str>,
+    percent: f64,
+) -> Result<(RestApi, Stage)> {
+    check_percent(percent)?;
+    let name = canary_stage(store, api, stage)?;
+    let (api, stage, ()) = update_stage(store, api, &name, |s| match &mut s.canary_settings {
+        Some(c) => {
+            c.percent_traffic = percent;
+            Ok(())
+        }
+        None => Err(invalid(format!(
+            "stage {name} has no canary; create one with `gw deploy --stage {name} --canary PCT`"
+        ))),
+    })?;
+    Ok((api, stage))
+}

@@ -1,0 +1,70 @@
+//! The `documents` table: account-wide objects (API keys, usage plans) stored as JSON by kind
+//! and id, in creation order.
+
+use super::{corrupt, Result, Tx};
+use rusqlite::params;
+
+/// Account-wide documents (API keys, usage plans), stored as JSON by kind and id.
+impl Tx<'_> {
+    fn documents<T: serde::de::DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>> {
+        let mut stmt = self.sql(
+            self.tx
+                .prepare("SELECT body FROM documents WHERE kind = ?1 ORDER BY rowid"),
+        )?;
+        let rows = self.sql(stmt.query_map([kind], |r| r.get::<_, String>(0)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&self.sql(row)?).map_err(corrupt)?);
+        }
+        Ok(out)
+    }
+
+    fn put_document<T: serde::Serialize>(&self, kind: &str, id: &str, doc: &T) -> Result<()> {
+        let body = serde_json::to_string(doc).map_err(corrupt)?;
+        self.sql(self.tx.execute(
+            "INSERT INTO documents (kind, id, body) VALUES (?1, ?2, ?3)
+             ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
+            params![kind, id, body],
+        ))?;
+        Ok(())
+    }
+
+    fn delete_document(&self, kind: &str, id: &str) -> Result<bool> {
+        let n = self.sql(self.tx.execute(
+            "DELETE FROM documents WHERE kind = ?1 AND id = ?2",
+            params![kind, id],
+        ))?;
+        Ok(n > 0)
+    }
+
+    pub fn api_keys(&self) -> Result<Vec<crate::model::ApiKey>> {
+        self.documents("api_key")
+    }
+
+    pub fn put_api_key(&self, key: &crate::model::ApiKey) -> Result<()> {
+        self.put_document("api_key", &key.id, key)
+    }
+
+    /// Deletes a key and takes it out of every usage plan.
+    pub fn delete_api_key(&self, id: &str) -> Result<bool> {
+        for mut plan in self.usage_plans()? {
+            if plan.key_ids.iter().any(|k| k == id) {
+                plan.key_ids.retain(|k| k != id);
+                self.put_usage_plan(&plan)?;
+            }
+        }
+        self.delete_document("api_key", id)
+    }
+
+    pub fn usage_plans(&self) -> Result<Vec<crate::model::UsagePlan>> {
+        self.documents("usage_plan")
+    }
+
+    pub fn put_usage_plan(&self, plan: &crate::model::UsagePlan) -> Result<()> {
+        self.put_document("usage_plan", &plan.id, plan)
+    }
+
+    pub fn delete_usage_plan(&self, id: &str) -> Result<bool> {
+        self.delete_document("usage_plan", id)
+    }
+}

@@ -1,0 +1,132 @@
+//! The `functions` table: WebAssembly function versions, numbered per name from 1, with their
+//! code, limits and environment; `$LATEST` is the highest version.
+
+use super::{corrupt, now, Result, StoreError, Tx};
+use rusqlite::{params, OptionalExtension};
+use std::collections::BTreeMap;
+
+/// A registered WebAssembly function version.
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct FunctionVersion {
+    pub name: String,
+    pub version: i64,
+    pub sha256: String,
+    pub size: i64,
+    pub kind: String,
+    pub memory_mb: i64,
+    pub timeout_seconds: i64,
+    pub environment: BTreeMap<String, String>,
+    pub created_date: i64,
+}
+
+impl Tx<'_> {
+    // ---- functions ----
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn put_function(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        sha256: &str,
+        kind: &str,
+        memory_mb: i64,
+        timeout_seconds: i64,
+        environment: &BTreeMap<String, String>,
+    ) -> Result<FunctionVersion> {
+        let version: i64 = self.sql(self.tx.query_row(
+            "SELECT COALESCE(MAX(version), 0) + 1 FROM functions WHERE name = ?1",
+            [name],
+            |r| r.get(0),
+        ))?;
+        let env = serde_json::to_string(environment).map_err(corrupt)?;
+        let created = now();
+        self.sql(self.tx.execute(
+            "INSERT INTO functions (name, version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, wasm)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            params![name, version, sha256, wasm.len() as i64, kind, memory_mb, timeout_seconds, env, created, wasm],
+        ))?;
+        Ok(FunctionVersion {
+            name: name.to_string(),
+            version,
+            sha256: sha256.to_string(),
+            size: wasm.len() as i64,
+            kind: kind.to_string(),
+            memory_mb,
+            timeout_seconds,
+            environment: environment.clone(),
+            created_date: created,
+        })
+    }
+
+    fn function_row(r: &rusqlite::Row) -> rusqlite::Result<(FunctionVersion, String)> {
+        Ok((
+            FunctionVersion {
+                name: r.get(0)?,
+                version: r.get(1)?,
+                sha256: r.get(2)?,
+                size: r.get(3)?,
+                kind: r.get(4)?,
+                memory_mb: r.get(5)?,
+                timeout_seconds: r.get(6)?,
+                environment: BTreeMap::new(),
+                created_date: r.get(8)?,
+            },
+            r.get(7)?,
+        ))
+    }
+
+    pub fn functions(&self) -> Result<Vec<FunctionVersion>> {
+        let mut stmt = self.sql(self.tx.prepare(
+            "SELECT name, version, sha256, size, kind, memory_mb, timeout_seconds, environment, created
+             FROM functions ORDER BY name, version",
+        ))?;
+        let rows = self.sql(stmt.query_map([], Self::function_row))?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (mut f, env) = self.sql(row)?;
+            f.environment = serde_json::from_str(&env).map_err(corrupt)?;
+            out.push(f);
+        }
+        Ok(out)
+    }
+
+    /// A function version (`None`: `$LATEST`) with its code.
+    pub fn function(
+        &self,
+        name: &str,
+        version: Option<i64>,
+    ) -> Result<Option<(FunctionVersion, Vec<u8>)>> {
+        let row = self.sql(
+            self.tx
+                .query_row(
+                    "SELECT name, version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, wasm
+                     FROM functions WHERE name = ?1 AND (?2 IS NULL OR version = ?2)
+                     ORDER BY version DESC LIMIT 1",
+                    params![name, version],
+                    |r| Ok((Self::function_row(r)?, r.get::<_, Vec<u8>>(9)?)),
+                )
+                .optional(),
+        )?;
+        match row {
+            None => Ok(None),
+            Some(((mut f, env), wasm)) => {
+                f.environment = serde_json::from_str(&env).map_err(corrupt)?;
+                Ok(Some((f, wasm)))
+            }
+        }
+    }
+
+    pub fn delete_function(&self, name: &str) -> Result<usize> {
+        let n = self.sql(
+            self.tx
+                .execute("DELETE FROM functions WHERE name = ?1", [name]),
+        )?;
+        if n == 0 {
+            return Err(StoreError::NotFound(format!(
+                "no function named {name:?}; `gw functions` lists them"
+            )));
+        }
+        Ok(n)
+    }
+}
