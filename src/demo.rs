@@ -191,6 +191,7 @@ fn deploy(
         10.0,
         &overrides,
         Some("demo canary"),
+        None,
     )?;
     let urls = crate::control::urls::invoke_urls(&prod.api, "prod", Some(listen));
     eprintln!(

@@ -27,6 +27,10 @@ pub struct DeployArgs {
     /// Canary stage-variable override K=V (repeatable; needs --canary).
     #[arg(long = "canary-var", value_name = "K=V")]
     canary_vars: Vec<String>,
+    /// Keep each client on one side (beyond AWS): ip, header:NAME, cookie or cookie:NAME; the
+    /// side is the key's hash against the percentage (needs --canary).
+    #[arg(long, value_name = "KEY")]
+    sticky: Option<String>,
     #[command(flatten)]
     json: JsonFlag,
 }
@@ -44,6 +48,10 @@ pub struct CanaryArgs {
     /// Percentage of requests sent to the canary, 0 to 100 (decimals allowed).
     #[arg(long, value_name = "PCT", allow_negative_numbers = true)]
     percent: Option<String>,
+    /// Keep each client on one side: ip, header:NAME, cookie or cookie:NAME; `off` draws each
+    /// request independently again, as AWS does.
+    #[arg(long, value_name = "KEY")]
+    sticky: Option<String>,
 }
 
 impl CanaryArgs {
@@ -170,11 +178,15 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
                 pct,
                 &overrides,
                 args.description.as_deref(),
+                args.sticky.as_deref(),
             )?
         }
         None => {
             if !overrides.is_empty() {
                 bail!("--canary-var needs --canary PCT");
+            }
+            if args.sticky.is_some() {
+                bail!("--sticky needs --canary PCT (or set it on a running canary with `gw canary --sticky KEY`)");
             }
             control::deploy(
                 &store,
@@ -230,21 +242,33 @@ pub fn canary(state: &Option<PathBuf>, args: CanaryArgs) -> Result<()> {
         let f = super::judge::figures(&store, s.api.api.as_deref(), s.stage.as_deref())?;
         return super::judge::print_figures(&f, s.json.json);
     }
-    let Some(text) = &args.percent else {
-        bail!("gw canary needs --percent PCT to change the canary's share, or `gw canary status` to see its figures");
+    if args.percent.is_none() && args.sticky.is_none() {
+        bail!("gw canary needs --percent PCT (its share) or --sticky KEY|off, or `gw canary status` to see its figures");
+    }
+    let percent = match &args.percent {
+        Some(text) => Some(parse_percent("--percent", text)?),
+        None => None,
     };
-    let percent = parse_percent("--percent", text)?;
-    let (api, stage) = control::set_canary_percent(
+    let sticky = args.sticky.as_deref().map(|k| (k != "off").then_some(k));
+    let (api, stage) = control::set_canary(
         &store(state)?,
         args.api.api.as_deref(),
         args.stage.as_deref(),
         percent,
+        sticky,
     )?;
-    outln!(
-        "stage {} of {}: canary now takes {percent} % of traffic",
-        stage.stage_name,
-        api.name
-    );
+    if let Some(c) = &stage.canary_settings {
+        outln!(
+            "stage {} of {}: canary takes {} % of traffic, {}",
+            stage.stage_name,
+            api.name,
+            c.percent_traffic,
+            match &c.sticky {
+                Some(k) => format!("sticky by {k}"),
+                None => "drawn per request".to_string(),
+            }
+        );
+    }
     Ok(())
 }
 

@@ -5,7 +5,7 @@
 
 use super::stages::{check_percent, check_stage_name, check_variables, update_stage};
 use super::{invalid, not_found, Result};
-use crate::model::{CanarySettings, Deployment, RestApi, Stage};
+use crate::model::{self, CanarySettings, Deployment, RestApi, Stage};
 use crate::store::{self, Store, StoreError};
 use std::collections::BTreeMap;
 
@@ -75,9 +75,11 @@ pub fn deploy_canary(
     percent: f64,
     overrides: &BTreeMap<String, String>,
     description: Option<&str>,
+    sticky: Option<&str>,
 ) -> Result<Deployed> {
     check_percent(percent)?;
     check_variables(overrides)?;
+    check_sticky(sticky)?;
     Ok(store.write(|tx| {
         let api = tx.resolve_api(api)?;
         let Some(mut stage) = tx.stage(&api.id, stage_name)? else {
@@ -91,7 +93,7 @@ pub fn deploy_canary(
             deployment_id: deployment.id.clone(),
             stage_variable_overrides: overrides.clone(),
             use_stage_cache: false,
-            sticky: None,
+            sticky: sticky.map(str::to_string),
         });
         stage.last_updated_date = store::now();
         tx.put_stage(&api.id, &stage)?;
@@ -171,11 +173,39 @@ pub fn set_canary_percent(
     stage: Option<&str>,
     percent: f64,
 ) -> Result<(RestApi, Stage)> {
-    check_percent(percent)?;
+    set_canary(store, api, stage, Some(percent), None)
+}
+
+/// `sticky` as `--sticky` takes it (`ip`, `header:NAME`, `cookie`, `cookie:NAME`), checked.
+fn check_sticky(sticky: Option<&str>) -> Result<()> {
+    match sticky.map(model::Sticky::parse) {
+        Some(Err(e)) => Err(invalid(e)),
+        _ => Ok(()),
+    }
+}
+
+/// Changes a canary's share and/or its sticky key (`Some(None)`: back to AWS's draw per request),
+/// in one transaction.
+pub fn set_canary(
+    store: &Store,
+    api: Option<&str>,
+    stage: Option<&str>,
+    percent: Option<f64>,
+    sticky: Option<Option<&str>>,
+) -> Result<(RestApi, Stage)> {
+    if let Some(p) = percent {
+        check_percent(p)?;
+    }
+    check_sticky(sticky.flatten())?;
     let name = canary_stage(store, api, stage)?;
     let (api, stage, ()) = update_stage(store, api, &name, |s| match &mut s.canary_settings {
         Some(c) => {
-            c.percent_traffic = percent;
+            if let Some(p) = percent {
+                c.percent_traffic = p;
+            }
+            if let Some(k) = sticky {
+                c.sticky = k.map(str::to_string);
+            }
             Ok(())
         }
         None => Err(invalid(format!(

@@ -22,7 +22,8 @@ use import::ImportError;
 
 pub use apis::{delete_api, import_into, import_new, PutMode};
 pub use deploy::{
-    canary_stage, deploy, deploy_canary, promote, rollback, set_canary_percent, Deployed, NO_CANARY,
+    canary_stage, deploy, deploy_canary, promote, rollback, set_canary, set_canary_percent,
+    Deployed, NO_CANARY,
 };
 pub use functions::{missing_functions, put_function, valid_function_name, MAX_FUNCTION_MEMORY_MB};
 pub use keys::{

@@ -18,48 +18,7 @@ pub fn choose(percent: f64, draw: f64) -> Variant {
     }
 }
 
-/// What keeps a client on its side of a sticky canary (beyond AWS, whose split is drawn per
-/// request): the side is a hash of the key compared with the percentage, so a client stays put,
-/// and raising the percentage never moves a canary client back to production.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Sticky {
-    /// The client's address.
-    Ip,
-    /// A request header's value (a client without it is drawn per request).
-    Header(http::HeaderName),
-    /// A cookie's value; [`Sticky::GW_COOKIE`] is set by gw for a client that has none.
-    Cookie(String),
-}
-
-impl Sticky {
-    /// The cookie `--sticky cookie` uses, set by gw on a client's first answer.
-    pub const GW_COOKIE: &'static str = "gw-canary";
-
-    /// `ip`, `header:NAME`, `cookie` or `cookie:NAME`.
-    pub fn parse(text: &str) -> Result<Sticky, String> {
-        let bad = || {
-            format!(
-                "--sticky {text:?} is not a sticky key: use ip, header:NAME, cookie or cookie:NAME"
-            )
-        };
-        match text.split_once(':') {
-            None if text == "ip" => Ok(Sticky::Ip),
-            None if text == "cookie" => Ok(Sticky::Cookie(Sticky::GW_COOKIE.to_string())),
-            Some(("header", name)) => http::HeaderName::from_bytes(name.trim().as_bytes())
-                .map(Sticky::Header)
-                .map_err(|_| bad()),
-            Some(("cookie", name))
-                if !name.is_empty()
-                    && name
-                        .bytes()
-                        .all(|b| b.is_ascii_graphic() && !b"()<>@,;:\\\"/[]?={}".contains(&b)) =>
-            {
-                Ok(Sticky::Cookie(name.to_string()))
-            }
-            _ => Err(bad()),
-        }
-    }
-}
+pub use crate::model::Sticky;
 
 /// A key's fixed draw in `[0, 100)`: FNV-1a of the key, spread over the range.
 pub fn key_draw(key: &[u8]) -> f64 {

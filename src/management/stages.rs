@@ -58,6 +58,7 @@ pub(super) fn create_deployment(store: &Store, req: &Req, id: &str) -> Result<Re
             canary.percent_traffic.unwrap_or(0.0),
             &overrides,
             description,
+            None,
         )?;
         if canary.use_stage_cache == Some(true)
             || b.variables.is_some()

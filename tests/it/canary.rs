@@ -245,3 +245,123 @@ fn over_evenly_spread_draws_the_canary_share_equals_the_percentage() {
         );
     }
 }
+
+/// Sticky splits (beyond AWS): 1,000 requests from 100 distinct keys at 10 % — every key always
+/// lands on the same side; raising the share to 50 % moves no canary key back to production;
+/// `--sticky off` returns to AWS's draw per request. Also `ip` (one client: one side) and
+/// `cookie` (gw sets the cookie for a client without one, and the client then stays put).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sticky_canaries_keep_each_client_on_its_side() {
+    let gw = Gw::new();
+    gw.import_spec(
+        "sticky.json",
+        &crate::metrics::canary_spec(&crate::metrics::closed_port()),
+    );
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let out = gw.ok(&[
+        "deploy",
+        "--stage",
+        "prod",
+        "--canary",
+        "10",
+        "--sticky",
+        "header:x-user",
+    ]);
+    assert!(out.contains("canary"), "{out}");
+    let server = gw.serve(&[]);
+    let c = client();
+    let side = |key: String| {
+        let url = server.url("/prod/m");
+        let c = c.clone();
+        async move {
+            let r = send(&c, "GET", &url, &[("x-user", key.as_str())], Bytes::new()).await;
+            assert_eq!(r.status, 200);
+            r.header("x-gw-canary") == Some("true")
+        }
+    };
+    let mut first: std::collections::BTreeMap<String, bool> = Default::default();
+    for round in 0..10 {
+        for k in 0..100 {
+            let key = format!("user-{k}");
+            let on_canary = side(key.clone()).await;
+            match first.get(&key) {
+                None => {
+                    first.insert(key, on_canary);
+                }
+                Some(&was) => assert_eq!(was, on_canary, "{key} changed sides in round {round}"),
+            }
+        }
+    }
+    let canary_keys: Vec<&String> = first.iter().filter(|(_, c)| **c).map(|(k, _)| k).collect();
+    // 100 keys at 10 %: binomial sd 3; 10 ± 5 sd.
+    assert!(
+        (1..=25).contains(&canary_keys.len()),
+        "{}",
+        canary_keys.len()
+    );
+
+    // Raise the share: every canary key stays on the canary, and more keys join it.
+    let out = gw.ok(&["canary", "--percent", "50"]);
+    assert!(out.contains("sticky by header:x-user"), "{out}");
+    let mut now_canary = 0;
+    for (key, was_canary) in &first {
+        let on_canary = side(key.clone()).await;
+        if *was_canary {
+            assert!(on_canary, "{key} moved back to production at 50 %");
+        }
+        now_canary += usize::from(on_canary);
+    }
+    assert!(now_canary > canary_keys.len(), "{now_canary}");
+    assert!((30..=70).contains(&now_canary), "{now_canary}");
+
+    // One client address: one side, whatever the request.
+    gw.ok(&["canary", "--sticky", "ip"]);
+    let sides: std::collections::BTreeSet<bool> = {
+        let mut s = std::collections::BTreeSet::new();
+        for i in 0..40 {
+            s.insert(side(format!("anyone-{i}")).await);
+        }
+        s
+    };
+    assert_eq!(sides.len(), 1, "one address, one side");
+
+    // `cookie`: a client without the cookie gets one, and keeps its side with it.
+    gw.ok(&["canary", "--sticky", "cookie"]);
+    let r = send(&c, "GET", &server.url("/prod/m"), &[], Bytes::new()).await;
+    let cookie = r
+        .header("set-cookie")
+        .expect("gw sets its sticky cookie")
+        .to_owned();
+    assert!(cookie.starts_with("gw-canary="), "{cookie}");
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let was = r.header("x-gw-canary").map(str::to_owned);
+    for _ in 0..20 {
+        let r = send(
+            &c,
+            "GET",
+            &server.url("/prod/m"),
+            &[("cookie", pair.as_str())],
+            Bytes::new(),
+        )
+        .await;
+        assert_eq!(r.header("x-gw-canary").map(str::to_owned), was);
+        assert!(
+            r.header("set-cookie").is_none(),
+            "a client with the cookie keeps it"
+        );
+    }
+
+    // Bad keys are refused with the fix; `off` returns to the per-request draw.
+    let err = gw.fails(&["canary", "--sticky", "session"]);
+    assert!(
+        err.contains("ip, header:NAME, cookie or cookie:NAME"),
+        "{err}"
+    );
+    let out = gw.ok(&["canary", "--sticky", "off"]);
+    assert!(out.contains("drawn per request"), "{out}");
+    let stages: serde_json::Value = serde_json::from_str(&gw.ok(&["stages", "--json"])).unwrap();
+    assert!(
+        stages["item"][0]["canarySettings"]["sticky"].is_null(),
+        "{stages}"
+    );
+}
