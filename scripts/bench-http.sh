@@ -12,6 +12,8 @@
 #   TARGETS="nginx-2w gw-http-proxy" scripts/bench-http.sh   # only these (nginx-2w is always kept)
 #   GW_BASELINE=/tmp/gw-old TARGETS="gw-http-proxy gw-http-proxy-baseline" scripts/bench-http.sh
 #       # a second build of gw serving the same HTTP_PROXY route, in the same interleaved rounds
+#   TARGETS="gw-http-proxy gw-http-proxy-no-metrics" scripts/bench-http.sh
+#       # the same build with `gw serve --no-metrics`: what counting costs
 #
 # Needs wrk and nginx (apt-get install -y wrk nginx) and `cargo build --release`.
 # The backend is nginx itself answering a static 200 (1 worker), identical for every target.
@@ -186,6 +188,18 @@ if [ -n "${GW_BASELINE:-}" ]; then
     wait_port "$base_port"
 fi
 
+# The same build without metrics (only when asked for: TARGETS names gw-http-proxy-no-metrics).
+nometrics_pid=""
+case " ${TARGETS:-} " in
+    *" gw-http-proxy-no-metrics "*)
+        nometrics_port="$(free_port)"
+        "$GW" serve --no-metrics --listen "127.0.0.1:$nometrics_port" 2>"$work/gw-nometrics.log" &
+        nometrics_pid=$!
+        pids+=("$nometrics_pid")
+        wait_port "$nometrics_port"
+        ;;
+esac
+
 names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http gw-auth-cached gw-auth-uncached)
 urls=(
     "http://127.0.0.1:$backend_port/bench"
@@ -199,6 +213,10 @@ urls=(
     "http://127.0.0.1:$gw_port/prod/authorized-cached"
     "http://127.0.0.1:$gw_port/prod/authorized"
 )
+if [ -n "$nometrics_pid" ]; then
+    names+=(gw-http-proxy-no-metrics)
+    urls+=("http://127.0.0.1:$nometrics_port/prod/bench")
+fi
 if [ -n "$base_pid" ]; then
     names+=(gw-http-proxy-baseline)
     urls+=("http://127.0.0.1:$base_port/prod/bench")
@@ -245,6 +263,7 @@ cpu_ticks() {
 target_pids() {
     case "$1" in
         gw-http-proxy-baseline) echo "$base_pid" ;;
+        gw-http-proxy-no-metrics) echo "$nometrics_pid" ;;
         gw*) echo "$gw_pid" ;;
         *) pgrep -P "${nginx_pid[$1]}" | tr '\n' ' ' ;;
     esac

@@ -22,6 +22,10 @@ pub struct ServeArgs {
     /// standard output.
     #[arg(long, value_name = "FILE")]
     access_log: Option<PathBuf>,
+    /// Do not count requests (/_gw/metrics, gw canary status and --check see nothing from this
+    /// server).
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 #[derive(Args)]
@@ -118,6 +122,7 @@ fn run_server(
                 Some(path) => gw::gateway::access_log::Sink::File(path.clone()),
                 None => gw::gateway::access_log::Sink::Stdout,
             },
+            metrics: !args.no_metrics,
             ..Default::default()
         };
         gw::server::run(listener, store, config, gw::server::shutdown_signal()).await?;

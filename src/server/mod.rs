@@ -47,6 +47,8 @@ pub struct Config {
     pub announce: bool,
     /// Where stages with `accessLogSettings` write their lines.
     pub access_log: crate::gateway::access_log::Sink,
+    /// Count requests for `/_gw/metrics` and the canary figures.
+    pub metrics: bool,
 }
 
 impl Default for Config {
@@ -60,6 +62,7 @@ impl Default for Config {
             require_sigv4: None,
             announce: true,
             access_log: crate::gateway::access_log::Sink::Stdout,
+            metrics: true,
         }
     }
 }
@@ -155,7 +158,7 @@ pub async fn run(
         let draw = draw.clone();
         let (reloader, management) = (reloader.clone(), management.clone());
         let surface = surface::router(surface.clone());
-        let cells = metrics.worker();
+        let cells = config.metrics.then(|| metrics.worker());
         let authorizers = authorizers.clone();
         let limiter = limiter.clone();
         let access_log = access_log.clone();

@@ -61,8 +61,8 @@ pub struct Shared {
     pub limiter: Arc<crate::gateway::throttle::Limiter>,
     /// Where the access-log lines of stages with `accessLogSettings` go.
     pub access_log: crate::gateway::access_log::Writer,
-    /// This worker's metrics cells (only this worker writes them).
-    pub metrics: Arc<crate::gateway::metrics::Cells>,
+    /// This worker's metrics cells (only this worker writes them); `None` with metrics off.
+    pub metrics: Option<Arc<crate::gateway::metrics::Cells>>,
 }
 
 /// The client at the other end of a connection, its address formatted once per connection.
@@ -195,10 +195,10 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
         set_sticky_cookie(&mut response, &mut relayed, key);
     }
     let latency = cx.started.elapsed();
-    if let Some(located) = &cx.located {
+    if let (Some(cells), Some(located)) = (&shared.metrics, &cx.located) {
         let status = response.status().as_u16();
         record(
-            shared,
+            cells,
             &cx,
             located,
             status,
@@ -278,7 +278,7 @@ fn set_sticky_cookie(response: &mut Response<Body>, relayed: &mut Option<Relayed
 
 /// Counts the request in this worker's metrics cells.
 fn record(
-    shared: &Shared,
+    cells: &crate::gateway::metrics::Cells,
     cx: &RequestContext,
     located: &Located,
     status: u16,
@@ -300,7 +300,7 @@ fn record(
         Some((r, m)) => (m.http_method.as_str(), r.path.as_str()),
         None => (cx.parts.method.as_str(), ""),
     };
-    shared.metrics.record(&Observation {
+    cells.record(&Observation {
         api: &located.api.id,
         stage: &located.stage.name,
         deployment: &located.deployment.deployment_id,
