@@ -339,3 +339,37 @@ async fn canary_status_and_gated_promotion() {
     let stages: Value = serde_json::from_str(&gw.ok(&["stages", "--json"])).unwrap();
     assert!(stages["item"][0]["canarySettings"].is_null(), "{stages}");
 }
+
+/// One span per request names the API, stage, deployment, side and request id
+/// (`RUST_LOG=gw=debug`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_request_has_a_span_with_its_side() {
+    let gw = Gw::new();
+    gw.import_spec("metrics.json", &canary_spec(&closed_port()));
+    gw.ok(&["deploy", "--stage", "prod"]);
+    gw.ok(&["deploy", "--stage", "prod", "--canary", "50"]);
+    let server = gw.serve_with_env(&[], &[("RUST_LOG", "gw=debug")]);
+    let c = client();
+    let r = send(
+        &c,
+        "GET",
+        &server.url("/prod/m"),
+        &[("x-gw-target", "canary")],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200);
+    let request_id = r.header("x-amzn-requestid").unwrap().to_owned();
+    let deployment = r.header("x-gw-deployment").unwrap().to_owned();
+    let wanted = format!("deployment={deployment} side=\"canary\" request_id={request_id}");
+    let mut log = String::new();
+    for _ in 0..100 {
+        log = server.log();
+        if log.contains(&wanted) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert!(log.contains(&wanted), "no span with {wanted:?} in:\n{log}");
+    assert!(log.contains("stage=prod"), "{log}");
+}

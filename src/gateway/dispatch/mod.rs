@@ -39,6 +39,7 @@ use http_body_util::{BodyExt, Limited};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use tracing::Instrument as _;
 
 pub use crate::net::body::MAX_BODY_BYTES;
 
@@ -333,85 +334,98 @@ async fn serve<'s>(
 ) -> Result<Served<'s>, GatewayError> {
     let located = locate(shared, snapshot, cx)?;
     let parts = cx.parts;
-    let span = tracing::debug_span!("request", api = %located.api.id, stage = %located.stage.name, deployment = %located.deployment.deployment_id, canary = located.is_canary, request_id = %cx.ids.request_id());
-    let _enter = span.enter();
+    let span = tracing::debug_span!(
+        "request",
+        api = %located.api.id,
+        stage = %located.stage.name,
+        deployment = %located.deployment.deployment_id,
+        side = if located.is_canary { "canary" } else { "production" },
+        request_id = %cx.ids.request_id()
+    );
+    // The rest of the story runs inside the request's span (entered only while this task runs,
+    // never left entered across an await for another task on this worker).
+    async {
 
-    if let Some(len) = parts
-        .headers
-        .get(http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok())
-    {
-        if len > MAX_BODY_BYTES as u64 {
-            // Dropped unread: a client still sending it is drained (`body::from_client`).
-            drop(body);
-            return Err(GatewayError::new(ResponseType::RequestTooLarge));
+        if let Some(len) = parts
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok())
+        {
+            if len > MAX_BODY_BYTES as u64 {
+                // Dropped unread: a client still sending it is drained (`body::from_client`).
+                drop(body);
+                return Err(GatewayError::new(ResponseType::RequestTooLarge));
+            }
         }
-    }
-    if let Some(preflight) = preflight(&located, parts) {
-        return Ok(Served::new(preflight));
-    }
-    let matched = route(&located, cx)?;
-    let Some(integration) = &matched.method.method_integration else {
-        tracing::warn!(
-            "{} {} has no integration",
-            matched.method.http_method,
-            matched.resource.path
-        );
-        return Err(GatewayError::with_message(
-            ResponseType::ApiConfigurationError,
-            "Internal server error",
-        ));
-    };
-    // AWS_IAM: the request must be SigV4-signed (and, with `--require-sigv4`, by that key).
-    let body = if matched.method.authorization_type == "AWS_IAM" {
-        admit::check_iam(shared, parts, body).await?
-    } else {
-        body
-    };
-    // gw's own control header is not part of the request the integration sees.
-    let without_target;
-    let headers = if parts.headers.contains_key(TARGET) {
-        let mut h = parts.headers.clone();
-        h.remove(TARGET);
-        without_target = h;
-        &without_target
-    } else {
-        &parts.headers
-    };
-    if matched.method.authorization_type == "CUSTOM" {
+        if let Some(preflight) = preflight(&located, parts) {
+            return Ok(Served::new(preflight));
+        }
+        let matched = route(&located, cx)?;
+        tracing::debug!(method = %matched.method.http_method, resource = %matched.resource.path, "routed");
+        let Some(integration) = &matched.method.method_integration else {
+            tracing::warn!(
+                "{} {} has no integration",
+                matched.method.http_method,
+                matched.resource.path
+            );
+            return Err(GatewayError::with_message(
+                ResponseType::ApiConfigurationError,
+                "Internal server error",
+            ));
+        };
+        // AWS_IAM: the request must be SigV4-signed (and, with `--require-sigv4`, by that key).
+        let body = if matched.method.authorization_type == "AWS_IAM" {
+            admit::check_iam(shared, parts, body).await?
+        } else {
+            body
+        };
+        // gw's own control header is not part of the request the integration sees.
+        let without_target;
+        let headers = if parts.headers.contains_key(TARGET) {
+            let mut h = parts.headers.clone();
+            h.remove(TARGET);
+            without_target = h;
+            &without_target
+        } else {
+            &parts.headers
+        };
+        if matched.method.authorization_type == "CUSTOM" {
+            let request = integration_view(cx, &located, &matched, headers);
+            let authorized = authorize(shared, snapshot, &located, &matched, &request).await?;
+            cx.authorized = Some(authorized);
+        }
+        if matched.method.api_key_required {
+            admit::admit_api_key(
+                shared,
+                snapshot,
+                located.deployment,
+                &located.stage.name,
+                &parts.headers,
+                cx.authorized.as_ref(),
+                &matched,
+            )?;
+        }
+        if !located.stage.throttles.is_empty() {
+            admit::admit_method(shared, &located.api.id, located.stage, &matched)?;
+        }
         let request = integration_view(cx, &located, &matched, headers);
-        let authorized = authorize(shared, snapshot, &located, &matched, &request).await?;
-        cx.authorized = Some(authorized);
-    }
-    if matched.method.api_key_required {
-        admit::admit_api_key(
-            shared,
-            snapshot,
-            located.deployment,
-            &located.stage.name,
-            &parts.headers,
-            cx.authorized.as_ref(),
-            &matched,
-        )?;
-    }
-    if !located.stage.throttles.is_empty() {
-        admit::admit_method(shared, &located.api.id, located.stage, &matched)?;
-    }
-    let request = integration_view(cx, &located, &matched, headers);
-    let body = validate(&located, &matched, &request, body).await?;
-    let integration_started = std::time::Instant::now();
-    let result = integrate(shared, snapshot, &request, integration, body).await;
-    cx.integration_latency = Some(integration_started.elapsed());
-    let mut served = result?;
-    // finish: CORS headers on the answer.
-    if let Some(cors) = &located.deployment.cors {
-        if let Some(relayed) = served.relayed.take() {
-            crate::net::headers::materialize(&mut served.response, relayed);
+        let body = validate(&located, &matched, &request, body).await?;
+        let integration_started = std::time::Instant::now();
+        let result = integrate(shared, snapshot, &request, integration, body).await;
+        cx.integration_latency = Some(integration_started.elapsed());
+        let mut served = result?;
+        // finish: CORS headers on the answer.
+        if let Some(cors) = &located.deployment.cors {
+            if let Some(relayed) = served.relayed.take() {
+                crate::net::headers::materialize(&mut served.response, relayed);
+            }
+            cors.decorate(&parts.headers, served.response.headers_mut());
         }
-        cors.decorate(&parts.headers, served.response.headers_mut());
+        Ok(served)
     }
-    Ok(served)
+    .instrument(span)
+    .await
 }
 
 /// Phase 1: the API, the stage and the side of the stage that answers.

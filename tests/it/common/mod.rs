@@ -118,17 +118,28 @@ impl Gw {
 
     /// Start `gw serve --listen 127.0.0.1:0`; waits for the `listening on` line.
     pub fn serve(&self, extra: &[&str]) -> Server {
+        self.serve_with_env(extra, &[])
+    }
+
+    /// [`Gw::serve`] with extra environment variables.
+    pub fn serve_with_env(&self, extra: &[&str], env: &[(&str, &str)]) -> Server {
         let mut args = vec!["serve", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(extra);
-        self.start(&args, "listening on http://")
+        self.start_with_env(&args, "listening on http://", env)
     }
 
     /// Start a long-running `gw ARGS`; waits for the stderr line starting with `announce` and
     /// takes the address that follows it.
     pub fn start(&self, args: &[&str], announce: &str) -> Server {
+        self.start_with_env(args, announce, &[])
+    }
+
+    /// [`Gw::start`] with extra environment variables.
+    pub fn start_with_env(&self, args: &[&str], announce: &str, env: &[(&str, &str)]) -> Server {
         let mut child = self
             .cmd()
             .args(args)
+            .envs(env.iter().copied())
             .stderr(Stdio::piped())
             .stdout(Stdio::null())
             .spawn()
