@@ -3,6 +3,7 @@
 # that does not move with the machine's speed or load, unlike req/s (see README, Benchmarks).
 #
 #   scripts/bench-instructions.sh            # 10 s of wrk -t1 -c4 load on each
+#   GW=path/to/gw GW_SERVE_ARGS=--no-metrics scripts/bench-instructions.sh   # another build, other flags
 #
 # Both proxies run under callgrind (nginx with one worker; gw with its usual worker threads, which
 # valgrind runs one at a time) in front of the same nginx backend (a static 200, not counted);
@@ -125,7 +126,7 @@ EOF
 "$GW" deploy --stage prod >/dev/null
 gw_port="$(free_port)"
 valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$work/cg.gw-http-proxy.%p" \
-    "$GW" serve --listen "127.0.0.1:$gw_port" 2>"$work/gw-valgrind.log" &
+    "$GW" serve ${GW_SERVE_ARGS:-} --listen "127.0.0.1:$gw_port" 2>"$work/gw-valgrind.log" &
 gw_vg=$!
 pids+=("$gw_vg")
 count gw-http-proxy "http://127.0.0.1:$gw_port/prod/bench" "$gw_vg"

@@ -30,18 +30,18 @@ pub fn bucket_bound(i: usize) -> f64 {
     }
 }
 
+/// The bucket bounds in nanoseconds, for the request path (no floating point there).
+static BOUNDS_NS: std::sync::LazyLock<[u64; BUCKETS]> = std::sync::LazyLock::new(|| {
+    let mut b = [u64::MAX; BUCKETS];
+    for (i, slot) in b.iter_mut().enumerate().take(BUCKETS - 1) {
+        *slot = (bucket_bound(i) * 1e9).round() as u64;
+    }
+    b
+});
+
 fn bucket_of(d: Duration) -> usize {
-    let s = d.as_secs_f64();
-    if s <= 0.0001 {
-        return 0;
-    }
-    // √2ⁿ ≥ s / 0.0001  ⇔  n ≥ 2·log2(s / 0.0001)
-    let n = (2.0 * (s / 0.0001).log2()).ceil();
-    if n.is_finite() && n >= 0.0 {
-        (n as usize).min(BUCKETS - 1)
-    } else {
-        BUCKETS - 1
-    }
+    let ns = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+    BOUNDS_NS.partition_point(|&b| b < ns).min(BUCKETS - 1)
 }
 
 /// A latency histogram: counts per bucket and the sum of the observations.
@@ -216,8 +216,29 @@ pub struct Series {
     pub counts: Counts,
 }
 
+/// The hash of a stage side's labels (api, stage, deployment, side, epoch), computed once per
+/// snapshot: a request only hashes its method and resource on top.
+pub fn stage_key(api: &str, stage: &str, deployment: &str, side: Side, epoch: &str) -> u64 {
+    fnv(
+        0xcbf2_9ce4_8422_2325,
+        [api, stage, deployment, side.as_str(), epoch],
+    )
+}
+
+fn fnv<'s>(mut h: u64, parts: impl IntoIterator<Item = &'s str>) -> u64 {
+    for part in parts {
+        for b in part.bytes().chain([0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    h
+}
+
 /// One request, as the metrics see it.
 pub struct Observation<'a> {
+    /// [`stage_key`] of the labels below.
+    pub stage_key: u64,
     pub api: &'a str,
     pub stage: &'a str,
     pub deployment: &'a str,
@@ -234,35 +255,18 @@ pub struct Observation<'a> {
 }
 
 impl Observation<'_> {
-    /// FNV-1a over the labels: the key of a worker's map (collisions are told apart by the
-    /// labels kept with each entry).
+    /// The key of a worker's map: the stage side's key with the route's method and resource.
     fn key(&self) -> u64 {
-        let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-        for part in [
-            self.api,
-            self.stage,
-            self.deployment,
-            self.side.as_str(),
-            self.method,
-            self.resource,
-            self.epoch,
-        ] {
-            for b in part.bytes().chain([0xff]) {
-                h ^= u64::from(b);
-                h = h.wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-        h
+        fnv(self.stage_key, [self.method, self.resource])
     }
 
-    fn matches(&self, l: &Labels) -> bool {
-        l.side == self.side
-            && l.api == self.api
-            && l.stage == self.stage
-            && l.deployment == self.deployment
-            && l.method == self.method
-            && l.resource == self.resource
-            && l.epoch == self.epoch
+    /// Whether `s` is this observation's series. The stage side is told apart by its 64-bit key
+    /// (two stage sides with one key would share a series: FNV-1a over a handful of ids), the
+    /// route by its method and resource.
+    fn matches(&self, s: &Entry) -> bool {
+        s.stage_key == self.stage_key
+            && s.series.labels.method == self.method
+            && s.series.labels.resource == self.resource
     }
 
     fn labels(&self) -> Labels {
@@ -278,10 +282,16 @@ impl Observation<'_> {
     }
 }
 
+/// A series in a worker's cells, with the key of its stage side.
+struct Entry {
+    stage_key: u64,
+    series: Series,
+}
+
 /// One worker's cells; only its worker writes them.
 #[derive(Default)]
 pub struct Cells {
-    series: Mutex<HashMap<u64, Vec<Series>>>,
+    series: Mutex<crate::net::fnv::Map<u64, Vec<Entry>>>,
 }
 
 impl Cells {
@@ -292,18 +302,23 @@ impl Cells {
             Err(poisoned) => poisoned.into_inner(),
         };
         let bucket = map.entry(o.key()).or_default();
-        let series = match bucket.iter().position(|s| o.matches(&s.labels)) {
-            Some(i) => &mut bucket[i],
+        let i = match bucket.iter().position(|s| o.matches(s)) {
+            Some(i) => i,
             None => {
-                bucket.push(Series {
-                    labels: o.labels(),
-                    counts: Counts::default(),
+                bucket.push(Entry {
+                    stage_key: o.stage_key,
+                    series: Series {
+                        labels: o.labels(),
+                        counts: Counts::default(),
+                    },
                 });
-                let last = bucket.len() - 1;
-                &mut bucket[last]
+                bucket.len() - 1
             }
         };
-        let c = &mut series.counts;
+        let Some(entry) = bucket.get_mut(i) else {
+            return;
+        };
+        let c = &mut entry.series.counts;
         c.add_status(o.status);
         c.latency.observe(o.latency);
         if let Some(d) = o.integration {
@@ -322,8 +337,10 @@ impl Cells {
             Ok(m) => m,
             Err(poisoned) => poisoned.into_inner(),
         };
-        for s in map.values().flatten() {
-            out.entry(s.labels.clone()).or_default().merge(&s.counts);
+        for e in map.values().flatten() {
+            out.entry(e.series.labels.clone())
+                .or_default()
+                .merge(&e.series.counts);
         }
     }
 }
@@ -383,6 +400,7 @@ mod tests {
 
     fn obs(status: u16, ms: u64) -> Observation<'static> {
         Observation {
+            stage_key: stage_key("a", "prod", "d1", Side::Production, ""),
             api: "a",
             stage: "prod",
             deployment: "d1",

@@ -46,6 +46,9 @@ pub struct LiveStage {
     pub throttles: HashMap<String, crate::gateway::throttle::Limits>,
     /// `accessLogSettings.format`, when the stage logs.
     pub access_log: Option<Arc<str>>,
+    /// The metrics keys of this stage's production and canary sides (api, stage, deployment,
+    /// side and canary epoch hashed once here, not per request).
+    pub metrics_keys: [u64; 2],
 }
 
 #[derive(Debug)]
@@ -172,6 +175,10 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                     },
                     None => None,
                 };
+                let epoch = canary
+                    .as_ref()
+                    .map(|c| c.deployment.deployment_id.clone())
+                    .unwrap_or_default();
                 stages.insert(
                     s.stage_name.clone(),
                     LiveStage {
@@ -201,6 +208,13 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                             .as_ref()
                             .and_then(|a| a.format.as_deref())
                             .map(Arc::from),
+                        metrics_keys: {
+                            use crate::gateway::metrics::{stage_key, Side};
+                            [
+                                stage_key(&api.id, &s.stage_name, &s.deployment_id, Side::Production, &epoch),
+                                stage_key(&api.id, &s.stage_name, &epoch, Side::Canary, &epoch),
+                            ]
+                        },
                     },
                 );
             }

@@ -100,8 +100,9 @@ pub struct RequestContext<'s> {
     /// The resource and method the router matched.
     routed: Option<(&'s Resource, &'s Method)>,
     authorized: Option<Authorized>,
-    /// When the request was taken up (its latency is measured from here).
-    started: std::time::Instant,
+    /// When the request was taken up (its latency is measured from here), when a reader of
+    /// latencies (the metrics, the stage's access log) wants it.
+    started: Option<std::time::Instant>,
     /// How long the integration took, once it ran.
     integration_latency: Option<std::time::Duration>,
     /// A sticky canary's new key for a client that had none, for the answer's `Set-Cookie`.
@@ -136,7 +137,7 @@ impl<'s> RequestContext<'s> {
             located: None,
             routed: None,
             authorized: None,
-            started: std::time::Instant::now(),
+            started: None,
             integration_latency: None,
             sticky_cookie: None,
         }
@@ -187,6 +188,10 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
     let (parts, body) = req.into_parts();
     let snapshot = shared.snapshot.current();
     let mut cx = RequestContext::new(&parts, peer);
+    // Latencies are measured only for someone who reads them: the metrics, an access log.
+    if shared.metrics.is_some() {
+        cx.started = Some(std::time::Instant::now());
+    }
     let (mut response, mut relayed, function, error) =
         match serve(shared, &snapshot, &mut cx, body).await {
             Ok(s) => (s.response, s.relayed, s.function, None),
@@ -195,7 +200,7 @@ pub async fn handle(shared: &Shared, req: Request<Body>, peer: &Peer) -> Answer 
     if let Some(key) = &cx.sticky_cookie {
         set_sticky_cookie(&mut response, &mut relayed, key);
     }
-    let latency = cx.started.elapsed();
+    let latency = cx.started.map(|s| s.elapsed()).unwrap_or_default();
     if let (Some(cells), Some(located)) = (&shared.metrics, &cx.located) {
         let status = response.status().as_u16();
         record(
@@ -302,6 +307,7 @@ fn record(
         None => (cx.parts.method.as_str(), ""),
     };
     cells.record(&Observation {
+        stage_key: located.stage.metrics_keys[usize::from(located.is_canary)],
         api: &located.api.id,
         stage: &located.stage.name,
         deployment: &located.deployment.deployment_id,
@@ -411,9 +417,9 @@ async fn serve<'s>(
         }
         let request = integration_view(cx, &located, &matched, headers);
         let body = validate(&located, &matched, &request, body).await?;
-        let integration_started = std::time::Instant::now();
+        let integration_started = cx.started.map(|_| std::time::Instant::now());
         let result = integrate(shared, snapshot, &request, integration, body).await;
-        cx.integration_latency = Some(integration_started.elapsed());
+        cx.integration_latency = integration_started.map(|s| s.elapsed());
         let mut served = result?;
         // finish: CORS headers on the answer.
         if let Some(cors) = &located.deployment.cors {
@@ -472,6 +478,9 @@ fn locate<'s>(
     };
     cx.stage_path = path;
     cx.located = Some(located);
+    if cx.started.is_none() && stage.access_log.is_some() {
+        cx.started = Some(std::time::Instant::now());
+    }
     Ok(located)
 }
 
