@@ -64,6 +64,22 @@ pub struct Canary<'a> {
 /// Sums `series` (from any number of servers) into the stage's figures since the canary
 /// started (the series of the canary's epoch).
 pub fn figures<'s>(series: impl IntoIterator<Item = &'s Series>, c: &Canary) -> Figures {
+    let (production, canary) = sides(series, c);
+    figures_of(c, &production, &canary)
+}
+
+/// The figures of counts already summed (a ramp's step: the counts now less those at its start).
+pub fn figures_of(c: &Canary, production: &Counts, canary: &Counts) -> Figures {
+    Figures {
+        stage: c.stage.to_string(),
+        percent: c.percent,
+        production: SideFigures::of(c.production, production),
+        canary: SideFigures::of(c.canary, canary),
+    }
+}
+
+/// Each side's counts since the canary started, summed over `series`: (production, canary).
+pub fn sides<'s>(series: impl IntoIterator<Item = &'s Series>, c: &Canary) -> (Counts, Counts) {
     let (mut production, mut canary) = (Counts::default(), Counts::default());
     for s in series {
         let l = &s.labels;
@@ -76,12 +92,7 @@ pub fn figures<'s>(series: impl IntoIterator<Item = &'s Series>, c: &Canary) -> 
             _ => {}
         }
     }
-    Figures {
-        stage: c.stage.to_string(),
-        percent: c.percent,
-        production: SideFigures::of(c.production, &production),
-        canary: SideFigures::of(c.canary, &canary),
-    }
+    (production, canary)
 }
 
 /// The gates of `gw promote --check` and of a ramp's steps.

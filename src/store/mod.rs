@@ -18,6 +18,7 @@ mod apis;
 mod deployments;
 mod documents;
 mod functions;
+mod ramps;
 
 use crate::model::{CanarySettings, Stage};
 use rusqlite::{Connection, TransactionBehavior};
@@ -100,6 +101,18 @@ CREATE TABLE IF NOT EXISTS documents (
     body TEXT NOT NULL,
     PRIMARY KEY (kind, id)
 );
+CREATE TABLE IF NOT EXISTS ramps (
+    api_id TEXT NOT NULL REFERENCES apis(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    ramp TEXT NOT NULL,
+    PRIMARY KEY (api_id, stage)
+);
+CREATE TABLE IF NOT EXISTS stage_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    api_id TEXT NOT NULL REFERENCES apis(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    entry TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     n INTEGER NOT NULL
@@ -131,13 +144,13 @@ impl Store {
         };
         let conn = store.connect()?;
         let ready: i64 = store.sql(conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents')",
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history')",
             [],
             |r| r.get(0),
         ))?;
         // A state directory made by an older gw lacks the newer tables: the schema (all
         // `IF NOT EXISTS`) adds them.
-        if ready < 6 {
+        if ready < 8 {
             // Schema creation races between first-time processes are serialized by the write lock.
             store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
         }
@@ -216,6 +229,19 @@ impl Store {
             tx: &tx,
             store: self,
         })
+    }
+
+    /// Like [`Store::write`], but without advancing the generation: for bookkeeping that no
+    /// server serves (a ramp's lease), so that servers do not rebuild their snapshot for it.
+    pub fn write_unversioned<T>(&self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self.connect()?;
+        let tx = self.sql(conn.transaction_with_behavior(TransactionBehavior::Immediate))?;
+        let out = f(&Tx {
+            tx: &tx,
+            store: self,
+        })?;
+        self.sql(tx.commit())?;
+        Ok(out)
     }
 
     /// `PRAGMA integrity_check` result (`ok` when healthy).
