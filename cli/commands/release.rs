@@ -328,7 +328,7 @@ pub fn canary(state: &Option<PathBuf>, args: CanaryArgs) -> Result<()> {
         return Ok(());
     }
     if args.percent.is_none() && args.sticky.is_none() {
-        bail!("gw canary needs --percent PCT (its share) or --sticky KEY|off, or `gw canary status` to see its figures");
+        bail!("gw canary needs --percent PCT (its share), --sticky KEY|off, --pause, --resume or --abort (a ramp), or `gw canary status` to see its figures");
     }
     let percent = match &args.percent {
         Some(text) => Some(parse_percent("--percent", text)?),

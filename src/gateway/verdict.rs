@@ -254,6 +254,27 @@ mod tests {
     }
 
     #[test]
+    fn a_step_is_judged_by_its_own_requests() {
+        let before = [
+            series(Side::Production, "d1", "d2", 100, 0, 1),
+            series(Side::Canary, "d2", "d2", 50, 0, 1),
+        ];
+        let now = [
+            series(Side::Production, "d1", "d2", 190, 0, 1),
+            series(Side::Canary, "d2", "d2", 57, 3, 1),
+        ];
+        let (p0, c0) = sides(&before, &CANARY);
+        let (p1, c1) = sides(&now, &CANARY);
+        let f = figures_of(&CANARY, &p1.since(&p0), &c1.since(&c0));
+        assert_eq!(f.production.requests, 90);
+        assert_eq!(f.canary.requests, 10);
+        assert_eq!(f.canary.errors5xx, 3);
+        assert_eq!(c1.since(&c0).latency.count(), 10);
+        // A server that restarted counts less than before: nothing goes below zero.
+        assert_eq!(c0.since(&c1).requests(), 0);
+    }
+
+    #[test]
     fn gates_pass_and_fail_on_their_figures() {
         let s = [
             series(Side::Production, "d1", "d2", 100, 0, 2),

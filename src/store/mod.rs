@@ -328,4 +328,23 @@ mod tests {
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(keys.is_empty());
     }
+
+    #[test]
+    fn a_state_directory_without_ramps_gets_their_tables() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let conn = store.connect().unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("DROP TABLE ramps; DROP TABLE stage_history")
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let ramps = store
+            .read(|tx| tx.ramps())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(ramps.is_empty());
+        let history = store
+            .read(|tx| tx.history("a", "prod"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(history.is_empty());
+    }
 }
