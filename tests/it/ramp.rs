@@ -301,3 +301,36 @@ async fn pause_resume_abort_and_stage_show() {
     let err = gw.fails(&["deploy", "--stage", "prod", "--canary", "5", "--ramp", "50"]);
     assert!(err.contains("--step"), "{err}");
 }
+
+#[test]
+fn promote_or_rollback_by_hand_ends_the_ramp() {
+    let gw = Gw::new();
+    gw.import_spec("ramp.json", &spec());
+    gw.ok(&["deploy", "--stage", "prod", "--var", "backend=127.0.0.1:9"]);
+    for (verb, reason) in [
+        ("promote", "promoted by hand: the ramp ended"),
+        ("rollback", "rolled back by hand: the ramp ended"),
+    ] {
+        gw.ok(&[
+            "deploy", "--stage", "prod", "--canary", "10", "--ramp", "100", "--step", "10m",
+        ]);
+        assert!(gw.ok(&["stage", "show", "prod"]).contains("ramp:"));
+        gw.ok(&[verb]);
+        assert!(!gw.ok(&["stage", "show", "prod"]).contains("ramp:"));
+        let h = history(&gw);
+        let last = h.last().unwrap();
+        assert_eq!(last["action"], verb);
+        assert_eq!(last["by"], "user");
+        assert_eq!(last["reason"], reason);
+    }
+    gw.ok(&["deploy", "--stage", "prod", "--canary", "10"]);
+    gw.ok(&["canary", "--percent", "30"]);
+    let h = history(&gw);
+    let last = h.last().unwrap();
+    assert_eq!(
+        (last["action"].as_str(), last["percent"].as_f64()),
+        (Some("percent"), Some(30.0))
+    );
+    let err = gw.fails(&["canary", "--pause"]);
+    assert!(err.contains("has no ramp"), "{err}");
+}
