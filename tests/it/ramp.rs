@@ -334,3 +334,64 @@ fn promote_or_rollback_by_hand_ends_the_ramp() {
     let err = gw.fails(&["canary", "--pause"]);
     assert!(err.contains("has no ramp"), "{err}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn another_server_takes_over_the_lease_when_its_holder_dies() {
+    let gw = Gw::new();
+    let good = echo_upstream("production").await;
+    gw.import_spec("ramp.json", &spec());
+    gw.ok(&[
+        "deploy",
+        "--stage",
+        "prod",
+        "--var",
+        &format!("backend={good}"),
+    ]);
+    let mut servers: Vec<Server> = (0..2).map(|_| gw.serve(&[])).collect();
+    gw.ok(&[
+        "deploy",
+        "--stage",
+        "prod",
+        "--canary",
+        "10",
+        "--ramp",
+        "50,100",
+        "--step",
+        "1s",
+        "--min-requests",
+        "5",
+    ]);
+    let store = gw.store();
+    let start = Instant::now();
+    let owner = loop {
+        let ramps = store.read(|tx| tx.ramps()).unwrap();
+        if let Some(owner) = ramps.first().and_then(|(_, _, r)| r.lease_owner.clone()) {
+            break owner;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "no server took the lease"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let holder = servers
+        .iter()
+        .position(|s| owner.ends_with(&format!("@{}", s.addr)))
+        .unwrap_or_else(|| panic!("lease owner {owner} is none of the servers"));
+    drop(servers.remove(holder));
+    let stop = Arc::new(AtomicBool::new(false));
+    let seen = traffic(&[&servers[0]], stop.clone());
+    let h = wait_for(&gw, "promote").await;
+    stop.store(true, Ordering::Relaxed);
+    assert_eq!(
+        transitions(&h),
+        [
+            ("percent".to_owned(), Some(50.0)),
+            ("percent".to_owned(), Some(100.0)),
+            ("promote".to_owned(), None)
+        ],
+        "{h:#?}"
+    );
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(seen.lock().unwrap().iter().all(|(_, s)| *s == 200));
+}
