@@ -218,6 +218,18 @@ pub fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
             if json.json {
                 let mut v = serde_json::to_value(&s)?;
                 v["urls"] = serde_json::json!(urls);
+                if let Some(r) = control::stage_ramp(&store, &api.id, &s.stage_name)? {
+                    v["ramp"] = serde_json::json!({
+                        "steps": r.steps,
+                        "nextPercent": r.next_percent(),
+                        "stepMs": r.step_ms,
+                        "deadline": chrono::DateTime::from_timestamp_millis(r.deadline_ms)
+                            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                        "paused": r.paused,
+                        "gates": r.gates,
+                        "leaseOwner": r.lease_owner,
+                    });
+                }
                 return print_json(&v);
             }
             show_stage(&api, &s, &urls);

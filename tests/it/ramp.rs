@@ -153,8 +153,21 @@ async fn a_failing_canary_is_rolled_back_within_one_step() {
     let reason = rollback["reason"].as_str().unwrap();
     assert!(reason.contains("max-error-rate: "), "{reason}");
     assert!(reason.contains("answered 5xx), at most 5 %"), "{reason}");
-    // Rolled back at the first step's end: the percentage never rose.
+    // Rolled back at the first step's end: the percentage never rose, the step was not
+    // extended, and the rollback came about one step (1 s, judged every 250 ms) after the deploy.
     assert_eq!(transitions(&h), [("rollback".to_owned(), None)], "{h:#?}");
+    assert!(!h.iter().any(|e| e["action"] == "extend"), "{h:#?}");
+    let at = |e: &Value| {
+        chrono::DateTime::parse_from_rfc3339(e["time"].as_str().unwrap())
+            .unwrap()
+            .timestamp_millis()
+    };
+    let deployed = h.iter().rfind(|e| e["action"] == "deploy").unwrap();
+    let took = at(rollback) - at(deployed);
+    assert!(
+        (1000..3000).contains(&took),
+        "rolled back after {took} ms: {h:#?}"
+    );
     let stages: Value = serde_json::from_str(&gw.ok(&["stages", "--json"])).unwrap();
     assert!(stages["item"][0]["canarySettings"].is_null(), "{stages}");
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -283,6 +296,10 @@ async fn pause_resume_abort_and_stage_show() {
     ]);
     let show = gw.ok(&["stage", "show", "prod"]);
     assert!(show.contains("ramp:        next 50 %"), "{show}");
+    let show: Value = serde_json::from_str(&gw.ok(&["stage", "show", "prod", "--json"])).unwrap();
+    assert_eq!(show["ramp"]["nextPercent"], 50.0);
+    assert_eq!(show["ramp"]["stepMs"], 600_000);
+    assert_eq!(show["ramp"]["gates"]["maxErrorRatePercent"], 1.0);
     gw.ok(&["canary", "--pause"]);
     assert!(gw.ok(&["stage", "show", "prod"]).contains("paused"));
     gw.ok(&["canary", "--resume"]);
