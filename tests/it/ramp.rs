@@ -154,7 +154,8 @@ async fn a_failing_canary_is_rolled_back_within_one_step() {
     assert!(reason.contains("max-error-rate: "), "{reason}");
     assert!(reason.contains("answered 5xx), at most 5 %"), "{reason}");
     // Rolled back at the first step's end: the percentage never rose, the step was not
-    // extended, and the rollback came about one step (1 s, judged every 250 ms) after the deploy.
+    // extended, and the rollback came one step (1 s, judged every 250 ms; slack for a loaded
+    // machine) after the deploy.
     assert_eq!(transitions(&h), [("rollback".to_owned(), None)], "{h:#?}");
     assert!(!h.iter().any(|e| e["action"] == "extend"), "{h:#?}");
     let at = |e: &Value| {
@@ -165,7 +166,7 @@ async fn a_failing_canary_is_rolled_back_within_one_step() {
     let deployed = h.iter().rfind(|e| e["action"] == "deploy").unwrap();
     let took = at(rollback) - at(deployed);
     assert!(
-        (1000..3000).contains(&took),
+        (1000..5000).contains(&took),
         "rolled back after {took} ms: {h:#?}"
     );
     let stages: Value = serde_json::from_str(&gw.ok(&["stages", "--json"])).unwrap();
