@@ -45,9 +45,10 @@ enum Command {
     /// API commands: delete.
     #[command(subcommand)]
     Api(ApiCommand),
-    /// Deploy the API to a stage (optionally as the stage's canary).
+    /// Deploy the API to a stage (optionally as the stage's canary, optionally ramped).
     Deploy(DeployArgs),
-    /// Change the canary's share of traffic (--percent), or see its figures (status).
+    /// Change the canary's share of traffic (--percent), pause, resume or abort its ramp, or see
+    /// its figures (status).
     Canary(CanaryArgs),
     /// Promote the canary: production takes its deployment and variable overrides; the canary
     /// ends. With --check, only if the canary passes the gates given.
@@ -58,7 +59,7 @@ enum Command {
     Stages(StagesArgs),
     /// List deployments.
     Deployments(DeploymentsArgs),
-    /// Stage commands: show, set-var, unset-var, throttle, access-log, delete.
+    /// Stage commands: show, history, set-var, unset-var, throttle, access-log, delete.
     #[command(subcommand)]
     Stage(StageCommand),
     /// Function commands: put, delete.

@@ -473,3 +473,57 @@ impl Sticky {
         }
     }
 }
+
+/// An automatic canary ramp (beyond AWS): the canary's percentage rises step by step while it
+/// passes its gates; it is promoted after the last step and rolled back at the first failed gate.
+/// One per stage, driven by exactly one `gw serve` (the one holding the lease).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Ramp {
+    /// The canary deployment this ramp drives; a ramp whose stage has another canary is over.
+    pub canary_deployment_id: String,
+    /// The percentages after the first one, in order (the last is usually 100).
+    pub steps: Vec<f64>,
+    /// How many of `steps` have been reached (0: still at the starting percentage).
+    pub step: usize,
+    /// How long each step lasts, in milliseconds.
+    pub step_ms: u64,
+    /// The gates each step must pass (`gateway::verdict::Gates` as JSON).
+    pub gates: serde_json::Value,
+    /// When the current step ends, in milliseconds since the epoch.
+    pub deadline_ms: i64,
+    pub paused: bool,
+    /// The server driving the ramp, and until when (milliseconds since the epoch).
+    pub lease_owner: Option<String>,
+    pub lease_expires_ms: i64,
+    /// Cumulative counts of each side when the current step started (the driver's JSON), so a
+    /// step is judged by its own requests; null at the canary's start (everything counts).
+    pub baseline: serde_json::Value,
+}
+
+impl Ramp {
+    /// The next percentage, if any step is left.
+    pub fn next_percent(&self) -> Option<f64> {
+        self.steps.get(self.step).copied()
+    }
+}
+
+/// One transition of a stage, as `gw stage history` lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    /// ISO 8601, UTC.
+    pub time: String,
+    /// `deploy`, `canary`, `percent`, `promote`, `rollback`, `extend`, `pause`, `resume`.
+    pub action: String,
+    /// The canary's percentage after the transition (None without a canary).
+    pub percent: Option<f64>,
+    /// `user` or `ramp`.
+    pub by: String,
+    /// Why: for the ramp, the figures against the gates that decided it.
+    pub reason: Option<String>,
+    /// Production's deployment after the transition.
+    pub deployment_id: String,
+    /// The canary's deployment (the one acted on, for a promote or rollback).
+    pub canary_deployment_id: Option<String>,
+}

@@ -31,6 +31,16 @@ pub struct DeployArgs {
     /// side is the key's hash against the percentage (needs --canary).
     #[arg(long, value_name = "KEY")]
     sticky: Option<String>,
+    /// Ramp the canary automatically (beyond AWS): the percentages after --canary's, rising,
+    /// e.g. 25,50,100; each step lasts --step and must pass the gates; after the last, promote.
+    /// A running `gw serve` drives it.
+    #[arg(long, value_name = "PCT,PCT,...", value_delimiter = ',')]
+    ramp: Vec<String>,
+    /// How long each ramp step lasts (e.g. 30s, 5m; needs --ramp).
+    #[arg(long, value_name = "DURATION")]
+    step: Option<String>,
+    #[command(flatten)]
+    gates: super::judge::GateArgs,
     #[command(flatten)]
     json: JsonFlag,
 }
@@ -52,6 +62,15 @@ pub struct CanaryArgs {
     /// request independently again, as AWS does.
     #[arg(long, value_name = "KEY")]
     sticky: Option<String>,
+    /// Pause the stage's ramp (the canary keeps its percentage).
+    #[arg(long, conflicts_with_all = ["resume", "abort", "percent", "sticky"])]
+    pause: bool,
+    /// Resume a paused ramp (the current step starts over).
+    #[arg(long, conflicts_with_all = ["abort", "percent", "sticky"])]
+    resume: bool,
+    /// Roll the canary back and end its ramp.
+    #[arg(long, conflicts_with_all = ["percent", "sticky"])]
+    abort: bool,
 }
 
 impl CanaryArgs {
@@ -149,6 +168,32 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
     let api_sel = args.api.api.as_deref();
     let vars = parse_kv(&args.vars, "--var")?;
     let overrides = parse_kv(&args.canary_vars, "--canary-var")?;
+    let ramp = if args.ramp.is_empty() {
+        if args.step.is_some() {
+            bail!("--step needs --ramp PCT,...,100");
+        }
+        if !args.gates.gates()?.is_empty() {
+            bail!("the gates (--max-error-rate, --max-p99, --max-p99-ratio, --min-requests) apply with --ramp (or to `gw promote --check`)");
+        }
+        None
+    } else {
+        if percent.is_none() {
+            bail!("--ramp needs --canary PCT, the starting percentage (e.g. --canary 10 --ramp 50,100)");
+        }
+        let steps = args
+            .ramp
+            .iter()
+            .map(|t| parse_percent("--ramp", t))
+            .collect::<Result<Vec<f64>>>()?;
+        let Some(step) = &args.step else {
+            bail!("--ramp needs --step DURATION, how long each step lasts (e.g. --step 5m)");
+        };
+        Some(control::RampPlan {
+            steps,
+            step: super::judge::parse_duration(step)?,
+            gates: serde_json::to_value(args.gates.gates()?)?,
+        })
+    };
     let deployed = match percent {
         Some(pct) => {
             if !vars.is_empty() {
@@ -171,7 +216,7 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
                     },
                 );
             }
-            control::deploy_canary(
+            control::deploy_canary_ramp(
                 &store,
                 api_sel,
                 &args.stage,
@@ -179,6 +224,7 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
                 &overrides,
                 args.description.as_deref(),
                 args.sticky.as_deref(),
+                ramp.as_ref(),
             )?
         }
         None => {
@@ -230,6 +276,18 @@ pub fn deploy(state: &Option<PathBuf>, args: DeployArgs) -> Result<()> {
     if let Some(d) = &deployed.dropped_canary {
         outln!("the stage's canary ({d}) was removed by this deployment");
     }
+    if let Some(plan) = &ramp {
+        outln!(
+            "ramp: {} every {}; a running `gw serve` drives it (`gw stage history {}` shows each step)",
+            plan.steps
+                .iter()
+                .map(|p| format!("{p} %"))
+                .collect::<Vec<_>>()
+                .join(" → "),
+            args.step.as_deref().unwrap_or_default(),
+            deployed.stage.stage_name
+        );
+    }
     for url in invoke_urls(&store, &deployed.api, &deployed.stage.stage_name)? {
         outln!("  {url}");
     }
@@ -242,8 +300,35 @@ pub fn canary(state: &Option<PathBuf>, args: CanaryArgs) -> Result<()> {
         let f = super::judge::figures(&store, s.api.api.as_deref(), s.stage.as_deref())?;
         return super::judge::print_figures(&f, s.json.json);
     }
+    let what = if args.pause {
+        Some(control::RampControl::Pause)
+    } else if args.resume {
+        Some(control::RampControl::Resume)
+    } else if args.abort {
+        Some(control::RampControl::Abort)
+    } else {
+        None
+    };
+    if let Some(what) = what {
+        let stage = control::control_ramp(
+            &store(state)?,
+            args.api.api.as_deref(),
+            args.stage.as_deref(),
+            what,
+        )?;
+        outln!(
+            "stage {}: ramp {}",
+            stage.stage_name,
+            match what {
+                control::RampControl::Pause => "paused",
+                control::RampControl::Resume => "resumed",
+                control::RampControl::Abort => "aborted; canary rolled back",
+            }
+        );
+        return Ok(());
+    }
     if args.percent.is_none() && args.sticky.is_none() {
-        bail!("gw canary needs --percent PCT (its share) or --sticky KEY|off, or `gw canary status` to see its figures");
+        bail!("gw canary needs --percent PCT (its share), --sticky KEY|off, --pause, --resume or --abort (a ramp), or `gw canary status` to see its figures");
     }
     let percent = match &args.percent {
         Some(text) => Some(parse_percent("--percent", text)?),

@@ -28,6 +28,16 @@ pub enum StageCommand {
         #[command(flatten)]
         json: JsonFlag,
     },
+    /// A stage's history: every deploy, canary, percentage change, promote and rollback, by
+    /// hand or by its ramp, with the figures that decided the ramp's.
+    History {
+        /// The stage's name.
+        stage: String,
+        #[command(flatten)]
+        api: ApiFlag,
+        #[command(flatten)]
+        json: JsonFlag,
+    },
     /// Set stage variables.
     SetVar {
         /// The stage's name.
@@ -93,7 +103,10 @@ pub enum StageCommand {
 impl StageCommand {
     /// Whether the command writes to the store (all but `show`).
     pub fn changes_state(&self) -> bool {
-        !matches!(self, StageCommand::Show { .. })
+        !matches!(
+            self,
+            StageCommand::Show { .. } | StageCommand::History { .. }
+        )
     }
 }
 
@@ -205,9 +218,65 @@ pub fn stage_command(state: &Option<PathBuf>, cmd: StageCommand) -> Result<()> {
             if json.json {
                 let mut v = serde_json::to_value(&s)?;
                 v["urls"] = serde_json::json!(urls);
+                if let Some(r) = control::stage_ramp(&store, &api.id, &s.stage_name)? {
+                    v["ramp"] = serde_json::json!({
+                        "steps": r.steps,
+                        "nextPercent": r.next_percent(),
+                        "stepMs": r.step_ms,
+                        "deadline": chrono::DateTime::from_timestamp_millis(r.deadline_ms)
+                            .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+                        "paused": r.paused,
+                        "gates": r.gates,
+                        "leaseOwner": r.lease_owner,
+                    });
+                }
                 return print_json(&v);
             }
             show_stage(&api, &s, &urls);
+            if let Some(r) = control::stage_ramp(&store, &api.id, &s.stage_name)? {
+                let left = (r.deadline_ms - control::now_ms()).max(0) as f64 / 1000.0;
+                let deadline = chrono::DateTime::from_timestamp_millis(r.deadline_ms)
+                    .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+                    .unwrap_or_default();
+                let next = match r.next_percent() {
+                    Some(p) => format!("{p} %"),
+                    None => "promote".to_string(),
+                };
+                if r.paused {
+                    outln!("ramp:        paused (next: {next}); `gw canary --resume` resumes it");
+                } else {
+                    outln!(
+                        "ramp:        next {next} at {deadline} (in {left:.1} s) if the gates pass"
+                    );
+                }
+            }
+        }
+        StageCommand::History { stage, api, json } => {
+            let (_, entries) = control::stage_history(&store, api.api.as_deref(), &stage)?;
+            if json.json {
+                return print_json(&entries);
+            }
+            let mut t = Table::new(&[
+                "TIME",
+                "ACTION",
+                "PERCENT",
+                "BY",
+                "DEPLOYMENT",
+                "CANARY",
+                "REASON",
+            ]);
+            for e in &entries {
+                t.row(vec![
+                    e.time.clone(),
+                    e.action.clone(),
+                    e.percent.map_or("-".into(), |p| format!("{p} %")),
+                    e.by.clone(),
+                    e.deployment_id.clone(),
+                    e.canary_deployment_id.clone().unwrap_or_else(|| "-".into()),
+                    e.reason.clone().unwrap_or_default(),
+                ]);
+            }
+            out!("{t}");
         }
         StageCommand::SetVar { stage, vars, api } => {
             let vars = parse_kv(&vars, "variable")?;

@@ -3,7 +3,8 @@
 //! their stage the same way (`canary_stage`: the only stage with a canary when none is named),
 //! and change it through `stages::update_stage`, in one transaction each.
 
-use super::stages::{check_percent, check_stage_name, check_variables, update_stage};
+use super::ramp::{check_plan, new_ramp, record, RampPlan};
+use super::stages::{check_percent, check_stage_name, check_variables, update_stage_in};
 use super::{invalid, not_found, Result};
 use crate::model::{self, CanarySettings, Deployment, RestApi, Stage};
 use crate::store::{self, Store, StoreError};
@@ -58,6 +59,8 @@ pub fn deploy(
             ),
         };
         tx.put_stage(&api.id, &stage)?;
+        tx.delete_ramp(&api.id, stage_name)?;
+        record(tx, &api.id, &stage, "deploy", "user", None, None)?;
         Ok(Deployed {
             api,
             deployment,
@@ -77,9 +80,36 @@ pub fn deploy_canary(
     description: Option<&str>,
     sticky: Option<&str>,
 ) -> Result<Deployed> {
+    deploy_canary_ramp(
+        store,
+        api,
+        stage_name,
+        percent,
+        overrides,
+        description,
+        sticky,
+        None,
+    )
+}
+
+/// [`deploy_canary`], and with `ramp` an automatic ramp of the new canary, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub fn deploy_canary_ramp(
+    store: &Store,
+    api: Option<&str>,
+    stage_name: &str,
+    percent: f64,
+    overrides: &BTreeMap<String, String>,
+    description: Option<&str>,
+    sticky: Option<&str>,
+    ramp: Option<&RampPlan>,
+) -> Result<Deployed> {
     check_percent(percent)?;
     check_variables(overrides)?;
     check_sticky(sticky)?;
+    if let Some(plan) = ramp {
+        check_plan(percent, plan)?;
+    }
     Ok(store.write(|tx| {
         let api = tx.resolve_api(api)?;
         let Some(mut stage) = tx.stage(&api.id, stage_name)? else {
@@ -97,6 +127,23 @@ pub fn deploy_canary(
         });
         stage.last_updated_date = store::now();
         tx.put_stage(&api.id, &stage)?;
+        tx.delete_ramp(&api.id, stage_name)?;
+        let reason = match ramp {
+            Some(plan) => {
+                tx.put_ramp(&api.id, stage_name, &new_ramp(&deployment.id, plan))?;
+                Some(format!(
+                    "ramp {} every {:?}",
+                    plan.steps
+                        .iter()
+                        .map(|p| format!("{p} %"))
+                        .collect::<Vec<_>>()
+                        .join(" → "),
+                    plan.step
+                ))
+            }
+            None => None,
+        };
+        record(tx, &api.id, &stage, "deploy", "user", reason, None)?;
         Ok(Deployed {
             api,
             deployment,
@@ -142,10 +189,15 @@ pub const NO_CANARY: &str = "Promotion not available. Canary does not exist.";
 /// and the canary is switched off.
 pub fn promote(store: &Store, api: Option<&str>, stage: Option<&str>) -> Result<(RestApi, Stage)> {
     let name = canary_stage(store, api, stage)?;
-    let (api, stage, ()) = update_stage(store, api, &name, |s| {
+    let (api, stage, ()) = update_stage_in(store, api, &name, |tx, api, s| {
         let canary = s.canary_settings.take().ok_or_else(|| invalid(NO_CANARY))?;
+        let id = canary.deployment_id.clone();
         s.deployment_id = canary.deployment_id;
         s.variables.extend(canary.stage_variable_overrides);
+        let reason = tx
+            .delete_ramp(&api.id, &name)?
+            .then(|| "promoted by hand: the ramp ended".to_string());
+        record(tx, &api.id, s, "promote", "user", reason, Some(id))?;
         Ok(())
     })?;
     Ok((api, stage))
@@ -158,11 +210,17 @@ pub fn rollback(
     stage: Option<&str>,
 ) -> Result<(RestApi, Stage, String)> {
     let name = canary_stage(store, api, stage)?;
-    update_stage(store, api, &name, |s| {
-        s.canary_settings
+    update_stage_in(store, api, &name, |tx, api, s| {
+        let id = s
+            .canary_settings
             .take()
             .map(|c| c.deployment_id)
-            .ok_or_else(|| invalid(format!("stage {name} has no canary to roll back")))
+            .ok_or_else(|| invalid(format!("stage {name} has no canary to roll back")))?;
+        let reason = tx
+            .delete_ramp(&api.id, &name)?
+            .then(|| "rolled back by hand: the ramp ended".to_string());
+        record(tx, &api.id, s, "rollback", "user", reason, Some(id.clone()))?;
+        Ok(id)
     })
 }
 
@@ -198,19 +256,24 @@ pub fn set_canary(
     }
     check_sticky(sticky.flatten())?;
     let name = canary_stage(store, api, stage)?;
-    let (api, stage, ()) = update_stage(store, api, &name, |s| match &mut s.canary_settings {
-        Some(c) => {
-            if let Some(p) = percent {
-                c.percent_traffic = p;
+    let (api, stage, ()) = update_stage_in(store, api, &name, |tx, api, s| {
+        match &mut s.canary_settings {
+            Some(c) => {
+                if let Some(p) = percent {
+                    c.percent_traffic = p;
+                }
+                if let Some(k) = sticky {
+                    c.sticky = k.map(str::to_string);
+                }
+                if percent.is_some() {
+                    record(tx, &api.id, s, "percent", "user", None, None)?;
+                }
+                Ok(())
             }
-            if let Some(k) = sticky {
-                c.sticky = k.map(str::to_string);
-            }
-            Ok(())
-        }
-        None => Err(invalid(format!(
+            None => Err(invalid(format!(
             "stage {name} has no canary; create one with `gw deploy --stage {name} --canary PCT`"
         ))),
+        }
     })?;
     Ok((api, stage))
 }

@@ -15,6 +15,7 @@ mod apis;
 mod deploy;
 mod functions;
 mod keys;
+mod ramp;
 mod stages;
 
 use crate::store::StoreError;
@@ -22,13 +23,17 @@ use import::ImportError;
 
 pub use apis::{delete_api, import_into, import_new, PutMode};
 pub use deploy::{
-    canary_stage, deploy, deploy_canary, promote, rollback, set_canary, set_canary_percent,
-    Deployed, NO_CANARY,
+    canary_stage, deploy, deploy_canary, deploy_canary_ramp, promote, rollback, set_canary,
+    set_canary_percent, Deployed, NO_CANARY,
 };
 pub use functions::{missing_functions, put_function, valid_function_name, MAX_FUNCTION_MEMORY_MB};
 pub use keys::{
     add_usage_plan_key, create_api_key, create_usage_plan, delete_api_key, find_api_key,
     find_usage_plan, grant_stage, remove_usage_plan_key, NewApiKey, NO_API_KEY, NO_USAGE_PLAN,
+};
+pub use ramp::{
+    control_ramp, lease_ramp, move_ramp, now_ms, ramps, stage_history, stage_ramp, RampControl,
+    RampMove, RampPlan,
 };
 pub use stages::{
     check_variables, create_stage, delete_stage, set_access_log, set_throttle, set_variables,

@@ -195,6 +195,32 @@ impl Counts {
         self.connect_errors += other.connect_errors;
     }
 
+    /// These counts less `base` (earlier counts of the same series), never below zero: what
+    /// happened since `base` was taken.
+    pub fn since(&self, base: &Counts) -> Counts {
+        let mut out = self.clone();
+        for (s, n) in &mut out.statuses {
+            if let Some((_, b)) = base.statuses.iter().find(|(t, _)| t == s) {
+                *n = n.saturating_sub(*b);
+            }
+        }
+        out.statuses.retain(|(_, n)| *n > 0);
+        for (h, b) in [
+            (&mut out.latency, &base.latency),
+            (&mut out.integration, &base.integration),
+        ] {
+            for (a, b) in h.counts.iter_mut().zip(&b.counts) {
+                *a = a.saturating_sub(*b);
+            }
+            h.sum_seconds = (h.sum_seconds - b.sum_seconds).max(0.0);
+        }
+        for (a, b) in out.functions.iter_mut().zip(base.functions) {
+            *a = a.saturating_sub(b);
+        }
+        out.connect_errors = out.connect_errors.saturating_sub(base.connect_errors);
+        out
+    }
+
     pub fn requests(&self) -> u64 {
         self.statuses.iter().map(|(_, n)| n).sum()
     }

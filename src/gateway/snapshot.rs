@@ -350,6 +350,11 @@ impl Reloader {
         if now == st.seen {
             return Ok(false);
         }
+        // A commit that did not advance the generation (a ramp's lease) changes nothing served.
+        if st.store.generation()? == self.live.load().generation {
+            st.seen = now;
+            return Ok(false);
+        }
         let ReloadState { store, cache, .. } = &mut *st;
         let snap = load(store, cache)?;
         st.seen = now;

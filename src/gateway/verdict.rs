@@ -64,6 +64,22 @@ pub struct Canary<'a> {
 /// Sums `series` (from any number of servers) into the stage's figures since the canary
 /// started (the series of the canary's epoch).
 pub fn figures<'s>(series: impl IntoIterator<Item = &'s Series>, c: &Canary) -> Figures {
+    let (production, canary) = sides(series, c);
+    figures_of(c, &production, &canary)
+}
+
+/// The figures of counts already summed (a ramp's step: the counts now less those at its start).
+pub fn figures_of(c: &Canary, production: &Counts, canary: &Counts) -> Figures {
+    Figures {
+        stage: c.stage.to_string(),
+        percent: c.percent,
+        production: SideFigures::of(c.production, production),
+        canary: SideFigures::of(c.canary, canary),
+    }
+}
+
+/// Each side's counts since the canary started, summed over `series`: (production, canary).
+pub fn sides<'s>(series: impl IntoIterator<Item = &'s Series>, c: &Canary) -> (Counts, Counts) {
     let (mut production, mut canary) = (Counts::default(), Counts::default());
     for s in series {
         let l = &s.labels;
@@ -76,12 +92,7 @@ pub fn figures<'s>(series: impl IntoIterator<Item = &'s Series>, c: &Canary) -> 
             _ => {}
         }
     }
-    Figures {
-        stage: c.stage.to_string(),
-        percent: c.percent,
-        production: SideFigures::of(c.production, &production),
-        canary: SideFigures::of(c.canary, &canary),
-    }
+    (production, canary)
 }
 
 /// The gates of `gw promote --check` and of a ramp's steps.
@@ -240,6 +251,27 @@ mod tests {
         assert!((f.canary.error_rate - 0.3).abs() < 1e-9);
         let p99 = f.canary.p99_ms.unwrap();
         assert!((14.1..=28.3).contains(&p99), "{p99}");
+    }
+
+    #[test]
+    fn a_step_is_judged_by_its_own_requests() {
+        let before = [
+            series(Side::Production, "d1", "d2", 100, 0, 1),
+            series(Side::Canary, "d2", "d2", 50, 0, 1),
+        ];
+        let now = [
+            series(Side::Production, "d1", "d2", 190, 0, 1),
+            series(Side::Canary, "d2", "d2", 57, 3, 1),
+        ];
+        let (p0, c0) = sides(&before, &CANARY);
+        let (p1, c1) = sides(&now, &CANARY);
+        let f = figures_of(&CANARY, &p1.since(&p0), &c1.since(&c0));
+        assert_eq!(f.production.requests, 90);
+        assert_eq!(f.canary.requests, 10);
+        assert_eq!(f.canary.errors5xx, 3);
+        assert_eq!(c1.since(&c0).latency.count(), 10);
+        // A server that restarted counts less than before: nothing goes below zero.
+        assert_eq!(c0.since(&c1).requests(), 0);
     }
 
     #[test]

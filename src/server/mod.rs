@@ -12,6 +12,7 @@ pub mod conn;
 pub mod door;
 pub mod peers;
 pub mod prometheus;
+pub mod ramp;
 pub mod surface;
 
 use crate::gateway::dispatch::{Draw, Shared};
@@ -147,6 +148,18 @@ pub async fn run(
     });
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
+    // Ramps are driven by the servers other commands can see (a private server, `gw invoke`'s,
+    // does not drive them).
+    let ramps = if config.announce {
+        Some(ramp::spawn(
+            store.clone(),
+            reloader.clone(),
+            format!("{}@{addr}", std::process::id()),
+            stop.clone(),
+        )?)
+    } else {
+        None
+    };
 
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut handles = Vec::with_capacity(workers);
@@ -235,6 +248,9 @@ pub async fn run(
     .map_err(|e| std::io::Error::other(e.to_string()))?;
     stop.store(true, Ordering::Relaxed);
     let _ = reload.join();
+    if let Some(r) = ramps {
+        let _ = r.join();
+    }
     joined.map(|_| ())
 }
 

@@ -18,6 +18,7 @@ mod apis;
 mod deployments;
 mod documents;
 mod functions;
+mod ramps;
 
 use crate::model::{CanarySettings, Stage};
 use rusqlite::{Connection, TransactionBehavior};
@@ -100,6 +101,18 @@ CREATE TABLE IF NOT EXISTS documents (
     body TEXT NOT NULL,
     PRIMARY KEY (kind, id)
 );
+CREATE TABLE IF NOT EXISTS ramps (
+    api_id TEXT NOT NULL REFERENCES apis(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    ramp TEXT NOT NULL,
+    PRIMARY KEY (api_id, stage)
+);
+CREATE TABLE IF NOT EXISTS stage_history (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    api_id TEXT NOT NULL REFERENCES apis(id) ON DELETE CASCADE,
+    stage TEXT NOT NULL,
+    entry TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     n INTEGER NOT NULL
@@ -131,13 +144,13 @@ impl Store {
         };
         let conn = store.connect()?;
         let ready: i64 = store.sql(conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents')",
+            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history')",
             [],
             |r| r.get(0),
         ))?;
         // A state directory made by an older gw lacks the newer tables: the schema (all
         // `IF NOT EXISTS`) adds them.
-        if ready < 6 {
+        if ready < 8 {
             // Schema creation races between first-time processes are serialized by the write lock.
             store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
         }
@@ -216,6 +229,19 @@ impl Store {
             tx: &tx,
             store: self,
         })
+    }
+
+    /// Like [`Store::write`], but without advancing the generation: for bookkeeping that no
+    /// server serves (a ramp's lease), so that servers do not rebuild their snapshot for it.
+    pub fn write_unversioned<T>(&self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
+        let mut conn = self.connect()?;
+        let tx = self.sql(conn.transaction_with_behavior(TransactionBehavior::Immediate))?;
+        let out = f(&Tx {
+            tx: &tx,
+            store: self,
+        })?;
+        self.sql(tx.commit())?;
+        Ok(out)
     }
 
     /// `PRAGMA integrity_check` result (`ok` when healthy).
@@ -301,5 +327,24 @@ mod tests {
             .read(|tx| tx.api_keys())
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(keys.is_empty());
+    }
+
+    #[test]
+    fn a_state_directory_without_ramps_gets_their_tables() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let conn = store.connect().unwrap_or_else(|e| panic!("{e}"));
+        conn.execute_batch("DROP TABLE ramps; DROP TABLE stage_history")
+            .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let ramps = store
+            .read(|tx| tx.ramps())
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(ramps.is_empty());
+        let history = store
+            .read(|tx| tx.history("a", "prod"))
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(history.is_empty());
     }
 }

@@ -23,6 +23,7 @@ mod prop_import;
 mod prop_patch;
 mod prop_router;
 mod prop_vtl;
+mod ramp;
 mod routing;
 mod shutdown;
 mod store_concurrency;
