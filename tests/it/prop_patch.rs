@@ -77,6 +77,7 @@ fn stage() -> impl Strategy<Value = Stage> {
                     deployment_id: d.into(),
                     stage_variable_overrides: o,
                     use_stage_cache: cache,
+                    sticky: None,
                 }),
                 tracing_enabled,
                 method_settings: Default::default(),
