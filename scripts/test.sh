@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The whole test suite from a fresh clone: installs what the tests need (the wasm32 targets for
 # the example functions, a Python venv with the AWS CLI and boto3; python3 and python3-venv must be
-# installed, or are installed with apt-get when run as root), builds the guest functions, then runs
-# every test against the real binary, server, store and WebAssembly runtime.
+# installed, or are installed with apt-get when run as root; Debian's chromium and, from npm,
+# playwright-core for the dashboard's browser test), builds the guest functions, then runs every
+# test against the real binary, server, store and WebAssembly runtime.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -16,5 +17,33 @@ fi
 if [ ! -d ../shared/corpus/specs ]; then
     echo "test.sh: ../shared/corpus/specs not found (the corpus lives beside the project):" \
         "the corpus tests are skipped, each printing a SKIPPED line" >&2
+fi
+# The dashboard's browser test (tests/it/dashboard.rs) drives headless Chromium, Debian's chromium
+# package, through Playwright's playwright-core (no browser download), installed under
+# target/browser. Without them that test fails, saying what is missing.
+if [ -z "${GW_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing chromium (apt-get) for the dashboard's browser test" >&2
+        if ! { apt-get update -qq >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
+            echo "test.sh: could not install chromium: the dashboard's browser test will fail" >&2
+        fi
+    else
+        echo "test.sh: chromium is missing: the dashboard's browser test needs it;" \
+            "install Debian's chromium package (apt-get install chromium) or set GW_CHROMIUM" >&2
+    fi
+fi
+playwright_version=1.65.2
+playwright=target/browser/node_modules/playwright-core
+if ! grep -qs "\"version\": \"$playwright_version\"" "$playwright/package.json"; then
+    if command -v npm >/dev/null 2>&1; then
+        mkdir -p target/browser
+        npm install --prefix target/browser --no-save --no-package-lock --no-audit --no-fund \
+            --loglevel=error "playwright-core@$playwright_version" >&2 ||
+            echo "test.sh: could not install playwright-core: the dashboard's browser test will fail" >&2
+    else
+        echo "test.sh: npm is missing: the dashboard's browser test needs Node.js 20+ and npm" \
+            "to install playwright-core" >&2
+    fi
 fi
 cargo test --locked "$@"

@@ -67,7 +67,10 @@ pub async fn handle(door: &Door, req: Request<Body>, peer: &Peer) -> Answer {
         }
         Plane::Surface => {
             use tower::ServiceExt as _;
-            let req = req.map(axum::body::Body::new);
+            let mut req = req.map(axum::body::Body::new);
+            // The dashboard's actions are taken only from this machine.
+            req.extensions_mut()
+                .insert(super::surface::ClientAddr(peer.addr));
             let response = match door.surface.clone().oneshot(req).await {
                 Ok(r) => r,
                 Err(never) => match never {},

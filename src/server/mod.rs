@@ -9,6 +9,7 @@
 //! started with; new ones see the new one.
 
 pub mod conn;
+mod dashboard;
 pub mod door;
 pub mod peers;
 pub mod prometheus;
@@ -145,6 +146,7 @@ pub async fn run(
         started: std::time::Instant::now(),
         reloader: reloader.clone(),
         metrics: metrics.clone(),
+        store: store.clone(),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;

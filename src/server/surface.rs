@@ -1,7 +1,9 @@
 //! gw's own control surface, under `/_gw/` on the stage listener: `GET /_gw/health`,
 //! `GET /_gw/metrics` (Prometheus text), `GET /_gw/stats` (the same figures as JSON, with
-//! histogram buckets, for `gw canary status` to sum across servers). An axum [`Router`]: typed
-//! handlers, JSON answers, and gw's error shape for every path it does not know.
+//! histogram buckets, for `gw canary status` to sum across servers), and the dashboard
+//! (`GET /_gw/` and its JSON endpoints under `/_gw/api/`, see [`dashboard`](super::dashboard)).
+//! An axum [`Router`]: typed handlers, JSON answers, and gw's error shape for every path it does
+//! not know.
 //!
 //! Architecture invariant: the surface reads what the server exposes to it ([`Surface`]); it
 //! never touches the data plane's request path.
@@ -9,7 +11,7 @@
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::json;
 use std::sync::Arc;
@@ -24,7 +26,14 @@ pub struct Surface {
     pub reloader: Arc<crate::gateway::snapshot::Reloader>,
     /// The data plane's metrics, merged over the workers when read.
     pub metrics: Arc<crate::gateway::metrics::Metrics>,
+    /// The state the dashboard's actions change.
+    pub store: crate::store::Store,
 }
+
+/// The address of the client that sent a surface request; the door puts it in the request's
+/// extensions.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientAddr(pub std::net::SocketAddr);
 
 impl Surface {
     /// Every stage's canary share, from the serving snapshot.
@@ -52,11 +61,20 @@ impl Surface {
 
 /// The `/_gw/` routes.
 pub fn router(surface: Arc<Surface>) -> Router {
+    use super::dashboard;
+    const STAGE: &str = "/_gw/api/apis/{api}/stages/{stage}";
     Router::new()
+        .route("/_gw", get(dashboard::page))
+        .route("/_gw/", get(dashboard::page))
+        .route("/_gw/api/stages", get(dashboard::stages))
+        .route(&format!("{STAGE}/promote"), post(dashboard::promote))
+        .route(&format!("{STAGE}/rollback"), post(dashboard::rollback))
+        .route(&format!("{STAGE}/canary"), post(dashboard::canary))
         .route("/_gw/health", get(health))
         .route("/_gw/metrics", get(metrics))
         .route("/_gw/stats", get(stats))
         .fallback(unknown)
+        .method_not_allowed_fallback(wrong_method)
         .with_state(surface)
 }
 
@@ -108,7 +126,23 @@ async fn unknown(uri: axum::http::Uri) -> Response {
     (
         StatusCode::NOT_FOUND,
         Json(json!({
-            "message": format!("gw has no control endpoint {}; try /_gw/health", uri.path())
+            "message": format!("gw has no control endpoint {}; try /_gw/ (the dashboard) or /_gw/health", uri.path())
+        })),
+    )
+        .into_response()
+}
+
+async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
+    let allowed = if uri.path().starts_with("/_gw/api/apis/") {
+        "POST"
+    } else {
+        "GET"
+    };
+    (
+        StatusCode::METHOD_NOT_ALLOWED,
+        [(axum::http::header::ALLOW, allowed)],
+        Json(json!({
+            "message": format!("{} does not take {method}; use {allowed}", uri.path())
         })),
     )
         .into_response()

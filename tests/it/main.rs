@@ -10,6 +10,7 @@ mod authorizers;
 mod canary;
 mod cli_json;
 mod cors;
+mod dashboard;
 mod functions;
 mod http_abuse;
 mod import_corpus;
