@@ -540,6 +540,7 @@ fn integration_view<'a>(
         domain_name: cx.host.unwrap_or("localhost"),
         request_time_ms: cx.request_time_ms,
         authorizer: cx.authorized.as_ref(),
+        context: cx.context(),
     }
 }
 

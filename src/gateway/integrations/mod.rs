@@ -39,6 +39,8 @@ pub struct RequestCx<'a> {
     pub request_time_ms: i64,
     /// What the method's Lambda authorizer granted (`$context.authorizer.*`).
     pub authorizer: Option<&'a crate::aws::lambda::Authorized>,
+    /// The request's `$context`, from the dispatch's one request context.
+    pub context: crate::aws::context::Context<'a>,
 }
 
 impl RequestCx<'_> {
@@ -53,30 +55,9 @@ impl RequestCx<'_> {
         crate::aws::query::last(self.query?, name).map(Cow::into_owned)
     }
 
-    /// The request's `$context` (the one table, [`crate::aws::context`]).
+    /// The request's `$context` (the one table, [`crate::aws::context`]), as dispatch built it.
     pub fn context_table(&self) -> crate::aws::context::Context<'_> {
-        crate::aws::context::Context {
-            request_id: self.request_id,
-            extended_request_id: self.extended_request_id,
-            http_method: self.http_method,
-            protocol: self.protocol,
-            source_ip: self.source_ip,
-            user_agent: self
-                .headers
-                .get(::http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok()),
-            domain_name: self.domain_name,
-            request_time_ms: self.request_time_ms,
-            path: self.path,
-            api_id: Some(self.api_id),
-            stage: Some(self.stage),
-            deployment_id: Some(&self.deployment.deployment_id),
-            is_canary: Some(self.is_canary),
-            resource_id: Some(&self.resource.id),
-            resource_path: Some(&self.resource.path),
-            authorizer: self.authorizer,
-            api_key_id: None,
-        }
+        self.context
     }
 
     /// A `$context` variable.
