@@ -32,8 +32,8 @@ pub use keys::{
     find_usage_plan, grant_stage, remove_usage_plan_key, NewApiKey, NO_API_KEY, NO_USAGE_PLAN,
 };
 pub use ramp::{
-    control_ramp, lease_ramp, move_ramp, now_ms, ramps, stage_history, stage_ramp, RampControl,
-    RampMove, RampPlan,
+    control_ramp, lease_ramp, move_ramp, now_ms, ramps, record_change, stage_history, stage_ramp,
+    stage_records, RampControl, RampMove, RampPlan, StageRecord,
 };
 pub use stages::{
     check_variables, create_stage, delete_stage, set_access_log, set_throttle, set_variables,

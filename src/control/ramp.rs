@@ -40,6 +40,82 @@ pub(super) fn record(
     )
 }
 
+/// Records what a change made outside gw's own verbs (UpdateStage through the management API)
+/// did to a stage's deployments, as the verb that would have done it: `promote` when the
+/// canary's deployment became production's, `rollback` when the canary ended otherwise,
+/// `deploy` when a canary or production's deployment changed, `percent` when only the share
+/// moved; nothing when none of these changed what is served. `reason` names the call.
+pub fn record_change(
+    tx: &Tx,
+    api_id: &str,
+    before: &Stage,
+    after: &Stage,
+    reason: &str,
+) -> store::Result<()> {
+    let (was, now) = (
+        before.canary_settings.as_ref(),
+        after.canary_settings.as_ref(),
+    );
+    let moved = before.deployment_id != after.deployment_id;
+    let (action, acted_on, what) = match (was, now) {
+        // AWS's console promotes by copying the canary's deployment to production's (and may
+        // keep the emptied canary settings, or remove them in the same call).
+        (Some(c), _) if moved && after.deployment_id == c.deployment_id => (
+            "promote",
+            Some(c.deployment_id.clone()),
+            "made the canary's deployment production's",
+        ),
+        // What is left of a canary promoted that way: nothing served changes.
+        (Some(c), None) if c.deployment_id == after.deployment_id => return Ok(()),
+        (Some(c), None) => (
+            "rollback",
+            Some(c.deployment_id.clone()),
+            "removed the canary settings",
+        ),
+        (None, Some(_)) => ("deploy", None, "added a canary"),
+        (Some(b), Some(a)) if b.deployment_id != a.deployment_id => {
+            ("deploy", None, "changed the canary's deployment")
+        }
+        _ if moved => ("deploy", None, "changed production's deployment"),
+        (Some(b), Some(a)) if b.percent_traffic != a.percent_traffic => {
+            ("percent", None, "set the canary's share")
+        }
+        _ => return Ok(()),
+    };
+    let reason = format!("{reason} {what}");
+    record(tx, api_id, after, action, "user", Some(reason), acted_on)
+}
+
+/// What the dashboard shows of a stage beside its figures: the running ramp, the latest
+/// transitions (newest first) and how many there are in all.
+#[derive(Debug, Clone, Default)]
+pub struct StageRecord {
+    pub ramp: Option<Ramp>,
+    pub recent: Vec<HistoryEntry>,
+    pub transitions: u64,
+}
+
+/// [`StageRecord`]s of the given `(api id, stage)` pairs, in their order, read in one
+/// transaction.
+pub fn stage_records(
+    store: &Store,
+    stages: &[(String, String)],
+    recent: usize,
+) -> Result<Vec<StageRecord>> {
+    Ok(store.read(|tx| {
+        let mut out = Vec::with_capacity(stages.len());
+        for (api, stage) in stages {
+            let (entries, transitions) = tx.recent_history(api, stage, recent)?;
+            out.push(StageRecord {
+                ramp: tx.ramp(api, stage)?,
+                recent: entries,
+                transitions,
+            });
+        }
+        Ok(out)
+    })?)
+}
+
 /// What `gw deploy --canary P --ramp ... --step ...` asks for.
 #[derive(Debug, Clone)]
 pub struct RampPlan {

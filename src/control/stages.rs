@@ -121,6 +121,15 @@ pub fn create_stage(
         stage.created_date = now;
         stage.last_updated_date = now;
         tx.put_stage(&api.id, &stage)?;
+        super::ramp::record(
+            tx,
+            &api.id,
+            &stage,
+            "deploy",
+            "user",
+            Some("CreateStage".into()),
+            None,
+        )?;
         Ok((api, stage))
     })?)
 }

@@ -216,10 +216,14 @@ pub(super) fn update_stage(store: &Store, req: &Req, id: &str, name: &str) -> Re
     find_api(store, id)?;
     let ops = req.json::<PatchBody>()?.patch_operations;
     let (_, stage, ()) = control::update_stage_in(store, Some(id), name, |tx, api, stage| {
+        let before = stage.clone();
         patch::apply(stage, &ops, |d| {
             tx.deployment(&api.id, d).ok().flatten().is_some()
         })
-        .map_err(|e| ControlError::Store(StoreError::Invalid(e.0)))
+        .map_err(|e| ControlError::Store(StoreError::Invalid(e.0)))?;
+        // The history sees a promotion or a new share made through the AWS API as it sees `gw`'s.
+        control::record_change(tx, &api.id, &before, stage, "UpdateStage")?;
+        Ok(())
     })?;
     Ok(Reply::ok(wire::stage(&stage)))
 }

@@ -3,7 +3,9 @@
 //! `/_gw/stats` and `/_gw/api/stages` every second, and the JSON endpoints its buttons call:
 //!
 //! - `GET /_gw/api/stages` — every API and stage as served now: production and canary
-//!   deployments, the canary's share and sticky key;
+//!   deployments, the canary's share and sticky key, the running ramp (steps, next share,
+//!   deadline, gates) and the latest transitions of the stage's history;
+//! - `GET /_gw/api/apis/{api}/stages/{stage}/history` — the stage's whole history;
 //! - `POST /_gw/api/apis/{api}/stages/{stage}/promote` — [`control::promote`];
 //! - `POST /_gw/api/apis/{api}/stages/{stage}/rollback` — [`control::rollback`];
 //! - `POST /_gw/api/apis/{api}/stages/{stage}/canary` with `{"percent": P}` —
@@ -60,27 +62,62 @@ pub async fn page() -> Response {
         .into_response()
 }
 
-/// `GET /_gw/api/stages`: every API and stage the server serves now.
+/// How many of a stage's latest transitions `/_gw/api/stages` carries.
+const RECENT_TRANSITIONS: usize = 8;
+
+/// `GET /_gw/api/stages`: every API and stage the server serves now, each with its running ramp
+/// and its latest transitions from the store.
 pub async fn stages(State(surface): State<Arc<Surface>>) -> Response {
     let snapshot = surface.reloader.current();
     let mut apis: Vec<_> = snapshot.apis.values().collect();
     apis.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
-    let apis: Vec<Value> = apis
+    let mut keys = Vec::new();
+    let mut listed = Vec::new();
+    for api in apis {
+        let mut stages: Vec<_> = api.stages.values().collect();
+        stages.sort_by(|a, b| a.name.cmp(&b.name));
+        keys.extend(stages.iter().map(|s| (api.id.clone(), s.name.clone())));
+        listed.push((api, stages));
+    }
+    let store = surface.store.clone();
+    let records = match tokio::task::spawn_blocking(move || {
+        control::stage_records(&store, &keys, RECENT_TRANSITIONS)
+    })
+    .await
+    {
+        Ok(Ok(records)) => records,
+        Ok(Err(e)) => return refuse(status_of(&e), e.to_string()),
+        Err(e) => {
+            return refuse(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("reading the stages' ramps and history failed: {e}"),
+            )
+        }
+    };
+    let mut records = records.into_iter();
+    let now = control::now_ms();
+    let apis: Vec<Value> = listed
         .into_iter()
-        .map(|api| {
-            let mut stages: Vec<_> = api.stages.values().collect();
-            stages.sort_by(|a, b| a.name.cmp(&b.name));
+        .map(|(api, stages)| {
             let stages: Vec<Value> = stages
                 .into_iter()
                 .map(|s| {
+                    let record = records.next().unwrap_or_default();
+                    let canary = s.canary.as_ref();
+                    // A ramp left over from an earlier canary is over (the driver removes it).
+                    let ramp = record.ramp.filter(|r| {
+                        canary.is_some_and(|c| c.deployment.deployment_id == r.canary_deployment_id)
+                    });
                     json!({
                         "name": s.name,
                         "production": {"deployment": s.production.deployment_id},
-                        "canary": s.canary.as_ref().map(|c| json!({
+                        "canary": canary.map(|c| json!({
                             "deployment": c.deployment.deployment_id,
                             "percent": c.percent,
                             "sticky": c.sticky.as_ref().map(sticky_text),
                         })),
+                        "ramp": ramp.map(|r| ramp_json(&r, now)),
+                        "history": {"transitions": record.transitions, "recent": record.recent},
                     })
                 })
                 .collect();
@@ -92,6 +129,51 @@ pub async fn stages(State(surface): State<Arc<Surface>>) -> Response {
         Json(json!({"generation": snapshot.generation, "apis": apis})),
     )
         .into_response()
+}
+
+/// A running ramp as the page shows it: where it is, what comes next and when, and the gates.
+fn ramp_json(r: &crate::model::Ramp, now_ms: i64) -> Value {
+    let driver = r
+        .lease_owner
+        .as_ref()
+        .filter(|_| r.lease_expires_ms > now_ms);
+    json!({
+        "steps": r.steps,
+        "reached": r.step,
+        "next": r.next_percent(),
+        "stepMs": r.step_ms,
+        "deadline": chrono::DateTime::from_timestamp_millis(r.deadline_ms)
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)),
+        "deadlineInMs": r.deadline_ms.saturating_sub(now_ms),
+        "paused": r.paused,
+        "gates": r.gates,
+        "driver": driver,
+    })
+}
+
+/// `GET /_gw/api/apis/{api}/stages/{stage}/history`: every transition of a stage, oldest
+/// first, as `gw stage history --json` lists them.
+pub async fn history(
+    State(surface): State<Arc<Surface>>,
+    path: Result<Path<(String, String)>, PathRejection>,
+) -> Response {
+    let Path((api, stage)) = match path {
+        Ok(p) => p,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("bad path: {e}")),
+    };
+    let store = surface.store.clone();
+    match tokio::task::spawn_blocking(move || control::stage_history(&store, Some(&api), &stage))
+        .await
+    {
+        Ok(Ok((_, entries))) => {
+            ([(header::CACHE_CONTROL, "no-store")], Json(entries)).into_response()
+        }
+        Ok(Err(e)) => refuse(status_of(&e), e.to_string()),
+        Err(e) => refuse(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reading the stage's history failed: {e}"),
+        ),
+    }
 }
 
 /// A sticky key as `--sticky` takes it.

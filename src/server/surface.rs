@@ -70,6 +70,7 @@ pub fn router(surface: Arc<Surface>) -> Router {
         .route(&format!("{STAGE}/promote"), post(dashboard::promote))
         .route(&format!("{STAGE}/rollback"), post(dashboard::rollback))
         .route(&format!("{STAGE}/canary"), post(dashboard::canary))
+        .route(&format!("{STAGE}/history"), get(dashboard::history))
         .route("/_gw/health", get(health))
         .route("/_gw/metrics", get(metrics))
         .route("/_gw/stats", get(stats))
@@ -133,7 +134,7 @@ async fn unknown(uri: axum::http::Uri) -> Response {
 }
 
 async fn wrong_method(method: axum::http::Method, uri: axum::http::Uri) -> Response {
-    let allowed = if uri.path().starts_with("/_gw/api/apis/") {
+    let allowed = if uri.path().starts_with("/_gw/api/apis/") && !uri.path().ends_with("/history") {
         "POST"
     } else {
         "GET"

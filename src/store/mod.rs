@@ -113,6 +113,7 @@ CREATE TABLE IF NOT EXISTS stage_history (
     stage TEXT NOT NULL,
     entry TEXT NOT NULL
 );
+CREATE INDEX IF NOT EXISTS stage_history_by_stage ON stage_history (api_id, stage, seq);
 CREATE TABLE IF NOT EXISTS generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     n INTEGER NOT NULL

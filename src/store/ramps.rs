@@ -81,4 +81,29 @@ impl Tx<'_> {
         }
         Ok(out)
     }
+
+    /// A stage's latest `limit` transitions, newest first, and how many it has in all.
+    pub fn recent_history(
+        &self,
+        api_id: &str,
+        stage: &str,
+        limit: usize,
+    ) -> Result<(Vec<HistoryEntry>, u64)> {
+        let total: i64 = self.sql(self.tx.query_row(
+            "SELECT count(*) FROM stage_history WHERE api_id = ?1 AND stage = ?2",
+            [api_id, stage],
+            |r| r.get(0),
+        ))?;
+        let mut stmt = self.sql(self.tx.prepare(
+            "SELECT entry FROM stage_history WHERE api_id = ?1 AND stage = ?2 ORDER BY seq DESC LIMIT ?3",
+        ))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows =
+            self.sql(stmt.query_map(params![api_id, stage, limit], |r| r.get::<_, String>(0)))?;
+        let mut out = Vec::new();
+        for row in rows {
+            out.push(serde_json::from_str(&self.sql(row)?).map_err(corrupt)?);
+        }
+        Ok((out, u64::try_from(total).unwrap_or(0)))
+    }
 }

@@ -427,6 +427,23 @@ async fn in_a_real_browser_the_page_shows_what_metrics_count_and_promotes() {
     let out = common::root().join("target/test-output");
     std::fs::create_dir_all(&out).unwrap();
     let (gw, api, production, canary) = setup();
+    // A stage with a running ramp whose first step is far off, so the page shows it waiting.
+    gw.ok(&["deploy", "--stage", "ramped"]);
+    gw.ok(&[
+        "deploy",
+        "--stage",
+        "ramped",
+        "--canary",
+        "10",
+        "--ramp",
+        "50,100",
+        "--step",
+        "10m",
+        "--max-error-rate",
+        "1",
+        "--min-requests",
+        "20",
+    ]);
     let profile = tempfile::tempdir().unwrap();
     let mut browser = Browser::launch(profile.path());
     let server = gw.serve(&[]);
@@ -549,6 +566,45 @@ async fn in_a_real_browser_the_page_shows_what_metrics_count_and_promotes() {
          .map(p => p.getAttribute('d'))",
         Duration::from_secs(15),
     );
+    // The ramp's progress: at its starting share, 50 % next, about ten minutes away.
+    let ramp = "document.querySelector('[data-testid=\"ramp-ramped\"]')";
+    browser.wait_for(
+        &format!("{ramp} && !{ramp}.hidden && {ramp}.dataset.next === '50'"),
+        &format!("{ramp}?.outerHTML"),
+        Duration::from_secs(15),
+    );
+    let next =
+        browser.eval("document.querySelector('[data-testid=\"ramp-next-ramped\"]').textContent");
+    let next = next.as_str().unwrap();
+    assert!(
+        next.starts_with("next: 50 % in ") && next.contains("if the gates pass"),
+        "{next}"
+    );
+    let shown_ramp = browser.eval(&format!("{ramp}.innerText"));
+    for part in [
+        "step 0 of 2",
+        "10 %",
+        "100 %",
+        "promote",
+        "5xx ≤ 1 %",
+        "≥ 20 canary requests",
+    ] {
+        assert!(
+            shown_ramp.as_str().unwrap().contains(part),
+            "{part} in {shown_ramp}"
+        );
+    }
+    assert!(
+        browser
+            .eval("document.querySelector('[data-testid=\"ramp-prod\"]').hidden")
+            .as_bool()
+            .unwrap(),
+        "prod has no ramp"
+    );
+    // The stage's history as the page shows it is the history `gw stage history` lists.
+    assert_history_shown(&mut browser, &gw, "ramped");
+    assert_history_shown(&mut browser, &gw, "prod");
+
     let shot = out.join("dashboard.png");
     browser.call(json!({"cmd": "screenshot", "path": shot}));
 
@@ -593,6 +649,10 @@ async fn in_a_real_browser_the_page_shows_what_metrics_count_and_promotes() {
         everything,
         Duration::from_secs(15),
     );
+    // The promotion and the share set from the page are the latest transitions shown.
+    let latest = assert_history_shown(&mut browser, &gw, "prod");
+    assert_eq!(latest[0], ("promote".to_owned(), "user".to_owned()));
+    assert_eq!(latest[1], ("percent".to_owned(), "user".to_owned()));
     browser.call(json!({"cmd": "screenshot", "path": out.join("dashboard-promoted.png")}));
 
     let problems = browser.call(json!({"cmd": "problems"}));
@@ -607,4 +667,42 @@ fn browser_value(browser: &mut Browser, expr: &str) -> u64 {
     v.as_str()
         .and_then(|s| s.parse().ok())
         .unwrap_or_else(|| panic!("{expr} is {v}"))
+}
+
+/// Waits until the page's history of `stage` shows what `gw stage history --json` lists: the
+/// number of transitions and the latest of them (newest first), each row's action and actor.
+/// Returns the rows shown.
+fn assert_history_shown(browser: &mut Browser, gw: &Gw, stage: &str) -> Vec<(String, String)> {
+    let listed: Value =
+        serde_json::from_str(&gw.ok(&["stage", "history", stage, "--json"])).unwrap();
+    let listed = listed.as_array().unwrap();
+    let want: Vec<Value> = listed
+        .iter()
+        .rev()
+        .take(8)
+        .map(|e| json!([e["action"], e["by"]]))
+        .collect();
+    let rows = format!(
+        "[...document.querySelectorAll('[data-testid=\"history-{stage}\"] tr')]\
+         .map(r => [r.dataset.action, r.dataset.by])"
+    );
+    browser.wait_for(
+        &format!(
+            "{} === '{}' && JSON.stringify({rows}) === '{}'",
+            shown(&format!("history-count-{stage}")),
+            listed.len(),
+            Value::from(want.clone())
+        ),
+        &rows,
+        Duration::from_secs(15),
+    );
+    assert!(!want.is_empty(), "stage {stage} has a history");
+    want.iter()
+        .map(|v| {
+            (
+                v[0].as_str().unwrap().to_owned(),
+                v[1].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
 }

@@ -142,6 +142,37 @@ fn aws_cli_drives_the_whole_flow() {
     assert!(stage.get("canarySettings").is_none(), "{stage}");
     assert_eq!(stage["deploymentId"], d2.as_str());
 
+    // The stage's history saw every change made through the AWS API, as gw's verbs write them.
+    let history: Value =
+        serde_json::from_str(&gw.ok(&["stage", "history", "prod", "--json"])).unwrap();
+    let seen: Vec<(&str, Option<f64>, &str)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                s(&e["action"]),
+                e["percent"].as_f64(),
+                s(&e["deploymentId"]),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("deploy", None, d1.as_str()),
+            ("deploy", Some(10.0), d1.as_str()),
+            ("percent", Some(25.0), d1.as_str()),
+            ("promote", Some(0.0), d2.as_str()),
+        ],
+        "{history:#}"
+    );
+    assert_eq!(history[3]["canaryDeploymentId"], d2.as_str());
+    assert!(
+        s(&history[3]["reason"]).starts_with("UpdateStage"),
+        "{history:#}"
+    );
+
     // get-stages / get-deployments
     let stages = aws.json(&["get-stages", "--rest-api-id", &id]);
     let item = stages["item"].as_array().unwrap();
