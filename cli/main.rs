@@ -67,6 +67,14 @@ enum Command {
     Function(FunctionCommand),
     /// List WebAssembly functions and their versions.
     Functions(JsonFlag),
+    /// Show a function's log: START, its output, END and REPORT per invocation, as Lambda's.
+    Logs {
+        /// The function's name.
+        function: String,
+        /// Keep printing new invocations as they come (Ctrl-C to stop).
+        #[arg(long, short = 'f')]
+        follow: bool,
+    },
     /// API key commands: create, delete (for methods with apiKeyRequired).
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
@@ -101,6 +109,7 @@ impl Command {
             | Command::Stages(_)
             | Command::Deployments(_)
             | Command::Functions(_)
+            | Command::Logs { .. }
             | Command::ApiKeys(_)
             | Command::Serve(_)
             | Command::Invoke(_)
@@ -139,6 +148,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Stage(cmd) => stages::stage_command(state, cmd),
         Command::Function(cmd) => functions::function_command(state, cmd),
         Command::Functions(json) => functions::functions(state, json),
+        Command::Logs { function, follow } => functions::logs(state, &function, follow),
         Command::ApiKey(cmd) => keys::api_key_command(state, cmd),
         Command::ApiKeys(json) => keys::api_keys(state, json),
         Command::Invoke(args) => invoke::invoke(state, args),

@@ -120,15 +120,31 @@ fn register_functions(store: &Store, dir: &Path) -> Result<(), DemoError> {
         for greeting in ["v1", "v2"] {
             let env: BTreeMap<String, String> =
                 [("GREETING".to_string(), greeting.to_string())].into();
-            control::put_function(store, "hello", &wasm, 128, 29, &env)?;
+            control::put_function(store, "hello", &wasm, 128, 29, &env, &Default::default())?;
         }
     }
     if !has("echo", 1) {
-        control::put_function(store, "echo", &read("echo")?, 128, 29, &BTreeMap::new())?;
+        control::put_function(
+            store,
+            "echo",
+            &read("echo")?,
+            128,
+            29,
+            &BTreeMap::new(),
+            &Default::default(),
+        )?;
     }
     if !has("authorizer", 1) {
         let wasm = read("authorizer")?;
-        control::put_function(store, "authorizer", &wasm, 128, 29, &BTreeMap::new())?;
+        control::put_function(
+            store,
+            "authorizer",
+            &wasm,
+            128,
+            29,
+            &BTreeMap::new(),
+            &Default::default(),
+        )?;
     }
     Ok(())
 }

@@ -26,6 +26,11 @@ pub enum FunctionCommand {
         /// Environment variable K=V given to the function (repeatable).
         #[arg(long = "env", value_name = "K=V")]
         env: Vec<String>,
+        /// Handler-world functions: most invocations running at once, each in its own warm
+        /// environment (like Lambda's reserved concurrency; default 10). Beyond it a request
+        /// waits up to 1 s, then is throttled (429).
+        #[arg(long)]
+        concurrency: Option<i64>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -45,12 +50,18 @@ pub fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result
             memory,
             timeout,
             env,
+            concurrency,
             json,
         } => {
             let bytes = std::fs::read(&file)
                 .with_context(|| format!("cannot read {}; check the path", file.display()))?;
             let env = parse_kv(&env, "--env")?;
-            let (v, kind) = control::put_function(&store, &name, &bytes, memory, timeout, &env)?;
+            let settings = gw::store::FunctionSettings {
+                concurrency,
+                ..Default::default()
+            };
+            let (v, kind) =
+                control::put_function(&store, &name, &bytes, memory, timeout, &env, &settings)?;
             if json.json {
                 return print_json(&v);
             }
@@ -110,4 +121,54 @@ pub fn functions(state: &Option<PathBuf>, json: JsonFlag) -> Result<()> {
         out!("{t}");
     }
     Ok(())
+}
+
+/// `gw logs FUNCTION [--follow]`: the function's log as Lambda writes it (START, the function's
+/// output, END, REPORT per invocation), from every server on this state directory.
+pub fn logs(state: &Option<PathBuf>, name: &str, follow: bool) -> Result<()> {
+    use std::io::{Read, Seek, SeekFrom, Write};
+    let store = store(state)?;
+    if !control::valid_function_name(name) {
+        anyhow::bail!("function name {name:?} is invalid: use letters, digits, - and _");
+    }
+    let known = store.read(|tx| tx.function(name, None))?.is_some();
+    let path = gw::wasm::logs::log_path(&store.function_log_dir(), name);
+    let mut file = match std::fs::File::open(&path) {
+        Ok(f) => Some(f),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if !known {
+                anyhow::bail!("no function named {name:?}; `gw functions` lists them");
+            }
+            if !follow {
+                eprintln!("function {name} has no log yet: it has not been invoked by `gw serve` on this state directory");
+                return Ok(());
+            }
+            None
+        }
+        Err(e) => return Err(e).with_context(|| format!("cannot read {}", path.display())),
+    };
+    let mut out = std::io::stdout().lock();
+    let mut pos = 0u64;
+    loop {
+        if file.is_none() {
+            file = std::fs::File::open(&path).ok();
+        }
+        if let Some(f) = file.as_mut() {
+            // A log shorter than what was read was replaced (function deleted and put again).
+            let len = f.metadata().map(|m| m.len()).unwrap_or(0);
+            if len < pos {
+                pos = 0;
+            }
+            f.seek(SeekFrom::Start(pos))?;
+            let mut buf = Vec::new();
+            f.read_to_end(&mut buf)?;
+            pos += buf.len() as u64;
+            out.write_all(&buf)?;
+            out.flush()?;
+        }
+        if !follow {
+            return Ok(());
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
 }

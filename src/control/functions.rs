@@ -16,6 +16,10 @@ pub fn valid_function_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// Largest `--concurrency` a function may ask for (the runtime's instance pool is
+/// `wasm::MAX_CONCURRENT_INSTANCES`; beyond it invocations wait for a slot).
+pub const MAX_CONCURRENCY: i64 = 1000;
+
 /// Largest `--memory` a function may ask for, in MiB.
 pub const MAX_FUNCTION_MEMORY_MB: i64 = (crate::wasm::MAX_MEMORY_BYTES >> 20) as i64;
 
@@ -28,6 +32,7 @@ pub fn put_function(
     memory_mb: i64,
     timeout_seconds: i64,
     environment: &BTreeMap<String, String>,
+    settings: &store::FunctionSettings,
 ) -> Result<(store::FunctionVersion, crate::wasm::ContractKind)> {
     use sha2::Digest;
     if !valid_function_name(name) {
@@ -44,6 +49,13 @@ pub fn put_function(
         return Err(invalid(format!(
             "--timeout {timeout_seconds} is out of range: use 1 to 900 (seconds), as Lambda does"
         )));
+    }
+    if let Some(c) = settings.concurrency {
+        if !(1..=MAX_CONCURRENCY).contains(&c) {
+            return Err(invalid(format!(
+                "--concurrency {c} is out of range: use 1 to {MAX_CONCURRENCY} (invocations at once)"
+            )));
+        }
     }
     for k in environment.keys() {
         if k.is_empty() || k.contains('=') || k.contains('\0') {
@@ -70,6 +82,7 @@ pub fn put_function(
             memory_mb,
             timeout_seconds,
             environment,
+            settings,
         )
     })?;
     Ok((version, kind))

@@ -289,9 +289,18 @@ async fn invoke(
         ));
     }
     let event = serde_json::to_vec(&event).unwrap_or_default();
-    let out = function::run_lambda(runtime, f, event, AUTHORIZER_TIMEOUT, cx.request_id)
-        .await
-        .map_err(|e| configuration_error(authorizer, format!("{}: {e}", f.loaded.label())))?;
+    let out = function::run_lambda(
+        functions,
+        runtime,
+        f,
+        event,
+        AUTHORIZER_TIMEOUT,
+        cx.request_id,
+    )
+    .await
+    .map_err(|e| configuration_error(authorizer, format!("{}: {e}", f.loaded.label())))?
+    // Lambda's error shape: "Unauthorized" is a 401, anything else a configuration error.
+    .into_payload();
     parse_answer(&out).map_err(|e| match e {
         Answer::Unauthorized => unauthorized(),
         Answer::Invalid(why) => {

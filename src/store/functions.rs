@@ -18,6 +18,25 @@ pub struct FunctionVersion {
     pub timeout_seconds: i64,
     pub environment: BTreeMap<String, String>,
     pub created_date: i64,
+    /// Handler-world functions: most invocations at once (None: gw's default).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<i64>,
+    /// For a function built from source: the runtime and handler it was built with.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
+}
+
+/// A function version's settings beyond its code and limits (the `function_settings` table).
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FunctionSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub concurrency: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub runtime: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub handler: Option<String>,
 }
 
 impl Tx<'_> {
@@ -33,6 +52,7 @@ impl Tx<'_> {
         memory_mb: i64,
         timeout_seconds: i64,
         environment: &BTreeMap<String, String>,
+        settings: &FunctionSettings,
     ) -> Result<FunctionVersion> {
         let version: i64 = self.sql(self.tx.query_row(
             "SELECT COALESCE(MAX(version), 0) + 1 FROM functions WHERE name = ?1",
@@ -46,6 +66,13 @@ impl Tx<'_> {
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             params![name, version, sha256, wasm.len() as i64, kind, memory_mb, timeout_seconds, env, created, wasm],
         ))?;
+        if settings != &FunctionSettings::default() {
+            let json = serde_json::to_string(settings).map_err(corrupt)?;
+            self.sql(self.tx.execute(
+                "INSERT OR REPLACE INTO function_settings (name, version, settings) VALUES (?1, ?2, ?3)",
+                params![name, version, json],
+            ))?;
+        }
         Ok(FunctionVersion {
             name: name.to_string(),
             version,
@@ -56,10 +83,17 @@ impl Tx<'_> {
             timeout_seconds,
             environment: environment.clone(),
             created_date: created,
+            concurrency: settings.concurrency,
+            runtime: settings.runtime.clone(),
+            handler: settings.handler.clone(),
         })
     }
 
     fn function_row(r: &rusqlite::Row) -> rusqlite::Result<(FunctionVersion, String)> {
+        let settings: FunctionSettings = r
+            .get::<_, Option<String>>(9)?
+            .and_then(|s| serde_json::from_str(&s).ok())
+            .unwrap_or_default();
         Ok((
             FunctionVersion {
                 name: r.get(0)?,
@@ -71,6 +105,9 @@ impl Tx<'_> {
                 timeout_seconds: r.get(6)?,
                 environment: BTreeMap::new(),
                 created_date: r.get(8)?,
+                concurrency: settings.concurrency,
+                runtime: settings.runtime,
+                handler: settings.handler,
             },
             r.get(7)?,
         ))
@@ -78,8 +115,9 @@ impl Tx<'_> {
 
     pub fn functions(&self) -> Result<Vec<FunctionVersion>> {
         let mut stmt = self.sql(self.tx.prepare(
-            "SELECT name, version, sha256, size, kind, memory_mb, timeout_seconds, environment, created
-             FROM functions ORDER BY name, version",
+            "SELECT f.name, f.version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, s.settings
+             FROM functions f LEFT JOIN function_settings s ON s.name = f.name AND s.version = f.version
+             ORDER BY f.name, f.version",
         ))?;
         let rows = self.sql(stmt.query_map([], Self::function_row))?;
         let mut out = Vec::new();
@@ -100,11 +138,12 @@ impl Tx<'_> {
         let row = self.sql(
             self.tx
                 .query_row(
-                    "SELECT name, version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, wasm
-                     FROM functions WHERE name = ?1 AND (?2 IS NULL OR version = ?2)
-                     ORDER BY version DESC LIMIT 1",
+                    "SELECT f.name, f.version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, s.settings, wasm
+                     FROM functions f LEFT JOIN function_settings s ON s.name = f.name AND s.version = f.version
+                     WHERE f.name = ?1 AND (?2 IS NULL OR f.version = ?2)
+                     ORDER BY f.version DESC LIMIT 1",
                     params![name, version],
-                    |r| Ok((Self::function_row(r)?, r.get::<_, Vec<u8>>(9)?)),
+                    |r| Ok((Self::function_row(r)?, r.get::<_, Vec<u8>>(10)?)),
                 )
                 .optional(),
         )?;
@@ -121,6 +160,10 @@ impl Tx<'_> {
         let n = self.sql(
             self.tx
                 .execute("DELETE FROM functions WHERE name = ?1", [name]),
+        )?;
+        self.sql(
+            self.tx
+                .execute("DELETE FROM function_settings WHERE name = ?1", [name]),
         )?;
         if n == 0 {
             return Err(StoreError::NotFound(format!(

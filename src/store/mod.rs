@@ -27,7 +27,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 pub use apis::ApiSummary;
-pub use functions::FunctionVersion;
+pub use functions::{FunctionSettings, FunctionVersion};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -114,6 +114,12 @@ CREATE TABLE IF NOT EXISTS stage_history (
     entry TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stage_history_by_stage ON stage_history (api_id, stage, seq);
+CREATE TABLE IF NOT EXISTS function_settings (
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    settings TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
 CREATE TABLE IF NOT EXISTS generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     n INTEGER NOT NULL
@@ -145,13 +151,13 @@ impl Store {
         };
         let conn = store.connect()?;
         let ready: i64 = store.sql(conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history')",
+            "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history', 'function_settings', 'stage_history_by_stage')",
             [],
             |r| r.get(0),
         ))?;
         // A state directory made by an older gw lacks the newer tables: the schema (all
         // `IF NOT EXISTS`) adds them.
-        if ready < 8 {
+        if ready < 10 {
             // Schema creation races between first-time processes are serialized by the write lock.
             store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
         }
@@ -160,6 +166,11 @@ impl Store {
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Where function logs are written (`logs/functions/NAME.log` in the state directory).
+    pub fn function_log_dir(&self) -> PathBuf {
+        self.dir.join("logs").join("functions")
     }
 
     /// Where compiled function code is cached (`cache/functions` in the state directory).

@@ -9,7 +9,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
@@ -103,6 +103,8 @@ impl WasiHttpHooks for DenyOutbound {
 pub(crate) struct Limiter {
     inner: StoreLimits,
     refused: Arc<AtomicBool>,
+    /// The largest linear memory granted so far, in bytes (Lambda's "Max Memory Used").
+    peak: Arc<AtomicUsize>,
 }
 
 impl Limiter {
@@ -118,9 +120,15 @@ impl Limiter {
             Limiter {
                 inner,
                 refused: refused.clone(),
+                peak: Arc::new(AtomicUsize::new(0)),
             },
             refused,
         )
+    }
+
+    /// The largest memory granted so far, shared.
+    pub(crate) fn peak(&self) -> Arc<AtomicUsize> {
+        self.peak.clone()
     }
 
     fn note<T>(&self, r: wasmtime::Result<T>, allowed: impl Fn(&T) -> bool) -> wasmtime::Result<T> {
@@ -139,6 +147,9 @@ impl ResourceLimiter for Limiter {
         maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
         let r = self.inner.memory_growing(current, desired, maximum);
+        if matches!(r, Ok(true)) {
+            self.peak.fetch_max(desired, Ordering::Relaxed);
+        }
         self.note(r, |ok| *ok)
     }
 
@@ -211,6 +222,14 @@ impl LogPipe {
         let take = room.min(data.len());
         b.bytes.extend_from_slice(&data[..take]);
         b.dropped += data.len() - take;
+    }
+
+    /// Puts bytes taken with [`take`](Self::take) back in front of what comes next.
+    pub(crate) fn put_back(&self, data: &[u8]) {
+        let mut b = self.lock();
+        let mut bytes = data.to_vec();
+        bytes.append(&mut b.bytes);
+        b.bytes = bytes;
     }
 
     /// Everything captured so far, and how many bytes were dropped.

@@ -34,10 +34,11 @@ impl Runtime {
         limits: &Limits,
         request_id: &str,
     ) -> Result<Vec<u8>, InvokeError> {
-        if let Pre::Http(_) = &f.pre {
+        if let Pre::Http(_) | Pre::Handler(_) = &f.pre {
             return Err(InvokeError::Other(format!(
-                "{} is a wasi:http/proxy component, not a Lambda-style function",
-                f.label()
+                "{} is a {} function, not a WASI command",
+                f.label(),
+                f.kind()
             )));
         }
         let deadline = Instant::now() + limits.timeout;
@@ -76,7 +77,7 @@ impl Runtime {
                     let command = pre.instantiate_async(&mut store).await?;
                     command.wasi_cli_run().call_run(&mut store).await
                 }
-                Pre::Http(_) => Ok(Err(())), // refused above
+                Pre::Http(_) | Pre::Handler(_) => Ok(Err(())), // refused above
             }
         };
         let outcome = match tokio::time::timeout_at(deadline, run).await {
@@ -192,7 +193,10 @@ impl Runtime {
 
     /// Waits for a free instance slot until `deadline`; never waiting past it keeps the pool from
     /// filling up (which would fail instantiation) while letting short bursts queue.
-    async fn slot(&self, deadline: Instant) -> Result<OwnedSemaphorePermit, InvokeError> {
+    pub(super) async fn slot(
+        &self,
+        deadline: Instant,
+    ) -> Result<OwnedSemaphorePermit, InvokeError> {
         let slots: Arc<Semaphore> = self.inner.slots.clone();
         // Usually a slot is free: take it without arming a timer.
         if let Ok(permit) = slots.clone().try_acquire_owned() {
@@ -213,14 +217,14 @@ fn failure(e: wasmtime::Error, refused: &AtomicBool) -> InvokeError {
         .unwrap_or(InvokeError::NoResponse)
 }
 
-fn memory_limit(limits: &Limits) -> usize {
+pub(super) fn memory_limit(limits: &Limits) -> usize {
     // Clamped to MAX_MEMORY_BYTES (512 MiB), which fits in usize on every supported target.
     limits.memory_bytes.min(MAX_MEMORY_BYTES) as usize
 }
 
 /// Interrupt the guest once `deadline` passes. Until then, every epoch tick (10 ms) yields to the
 /// async executor, so a CPU-bound guest cannot hog a tokio worker.
-fn arm_deadline<T: 'static>(store: &mut Store<T>, deadline: Instant) {
+pub(super) fn arm_deadline<T: 'static>(store: &mut Store<T>, deadline: Instant) {
     let deadline = deadline.into_std();
     store.set_epoch_deadline(1);
     store.epoch_deadline_callback(move |_| {
@@ -234,7 +238,7 @@ fn arm_deadline<T: 'static>(store: &mut Store<T>, deadline: Instant) {
 
 /// What an error out of wasmtime means for the caller. `Ok(())` for a guest that called
 /// `exit(0)` (normal for WASIp1 commands).
-fn classify_error(e: wasmtime::Error, refused: &AtomicBool) -> Result<(), InvokeError> {
+pub(super) fn classify_error(e: wasmtime::Error, refused: &AtomicBool) -> Result<(), InvokeError> {
     if let Some(exit) = e.downcast_ref::<I32Exit>() {
         return match exit.0 {
             0 => Ok(()),

@@ -19,14 +19,18 @@
 //! takes bytes, limits and environment variables, and returns bytes or a typed error; building the
 //! Lambda event and parsing its response is `crate::aws::lambda`'s job.
 
+mod handler;
 mod host;
 mod invoke;
+pub mod logs;
+
+pub use handler::{GuestError, Invocation, Invoked, Outcome, Report, IDLE_TTL};
 
 use std::fmt;
 use std::hash::Hasher;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use sha2::{Digest, Sha256};
@@ -38,6 +42,7 @@ use wasmtime::{
 use wasmtime_wasi::p2::bindings::CommandPre;
 use wasmtime_wasi_http::p2::bindings::ProxyPre;
 
+use handler::{EnvPool, HandlerPre};
 use host::{P1Host, P2Host};
 
 /// How many function instances may run at once. The pool holds exactly this many component
@@ -72,6 +77,9 @@ pub enum ContractKind {
     LambdaCommandP2,
     /// A component exporting `wasi:http/incoming-handler` (the `wasi:http/proxy` world).
     HttpProxy,
+    /// A `gw:lambda/handler` component (`wit/handler.wit`): `init` once per warm execution
+    /// environment, then `handle(event, context)` per invocation.
+    Handler,
 }
 
 impl ContractKind {
@@ -81,6 +89,7 @@ impl ContractKind {
             ContractKind::LambdaCommandP1 => "lambda-p1",
             ContractKind::LambdaCommandP2 => "lambda-p2",
             ContractKind::HttpProxy => "http-proxy",
+            ContractKind::Handler => "lambda-handler",
         }
     }
 
@@ -96,6 +105,7 @@ impl fmt::Display for ContractKind {
             ContractKind::LambdaCommandP1 => "lambda (wasip1 command)",
             ContractKind::LambdaCommandP2 => "lambda (wasip2 command)",
             ContractKind::HttpProxy => "wasi:http/proxy",
+            ContractKind::Handler => "lambda handler (gw:lambda/handler, warm)",
         })
     }
 }
@@ -108,6 +118,7 @@ impl std::str::FromStr for ContractKind {
             "lambda-p1" => Ok(ContractKind::LambdaCommandP1),
             "lambda-p2" => Ok(ContractKind::LambdaCommandP2),
             "http-proxy" => Ok(ContractKind::HttpProxy),
+            "lambda-handler" => Ok(ContractKind::Handler),
             other => Err(WasmError::UnknownContractKind(other.to_owned())),
         }
     }
@@ -120,7 +131,19 @@ pub struct Limits {
     pub memory_bytes: u64,
     /// Wall-clock budget for the whole invocation (instantiate, run, collect the response).
     pub timeout: Duration,
+    /// Handler-world functions: how many invocations of one version may run at once (Lambda's
+    /// reserved concurrency), which is also how many warm environments it may keep.
+    pub concurrency: u32,
+    /// Handler-world functions: how long an invocation may wait for a free environment before
+    /// it is throttled ([`InvokeError::Throttled`]).
+    pub queue_wait: Duration,
 }
+
+/// A function's concurrency when none is set (`gw function put --concurrency`).
+pub const DEFAULT_CONCURRENCY: u32 = 10;
+
+/// How long an invocation waits for one of its function's environments when all are busy.
+pub const DEFAULT_QUEUE_WAIT: Duration = Duration::from_secs(1);
 
 impl Default for Limits {
     /// Lambda's defaults as gw uses them: 128 MiB, and API Gateway's 29 s integration timeout.
@@ -128,6 +151,8 @@ impl Default for Limits {
         Limits {
             memory_bytes: 128 << 20,
             timeout: Duration::from_millis(29_000),
+            concurrency: DEFAULT_CONCURRENCY,
+            queue_wait: DEFAULT_QUEUE_WAIT,
         }
     }
 }
@@ -156,7 +181,7 @@ pub enum WasmError {
     BadHash(String),
     #[error("the WebAssembly bytes have sha256 {actual}, not the expected {expected}")]
     HashMismatch { expected: String, actual: String },
-    #[error("unknown function contract kind {0:?} (expected lambda-p1, lambda-p2 or http-proxy)")]
+    #[error("unknown function contract kind {0:?} (expected lambda-p1, lambda-p2, lambda-handler or http-proxy)")]
     UnknownContractKind(String),
 }
 
@@ -176,6 +201,13 @@ pub enum InvokeError {
     NoResponse,
     #[error("too many concurrent function invocations")]
     Busy,
+    /// Every environment the function's concurrency allows stayed busy for the queue wait:
+    /// Lambda's `TooManyRequestsException` (`ReservedFunctionConcurrentInvocationLimitExceeded`).
+    #[error("TooManyRequestsException: Rate Exceeded.")]
+    Throttled,
+    /// The handler's `init` returned an error: the environment could not start.
+    #[error("{error_type}: {message}")]
+    InitFailed { error_type: String, message: String },
     #[error("function invocation failed: {0}")]
     Other(String),
 }
@@ -189,6 +221,7 @@ impl InvokeError {
         match self {
             InvokeError::Timeout => 504,
             InvokeError::Busy => 503,
+            InvokeError::Throttled => 429,
             _ => 502,
         }
     }
@@ -206,6 +239,7 @@ pub(crate) enum Pre {
     P1(wasmtime::InstancePre<P1Host>),
     P2(CommandPre<P2Host>),
     Http(ProxyPre<P2Host>),
+    Handler(Arc<EnvPool>),
 }
 
 impl Loaded {
@@ -221,6 +255,14 @@ impl Loaded {
     /// Whether the code came from the on-disk cache rather than a fresh compilation.
     pub fn from_cache(&self) -> bool {
         self.from_cache
+    }
+
+    /// Handler-world functions: how many warm environments are idle now (0 for the others).
+    pub fn idle_environments(&self) -> usize {
+        match &self.pre {
+            Pre::Handler(pool) => pool.idle_count(),
+            _ => 0,
+        }
     }
 }
 
@@ -250,6 +292,16 @@ struct Inner {
     compat: String,
     slots: Arc<Semaphore>,
     stop_ticker: Arc<AtomicBool>,
+    /// Every handler function's environments, for the idle sweeper and for reclaiming a slot.
+    pools: Pools,
+}
+
+type Pools = Arc<Mutex<Vec<Weak<EnvPool>>>>;
+
+fn live_pools(pools: &Pools) -> Vec<Arc<EnvPool>> {
+    let mut all = pools.lock().unwrap_or_else(|p| p.into_inner());
+    all.retain(|w| w.strong_count() > 0);
+    all.iter().filter_map(Weak::upgrade).collect()
 }
 
 impl Drop for Inner {
@@ -348,7 +400,8 @@ impl Runtime {
         let compat = hex::encode(&hasher.0.finalize()[..8]);
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
-        spawn_epoch_ticker(engine.weak(), stop_ticker.clone())?;
+        let pools: Pools = Arc::default();
+        spawn_epoch_ticker(engine.weak(), stop_ticker.clone(), pools.clone())?;
 
         Ok(Runtime {
             inner: Arc::new(Inner {
@@ -359,8 +412,22 @@ impl Runtime {
                 compat,
                 slots: Arc::new(Semaphore::new(MAX_CONCURRENT_INSTANCES as usize)),
                 stop_ticker,
+                pools,
             }),
         })
+    }
+
+    /// Gives up the least recently used idle environment of any handler function, so its
+    /// instance slot can start another.
+    fn reclaim_idle(&self) {
+        let pools = live_pools(&self.inner.pools);
+        if let Some(pool) = pools
+            .iter()
+            .filter(|p| p.oldest_idle().is_some())
+            .min_by_key(|p| p.oldest_idle())
+        {
+            pool.reclaim_one();
+        }
     }
 
     /// The underlying engine (for benchmarks and diagnostics).
@@ -526,12 +593,22 @@ impl Runtime {
                 if let Ok(proxy) = ProxyPre::new(pre.clone()) {
                     return Ok((ContractKind::HttpProxy, Pre::Http(proxy)));
                 }
+                if let Ok(handler) = HandlerPre::new(pre.clone()) {
+                    let pool = Arc::new(EnvPool::new(handler));
+                    self.inner
+                        .pools
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push(Arc::downgrade(&pool));
+                    return Ok((ContractKind::Handler, Pre::Handler(pool)));
+                }
                 if let Ok(command) = CommandPre::new(pre) {
                     return Ok((ContractKind::LambdaCommandP2, Pre::P2(command)));
                 }
                 Err(WasmError::Unsupported(
-                    "this component exports neither wasi:http/incoming-handler (a wasi:http/proxy \
-                     handler) nor wasi:cli/run (a WASI command built for wasm32-wasip2 that reads \
+                    "this component exports neither gw:lambda/handler's init and handle (see \
+                     wit/handler.wit), nor wasi:http/incoming-handler (a wasi:http/proxy \
+                     handler), nor wasi:cli/run (a WASI command built for wasm32-wasip2 that reads \
                      the event on stdin and writes the response on stdout)"
                         .into(),
                 ))
@@ -590,15 +667,24 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WasmError> {
 fn spawn_epoch_ticker(
     engine: wasmtime::EngineWeak,
     stop: Arc<AtomicBool>,
+    pools: Pools,
 ) -> Result<(), WasmError> {
     std::thread::Builder::new()
         .name("gw-wasm-epoch".into())
         .spawn(move || {
+            let mut ticks = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(EPOCH_TICK);
                 match engine.upgrade() {
                     Some(engine) => engine.increment_epoch(),
                     None => break,
+                }
+                // About once a second, drop environments idle for longer than IDLE_TTL.
+                ticks = ticks.wrapping_add(1);
+                if ticks % 100 == 0 {
+                    for pool in live_pools(&pools) {
+                        pool.sweep(IDLE_TTL);
+                    }
                 }
             }
         })

@@ -12,7 +12,8 @@ use crate::aws::uri::parse_function_uri;
 use crate::model::Integration;
 use crate::net::body::{self, Body};
 use crate::store::{FunctionVersion, Store, StoreError};
-use crate::wasm::{InvokeError, Limits, Loaded, Runtime};
+use crate::wasm::logs::FunctionLogs;
+use crate::wasm::{ContractKind, Invocation, InvokeError, Limits, Loaded, Outcome, Runtime};
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Response, StatusCode};
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ pub struct LiveFunction {
 pub struct Functions {
     runtime: Option<Runtime>,
     by_name: HashMap<String, (i64, HashMap<i64, Arc<LiveFunction>>)>,
+    logs: Option<Arc<FunctionLogs>>,
 }
 
 impl std::fmt::Debug for Functions {
@@ -59,6 +61,7 @@ impl Functions {
 pub struct FunctionCache {
     runtime: Option<Runtime>,
     loaded: HashMap<(String, i64), Arc<LiveFunction>>,
+    logs: Option<Arc<FunctionLogs>>,
 }
 
 /// The runtime for a store (created on first use).
@@ -122,9 +125,14 @@ pub fn load_all(store: &Store, cache: &mut FunctionCache) -> Result<Functions, S
         entry.1.insert(meta.version, live);
     }
     cache.loaded.retain(|k, _| keep.contains(k));
+    let logs = cache
+        .logs
+        .get_or_insert_with(|| Arc::new(FunctionLogs::new(store.function_log_dir())))
+        .clone();
     Ok(Functions {
         runtime: Some(runtime),
         by_name,
+        logs: Some(logs),
     })
 }
 
@@ -234,19 +242,91 @@ pub fn resolve<'f>(
     Ok((function, runtime))
 }
 
-/// Runs a Lambda-style function on `event` with its own limits (and at most `timeout`);
-/// returns what it wrote.
+/// What calling a Lambda-style function gave.
+#[derive(Debug)]
+pub enum Called {
+    /// The function's result: a handler's JSON, or what a command wrote to stdout.
+    Result(Vec<u8>),
+    /// The function failed as Lambda reports it: `{"errorMessage", "errorType", "stackTrace"}`.
+    Error(serde_json::Value),
+}
+
+impl Called {
+    /// The bytes Lambda's Invoke would return: the result, or the error's JSON.
+    pub fn into_payload(self) -> Vec<u8> {
+        match self {
+            Called::Result(b) => b,
+            Called::Error(v) => serde_json::to_vec(&v).unwrap_or_default(),
+        }
+    }
+}
+
+/// Runs a Lambda-style function on `event` with its own limits (and at most `timeout`). A
+/// handler-world function runs in a warm environment and its invocation is written to the
+/// function's log (`START`, output, `END`, `REPORT`).
 pub async fn run_lambda(
+    functions: &Functions,
     runtime: &Runtime,
     function: &LiveFunction,
     event: Vec<u8>,
     timeout: Duration,
     request_id: &str,
-) -> Result<Vec<u8>, InvokeError> {
+) -> Result<Called, InvokeError> {
     let limits = limits(function, timeout);
-    runtime
-        .invoke_lambda(&function.loaded, event, &function.env, &limits, request_id)
-        .await
+    if function.loaded.kind() != ContractKind::Handler {
+        return runtime
+            .invoke_lambda(&function.loaded, event, &function.env, &limits, request_id)
+            .await
+            .map(Called::Result);
+    }
+    let meta = &function.meta;
+    let invocation = Invocation {
+        request_id: request_id.to_owned(),
+        function_name: meta.name.clone(),
+        function_version: meta.version.to_string(),
+        invoked_function_arn: format!(
+            "arn:aws:lambda:{}:{}:function:{}:{}",
+            crate::aws::lambda::DEFAULT_REGION,
+            lambda::DEFAULT_ACCOUNT_ID,
+            meta.name,
+            meta.version
+        ),
+    };
+    let event = String::from_utf8(event)
+        .map_err(|_| InvokeError::Other("the event is not UTF-8 JSON".into()))?;
+    let invoked = runtime
+        .invoke_handler(&function.loaded, event, &invocation, &function.env, &limits)
+        .await;
+    let label = function.loaded.label();
+    for line in String::from_utf8_lossy(&invoked.log).lines() {
+        tracing::info!(target: "gw::function", request_id, function = label, "{line}");
+    }
+    if let Some(logs) = &functions.logs {
+        let version = meta.version.to_string();
+        let mut output = invoked.log.clone();
+        match &invoked.result {
+            // What Lambda's runtime prints for a crashed or timed-out invocation.
+            Err(e) => output.extend_from_slice(format!("{request_id} Task failed: {e}\n").as_bytes()),
+            // And for a function error: the error's JSON.
+            Ok(Outcome::Error(e)) => output.extend_from_slice(
+                format!(
+                    "{}\n",
+                    serde_json::json!({"errorMessage": e.error_message, "errorType": e.error_type, "stackTrace": e.stack_trace})
+                )
+                .as_bytes(),
+            ),
+            Ok(Outcome::Ok(_)) => {}
+        }
+        logs.write(&meta.name, &version, request_id, &output, &invoked.report);
+    }
+    match invoked.result? {
+        Outcome::Ok(json) => Ok(Called::Result(json.into_bytes())),
+        Outcome::Error(e) => Ok(Called::Error(serde_json::json!({
+            "errorMessage": e.error_message,
+            "errorType": e.error_type,
+            "stackTrace": e.stack_trace,
+        }))),
+    }
 }
 
 /// The function's memory limit, and its timeout capped at `timeout`.
@@ -256,6 +336,13 @@ fn limits(function: &LiveFunction, timeout: Duration) -> Limits {
         timeout: timeout.min(Duration::from_secs(
             function.meta.timeout_seconds.max(1) as u64
         )),
+        concurrency: function
+            .meta
+            .concurrency
+            .map_or(crate::wasm::DEFAULT_CONCURRENCY, |c| {
+                c.clamp(1, 1000) as u32
+            }),
+        ..Limits::default()
     }
 }
 
@@ -285,9 +372,19 @@ pub async fn invoke<'f>(
     let binary_types = &cx.deployment.api.binary_media_types;
     let input = event_input(cx, version, &body_bytes);
     let event = lambda::encode_event(&input);
-    let stdout = run_lambda(runtime, function, event, timeout, cx.request_id)
+    let stdout = match run_lambda(functions, runtime, function, event, timeout, cx.request_id)
         .await
-        .map_err(|e| invoke_error(label, e))?;
+        .map_err(|e| invoke_error(label, e))?
+    {
+        Called::Result(out) => out,
+        // A function error behind a proxy integration: AWS answers 502 "Internal server error".
+        Called::Error(e) => {
+            tracing::warn!(request_id = cx.request_id, "function {label} failed: {e}");
+            return Err(
+                GatewayError::new(ResponseType::BadGateway).from_origin(Origin::FunctionError)
+            );
+        }
+    };
     let accept = cx
         .headers
         .get(http::header::ACCEPT)

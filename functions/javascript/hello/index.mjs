@@ -1,0 +1,35 @@
+// hello (JavaScript): the twin of the Python and Rust hello handlers; the response body must match
+// theirs byte for byte. COUNT is a module global: it survives between invocations of one warm
+// execution environment, so x-count shows how many this environment has served.
+let COUNT = 0;
+
+export const handler = async (event, context) => {
+  COUNT += 1;
+  const qs = event.queryStringParameters || {};
+  const name = qs.name || "world";
+  const r1 = context.getRemainingTimeInMillis();
+  // Busy-wait until the wall clock has advanced at least 5 ms (no timers needed).
+  const start = Date.now();
+  while (Date.now() - start < 5) {
+    // spin
+  }
+  const r2 = context.getRemainingTimeInMillis();
+  const rc = event.requestContext || {};
+  const body = {
+    message: `Hello, ${name}!`,
+    eventKeys: Object.keys(event).sort(),
+    requestContextKeys: Object.keys(rc).sort(),
+    functionName: context.functionName,
+    requestId: context.awsRequestId,
+    remainingMs: [r1, r2],
+  };
+  return {
+    statusCode: 200,
+    headers: {
+      "content-type": "application/json",
+      "x-count": String(COUNT),
+      "x-language": "javascript",
+    },
+    body: JSON.stringify(body),
+  };
+};

@@ -1,0 +1,95 @@
+//! `lambda-hello`: the hello handler written against gw's handler world (`wit/handler.wit`), the
+//! Rust twin of `functions/python/hello/app.py` and `functions/javascript/hello/index.mjs` (the
+//! three answer the same body). gw keeps the instance warm: `COUNT` counts the invocations this
+//! execution environment has served.
+
+use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
+use aws_lambda_events::encodings::Body;
+use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+wit_bindgen::generate!({ path: "../../wit/handler.wit", world: "handler" });
+
+static COUNT: AtomicU64 = AtomicU64::new(0);
+
+/// The answer's body, fields in this order in all three languages.
+#[derive(serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Hello {
+    message: String,
+    event_keys: Vec<String>,
+    request_context_keys: Vec<String>,
+    function_name: String,
+    request_id: String,
+    remaining_ms: [u64; 2],
+}
+
+/// `context.get_remaining_time_in_millis()`, as Lambda's runtimes compute it.
+fn remaining_ms(context: &Context) -> u64 {
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_millis() as u64;
+    context.deadline_ms.saturating_sub(now)
+}
+
+fn fail(error_type: &str, message: String) -> HandlerError {
+    HandlerError {
+        error_type: error_type.into(),
+        error_message: message,
+        stack_trace: Vec::new(),
+    }
+}
+
+struct Hello_;
+
+impl Guest for Hello_ {
+    fn init() -> Result<(), HandlerError> {
+        Ok(())
+    }
+
+    fn handle(event: String, context: Context) -> Result<String, HandlerError> {
+        let count = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
+        let req: ApiGatewayProxyRequest = serde_json::from_str(&event)
+            .map_err(|e| fail("Runtime.UnmarshalError", e.to_string()))?;
+        // The keys as the event has them (the typed struct would add every field it knows).
+        let raw: serde_json::Map<String, serde_json::Value> =
+            serde_json::from_str(&event).map_err(|e| fail("Runtime.UnmarshalError", e.to_string()))?;
+        let keys = |m: Option<&serde_json::Map<String, serde_json::Value>>| {
+            let mut k: Vec<String> = m.map(|m| m.keys().cloned().collect()).unwrap_or_default();
+            k.sort();
+            k
+        };
+        let name = req
+            .query_string_parameters
+            .first("name")
+            .filter(|n| !n.is_empty())
+            .unwrap_or("world")
+            .to_owned();
+        let r1 = remaining_ms(&context);
+        std::thread::sleep(Duration::from_millis(5));
+        let r2 = remaining_ms(&context);
+        let body = Hello {
+            message: format!("Hello, {name}!"),
+            event_keys: keys(Some(&raw)),
+            request_context_keys: keys(raw.get("requestContext").and_then(|v| v.as_object())),
+            function_name: context.function_name,
+            request_id: context.aws_request_id,
+            remaining_ms: [r1, r2],
+        };
+        let mut headers = HeaderMap::new();
+        headers.insert("content-type", HeaderValue::from_static("application/json"));
+        headers.insert("x-count", HeaderValue::from(count));
+        headers.insert("x-language", HeaderValue::from_static("rust"));
+        let mut resp = ApiGatewayProxyResponse::default();
+        resp.status_code = 200;
+        resp.headers = headers;
+        resp.body = Some(Body::Text(
+            serde_json::to_string(&body).map_err(|e| fail("Runtime.MarshalError", e.to_string()))?,
+        ));
+        serde_json::to_string(&resp).map_err(|e| fail("Runtime.MarshalError", e.to_string()))
+    }
+}
+
+export!(Hello_);
