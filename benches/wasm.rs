@@ -84,6 +84,7 @@ fn invoke(c: &mut Criterion) {
     let limits = Limits {
         memory_bytes: 128 << 20,
         timeout: Duration::from_secs(29),
+        ..Limits::default()
     };
 
     let mut group = c.benchmark_group("wasm_invoke_hello");

@@ -41,6 +41,9 @@ const buildDir = resolve(buildDirArg);
 const witDir = resolve(witDirArg);
 const outPath = resolve(outArg);
 const strict = process.env.GW_JS_STRICT === "1";
+// GW_JS_HTTP=1 keeps componentize-js's `http` feature (a working fetch over wasi:http); off by
+// default, since gw denies outbound HTTP and the component then imports no wasi:http.
+const http = process.env.GW_JS_HTTP === "1";
 
 /** Imports a package from GW_COMPONENTIZE_JS_DIR, or as Node would from here or the build dir. */
 async function importPackage(name) {
@@ -147,6 +150,14 @@ const fill = (marker, text) => {
 fill('"__GW_HANDLER__"', JSON.stringify(handler));
 fill('"__GW_HANDLER_PATH__"', JSON.stringify(handlerPath));
 fill("/*__GW_BUILD_ERROR__*/ null", JSON.stringify(error));
+{
+  // The user's code starts on the placeholder's line; record its line range for stack traces.
+  const before = glue.slice(0, glue.indexOf("/*__GW_USER_CODE__*/"));
+  const start = before.split("\n").length;
+  const end = start + userCode.split("\n").length - 1;
+  fill("/*__GW_USER_LINES__*/ [0, 0]", JSON.stringify([start, end]));
+}
+fill("/*__GW_HTTP__*/ false", JSON.stringify(http));
 fill("/*__GW_USER_CODE__*/", userCode);
 const entryPath = join(buildDir, "__gw_entry.js");
 await writeFile(entryPath, glue);
@@ -190,7 +201,7 @@ try {
     sourcePath: entryPath,
     witPath: witOut,
     worldName: "handler-js",
-    disableFeatures: ["http", "fetch-event"],
+    disableFeatures: http ? ["fetch-event"] : ["http", "fetch-event"],
   }));
 } catch (e) {
   console.error(`build.mjs: componentize-js failed: ${e.message ?? e}`);

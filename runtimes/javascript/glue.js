@@ -1,10 +1,12 @@
 // gw's JavaScript runtime glue: the ES module componentize-js turns into a component of gw's
 // `handler` world (wit/handler.wit), playing the part of Lambda's Node.js runtime interface client.
 //
-// This is a template. build.mjs fills the three placeholders below and writes the result as the one
+// This is a template. build.mjs fills the placeholders below and writes the result as the one
 // source module componentize-js takes:
 //   - the handler string ("index.handler") and the property path in the module ("handler"),
 //   - a build-time failure to report from `init` instead (module not found, syntax error, ...),
+//   - the line range of the user's code (to trim the glue's frames from stack traces),
+//   - whether fetch is real (componentize-js's http feature),
 //   - the user's code, bundled by esbuild into one CommonJS-format function body.
 // Componentize-js pre-initialises (Wizer-snapshots) this module's top level at build time, so the
 // user's code is only *defined* here: its top level runs when `init` calls __gw_load_user, once per
@@ -13,6 +15,10 @@
 const HANDLER = "__GW_HANDLER__";
 const HANDLER_PATH = "__GW_HANDLER_PATH__";
 const BUILD_ERROR = /*__GW_BUILD_ERROR__*/ null;
+// The lines of this file that hold the user's code (stack frames outside them are the glue's).
+const USER_LINES = /*__GW_USER_LINES__*/ [0, 0];
+// Whether componentize-js's `http` feature (fetch) is on; off, fetch rejects instead of trapping.
+const HTTP = /*__GW_HTTP__*/ false;
 
 function __gw_load_user(module, exports, require, __filename, __dirname) {
   /*__GW_USER_CODE__*/
@@ -56,6 +62,16 @@ function makeProcess() {
 if (typeof globalThis.process === "undefined") globalThis.process = makeProcess();
 if (typeof globalThis.global === "undefined") globalThis.global = globalThis;
 
+if (!HTTP) {
+  // With the http feature off StarlingMonkey's fetch traps (killing the instance); fail the way
+  // Node's fetch fails when the network refuses, as a rejected promise.
+  globalThis.fetch = async function fetch() {
+    throw new TypeError("fetch failed", {
+      cause: new Error("outbound HTTP is not available to gw's nodejs runtime"),
+    });
+  };
+}
+
 function nodeRequire(name) {
   const err = new Error(`Cannot find module '${name}'`);
   err.code = "MODULE_NOT_FOUND";
@@ -66,20 +82,28 @@ function nodeRequire(name) {
 // Errors in Lambda's shape.
 
 /** Splits a SpiderMonkey `stack` ("fn@file:line:col" per line) into V8-looking lines, the first
- * being "Name: message" as Node's stack starts, so the trace reads as Lambda's does. */
+ * being "Name: message" as Node's stack starts, so the trace reads as Lambda's does. Frames of
+ * this glue and of componentize-js's bindings are left out (Lambda shows its runtime's frames, but
+ * ours would only be noise). */
 function stackLines(err, name, message) {
   const head = message ? `${name}: ${message}` : name;
   const stack = typeof err.stack === "string" ? err.stack : "";
-  const frames = stack
-    .split("\n")
-    .filter((l) => l.trim() !== "")
-    .map((l) => {
-      const at = l.lastIndexOf("@");
-      if (at < 0) return `    at ${l}`;
-      const fn = l.slice(0, at);
-      const loc = l.slice(at + 1);
-      return fn ? `    at ${fn} (${loc})` : `    at ${loc}`;
-    });
+  const frames = [];
+  for (const l of stack.split("\n")) {
+    if (l.trim() === "") continue;
+    const at = l.lastIndexOf("@");
+    let fn = at < 0 ? "" : l.slice(0, at);
+    const loc = at < 0 ? l : l.slice(at + 1);
+    const m = /^(.*?):(\d+):(\d+)$/.exec(loc);
+    const file = m ? m[1] : loc;
+    if (file.endsWith("initializer.js")) continue;
+    if (file.endsWith("__gw_entry.js") && m) {
+      const line = Number(m[2]);
+      if (line < USER_LINES[0] || line > USER_LINES[1]) continue;
+    }
+    if (fn.startsWith("async*")) fn = `async ${fn.slice(6)}`;
+    frames.push(fn ? `    at ${fn} (${loc})` : `    at ${loc}`);
+  }
   return [head, ...frames];
 }
 
@@ -141,8 +165,16 @@ function loadHandler() {
   try {
     __gw_load_user(module, module.exports, nodeRequire, `${TASK_ROOT}/__gw_user.js`, TASK_ROOT);
   } catch (e) {
-    // Lambda: a throw while loading the module; a missing dependency is an ImportModuleError too.
-    return toHandlerError(e, e && e.name === "SyntaxError" ? "Runtime.UserCodeSyntaxError" : "Runtime.ImportModuleError");
+    // As Lambda's Node runtime: a SyntaxError while loading is Runtime.UserCodeSyntaxError and a
+    // missing module Runtime.ImportModuleError (both with the original "Name: message" as their
+    // message); any other throw is reported as itself.
+    if (e instanceof SyntaxError || (e && e.code === "MODULE_NOT_FOUND")) {
+      const r = toHandlerError(e);
+      r.errorType = e instanceof SyntaxError ? "Runtime.UserCodeSyntaxError" : "Runtime.ImportModuleError";
+      r.errorMessage = `${e.name}: ${e.message}`;
+      return r;
+    }
+    return toHandlerError(e);
   }
   let fn = module.exports;
   for (const part of HANDLER_PATH.split(".")) {

@@ -1,48 +1,72 @@
 """gw's glue between the `gw:lambda/handler` WIT world and a Python Lambda handler.
 
-Contract (what gw does at `gw function put NAME --runtime python3.12 --handler MOD.FUNC --code DIR`):
-
+Contract (what gw does at `gw function put NAME --runtime python3.12 --handler MOD.FUNC --code DIR`)
+-------------------------------------------------------------------------------------------------
 1. Make an empty build directory BUILD and copy into it:
-   - the contents of DIR (so the user's `app.py` becomes `BUILD/app.py`, a vendored pure-Python
-     package `DIR/requests/` becomes `BUILD/requests/`, exactly like Lambda's /var/task);
+   - the contents of DIR (so the user's `DIR/app.py` becomes `BUILD/app.py` and a vendored
+     pure-Python package `DIR/requests/` becomes `BUILD/requests/`, as in Lambda's /var/task);
    - this file, as `BUILD/gw_lambda_glue.py`;
-   - a generated `BUILD/gw_handler_config.py` holding one line, the function's handler setting
-     as a Python string literal (write it with a repr/JSON-style escaped string, never by pasting):
+   - a generated `BUILD/gw_handler_config.py`, whose one required line is the function's handler
+     setting as a Python string literal (write it JSON-escaped, never pasted raw):
          HANDLER = "app.handler"
-     `HANDLER` is Lambda's handler setting: `MODULE.FUNCTION`, where MODULE may be dotted
-     (`pkg.mod.handler`) or use slashes (`src/app.handler`), split at the last dot.
-   The user's code must not itself contain `gw_lambda_glue.py`, `gw_handler_config.py`,
-   `wit_world/`, `componentize_py_*` or `poll_loop.py` (names this glue or componentize-py use).
-2. Run, with BUILD as the working directory (componentize-py 0.25.1, from PyPI):
+     `HANDLER` is Lambda's handler setting `MODULE.FUNCTION`: MODULE may be dotted
+     (`pkg.mod.handler`) or use slashes (`src/app.handler`); it is split at the last dot.
+     Optional second line: `PRELOAD = ["some.stdlib.module", ...]`, standard-library modules to
+     make importable at run time beyond those found by scanning the code (see below).
+   DIR must not itself contain `gw_lambda_glue.py`, `gw_handler_config.py`, `wit_world/`,
+   `componentize_py_*` or `poll_loop.py` (this glue's and componentize-py's names).
+2. Run in BUILD, with VIRTUAL_ENV pointing at an empty venv (else componentize-py adds the
+   site-packages of whatever Python it finds to the build path):
        componentize-py -d WIT_DIR -w handler componentize gw_lambda_glue -p . -o OUT.wasm
-   with VIRTUAL_ENV unset, or set to an empty venv (otherwise componentize-py also bundles that
-   venv's site-packages; see the notes).
+   (componentize-py 0.25.1 from PyPI; the interpreter inside the component is CPython 3.14.)
 
-What the component does:
-- Build time: componentize-py imports this module to pre-initialise the interpreter and snapshots
-  the result. So this module imports only the stdlib here and never the user's code: the user's
-  module-level code must run at `init`, once per execution environment, as in Lambda's init phase.
-- `init`: reads HANDLER, imports the user's module and looks the function up. Errors are reported
-  as Lambda's Python runtime names them: `Runtime.MalformedHandlerName`,
-  `Runtime.ImportModuleError` ("Unable to import module 'app': No module named 'x'"),
-  `Runtime.UserCodeSyntaxError`, or the exception's class name for anything else raised by the
-  module's top-level code. A missing function is, as on Lambda, not an init error: every
-  invocation then fails with `Runtime.HandlerNotFound`.
-- `handle`: the event JSON is parsed with `json.loads` (failure: `Runtime.UnmarshalError`), the
-  handler is called with `(event, context)`, and its result is serialised as the python3.12
-  runtime does (`ensure_ascii=False`, Decimal as a number; None becomes `null`; failure:
+Why this glue carries the user's code itself
+--------------------------------------------
+componentize-py imports this module at build time and snapshots the interpreter's memory; the
+component has no files at run time (no stdlib, no BUILD): only modules imported during that
+snapshot exist. Importing the user's module at build time would run its top-level code once per
+build instead of once per execution environment (Lambda's init phase, with the function's
+environment variables). So at build time this module:
+  - compiles every `.py` file under BUILD (user code and vendored pure-Python packages, not this
+    glue) into code objects kept in memory, served at run time by an in-memory importer with
+    `__file__` = `/var/task/<path>` as on Lambda; nothing of the user's code is executed;
+  - imports the standard-library modules named by those files' `import` statements (found by
+    reading their bytecode), a few commonly needed ones, and `PRELOAD`; stdlib modules that
+    nothing names statically (dynamic `importlib.import_module`) are not in the component;
+  - keeps other files under BUILD (data files) in memory too, readable through the module's
+    loader (`pkgutil.get_data`, `importlib.resources`); a plain `open()` of such a file needs the
+    host to preopen the code directory at `/var/task`.
+
+What the component does
+-----------------------
+- `init`: imports the user's module (its top-level code runs here, once per instance) and looks the
+  function up. Errors are Lambda's: `Runtime.MalformedHandlerName`, `Runtime.ImportModuleError`
+  ("Unable to import module 'app': No module named 'x'"), `Runtime.UserCodeSyntaxError`,
+  `Runtime.BuiltInModuleConflict`, or the exception's class name for anything else raised by the
+  module's top-level code. A missing function is, as on Lambda, no init error: every invocation
+  then fails with `Runtime.HandlerNotFound`.
+- `handle`: parses the event with `json.loads` (failure: `Runtime.UnmarshalError`), calls the
+  handler with `(event, context)` and serialises its result as the python3.12 runtime does
+  (`ensure_ascii=False`, NaN allowed, Decimal as a number, None as `null`; failure:
   `Runtime.MarshalError`). An exception raised by the handler becomes a handler-error with
-  error-type = the exception's class name, error-message = str(exception), stack-trace = the
-  traceback's frames (this glue's own frames left out), each formatted by
-  `traceback.format_list` as Lambda's `stackTrace` lists them.
-- The context object has Lambda's attributes: aws_request_id, function_name, function_version,
-  invoked_function_arn, memory_limit_in_mb (an int here; Lambda's own is a str), log_group_name,
-  log_stream_name, identity (None), client_context (None), and get_remaining_time_in_millis().
+  error-type = the exception's class name, error-message = str(exception), stack-trace = its
+  traceback's frames without this glue's own, each formatted by `traceback.format_list` as in
+  Lambda's `stackTrace`. If `init` was not called, `handle` initialises first.
+- `context` has Lambda's attributes: aws_request_id, function_name, function_version,
+  invoked_function_arn, memory_limit_in_mb (an int here; Lambda's is a str), log_group_name,
+  log_stream_name (from AWS_LAMBDA_LOG_GROUP_NAME / AWS_LAMBDA_LOG_STREAM_NAME when set, else
+  made up as Lambda forms them), identity and client_context (None), and
+  get_remaining_time_in_millis() (deadline minus the wall clock, never below 0).
 """
 
 import decimal
 import importlib
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import io
 import json
+import marshal
 import math
 import os
 import sys
@@ -53,6 +77,8 @@ from componentize_py_types import Err
 from wit_world import HandlerError
 
 _GLUE_FILE = __file__
+_BUILD_DIR = os.path.dirname(os.path.abspath(__file__))
+_TASK_ROOT = "/var/task"
 
 # Lambda's fault types (awslambdaric's FaultException).
 _MALFORMED_HANDLER_NAME = "Runtime.MalformedHandlerName"
@@ -63,6 +89,219 @@ _HANDLER_NOT_FOUND = "Runtime.HandlerNotFound"
 _UNMARSHAL_ERROR = "Runtime.UnmarshalError"
 _MARSHAL_ERROR = "Runtime.MarshalError"
 
+# Files of the build directory that are not the user's code.
+_OWN_NAMES = {"gw_lambda_glue.py", "gw_handler_config.py", "poll_loop.py", "wit_world"}
+
+# Standard-library modules made importable whatever the code names (cheap, often used
+# indirectly: codecs looked up by name, json/datetime/decimal helpers).
+_BASELINE = [
+    "base64", "binascii", "collections", "copy", "dataclasses", "datetime", "decimal",
+    "encodings.idna", "encodings.latin_1", "encodings.ascii", "encodings.utf_16",
+    "encodings.utf_32", "encodings.unicode_escape", "encodings.raw_unicode_escape",
+    "enum", "functools", "hashlib", "hmac", "itertools", "logging", "random", "re", "string",
+    "typing", "uuid", "urllib.parse", "zlib",
+]
+
+
+# ---------------------------------------------------------------------------------------------
+# Build time: the user's code, compiled but not run, and the stdlib modules it names.
+
+class _Entry:
+    __slots__ = ("origin", "is_package", "code", "error", "source")
+
+    def __init__(self, origin, is_package, code, error, source):
+        self.origin = origin  # /var/task/...
+        self.is_package = is_package
+        self.code = code  # marshalled code object, or None (no __init__.py, or a syntax error)
+        self.error = error  # SyntaxError to raise when imported
+        self.source = source  # bytes, for tracebacks' source lines
+
+
+_MODULES = {}  # dotted name -> _Entry
+_DATA = {}  # /var/task/... -> bytes (files other than .py)
+
+
+def _scan_build_dir():
+    for root, dirs, files in os.walk(_BUILD_DIR):
+        rel_dir = os.path.relpath(root, _BUILD_DIR)
+        top = rel_dir == "."
+        dirs[:] = sorted(
+            d for d in dirs
+            if d != "__pycache__" and not d.startswith(".")
+            and not (top and (d in _OWN_NAMES or d.startswith("componentize_py")))
+        )
+        parts = [] if top else rel_dir.split(os.sep)
+        for name in sorted(files):
+            if top and (name in _OWN_NAMES or name.startswith("componentize_py")):
+                continue
+            path = os.path.join(root, name)
+            origin = "/".join([_TASK_ROOT] + parts + [name])
+            with open(path, "rb") as f:
+                data = f.read()
+            if not name.endswith(".py"):
+                if not name.endswith((".pyc", ".pyo")):
+                    _DATA[origin] = data
+                continue
+            stem = name[:-3]
+            if not all(p.isidentifier() for p in parts) or not stem.isidentifier():
+                _DATA[origin] = data
+                continue
+            is_package = stem == "__init__"
+            dotted = ".".join(parts if is_package else parts + [stem])
+            if not dotted:
+                continue
+            code, error = None, None
+            try:
+                code = marshal.dumps(compile(data, origin, "exec", dont_inherit=True))
+            except SyntaxError as e:
+                error = e
+            _MODULES[dotted] = _Entry(origin, is_package, code, error, data)
+    # Directories of modules without an __init__.py: packages with no code (namespace-like).
+    for dotted in list(_MODULES):
+        parts = dotted.split(".")
+        for i in range(1, len(parts)):
+            pkg = ".".join(parts[:i])
+            if pkg not in _MODULES:
+                origin = "/".join([_TASK_ROOT] + parts[:i] + ["__init__.py"])
+                _MODULES[pkg] = _Entry(origin, True, None, None, b"")
+
+
+def _names_imported(code, out):
+    """Module names that `code` (and the code nested in it) imports, read from its bytecode."""
+    import dis
+
+    last = None
+    for ins in dis.get_instructions(code):
+        if ins.opname == "IMPORT_NAME":
+            last = ins.argval
+            out.add(last)
+        elif ins.opname == "IMPORT_FROM" and last:
+            out.add(last + "." + ins.argval)
+    for const in code.co_consts:
+        if hasattr(const, "co_code"):
+            _names_imported(const, out)
+
+
+def _preload_stdlib(extra):
+    wanted = set(_BASELINE) | set(extra)
+    for entry in _MODULES.values():
+        if entry.code is not None:
+            try:
+                _names_imported(marshal.loads(entry.code), wanted)
+            except Exception:
+                pass
+    stdlib = sys.stdlib_module_names
+    for name in sorted(wanted):
+        if not isinstance(name, str) or not name or name.startswith("."):
+            continue
+        top = name.split(".")[0]
+        if top in _MODULES or top not in stdlib or top in ("antigravity", "this"):
+            continue
+        try:
+            importlib.import_module(name)
+        except BaseException:  # not on WASI (ssl, ctypes, ...), or `from pkg import function`
+            pass
+
+
+class _TaskImporter(importlib.abc.MetaPathFinder, importlib.abc.InspectLoader):
+    """Serves the user's modules from memory, as if from /var/task."""
+
+    def find_spec(self, fullname, path=None, target=None):
+        entry = _MODULES.get(fullname)
+        if entry is None:
+            return None
+        spec = importlib.machinery.ModuleSpec(
+            fullname, self, origin=entry.origin, is_package=entry.is_package
+        )
+        spec.has_location = True
+        if entry.is_package:
+            spec.submodule_search_locations = [entry.origin.rsplit("/", 1)[0]]
+        return spec
+
+    def create_module(self, spec):
+        return None
+
+    def exec_module(self, module):
+        entry = _MODULES[module.__spec__.name]
+        if entry.error is not None:
+            raise entry.error
+        if entry.code is not None:
+            exec(marshal.loads(entry.code), module.__dict__)
+
+    def get_code(self, fullname):
+        entry = _MODULES[fullname]
+        return marshal.loads(entry.code) if entry.code is not None else None
+
+    def get_source(self, fullname):
+        entry = _MODULES.get(fullname)
+        if entry is None:
+            raise ImportError(fullname, name=fullname)
+        return importlib.util.decode_source(entry.source)
+
+    def is_package(self, fullname):
+        return _MODULES[fullname].is_package
+
+    def get_filename(self, fullname):
+        return _MODULES[fullname].origin
+
+    def get_data(self, path):
+        if path in _DATA:
+            return _DATA[path]
+        for entry in _MODULES.values():
+            if entry.origin == path:
+                return entry.source
+        with open(path, "rb") as f:
+            return f.read()
+
+    def get_resource_reader(self, fullname):
+        entry = _MODULES.get(fullname)
+        if entry is None or not entry.is_package:
+            return None
+        return _ResourceReader(entry.origin.rsplit("/", 1)[0])
+
+
+class _ResourceReader:
+    """importlib.resources' legacy reader protocol, over the files kept in memory."""
+
+    def __init__(self, directory):
+        self._dir = directory
+
+    def open_resource(self, resource):
+        path = self._dir + "/" + resource
+        if path not in _DATA:
+            raise FileNotFoundError(path)
+        return io.BytesIO(_DATA[path])
+
+    def resource_path(self, resource):
+        raise FileNotFoundError(resource)
+
+    def is_resource(self, path):
+        return (self._dir + "/" + path) in _DATA
+
+    def contents(self):
+        prefix = self._dir + "/"
+        names = {p[len(prefix):].split("/")[0] for p in _DATA if p.startswith(prefix)}
+        names |= {e.origin[len(prefix):].split("/")[0] for e in _MODULES.values()
+                  if e.origin.startswith(prefix)}
+        return iter(sorted(names))
+
+
+try:
+    import gw_handler_config as _config
+
+    _HANDLER_SETTING = getattr(_config, "HANDLER", None)
+    _PRELOAD = list(getattr(_config, "PRELOAD", []) or [])
+except ImportError:
+    _HANDLER_SETTING, _PRELOAD = None, []
+
+_scan_build_dir()
+_preload_stdlib(_PRELOAD)
+sys.meta_path.insert(0, _TaskImporter())
+sys.path_importer_cache.clear()  # the build-time paths do not exist at run time
+
+
+# ---------------------------------------------------------------------------------------------
+# Run time.
 
 class _Fault(Exception):
     def __init__(self, error_type, message, trace=None):
@@ -76,10 +315,12 @@ class _Fault(Exception):
 
 
 def _stack_trace(tb):
-    """Lambda's stackTrace: the traceback's frames, this glue's leading frames left out."""
-    frames = [(f.filename, f.lineno, f.name, f.line) for f in traceback.extract_tb(tb)]
-    while frames and frames[0][0] == _GLUE_FILE:
-        frames.pop(0)
+    """Lambda's stackTrace: the traceback's frames, this glue's own left out."""
+    frames = [
+        (f.filename, f.lineno, f.name, f.line)
+        for f in traceback.extract_tb(tb)
+        if f.filename != _GLUE_FILE
+    ]
     return traceback.format_list(frames)
 
 
@@ -142,19 +383,10 @@ _handler = None  # the user's function, or a _Fault to raise at each invocation
 _log_stream_name = None
 
 
-def _handler_setting():
-    try:
-        import gw_handler_config
-    except ImportError as e:
-        raise _Fault(_MALFORMED_HANDLER_NAME, "Missing handler configuration: {}".format(e))
-    handler = getattr(gw_handler_config, "HANDLER", None)
-    if not isinstance(handler, str):
-        raise _Fault(_MALFORMED_HANDLER_NAME, "Missing handler configuration: HANDLER")
-    return handler
-
-
 def _load_handler(handler):
     """awslambdaric's _get_handler: import the module, look the function up."""
+    if not isinstance(handler, str):
+        raise _Fault(_MALFORMED_HANDLER_NAME, "Missing handler setting: gw_handler_config.HANDLER")
     try:
         modname, fname = handler.rsplit(".", 1)
     except ValueError as e:
@@ -188,7 +420,7 @@ def _load_handler(handler):
 def _init():
     global _initialised, _handler
     try:
-        _handler = _load_handler(_handler_setting())
+        _handler = _load_handler(_HANDLER_SETTING)
     except _Fault as f:
         raise Err(f.to_wit())
     except BaseException as e:  # the user's module-level code raised

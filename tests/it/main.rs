@@ -12,6 +12,7 @@ mod cli_json;
 mod cors;
 mod dashboard;
 mod functions;
+mod handlers;
 mod http_abuse;
 mod import_corpus;
 mod import_snapshots;

@@ -115,6 +115,7 @@ fn limits(ms: u64) -> Limits {
     Limits {
         memory_bytes: 32 << 20,
         timeout: Duration::from_millis(ms),
+        ..Limits::default()
     }
 }
 

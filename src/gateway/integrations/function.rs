@@ -150,6 +150,8 @@ fn invoke_error(label: &str, e: InvokeError) -> GatewayError {
     };
     match e.status() {
         504 => GatewayError::new(ResponseType::IntegrationTimeout),
+        // The function's concurrency is exhausted: Lambda's TooManyRequestsException.
+        429 => GatewayError::new(ResponseType::Throttled),
         503 => GatewayError::with_message(ResponseType::Throttled, "Too Many Requests"),
         _ => GatewayError::new(ResponseType::BadGateway),
     }
