@@ -102,6 +102,24 @@ _BASELINE = [
     "typing", "uuid", "urllib.parse", "zlib",
 ]
 
+# Modules that a stdlib module imports lazily, inside its functions: made importable with it.
+_COMPANIONS = {
+    "importlib.resources": [
+        "importlib.resources._adapters", "importlib.resources._common",
+        "importlib.resources._functional", "importlib.resources._itertools",
+        "importlib.resources.abc", "importlib.resources.readers", "importlib.readers",
+        "zipfile", "tempfile",
+    ],
+    "importlib.metadata": ["importlib.metadata._adapters", "email.message", "zipfile"],
+    "email": ["email.parser", "email.message", "email.charset", "email.encoders",
+              "email.utils", "email.header", "email.generator", "email.iterators"],
+    "urllib.request": ["http.client", "email.message", "email.parser", "mimetypes"],
+    "http.client": ["email.parser", "email.message"],
+    "logging": ["logging.handlers"],
+    "concurrent.futures": ["concurrent.futures.thread", "concurrent.futures.process"],
+    "xml.etree.ElementTree": ["xml.etree.ElementPath", "xml.parsers.expat"],
+}
+
 
 # ---------------------------------------------------------------------------------------------
 # Build time: the user's code, compiled but not run, and the stdlib modules it names.
@@ -190,6 +208,9 @@ def _preload_stdlib(extra):
                 _names_imported(marshal.loads(entry.code), wanted)
             except Exception:
                 pass
+    for name, extra_names in _COMPANIONS.items():
+        if any(w == name or w.startswith(name + ".") for w in wanted if isinstance(w, str)):
+            wanted.update(extra_names)
     stdlib = sys.stdlib_module_names
     for name in sorted(wanted):
         if not isinstance(name, str) or not name or name.startswith("."):
@@ -419,6 +440,8 @@ def _load_handler(handler):
 
 def _init():
     global _initialised, _handler
+    if "random" in sys.modules:  # seeded at build time: every instance would draw alike
+        sys.modules["random"].seed()
     try:
         _handler = _load_handler(_HANDLER_SETTING)
     except _Fault as f:

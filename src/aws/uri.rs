@@ -46,6 +46,22 @@ pub struct FunctionRef {
     pub qualifier: Option<String>,
 }
 
+/// The AWS service an `AWS` / `AWS_PROXY` integration URI calls, and how:
+/// `arn:aws:apigateway:REGION:SERVICE:path/...` or `...:SERVICE:action/ACTION` → (`SERVICE`,
+/// `path/...` or `action/ACTION`).
+pub fn aws_service(uri: &str) -> Option<(&str, &str)> {
+    let rest = uri.strip_prefix("arn:")?;
+    let mut parts = rest.splitn(5, ':');
+    let _partition = parts.next()?;
+    if parts.next()? != "apigateway" {
+        return None;
+    }
+    let _region = parts.next()?;
+    let service = parts.next()?;
+    let what = parts.next()?;
+    (!service.is_empty()).then_some((service, what))
+}
+
 pub fn parse_function_uri(uri: &str) -> Option<FunctionRef> {
     let start = uri.find(":function:")? + ":function:".len();
     let rest = &uri[start..];
@@ -64,6 +80,20 @@ pub fn parse_function_uri(uri: &str) -> Option<FunctionRef> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn service_of_aws_integration_uris() {
+        assert_eq!(
+            aws_service("arn:aws:apigateway:us-east-1:dynamodb:action/PutItem"),
+            Some(("dynamodb", "action/PutItem"))
+        );
+        assert_eq!(
+            aws_service("arn:aws:apigateway:eu-west-1:lambda:path/2015-03-31/functions/arn:aws:lambda:eu-west-1:1:function:f/invocations"),
+            Some(("lambda", "path/2015-03-31/functions/arn:aws:lambda:eu-west-1:1:function:f/invocations"))
+        );
+        assert_eq!(aws_service("http://example.com"), None);
+        assert_eq!(aws_service("arn:aws:s3:::bucket"), None);
+    }
 
     #[test]
     fn function_uris() {

@@ -101,7 +101,10 @@ pub fn missing_functions(
         let Some(i) = &m.method_integration else {
             continue;
         };
-        if i.kind != model::IntegrationType::AwsProxy {
+        if !matches!(
+            i.kind,
+            model::IntegrationType::AwsProxy | model::IntegrationType::Aws
+        ) {
             continue;
         }
         let uri =

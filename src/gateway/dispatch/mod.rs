@@ -646,11 +646,15 @@ async fn integrate<'s>(
             })
         }
         IntegrationType::Aws => {
-            tracing::warn!("AWS service integrations are not emulated");
-            Err(GatewayError::with_message(
-                ResponseType::ApiConfigurationError,
-                "Internal server error",
-            ))
+            let bytes = collect(body).await?;
+            let (response, function) =
+                integrations::lambda::invoke(request, integration, &snapshot.functions, bytes)
+                    .await?;
+            Ok(Served {
+                response,
+                relayed: None,
+                function,
+            })
         }
     }
 }

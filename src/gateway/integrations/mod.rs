@@ -1,10 +1,12 @@
 //! Integrations: what a matched method calls. `http` forwards to a backend (HTTP_PROXY, HTTP),
 //! `mock` answers from the integration responses (MOCK), `function` runs a local WebAssembly
-//! function where AWS would invoke a Lambda (AWS_PROXY). Shared here: the request context every
+//! function where AWS would invoke a Lambda (AWS_PROXY), `lambda` does it with mapping templates
+//! and integration responses (AWS). Shared here: the request context every
 //! integration reads, and the parameter-mapping and stage-variable substitution rules.
 
 pub mod function;
 pub mod http;
+pub mod lambda;
 pub mod mock;
 pub mod upstream;
 

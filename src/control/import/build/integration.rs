@@ -268,10 +268,18 @@ fn backend_uri(
         }
     }
     if kind == IntegrationType::Aws {
-        cx.warn(
-            spec.ptr,
-            "AWS service integrations are kept but not emulated: calls to them answer 500",
-        );
+        match uri.as_deref().and_then(crate::aws::uri::aws_service) {
+            // Lambda (non-proxy) runs the local function of that name.
+            Some(("lambda", _)) => {}
+            Some((service, _)) => cx.warn(
+                spec.ptr,
+                format!("AWS service integration to {service} is kept but not emulated: calls answer 500 saying so"),
+            ),
+            None => cx.warn(
+                spec.ptr,
+                "AWS service integration whose uri names no service (arn:aws:apigateway:REGION:SERVICE:...) is kept but not emulated: calls answer 500 saying so",
+            ),
+        }
     }
     if kind == IntegrationType::AwsProxy {
         if let Some(u) = &uri {

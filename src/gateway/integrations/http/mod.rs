@@ -273,7 +273,7 @@ async fn read_limited(body: Body) -> Result<bytes::Bytes, crate::net::body::BoxE
 
 /// HTTP (non-proxy): the request template for the request's content type; `Ok(None)` to pass the
 /// body through, as `passthroughBehavior` allows; else 415, as on AWS.
-fn request_template<'i>(
+pub(super) fn request_template<'i>(
     integration: &'i Integration,
     headers: &HeaderMap,
 ) -> Result<Option<&'i str>, GatewayError> {
