@@ -14,9 +14,22 @@ pub enum FunctionCommand {
     Put {
         /// The function's name (the NAME of the spec's `...:function:NAME` Lambda ARNs).
         name: String,
-        /// The .wasm file: a WASI program (event on stdin, response on stdout) or a wasi:http/proxy
-        /// component.
-        file: PathBuf,
+        /// The .wasm file: a handler-world component (wit/handler.wit), a WASI program (event on
+        /// stdin, response on stdout) or a wasi:http/proxy component. Leave it out to build from
+        /// source with --runtime, --handler and --code.
+        #[arg(required_unless_present = "code", conflicts_with = "code")]
+        file: Option<PathBuf>,
+        /// Build from source: python3.12 (any python3.x) or nodejs20.x (any nodejsN.x).
+        #[arg(long, requires = "code")]
+        runtime: Option<String>,
+        /// Build from source: the handler as Lambda names it, MODULE.FUNCTION (app.handler for
+        /// handler() in app.py, index.handler for index.mjs).
+        #[arg(long, requires = "code")]
+        handler: Option<String>,
+        /// Build from source: the directory of the function's code (its vendored pure-Python
+        /// packages or node_modules included).
+        #[arg(long, requires_all = ["runtime", "handler"])]
+        code: Option<PathBuf>,
         /// Memory limit per invocation, MiB.
         #[arg(long, default_value_t = 128)]
         memory: i64,
@@ -47,18 +60,45 @@ pub fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result
         FunctionCommand::Put {
             name,
             file,
+            runtime,
+            handler,
+            code,
             memory,
             timeout,
             env,
             concurrency,
             json,
         } => {
-            let bytes = std::fs::read(&file)
-                .with_context(|| format!("cannot read {}; check the path", file.display()))?;
             let env = parse_kv(&env, "--env")?;
+            let (bytes, built) = match (&file, &code, &runtime, &handler) {
+                (Some(file), ..) => (
+                    std::fs::read(file).with_context(|| {
+                        format!("cannot read {}; check the path", file.display())
+                    })?,
+                    None,
+                ),
+                (None, Some(code), Some(runtime), Some(handler)) => {
+                    let built =
+                        control::build::build(runtime, handler, code, &mut |note: &str| {
+                            eprintln!("gw: {note}")
+                        })?;
+                    if !built.cached {
+                        eprintln!(
+                            "gw: built {} KiB in {:.1} s (cached for the next put of the same code)",
+                            built.wasm.len() / 1024,
+                            built.seconds
+                        );
+                    }
+                    (built.wasm, Some((runtime.clone(), handler.clone())))
+                }
+                _ => anyhow::bail!(
+                    "give a .wasm file, or --runtime, --handler and --code to build from source"
+                ),
+            };
             let settings = gw::store::FunctionSettings {
                 concurrency,
-                ..Default::default()
+                runtime: built.as_ref().map(|b| b.0.clone()),
+                handler: built.map(|b| b.1),
             };
             let (v, kind) =
                 control::put_function(&store, &name, &bytes, memory, timeout, &env, &settings)?;

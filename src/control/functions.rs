@@ -66,13 +66,10 @@ pub fn put_function(
     }
     let runtime = crate::wasm::Runtime::new(store.function_cache_dir())
         .map_err(|e| StoreError::Invalid(format!("cannot start the WebAssembly runtime: {e}")))?;
-    let kind = runtime
-        .classify(wasm)
-        .map_err(|e| invalid(format!("cannot use this file as function {name}: {e}")))?;
     let sha = hex::encode(sha2::Sha256::digest(wasm));
-    runtime
-        .precompile_to_cache(&sha, wasm)
-        .map_err(|e| invalid(format!("cannot compile function {name}: {e}")))?;
+    let kind = runtime
+        .classify_into_cache(&sha, wasm)
+        .map_err(|e| invalid(format!("cannot use this file as function {name}: {e}")))?;
     let version = store.write(|tx| {
         tx.put_function(
             name,

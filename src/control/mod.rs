@@ -21,6 +21,8 @@ mod stages;
 use crate::store::StoreError;
 use import::ImportError;
 
+pub mod build;
+
 pub use apis::{delete_api, import_into, import_new, PutMode};
 pub use deploy::{
     canary_stage, deploy, deploy_canary, deploy_canary_ramp, promote, rollback, set_canary,

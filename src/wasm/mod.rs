@@ -442,6 +442,27 @@ impl Runtime {
         Ok(self.prepare(&code)?.0)
     }
 
+    /// [`classify`](Self::classify) and [`precompile_to_cache`](Self::precompile_to_cache) with
+    /// one compilation (a componentized Python or JavaScript handler is 10–20 MB of code, whose
+    /// compilation takes seconds).
+    pub fn classify_into_cache(
+        &self,
+        sha256_hex: &str,
+        wasm: &[u8],
+    ) -> Result<ContractKind, WasmError> {
+        let path = self.cache_path(sha256_hex)?;
+        check_content(sha256_hex, wasm)?;
+        let code = self.compile(wasm)?;
+        let (kind, _) = self.prepare(&code)?;
+        let serialized = match &code {
+            Code::Module(m) => m.serialize(),
+            Code::Component(c) => c.serialize(),
+        }
+        .map_err(|e| WasmError::Compile(format!("{e:#}")))?;
+        write_atomically(&path, &serialized)?;
+        Ok(kind)
+    }
+
     /// Where the compiled form of the function with this hash lives.
     pub fn cache_path(&self, sha256_hex: &str) -> Result<PathBuf, WasmError> {
         check_sha(sha256_hex)?;

@@ -1,4 +1,4 @@
-// hello (JavaScript): the twin of the Python and Rust hello handlers; the response body must match
+// hello (JavaScript): the twin of functions/python/hello and functions/lambda-hello (Rust); the response body must match
 // theirs byte for byte. COUNT is a module global: it survives between invocations of one warm
 // execution environment, so x-count shows how many this environment has served.
 let COUNT = 0;
@@ -7,11 +7,11 @@ export const handler = async (event, context) => {
   COUNT += 1;
   const qs = event.queryStringParameters || {};
   const name = qs.name || "world";
+  // ?waitMs=N: wait N ms (a real timer) between the two readings of the time remaining.
+  const wait = Number(qs.waitMs || 0);
   const r1 = context.getRemainingTimeInMillis();
-  // Busy-wait until the wall clock has advanced at least 5 ms (no timers needed).
-  const start = Date.now();
-  while (Date.now() - start < 5) {
-    // spin
+  if (wait > 0) {
+    await new Promise((resolve) => setTimeout(resolve, wait));
   }
   const r2 = context.getRemainingTimeInMillis();
   const rc = event.requestContext || {};

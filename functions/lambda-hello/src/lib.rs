@@ -67,8 +67,16 @@ impl Guest for Hello_ {
             .filter(|n| !n.is_empty())
             .unwrap_or("world")
             .to_owned();
+        // `?waitMs=N`: wait N ms between the two readings of the time remaining.
+        let wait: u64 = req
+            .query_string_parameters
+            .first("waitMs")
+            .and_then(|w| w.parse().ok())
+            .unwrap_or(0);
         let r1 = remaining_ms(&context);
-        std::thread::sleep(Duration::from_millis(5));
+        if wait > 0 {
+            std::thread::sleep(Duration::from_millis(wait));
+        }
         let r2 = remaining_ms(&context);
         let body = Hello {
             message: format!("Hello, {name}!"),

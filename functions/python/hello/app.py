@@ -1,4 +1,4 @@
-"""gw's hello handler, Python twin of functions/hello (Rust) and its JavaScript twin.
+"""gw's hello handler, Python twin of functions/lambda-hello (Rust) and functions/javascript/hello.
 
 Its response body must match theirs byte for byte: keep the keys, their order and the compact
 separators as they are.
@@ -15,8 +15,11 @@ def handler(event, context):
     COUNT += 1
     qs = event.get("queryStringParameters") or {}
     name = qs.get("name") or "world"
+    # ?waitMs=N: wait N ms between the two readings of the time remaining.
+    wait = int(qs.get("waitMs") or 0)
     r1 = context.get_remaining_time_in_millis()
-    time.sleep(0.005)
+    if wait > 0:
+        time.sleep(wait / 1000)
     r2 = context.get_remaining_time_in_millis()
     rc = event.get("requestContext") or {}
     body = {
