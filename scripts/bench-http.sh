@@ -3,7 +3,8 @@
 # Targets: the backend directly; nginx proxying with keep-alive to the backend (1 and 2 workers);
 # and one `gw serve` (release build) answering five routes: HTTP_PROXY to the same backend, a MOCK,
 # the `hello` WebAssembly function (Lambda-style contract) built as a wasm32-wasip1 module and as a
-# wasm32-wasip2 component, and the `http-hello` wasi:http component. Rounds are interleaved (every
+# wasm32-wasip2 component, the `http-hello` wasi:http component, and the hello handler of the
+# handler world (warm environments) in Rust, Python and JavaScript. Rounds are interleaved (every
 # target once per round, in rotating order) and the table shows medians, with each target's ratio
 # to nginx with 2 workers.
 #
@@ -151,6 +152,18 @@ paths:
     get:
       responses: {"200": {description: ok}}
       x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:http-hello/invocations"}
+  /handler:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:hello-handler/invocations"}
+  /python:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:hello-python/invocations"}
+  /javascript:
+    get:
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:hello-javascript/invocations"}
   /{proxy+}:
     x-amazon-apigateway-any-method:
       parameters:
@@ -167,6 +180,11 @@ EOF
 "$GW" function put hello-p2 "$wasm/hello.wasm" >/dev/null
 "$GW" function put http-hello "$wasm/http_hello.wasm" >/dev/null
 "$GW" function put authorizer "$wasm/authorizer.wasm" >/dev/null
+# The hello handler in the handler world (warm environments): Rust, and Python and JavaScript
+# built by gw from source (the first build installs the tools and takes a minute; later cached).
+"$GW" function put hello-handler "$wasm/lambda_hello.wasm" >/dev/null
+"$GW" function put hello-python --runtime python3.12 --handler app.handler --code "$root/functions/python/hello" >/dev/null
+"$GW" function put hello-javascript --runtime nodejs20.x --handler index.handler --code "$root/functions/javascript/hello" >/dev/null
 "$GW" import "$work/bench.yaml" >/dev/null
 "$GW" deploy --stage prod >/dev/null
 gw_port="$(free_port)"
@@ -200,7 +218,7 @@ case " ${TARGETS:-} " in
         ;;
 esac
 
-names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http gw-auth-cached gw-auth-uncached)
+names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http gw-auth-cached gw-auth-uncached gw-wasm-handler gw-wasm-python gw-wasm-javascript)
 urls=(
     "http://127.0.0.1:$backend_port/bench"
     "http://127.0.0.1:$nginx1_port/prod/bench"
@@ -212,6 +230,9 @@ urls=(
     "http://127.0.0.1:$gw_port/prod/web"
     "http://127.0.0.1:$gw_port/prod/authorized-cached"
     "http://127.0.0.1:$gw_port/prod/authorized"
+    "http://127.0.0.1:$gw_port/prod/handler"
+    "http://127.0.0.1:$gw_port/prod/python"
+    "http://127.0.0.1:$gw_port/prod/javascript"
 )
 if [ -n "$nometrics_pid" ]; then
     names+=(gw-http-proxy-no-metrics)

@@ -2,8 +2,9 @@
 # The whole test suite from a fresh clone: installs what the tests need (the wasm32 targets for
 # the example functions, a Python venv with the AWS CLI and boto3; python3 and python3-venv must be
 # installed, or are installed with apt-get when run as root; Debian's chromium and, from npm,
-# playwright-core for the dashboard's browser test), builds the guest functions, then runs every
-# test against the real binary, server, store and WebAssembly runtime.
+# playwright-core for the dashboard's browser test; gw installs componentize-py and componentize-js
+# itself when the tests first build a Python or JavaScript handler), builds the guest functions,
+# then runs every test against the real binary, server, store and WebAssembly runtime.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -46,4 +47,8 @@ if ! grep -qs "\"version\": \"$playwright_version\"" "$playwright/package.json";
             "to install playwright-core" >&2
     fi
 fi
+# Python and JavaScript handlers are built by gw itself (`gw function put --runtime ...`, tested in
+# tests/it/handlers/languages.rs): on first use it installs componentize-py (PyPI) and
+# componentize-js with esbuild (npm) into its toolchain directory, here one under target/.
+export GW_TOOLCHAINS="${GW_TOOLCHAINS:-$root/target/toolchains}"
 cargo test --locked "$@"

@@ -4,6 +4,7 @@
 //!
 //! Needs the guests: run `scripts/build-functions.sh` first.
 
+mod languages;
 mod non_proxy;
 mod warm;
 
