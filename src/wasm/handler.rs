@@ -325,7 +325,7 @@ impl Runtime {
     }
 }
 
-fn with_dropped(mut log: Vec<u8>, dropped: usize) -> Vec<u8> {
+pub(super) fn with_dropped(mut log: Vec<u8>, dropped: usize) -> Vec<u8> {
     if dropped > 0 {
         log.extend_from_slice(
             format!("[{dropped} more bytes of function output dropped]\n").as_bytes(),

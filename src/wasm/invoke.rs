@@ -17,10 +17,18 @@ use wasmtime_wasi_http::WasiHttpView;
 
 use super::host::{Limiter, LogPipe, P1Host, P2Host};
 use super::{
-    InvokeError, Limits, Loaded, Pre, Runtime, MAX_HTTP_BODY_BYTES, MAX_LOG_BYTES,
+    InvokeError, Limits, Loaded, Pre, Report, Runtime, MAX_HTTP_BODY_BYTES, MAX_LOG_BYTES,
     MAX_MEMORY_BYTES, MAX_RESPONSE_BYTES,
 };
 use crate::net::body::{self, Body};
+
+/// A WASI command's invocation: its result, report and stderr.
+#[derive(Debug)]
+pub struct CommandRun {
+    pub result: Result<Vec<u8>, InvokeError>,
+    pub report: Report,
+    pub log: Vec<u8>,
+}
 
 impl Runtime {
     /// Runs a Lambda-style function: `event_json` on its stdin, `env` as its only environment
@@ -34,6 +42,57 @@ impl Runtime {
         limits: &Limits,
         request_id: &str,
     ) -> Result<Vec<u8>, InvokeError> {
+        let run = self.invoke_command(f, event_json, env, limits).await;
+        for line in String::from_utf8_lossy(&run.log).lines() {
+            tracing::info!(target: "gw::function", request_id, function = f.label(), "{line}");
+        }
+        run.result
+    }
+
+    /// [`invoke_lambda`](Self::invoke_lambda), returning the guest's stderr and the invocation's
+    /// report (for the function log) instead of logging.
+    pub async fn invoke_command(
+        &self,
+        f: &Loaded,
+        event_json: Vec<u8>,
+        env: &[(String, String)],
+        limits: &Limits,
+    ) -> CommandRun {
+        let started = Instant::now();
+        let mut report = Report {
+            duration: std::time::Duration::ZERO,
+            memory_size_mb: limits.memory_bytes >> 20,
+            max_memory_used_mb: 0,
+            init_duration: None,
+            environment: 0,
+        };
+        let stderr = LogPipe::new(MAX_LOG_BYTES);
+        let (limiter, refused) = Limiter::new(memory_limit(limits));
+        let peak = limiter.peak();
+        let result = self
+            .run_command(f, event_json, env, limits, &stderr, limiter, &refused)
+            .await;
+        report.duration = started.elapsed();
+        report.max_memory_used_mb = peak.load(Ordering::Relaxed).div_ceil(1 << 20) as u64;
+        let (log, dropped) = stderr.take();
+        CommandRun {
+            result,
+            report,
+            log: super::handler::with_dropped(log, dropped),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn run_command(
+        &self,
+        f: &Loaded,
+        event_json: Vec<u8>,
+        env: &[(String, String)],
+        limits: &Limits,
+        stderr: &LogPipe,
+        limiter: Limiter,
+        refused: &AtomicBool,
+    ) -> Result<Vec<u8>, InvokeError> {
         if let Pre::Http(_) | Pre::Handler(_) = &f.pre {
             return Err(InvokeError::Other(format!(
                 "{} is a {} function, not a WASI command",
@@ -45,8 +104,6 @@ impl Runtime {
         let _slot = self.slot(deadline).await?;
 
         let stdout = MemoryOutputPipe::new(MAX_RESPONSE_BYTES);
-        let stderr = LogPipe::new(MAX_LOG_BYTES);
-        let (limiter, refused) = Limiter::new(memory_limit(limits));
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdin(MemoryInputPipe::new(event_json))
             .stdout(stdout.clone())
@@ -85,9 +142,8 @@ impl Runtime {
             Ok(Ok(Ok(()))) => Ok(()),
             // `wasi:cli/run` returned `err`: the guest's `main` exited with a failure status.
             Ok(Ok(Err(()))) => Err(InvokeError::Exit(1)),
-            Ok(Err(e)) => classify_error(e, &refused),
+            Ok(Err(e)) => classify_error(e, refused),
         };
-        emit_log(f.label(), request_id, &stderr);
         outcome?;
 
         let out = stdout.contents();

@@ -25,6 +25,7 @@ mod invoke;
 pub mod logs;
 
 pub use handler::{GuestError, Invocation, Invoked, Outcome, Report, IDLE_TTL};
+pub use invoke::CommandRun;
 
 use std::fmt;
 use std::hash::Hasher;

@@ -275,31 +275,41 @@ pub async fn run_lambda(
     request_id: &str,
 ) -> Result<Called, InvokeError> {
     let limits = limits(function, timeout);
-    if function.loaded.kind() != ContractKind::Handler {
-        return runtime
-            .invoke_lambda(&function.loaded, event, &function.env, &limits, request_id)
-            .await
-            .map(Called::Result);
-    }
     let meta = &function.meta;
-    let invocation = Invocation {
-        request_id: request_id.to_owned(),
-        function_name: meta.name.clone(),
-        function_version: meta.version.to_string(),
-        invoked_function_arn: format!(
-            "arn:aws:lambda:{}:{}:function:{}:{}",
-            crate::aws::lambda::DEFAULT_REGION,
-            lambda::DEFAULT_ACCOUNT_ID,
-            meta.name,
-            meta.version
-        ),
-    };
-    let event = String::from_utf8(event)
-        .map_err(|_| InvokeError::Other("the event is not UTF-8 JSON".into()))?;
-    let invoked = runtime
-        .invoke_handler(&function.loaded, event, &invocation, &function.env, &limits)
-        .await;
     let label = function.loaded.label();
+    let invoked = if function.loaded.kind() == ContractKind::Handler {
+        let invocation = Invocation {
+            request_id: request_id.to_owned(),
+            function_name: meta.name.clone(),
+            function_version: meta.version.to_string(),
+            invoked_function_arn: format!(
+                "arn:aws:lambda:{}:{}:function:{}:{}",
+                crate::aws::lambda::DEFAULT_REGION,
+                lambda::DEFAULT_ACCOUNT_ID,
+                meta.name,
+                meta.version
+            ),
+        };
+        let event = String::from_utf8(event)
+            .map_err(|_| InvokeError::Other("the event is not UTF-8 JSON".into()))?;
+        runtime
+            .invoke_handler(&function.loaded, event, &invocation, &function.env, &limits)
+            .await
+    } else {
+        let run = runtime
+            .invoke_command(&function.loaded, event, &function.env, &limits)
+            .await;
+        crate::wasm::Invoked {
+            // Lambda's answer is JSON text: bytes that are not UTF-8 are no answer.
+            result: run.result.and_then(|out| {
+                String::from_utf8(out).map(Outcome::Ok).map_err(|_| {
+                    InvokeError::Other("the function wrote an answer that is not UTF-8".into())
+                })
+            }),
+            report: run.report,
+            log: run.log,
+        }
+    };
     for line in String::from_utf8_lossy(&invoked.log).lines() {
         tracing::info!(target: "gw::function", request_id, function = label, "{line}");
     }
@@ -308,7 +318,9 @@ pub async fn run_lambda(
         let mut output = invoked.log.clone();
         match &invoked.result {
             // What Lambda's runtime prints for a crashed or timed-out invocation.
-            Err(e) => output.extend_from_slice(format!("{request_id} Task failed: {e}\n").as_bytes()),
+            Err(e) => {
+                output.extend_from_slice(format!("{request_id} Task failed: {e}\n").as_bytes())
+            }
             // And for a function error: the error's JSON.
             Ok(Outcome::Error(e)) => output.extend_from_slice(
                 format!(

@@ -203,3 +203,31 @@ async fn at_most_concurrency_invocations_run_at_once_and_the_rest_wait_or_are_th
     );
     assert_eq!(spans.len() + throttled, 8);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wasi_command_is_logged_as_lambda_logs_too() {
+    // The stdin/stdout contract: a fresh instance per request, so every REPORT is a cold one
+    // without an init phase; the guest's stderr is the output between START and END.
+    let gw = setup("cmd", "hello", &["--env", "HELLO_LOG=1"], 5_000);
+    let server = gw.serve(&[]);
+    let c = client();
+    for _ in 0..3 {
+        assert_eq!(call(&c, &server, "name=log").await.status, 200);
+    }
+    let log = logs(&gw, "cmd");
+    assert_eq!(log.matches("START RequestId: ").count(), 3, "{log}");
+    assert_eq!(log.matches("END RequestId: ").count(), 3, "{log}");
+    let reports: Vec<&str> = log.lines().filter(|l| l.starts_with("REPORT ")).collect();
+    assert_eq!(reports.len(), 3, "{log}");
+    for r in reports {
+        assert!(
+            r.contains("Max Memory Used: ") && !r.contains("Init Duration"),
+            "{r}"
+        );
+    }
+    let first_end = log.find("END RequestId").unwrap();
+    assert!(
+        log[..first_end].lines().count() >= 2,
+        "the guest's line is in the block: {log}"
+    );
+}
