@@ -703,7 +703,7 @@ fn spawn_epoch_ticker(
                 }
                 // About once a second, drop environments idle for longer than IDLE_TTL.
                 ticks = ticks.wrapping_add(1);
-                if ticks % 100 == 0 {
+                if ticks.is_multiple_of(100) {
                     for pool in live_pools(&pools) {
                         pool.sweep(IDLE_TTL);
                     }
