@@ -102,6 +102,11 @@ pub fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result
             };
             let (v, kind) =
                 control::put_function(&store, &name, &bytes, memory, timeout, &env, &settings)?;
+            if concurrency.is_some() && kind != gw::wasm::ContractKind::Handler {
+                eprintln!(
+                    "gw: warning: --concurrency applies to handler-world functions only; {kind} functions start a fresh instance per request"
+                );
+            }
             if json.json {
                 return print_json(&v);
             }
@@ -194,7 +199,7 @@ pub fn logs(state: &Option<PathBuf>, name: &str, follow: bool) -> Result<()> {
             file = std::fs::File::open(&path).ok();
         }
         if let Some(f) = file.as_mut() {
-            // A log shorter than what was read was replaced (function deleted and put again).
+            // A log shorter than what was read was truncated or replaced: read it from the start.
             let len = f.metadata().map(|m| m.len()).unwrap_or(0);
             if len < pos {
                 pos = 0;

@@ -3,8 +3,7 @@
 //
 //   node build.mjs <build dir> <handler, e.g. index.handler> <wit dir> <out.wasm>
 //
-// <build dir> holds a copy of the user's code and glue.js (gw copies both there; glue.js next to
-// this script is used when the build dir has none). Steps:
+// <build dir> holds a copy of the user's code; glue.js is the one next to this script. Steps:
 //   1. resolve the handler's module like Lambda's Node runtime: <module>.js, .mjs, .cjs;
 //   2. bundle it with esbuild into one CommonJS-format function body (ES modules, CommonJS,
 //      relative imports and node_modules packages all end up in one source, because the module's
@@ -138,7 +137,8 @@ if (!error) {
 }
 
 // 3. The entry module: glue.js with its placeholders filled.
-const gluePath = existsSync(join(buildDir, "glue.js")) ? join(buildDir, "glue.js") : join(HERE, "glue.js");
+// Always gw's own template next to this script (a user file named glue.js is the user's).
+const gluePath = join(HERE, "glue.js");
 let glue = await readFile(gluePath, "utf8");
 const fill = (marker, text) => {
   if (!glue.includes(marker)) {

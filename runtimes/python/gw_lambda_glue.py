@@ -460,14 +460,33 @@ def _stream_name(version):
     return _log_stream_name
 
 
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:
+            pass
+
+
 class WitWorld:
     """The world's exports, as componentize-py's generated `wit_world.WitWorld` asks for."""
 
     def init(self) -> None:
-        if not _initialised:
-            _init()
+        try:
+            if not _initialised:
+                _init()
+        finally:
+            _flush()
 
     def handle(self, event, context) -> str:
+        try:
+            return self._handle(event, context)
+        finally:
+            # WASI stdout is not a terminal, so Python buffers it: what the handler printed
+            # belongs to this invocation's log.
+            _flush()
+
+    def _handle(self, event, context) -> str:
         if not _initialised:
             _init()
         if isinstance(_handler, _Fault):

@@ -104,9 +104,12 @@ pub fn build(
             code.display()
         )));
     }
-    let files = code_files(code)?;
+    let files = read_code(code)?;
+    if language == Language::Python {
+        check_python_module(handler, &files, code)?;
+    }
     let toolchains = toolchains_dir();
-    let key = build_key(language, handler, code, &files)?;
+    let key = build_key(language, handler, &files);
     let cached_path = toolchains.join("builds").join(format!("{key}.wasm"));
     let started = Instant::now();
     if let Ok(wasm) = std::fs::read(&cached_path) {
@@ -116,9 +119,13 @@ pub fn build(
             seconds: started.elapsed().as_secs_f64(),
         });
     }
-    let work = tempfile::tempdir().map_err(io("cannot make a build directory"))?;
+    // Inside the toolchain directory, not /tmp: a bundler looking for node_modules in the
+    // build directory's parents must find none a stranger could have planted.
+    std::fs::create_dir_all(&toolchains)
+        .map_err(io(format!("cannot make {}", toolchains.display())))?;
+    let work = tempfile::tempdir_in(&toolchains).map_err(io("cannot make a build directory"))?;
     let build_dir = work.path().join("build");
-    copy_code(code, &files, &build_dir)?;
+    write_code(&files, &build_dir)?;
     let wit_dir = work.path().join("wit");
     std::fs::create_dir_all(&wit_dir).map_err(io("cannot write the WIT"))?;
     std::fs::write(wit_dir.join("handler.wit"), WIT).map_err(io("cannot write the WIT"))?;
@@ -169,13 +176,29 @@ fn check_handler(handler: &str) -> Result<()> {
     }
 }
 
-/// Every file under `code` (relative paths, sorted), leaving out caches and VCS directories.
-fn code_files(code: &Path) -> Result<Vec<PathBuf>> {
+/// A file of the code directory: its path relative to it, and its content.
+type CodeFile = (PathBuf, Vec<u8>);
+
+/// Every file under `code` (relative paths, sorted), read once, leaving out caches and VCS
+/// directories. Symbolic links are followed when they stay inside `code` (a pnpm
+/// `node_modules`, a shared module linked in); one that leads outside is an error naming it.
+fn read_code(code: &Path) -> Result<Vec<CodeFile>> {
     const SKIP: [&str; 4] = [".git", "__pycache__", ".venv", ".DS_Store"];
+    const MAX_FILES: usize = 20_000;
+    let root = code
+        .canonicalize()
+        .map_err(io(format!("cannot read {}", code.display())))?;
     let mut out = Vec::new();
     let mut stack = vec![PathBuf::new()];
+    let mut seen_dirs = std::collections::HashSet::new();
     while let Some(rel) = stack.pop() {
-        let dir = code.join(&rel);
+        let dir = root.join(&rel);
+        let real = dir
+            .canonicalize()
+            .map_err(io(format!("cannot read {}", dir.display())))?;
+        if !seen_dirs.insert(real) {
+            continue; // a link cycle
+        }
         let entries =
             std::fs::read_dir(&dir).map_err(io(format!("cannot read {}", dir.display())))?;
         for entry in entries {
@@ -185,29 +208,64 @@ fn code_files(code: &Path) -> Result<Vec<PathBuf>> {
                 continue;
             }
             let path = rel.join(&name);
-            let kind = entry
-                .file_type()
-                .map_err(io(format!("cannot read {}", entry.path().display())))?;
-            if kind.is_dir() {
+            let full = entry.path();
+            let real = full.canonicalize().map_err(io(format!(
+                "cannot read {} (a broken link?)",
+                full.display()
+            )))?;
+            if !real.starts_with(&root) {
+                return Err(invalid(format!(
+                    "{} links to {}, outside --code {}: copy what it points at into the code directory",
+                    full.display(),
+                    real.display(),
+                    code.display()
+                )));
+            }
+            let meta =
+                std::fs::metadata(&full).map_err(io(format!("cannot read {}", full.display())))?;
+            if meta.is_dir() {
                 stack.push(path);
-            } else if kind.is_file() {
-                out.push(path);
+            } else if meta.is_file() {
+                let bytes =
+                    std::fs::read(&full).map_err(io(format!("cannot read {}", full.display())))?;
+                out.push((path, bytes));
+            }
+            if out.len() > MAX_FILES {
+                return Err(invalid(format!(
+                    "--code {} holds more than {MAX_FILES} files: give the directory of the function's code only",
+                    code.display()
+                )));
             }
         }
-        if out.len() > 20_000 {
-            return Err(invalid(format!(
-                "--code {} holds more than 20,000 files: give the directory of the function's code only",
-                code.display()
-            )));
-        }
     }
-    out.sort();
+    out.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(out)
+}
+
+/// A Python handler's module must be in the code: `app.handler` → `app.py` (or a package
+/// `app/__init__.py`), `pkg.mod.handler` → `pkg/mod.py`, `src/app.handler` → `src/app.py`.
+fn check_python_module(handler: &str, files: &[CodeFile], code: &Path) -> Result<()> {
+    let Some((module, _)) = handler.rsplit_once('.') else {
+        return Ok(()); // check_handler refused it already
+    };
+    let base = module.replace('.', "/");
+    let candidates = [format!("{base}.py"), format!("{base}/__init__.py")];
+    if files
+        .iter()
+        .any(|(p, _)| candidates.iter().any(|c| p == Path::new(c)))
+    {
+        return Ok(());
+    }
+    Err(invalid(format!(
+        "--handler {handler}: there is no {} in --code {}; give the module's file name without .py and the function's name, like app.handler for handler() in app.py",
+        candidates[0],
+        code.display()
+    )))
 }
 
 /// The build cache key: everything that goes into the component (tools, glue, WIT, handler, and
 /// each file's path and content).
-fn build_key(language: Language, handler: &str, code: &Path, files: &[PathBuf]) -> Result<String> {
+fn build_key(language: Language, handler: &str, files: &[CodeFile]) -> String {
     let mut h = Sha256::new();
     let tools = match language {
         Language::Python => format!("python componentize-py {COMPONENTIZE_PY}\n{PY_GLUE}"),
@@ -219,27 +277,25 @@ fn build_key(language: Language, handler: &str, code: &Path, files: &[PathBuf]) 
     h.update(WIT.as_bytes());
     h.update(handler.as_bytes());
     h.update([0]);
-    for rel in files {
-        let bytes = std::fs::read(code.join(rel))
-            .map_err(io(format!("cannot read {}", code.join(rel).display())))?;
+    for (rel, bytes) in files {
         h.update(rel.to_string_lossy().as_bytes());
         h.update([0]);
         h.update((bytes.len() as u64).to_le_bytes());
-        h.update(&bytes);
+        h.update(bytes);
     }
-    Ok(hex::encode(h.finalize()))
+    hex::encode(h.finalize())
 }
 
-fn copy_code(code: &Path, files: &[PathBuf], to: &Path) -> Result<()> {
-    for rel in files {
+/// Writes the code (as read, so what is built is what was hashed) into the build directory.
+fn write_code(files: &[CodeFile], to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(io(format!("cannot write {}", to.display())))?;
+    for (rel, bytes) in files {
         let dest = to.join(rel);
         if let Some(dir) = dest.parent() {
             std::fs::create_dir_all(dir).map_err(io(format!("cannot write {}", dir.display())))?;
         }
-        std::fs::copy(code.join(rel), &dest)
-            .map_err(io(format!("cannot copy {}", code.join(rel).display())))?;
+        std::fs::write(&dest, bytes).map_err(io(format!("cannot write {}", dest.display())))?;
     }
-    std::fs::create_dir_all(to).map_err(io(format!("cannot write {}", to.display())))?;
     Ok(())
 }
 

@@ -38,6 +38,10 @@ pub use self::HandlerError as GuestError;
 /// for minutes, unspecified; gw keeps them 5).
 pub const IDLE_TTL: Duration = Duration::from_secs(300);
 
+/// How long an environment's start (instantiation and `init`) may take: Lambda's init phase
+/// limit, separate from the invocation's timeout.
+pub const INIT_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// What Lambda's context carries for one invocation (the deadline is computed from the limits).
 #[derive(Debug, Clone, Default)]
 pub struct Invocation {
@@ -204,7 +208,8 @@ impl Runtime {
             Some(env) => env,
             None => {
                 let started = Instant::now();
-                match self.start_env(pool, env, limits, deadline).await {
+                let init_deadline = started + INIT_TIMEOUT;
+                match self.start_env(pool, env, limits, init_deadline).await {
                     Ok(env) => {
                         report.init_duration = Some(started.elapsed());
                         env
@@ -222,6 +227,11 @@ impl Runtime {
         };
         report.environment = env.id;
 
+        // The function's time starts once its environment is ready (Lambda's init phase has a
+        // budget of its own).
+        let invoke_started = Instant::now();
+        let deadline = invoke_started + limits.timeout;
+        env.refused.store(false, Ordering::Relaxed);
         let ctx = Context {
             aws_request_id: invocation.request_id.clone(),
             function_name: invocation.function_name.clone(),
@@ -230,7 +240,6 @@ impl Runtime {
             memory_limit_in_mb: u32::try_from(limits.memory_bytes >> 20).unwrap_or(u32::MAX),
             deadline_ms: deadline_epoch_ms(deadline),
         };
-        let invoke_started = Instant::now();
         arm_deadline(&mut env.store, deadline);
         let call = env.handler.call_handle(&mut env.store, &event, &ctx);
         let result = match tokio::time::timeout_at(deadline, call).await {
@@ -267,13 +276,7 @@ impl Runtime {
         limits: &Limits,
         deadline: Instant,
     ) -> Result<Env, (InvokeError, Vec<u8>)> {
-        let slot = match self.inner.slots.clone().try_acquire_owned() {
-            Ok(s) => s,
-            Err(_) => {
-                self.reclaim_idle();
-                self.slot(deadline).await.map_err(|e| (e, Vec::new()))?
-            }
-        };
+        let slot = self.slot(deadline).await.map_err(|e| (e, Vec::new()))?;
         let output = LogPipe::new(MAX_LOG_BYTES);
         let (limiter, refused) = Limiter::new(memory_limit(limits));
         let peak = limiter.peak();

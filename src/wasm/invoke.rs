@@ -258,10 +258,26 @@ impl Runtime {
         if let Ok(permit) = slots.clone().try_acquire_owned() {
             return Ok(permit);
         }
-        match tokio::time::timeout_at(deadline, slots.acquire_owned()).await {
-            Ok(Ok(permit)) => Ok(permit),
-            Ok(Err(_closed)) => Err(InvokeError::Other("the runtime is shutting down".into())),
-            Err(_elapsed) => Err(InvokeError::Busy),
+        // Every slot is taken. Idle warm environments hold slots without ever giving them back
+        // on their own, so while waiting, keep asking one (of any handler function) to give its
+        // slot up.
+        loop {
+            self.reclaim_idle();
+            if let Ok(permit) = slots.clone().try_acquire_owned() {
+                return Ok(permit);
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(InvokeError::Busy);
+            }
+            let wait = deadline.min(now + std::time::Duration::from_millis(20));
+            match tokio::time::timeout_at(wait, slots.clone().acquire_owned()).await {
+                Ok(Ok(permit)) => return Ok(permit),
+                Ok(Err(_closed)) => {
+                    return Err(InvokeError::Other("the runtime is shutting down".into()))
+                }
+                Err(_elapsed) => {}
+            }
         }
     }
 }

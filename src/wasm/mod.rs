@@ -354,14 +354,15 @@ impl Hasher for ShaHasher {
 fn engine_config() -> Config {
     let mut pool = PoolingAllocationConfig::default();
     let n = MAX_CONCURRENT_INSTANCES;
+    // A componentized Python handler instantiates 14 core modules, a JavaScript one 4.
     pool.total_component_instances(n)
-        .total_core_instances(8 * n)
+        .total_core_instances(24 * n)
         .total_memories(2 * n)
-        .total_tables(4 * n)
+        .total_tables(8 * n)
         .total_stacks(n)
-        .max_core_instances_per_component(16)
+        .max_core_instances_per_component(32)
         .max_memories_per_component(4)
-        .max_tables_per_component(8)
+        .max_tables_per_component(16)
         // Hard ceiling; each function's own limit is enforced below it by `StoreLimits`.
         .max_memory_size(MAX_MEMORY_BYTES as usize)
         .linear_memory_keep_resident(1 << 20)
@@ -402,7 +403,8 @@ impl Runtime {
 
         let stop_ticker = Arc::new(AtomicBool::new(false));
         let pools: Pools = Arc::default();
-        spawn_epoch_ticker(engine.weak(), stop_ticker.clone(), pools.clone())?;
+        spawn_epoch_ticker(engine.weak(), stop_ticker.clone())?;
+        spawn_idle_sweeper(stop_ticker.clone(), pools.clone())?;
 
         Ok(Runtime {
             inner: Arc::new(Inner {
@@ -420,7 +422,7 @@ impl Runtime {
 
     /// Gives up the least recently used idle environment of any handler function, so its
     /// instance slot can start another.
-    fn reclaim_idle(&self) {
+    pub(crate) fn reclaim_idle(&self) {
         let pools = live_pools(&self.inner.pools);
         if let Some(pool) = pools
             .iter()
@@ -689,29 +691,37 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), WasmError> {
 fn spawn_epoch_ticker(
     engine: wasmtime::EngineWeak,
     stop: Arc<AtomicBool>,
-    pools: Pools,
 ) -> Result<(), WasmError> {
     std::thread::Builder::new()
         .name("gw-wasm-epoch".into())
         .spawn(move || {
-            let mut ticks = 0u32;
             while !stop.load(Ordering::Relaxed) {
                 std::thread::sleep(EPOCH_TICK);
                 match engine.upgrade() {
                     Some(engine) => engine.increment_epoch(),
                     None => break,
                 }
-                // About once a second, drop environments idle for longer than IDLE_TTL.
-                ticks = ticks.wrapping_add(1);
-                if ticks.is_multiple_of(100) {
-                    for pool in live_pools(&pools) {
-                        pool.sweep(IDLE_TTL);
-                    }
-                }
             }
         })
         .map(drop)
         .map_err(|e| WasmError::Engine(format!("cannot start the epoch ticker thread: {e}")))
+}
+
+/// Once a second, drops warm environments idle for longer than [`IDLE_TTL`] (on a thread of its
+/// own: tearing down a store of a large component takes time the epoch ticker must not lose).
+fn spawn_idle_sweeper(stop: Arc<AtomicBool>, pools: Pools) -> Result<(), WasmError> {
+    std::thread::Builder::new()
+        .name("gw-wasm-sweeper".into())
+        .spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_secs(1));
+                for pool in live_pools(&pools) {
+                    pool.sweep(IDLE_TTL);
+                }
+            }
+        })
+        .map(drop)
+        .map_err(|e| WasmError::Engine(format!("cannot start the idle sweeper thread: {e}")))
 }
 
 #[cfg(test)]

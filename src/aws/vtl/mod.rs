@@ -110,6 +110,11 @@ fn parsed(template: &str) -> Result<std::rc::Rc<Vec<Node>>, VtlError> {
 }
 
 /// Whether `template` is plain text: nothing in it is VTL, it renders as itself.
+/// The value a JSONPath (`$.a.b[0]`, as `$input.path` reads it) selects from `root`.
+pub fn select_json(root: &serde_json::Value, path: &str) -> Option<serde_json::Value> {
+    json_path::json_path(root, path)
+}
+
 pub fn is_literal(template: &str) -> bool {
     !template.contains(['$', '#', '\\'])
 }

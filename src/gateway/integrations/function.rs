@@ -90,7 +90,17 @@ pub fn load_all(store: &Store, cache: &mut FunctionCache) -> Result<Functions, S
         let key = (meta.name.clone(), meta.version);
         keep.insert(key.clone());
         let live = match cache.loaded.get(&key) {
-            Some(l) if l.meta.sha256 == meta.sha256 => l.clone(),
+            // Versions are immutable, but a function deleted and put again reuses numbers.
+            Some(l)
+                if l.meta.sha256 == meta.sha256
+                    && l.meta.created_date == meta.created_date
+                    && l.meta.environment == meta.environment
+                    && l.meta.concurrency == meta.concurrency
+                    && l.meta.memory_mb == meta.memory_mb
+                    && l.meta.timeout_seconds == meta.timeout_seconds =>
+            {
+                l.clone()
+            }
             _ => {
                 let Some((_, wasm)) =
                     store.read(|tx| tx.function(&meta.name, Some(meta.version)))?
@@ -141,7 +151,7 @@ fn config_error(detail: String) -> GatewayError {
     GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
 }
 
-fn invoke_error(label: &str, e: InvokeError) -> GatewayError {
+pub(super) fn invoke_error(label: &str, e: InvokeError) -> GatewayError {
     tracing::warn!("function {label}: {e}");
     let origin = match e {
         InvokeError::Timeout => Origin::FunctionTimeout,
@@ -263,20 +273,80 @@ impl Called {
     }
 }
 
-/// Runs a Lambda-style function on `event` with its own limits (and at most `timeout`). A
-/// handler-world function runs in a warm environment and its invocation is written to the
-/// function's log (`START`, output, `END`, `REPORT`).
+/// Runs a Lambda-style function on `event` with its own limits (and at most `timeout`, the
+/// integration's), and writes the invocation to the function's log (`START`, output, `END`,
+/// `REPORT`). A handler-world function runs in a warm environment. The invocation runs in a task
+/// of its own, so a client that goes away does not cut the function off halfway (and does not
+/// cost its warm environment).
+///
+/// As Lambda reports them, a handler's error, a failed init and the function's own timeout (when
+/// it is shorter than the integration's) are function errors ([`Called::Error`]); the
+/// integration's timeout, a crash and throttling are [`InvokeError`]s.
 pub async fn run_lambda(
     functions: &Functions,
     runtime: &Runtime,
-    function: &LiveFunction,
+    function: &Arc<LiveFunction>,
     event: Vec<u8>,
     timeout: Duration,
     request_id: &str,
 ) -> Result<Called, InvokeError> {
     let limits = limits(function, timeout);
+    let own_timeout = Duration::from_secs(function.meta.timeout_seconds.max(1) as u64);
+    let task = tokio::spawn(invoke_and_log(
+        runtime.clone(),
+        function.clone(),
+        functions.logs.clone(),
+        event,
+        limits,
+        request_id.to_owned(),
+    ));
+    let result = match task.await {
+        Ok(r) => r,
+        Err(e) => Err(InvokeError::Other(format!(
+            "the invocation task failed: {e}"
+        ))),
+    };
+    match result {
+        Ok(Outcome::Ok(json)) => Ok(Called::Result(json.into_bytes())),
+        Ok(Outcome::Error(e)) => Ok(Called::Error(serde_json::json!({
+            "errorMessage": e.error_message,
+            "errorType": e.error_type,
+            "stackTrace": e.stack_trace,
+        }))),
+        Err(InvokeError::InitFailed {
+            error_type,
+            message,
+        }) => Ok(Called::Error(serde_json::json!({
+            "errorMessage": message,
+            "errorType": error_type,
+        }))),
+        // The function's own limit fired before the integration's: Lambda's timeout error.
+        Err(InvokeError::Timeout) if own_timeout < timeout => {
+            Ok(Called::Error(serde_json::json!({
+                "errorMessage": format!(
+                    "{} {request_id} Task timed out after {:.2} seconds",
+                    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                    own_timeout.as_secs_f64()
+                ),
+                "errorType": "Sandbox.Timedout",
+            })))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// One invocation and its log entry.
+async fn invoke_and_log(
+    runtime: Runtime,
+    function: Arc<LiveFunction>,
+    logs: Option<Arc<FunctionLogs>>,
+    event: Vec<u8>,
+    limits: Limits,
+    request_id: String,
+) -> Result<Outcome, InvokeError> {
     let meta = &function.meta;
     let label = function.loaded.label();
+    let request_id = request_id.as_str();
     let invoked = if function.loaded.kind() == ContractKind::Handler {
         let invocation = Invocation {
             request_id: request_id.to_owned(),
@@ -313,9 +383,11 @@ pub async fn run_lambda(
     for line in String::from_utf8_lossy(&invoked.log).lines() {
         tracing::info!(target: "gw::function", request_id, function = label, "{line}");
     }
-    if let Some(logs) = &functions.logs {
+    // A throttled request never reached the function: Lambda logs nothing for it.
+    let throttled = matches!(invoked.result, Err(InvokeError::Throttled));
+    if let (Some(logs), false) = (&logs, throttled) {
         let version = meta.version.to_string();
-        let mut output = invoked.log.clone();
+        let mut output = invoked.log;
         match &invoked.result {
             // What Lambda's runtime prints for a crashed or timed-out invocation.
             Err(e) => {
@@ -333,14 +405,7 @@ pub async fn run_lambda(
         }
         logs.write(&meta.name, &version, request_id, &output, &invoked.report);
     }
-    match invoked.result? {
-        Outcome::Ok(json) => Ok(Called::Result(json.into_bytes())),
-        Outcome::Error(e) => Ok(Called::Error(serde_json::json!({
-            "errorMessage": e.error_message,
-            "errorType": e.error_type,
-            "stackTrace": e.stack_trace,
-        }))),
-    }
+    invoked.result
 }
 
 /// The function's memory limit, and its timeout capped at `timeout`.

@@ -9,7 +9,7 @@
 
 use super::function::{self, Called, Functions};
 use super::RequestCx;
-use crate::aws::gateway_response::{GatewayError, Origin, ResponseType};
+use crate::aws::gateway_response::{GatewayError, ResponseType};
 use crate::aws::uri::aws_service;
 use crate::model::{Integration, IntegrationResponse};
 use crate::net::body::{self, Body};
@@ -70,11 +70,13 @@ pub async fn invoke<'f>(
                 .to_owned();
             (serde_json::to_vec(&e).unwrap_or_default(), Some(message))
         }
-        Err(InvokeError::Timeout) => {
-            return Err(GatewayError::new(ResponseType::IntegrationTimeout)
-                .from_origin(Origin::FunctionTimeout))
-        }
-        Err(InvokeError::Throttled) => return Err(GatewayError::new(ResponseType::Throttled)),
+        // The integration's timeout, throttling, and gw's own failures answer as for a proxy.
+        Err(
+            e @ (InvokeError::Timeout
+            | InvokeError::Throttled
+            | InvokeError::Busy
+            | InvokeError::Other(_)),
+        ) => return Err(function::invoke_error(label, e)),
         // A crashed invocation is an unhandled function error, as Lambda reports it.
         Err(e) => {
             let message = format!(
@@ -104,15 +106,14 @@ pub async fn invoke<'f>(
 }
 
 /// The integration response for a result (`error_message` None) or an error: a selection
-/// pattern matching the whole error message, else `default` (for a result, always `default`).
+/// pattern matching the whole error message, else `default`. A result has no error message:
+/// patterns are matched against the empty string, so a catch-all such as `.*` takes results too,
+/// as on AWS.
 fn select<'a>(
     responses: &'a std::collections::BTreeMap<String, IntegrationResponse>,
     error_message: Option<&str>,
 ) -> Option<&'a IntegrationResponse> {
-    match error_message {
-        Some(m) => super::mock::select_response(responses, m),
-        None => responses.get("default"),
-    }
+    super::mock::select_response(responses, error_message.unwrap_or(""))
 }
 
 /// The method's answer from the selected integration response and the function's payload.
@@ -152,11 +153,15 @@ fn respond(
         let Some(name) = target.strip_prefix("method.response.header.") else {
             continue;
         };
-        // `integration.response.body.FIELD`: a top-level field of the function's JSON.
+        // `integration.response.body.JSON-EXPRESSION`: a value in the function's JSON
+        // (`errorMessage`, `a.b`, `a[0]`).
         let value = match source.strip_prefix("integration.response.body.") {
-            Some(field) => payload_json.as_ref().and_then(|v| match v.get(field)? {
-                serde_json::Value::String(s) => Some(s.clone()),
-                other => Some(other.to_string()),
+            Some(path) => payload_json.as_ref().and_then(|v| {
+                match crate::aws::vtl::select_json(v, &format!("$.{path}"))? {
+                    serde_json::Value::String(s) => Some(s),
+                    serde_json::Value::Null => None,
+                    other => Some(other.to_string()),
+                }
             }),
             None => cx.mapping_source(source),
         };
