@@ -9,13 +9,16 @@
 # gw-wasm-python, gw-wasm-javascript).
 #
 #   scripts/bench-handlers.sh
+#   GW=/path/to/gw scripts/bench-handlers.sh     # another build (default: cargo build --release)
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
 scripts/build-functions.sh >/dev/null
-cargo build --release --locked --bin gw >/dev/null
-gw="$root/target/release/gw"
+if [ -z "${GW:-}" ]; then
+    cargo build --release --locked --bin gw >/dev/null
+fi
+gw="${GW:-$root/target/release/gw}"
 work="$(mktemp -d)"
 server_pid=""
 cleanup() {

@@ -6,12 +6,51 @@
 use aws_lambda_events::apigw::{ApiGatewayProxyRequest, ApiGatewayProxyResponse};
 use aws_lambda_events::encodings::Body;
 use aws_lambda_events::http::{HeaderMap, HeaderValue};
+use serde::de::IgnoredAny;
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 wit_bindgen::generate!({ path: "../../wit/handler.wit", world: "handler" });
 
 static COUNT: AtomicU64 = AtomicU64::new(0);
+
+/// The event's top-level keys and its `requestContext`'s, sorted, values skipped.
+struct Keys {
+    top: BTreeMap<String, IgnoredAny>,
+    request_context: BTreeMap<String, IgnoredAny>,
+}
+
+impl<'de> serde::Deserialize<'de> for Keys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = Keys;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an event object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Keys, A::Error> {
+                let mut keys = Keys {
+                    top: BTreeMap::new(),
+                    request_context: BTreeMap::new(),
+                };
+                while let Some(k) = map.next_key::<String>()? {
+                    if k == "requestContext" {
+                        keys.request_context = map
+                            .next_value::<Option<BTreeMap<String, IgnoredAny>>>()?
+                            .unwrap_or_default();
+                        keys.top.insert(k, IgnoredAny);
+                    } else {
+                        let v = map.next_value::<IgnoredAny>()?;
+                        keys.top.insert(k, v);
+                    }
+                }
+                Ok(keys)
+            }
+        }
+        d.deserialize_map(Visit)
+    }
+}
 
 /// The answer's body, fields in this order in all three languages.
 #[derive(serde::Serialize)]
@@ -53,14 +92,10 @@ impl Guest for Hello_ {
         let count = COUNT.fetch_add(1, Ordering::Relaxed) + 1;
         let req: ApiGatewayProxyRequest = serde_json::from_str(&event)
             .map_err(|e| fail("Runtime.UnmarshalError", e.to_string()))?;
-        // The keys as the event has them (the typed struct would add every field it knows).
-        let raw: serde_json::Map<String, serde_json::Value> =
-            serde_json::from_str(&event).map_err(|e| fail("Runtime.UnmarshalError", e.to_string()))?;
-        let keys = |m: Option<&serde_json::Map<String, serde_json::Value>>| {
-            let mut k: Vec<String> = m.map(|m| m.keys().cloned().collect()).unwrap_or_default();
-            k.sort();
-            k
-        };
+        // The keys as the event has them (the typed struct would add every field it knows),
+        // read without building the values.
+        let raw: Keys = serde_json::from_str(&event)
+            .map_err(|e| fail("Runtime.UnmarshalError", e.to_string()))?;
         let name = req
             .query_string_parameters
             .first("name")
@@ -80,8 +115,8 @@ impl Guest for Hello_ {
         let r2 = remaining_ms(&context);
         let body = Hello {
             message: format!("Hello, {name}!"),
-            event_keys: keys(Some(&raw)),
-            request_context_keys: keys(raw.get("requestContext").and_then(|v| v.as_object())),
+            event_keys: raw.top.into_keys().collect(),
+            request_context_keys: raw.request_context.into_keys().collect(),
             function_name: context.function_name,
             request_id: context.aws_request_id,
             remaining_ms: [r1, r2],
