@@ -67,6 +67,14 @@ enum Command {
     Function(FunctionCommand),
     /// List WebAssembly functions and their versions.
     Functions(JsonFlag),
+    /// Local Cognito user pool commands: create, delete (tokens for tests, without AWS).
+    #[command(subcommand, name = "user-pool")]
+    UserPool(commands::user_pools::UserPoolCommand),
+    /// List local user pools.
+    #[command(name = "user-pools")]
+    UserPools(JsonFlag),
+    /// Print a signed ID or access token of a local user pool.
+    Token(commands::user_pools::TokenArgs),
     /// Show a function's log: START, its output, END and REPORT per invocation, as Lambda's.
     Logs {
         /// The function's name.
@@ -101,6 +109,7 @@ impl Command {
             | Command::Promote(_)
             | Command::Rollback(_)
             | Command::Function(_)
+            | Command::UserPool(_)
             | Command::ApiKey(_) => true,
             Command::Stage(s) => s.changes_state(),
             Command::Canary(c) => c.changes_state(),
@@ -110,6 +119,8 @@ impl Command {
             | Command::Deployments(_)
             | Command::Functions(_)
             | Command::Logs { .. }
+            | Command::UserPools(_)
+            | Command::Token(_)
             | Command::ApiKeys(_)
             | Command::Serve(_)
             | Command::Invoke(_)
@@ -149,6 +160,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Function(cmd) => functions::function_command(state, cmd),
         Command::Functions(json) => functions::functions(state, json),
         Command::Logs { function, follow } => functions::logs(state, &function, follow),
+        Command::UserPool(cmd) => commands::user_pools::user_pool_command(state, cmd),
+        Command::UserPools(json) => commands::user_pools::list(state, json),
+        Command::Token(args) => commands::user_pools::token(state, args),
         Command::ApiKey(cmd) => keys::api_key_command(state, cmd),
         Command::ApiKeys(json) => keys::api_keys(state, json),
         Command::Invoke(args) => invoke::invoke(state, args),

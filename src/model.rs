@@ -78,6 +78,9 @@ pub struct Method {
     pub authorization_type: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorizer_id: Option<String>,
+    /// A Cognito authorizer's required scopes (any one of them, in an access token).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub authorization_scopes: Vec<String>,
     #[serde(default)]
     pub api_key_required: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -526,4 +529,19 @@ pub struct HistoryEntry {
     pub deployment_id: String,
     /// The canary's deployment (the one acted on, for a promote or rollback).
     pub canary_deployment_id: Option<String>,
+}
+
+/// A local Cognito user pool (beyond AWS): its id (shaped like Cognito's, and the one the API's
+/// `providerARNs` name), app clients and RSA signing key; `gw token` signs its tokens and gw
+/// serves its JWKS, so Cognito authorizers can be tested without AWS.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserPool {
+    pub id: String,
+    pub name: String,
+    #[serde(default)]
+    pub clients: Vec<String>,
+    /// `aws::jwt::SigningKey::to_json`.
+    pub key: serde_json::Value,
+    pub created_date: i64,
 }

@@ -9,6 +9,7 @@ pub mod keys;
 pub mod release;
 pub mod serve;
 pub mod stages;
+pub mod user_pools;
 
 use anyhow::{bail, Result};
 use clap::Args;

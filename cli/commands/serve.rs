@@ -26,6 +26,11 @@ pub struct ServeArgs {
     /// server).
     #[arg(long)]
     no_metrics: bool,
+    /// The keys of a user pool (or JWT issuer) gw does not hold: POOL_ID=FILE or POOL_ID=URL
+    /// (http://; read once at start, 5 s timeout), or ISSUER_URL=FILE for a JWT authorizer's
+    /// issuer (repeatable). Local pools (`gw user-pool create`) need nothing.
+    #[arg(long = "jwks", value_name = "POOL_ID=FILE|URL")]
+    jwks: Vec<String>,
 }
 
 #[derive(Args)]
@@ -112,6 +117,7 @@ fn run_server(
         },
     };
     runtime()?.block_on(async move {
+        let issuers = load_jwks(&args.jwks).await?;
         let listener = bind(&args.listen, "is another gw (or LocalStack) running?").await?;
         if let Some(functions) = &demo {
             gw::demo::prepare(&store, &listener, functions.as_deref()).await?;
@@ -124,11 +130,72 @@ fn run_server(
                 None => gw::gateway::access_log::Sink::Stdout,
             },
             metrics: !args.no_metrics,
+            issuers,
             ..Default::default()
         };
         gw::server::run(listener, store, config, gw::server::shutdown_signal()).await?;
         Ok(())
     })
+}
+
+/// `--jwks KEY=SOURCE`: each source's keys, under the issuer its key names.
+async fn load_jwks(items: &[String]) -> Result<gw::gateway::jwt::Issuers> {
+    let mut issuers = gw::gateway::jwt::Issuers::default();
+    for item in items {
+        let Some((key, source)) = item
+            .split_once('=')
+            .filter(|(k, s)| !k.is_empty() && !s.is_empty())
+        else {
+            bail!(
+                "--jwks {item:?} is not POOL_ID=FILE|URL, like --jwks us-east-1_AbC123=jwks.json"
+            );
+        };
+        let text = if source.starts_with("https://") {
+            bail!(
+                "--jwks {key}={source}: gw does not fetch over https yet; download it (curl -o jwks.json {source}) and give the file: --jwks {key}=jwks.json"
+            );
+        } else if source.starts_with("http://") {
+            fetch(source)
+                .await
+                .with_context(|| format!("--jwks {key}={source}: cannot fetch the JWKS"))?
+        } else {
+            std::fs::read_to_string(source)
+                .with_context(|| format!("--jwks {key}={source}: cannot read the file"))?
+        };
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("--jwks {key}={source}: not JSON"))?;
+        let keys = gw::aws::jwt::Keys::from_jwks(&json)
+            .map_err(|e| anyhow::anyhow!("--jwks {key}={source}: {e}"))?;
+        issuers.insert(
+            gw::gateway::jwt::issuer_of(key),
+            gw::gateway::jwt::Issuer {
+                keys,
+                clients: Vec::new(),
+            },
+        );
+    }
+    Ok(issuers)
+}
+
+/// GET an http:// URL's body (5 s in all).
+async fn fetch(url: &str) -> Result<String> {
+    use http_body_util::BodyExt;
+    let client = hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build_http::<http_body_util::Empty<bytes::Bytes>>();
+    let uri: hyper::Uri = url.parse().context("not a URL")?;
+    let get = async {
+        let resp = client.get(uri).await?;
+        let status = resp.status();
+        let body = resp.into_body().collect().await?.to_bytes();
+        Ok::<_, anyhow::Error>((status, body))
+    };
+    let (status, body) = tokio::time::timeout(std::time::Duration::from_secs(5), get)
+        .await
+        .context("timed out after 5 s")??;
+    if !status.is_success() {
+        bail!("the server answered {status}");
+    }
+    Ok(String::from_utf8_lossy(&body).into_owned())
 }
 
 /// `demo backend`: the pet backend alone, until Ctrl-C.

@@ -10,6 +10,7 @@
 pub mod context;
 pub mod gateway_response;
 pub mod ids;
+pub mod jwt;
 pub mod lambda;
 pub mod models;
 pub mod query;

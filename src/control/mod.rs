@@ -22,6 +22,7 @@ use crate::store::StoreError;
 use import::ImportError;
 
 pub mod build;
+pub mod user_pools;
 
 pub use apis::{delete_api, import_into, import_new, PutMode};
 pub use deploy::{

@@ -375,6 +375,7 @@ pub fn parse_answer(out: &[u8]) -> Result<Decision, Answer> {
                 .get("usageIdentifierKey")
                 .and_then(Value::as_str)
                 .map(str::to_string),
+            claims: None,
         }),
         statements,
     })

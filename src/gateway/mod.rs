@@ -11,6 +11,7 @@ pub mod canary;
 pub mod cors;
 pub mod dispatch;
 pub mod integrations;
+pub mod jwt;
 pub mod metrics;
 pub mod router;
 pub mod snapshot;

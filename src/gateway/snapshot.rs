@@ -70,6 +70,9 @@ pub struct Snapshot {
     /// API id → stage → the enabled API keys its usage plans accept, by value (nested, so a
     /// request looks a key up without building a composite key).
     pub api_keys: HashMap<String, HashMap<String, HashMap<String, KeyGrant>>>,
+    /// Who signs the tokens Cognito and JWT authorizers accept: local user pools and the JWKS
+    /// `gw serve --jwks` was given.
+    pub issuers: Arc<crate::gateway::jwt::Issuers>,
     /// The store generation this snapshot was read at.
     pub generation: i64,
 }
@@ -107,6 +110,8 @@ pub struct KeyGrant {
 pub struct SnapshotCache {
     deployments: HashMap<(String, String), Arc<LiveDeployment>>,
     pub functions: crate::gateway::integrations::function::FunctionCache,
+    /// The issuers given to the server (`gw serve --jwks`), beside the store's user pools.
+    pub external_issuers: crate::gateway::jwt::Issuers,
 }
 
 impl SnapshotCache {
@@ -141,11 +146,40 @@ impl SnapshotCache {
 }
 
 /// Read the store into a new snapshot.
+/// The local user pools' keys and clients, over the server's external issuers.
+fn issuers(
+    tx: &store::Tx,
+    external: &crate::gateway::jwt::Issuers,
+) -> Result<crate::gateway::jwt::Issuers, StoreError> {
+    let mut out = external.clone();
+    for pool in tx.user_pools()? {
+        let key = match crate::aws::jwt::SigningKey::from_json(&pool.key) {
+            Ok(k) => k,
+            Err(e) => {
+                tracing::warn!("user pool {}: {e}; its tokens are refused", pool.name);
+                continue;
+            }
+        };
+        match crate::aws::jwt::Keys::from_jwks(&serde_json::json!({ "keys": [key.jwk()] })) {
+            Ok(keys) => out.insert(
+                crate::aws::jwt::cognito_issuer(&pool.id),
+                crate::gateway::jwt::Issuer {
+                    keys,
+                    clients: pool.clients.clone(),
+                },
+            ),
+            Err(e) => tracing::warn!("user pool {}: {e}; its tokens are refused", pool.name),
+        }
+    }
+    Ok(out)
+}
+
 pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreError> {
     let mut used = std::collections::HashSet::new();
     let mut snapshot = store.read(|tx| {
         let mut snap = Snapshot {
             generation: tx.generation()?,
+            issuers: Arc::new(issuers(tx, &cache.external_issuers)?),
             ..Snapshot::default()
         };
         for api in tx.list_apis()? {
@@ -313,9 +347,21 @@ impl Reloader {
         store: &Store,
         listen: Option<std::net::SocketAddr>,
     ) -> Result<Reloader, StoreError> {
+        Reloader::open_with_issuers(store, listen, Default::default())
+    }
+
+    /// [`Reloader::open`], with the token issuers given to the server (`gw serve --jwks`).
+    pub fn open_with_issuers(
+        store: &Store,
+        listen: Option<std::net::SocketAddr>,
+        external_issuers: crate::gateway::jwt::Issuers,
+    ) -> Result<Reloader, StoreError> {
         let watcher = store::Watcher::new(store)?;
         let seen = watcher.data_version().ok();
-        let mut cache = SnapshotCache::default();
+        let mut cache = SnapshotCache {
+            external_issuers,
+            ..SnapshotCache::default()
+        };
         let snap = load(store, &mut cache)?;
         let marker = crate::store::serving::Marker::new(store.dir(), listen);
         marker.set(snap.generation);

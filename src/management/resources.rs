@@ -176,6 +176,7 @@ pub(super) fn delete_resource(store: &Store, id: &str, rid: &str) -> Result<Repl
 struct PutMethodBody {
     authorization_type: Option<String>,
     authorizer_id: Option<String>,
+    authorization_scopes: Option<Vec<String>>,
     api_key_required: Option<bool>,
     operation_name: Option<String>,
     request_parameters: Option<BTreeMap<String, bool>>,
@@ -239,6 +240,7 @@ pub(super) fn put_method(
             http_method: verb.clone(),
             authorization_type,
             authorizer_id: b.authorizer_id,
+            authorization_scopes: b.authorization_scopes.unwrap_or_default(),
             api_key_required: b.api_key_required.unwrap_or(false),
             request_validator_id: b.request_validator_id,
             operation_name: b.operation_name,

@@ -141,6 +141,12 @@ pub fn method(r: &Resource, meth: &Method) -> Value {
         meth.authorization_type.as_str(),
     );
     put_opt(&mut m, "authorizerId", meth.authorizer_id.as_deref());
+    if !meth.authorization_scopes.is_empty() {
+        m.insert(
+            "authorizationScopes".into(),
+            serde_json::json!(meth.authorization_scopes),
+        );
+    }
     put(&mut m, "apiKeyRequired", meth.api_key_required);
     put_opt(
         &mut m,

@@ -351,7 +351,7 @@ fn run(
 }
 
 /// The status a control error answers with.
-fn status_of(e: &ControlError) -> StatusCode {
+pub(super) fn status_of(e: &ControlError) -> StatusCode {
     match e {
         ControlError::Store(StoreError::NotFound(_)) => StatusCode::NOT_FOUND,
         ControlError::Store(StoreError::Conflict(_)) => StatusCode::CONFLICT,
@@ -362,7 +362,7 @@ fn status_of(e: &ControlError) -> StatusCode {
     }
 }
 
-fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+pub(super) fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
     (
         status,
         [(header::CACHE_CONTROL, "no-store")],

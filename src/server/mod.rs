@@ -15,6 +15,7 @@ pub mod peers;
 pub mod prometheus;
 pub mod ramp;
 pub mod surface;
+mod user_pools;
 
 use crate::gateway::dispatch::{Draw, Shared};
 use crate::gateway::snapshot::{self, Reloader};
@@ -51,6 +52,8 @@ pub struct Config {
     pub access_log: crate::gateway::access_log::Sink,
     /// Count requests for `/_gw/metrics` and the canary figures.
     pub metrics: bool,
+    /// Token issuers beside the local user pools (`gw serve --jwks`).
+    pub issuers: crate::gateway::jwt::Issuers,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             announce: true,
             access_log: crate::gateway::access_log::Sink::Stdout,
             metrics: true,
+            issuers: Default::default(),
         }
     }
 }
@@ -119,9 +123,12 @@ pub async fn run(
     let reloader = {
         let store = store.clone();
         let listen = config.announce.then_some(addr);
-        tokio::task::spawn_blocking(move || snapshot::Reloader::open(&store, listen))
-            .await
-            .map_err(|e| std::io::Error::other(e.to_string()))??
+        let issuers = config.issuers.clone();
+        tokio::task::spawn_blocking(move || {
+            snapshot::Reloader::open_with_issuers(&store, listen, issuers)
+        })
+        .await
+        .map_err(|e| std::io::Error::other(e.to_string()))??
     };
     let reloader = Arc::new(reloader);
     let draw = Arc::new(match config.canary_seed {

@@ -71,6 +71,14 @@ pub fn router(surface: Arc<Surface>) -> Router {
         .route(&format!("{STAGE}/rollback"), post(dashboard::rollback))
         .route(&format!("{STAGE}/canary"), post(dashboard::canary))
         .route(&format!("{STAGE}/history"), get(dashboard::history))
+        .route(
+            "/_gw/user-pools/{pool}/.well-known/jwks.json",
+            get(super::user_pools::jwks),
+        )
+        .route(
+            "/_gw/user-pools/{pool}/.well-known/openid-configuration",
+            get(super::user_pools::openid),
+        )
         .route("/_gw/health", get(health))
         .route("/_gw/metrics", get(metrics))
         .route("/_gw/stats", get(stats))

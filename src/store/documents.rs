@@ -1,5 +1,5 @@
-//! The `documents` table: account-wide objects (API keys, usage plans) stored as JSON by kind
-//! and id, in creation order.
+//! The `documents` table: account-wide objects (API keys, usage plans, local user pools) stored
+//! as JSON by kind and id, in creation order.
 
 use super::{corrupt, Result, Tx};
 use rusqlite::params;
@@ -35,6 +35,18 @@ impl Tx<'_> {
             params![kind, id],
         ))?;
         Ok(n > 0)
+    }
+
+    pub fn user_pools(&self) -> Result<Vec<crate::model::UserPool>> {
+        self.documents("user_pool")
+    }
+
+    pub fn put_user_pool(&self, pool: &crate::model::UserPool) -> Result<()> {
+        self.put_document("user_pool", &pool.id, pool)
+    }
+
+    pub fn delete_user_pool(&self, id: &str) -> Result<bool> {
+        self.delete_document("user_pool", id)
     }
 
     pub fn api_keys(&self) -> Result<Vec<crate::model::ApiKey>> {

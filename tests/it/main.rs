@@ -9,6 +9,7 @@ mod api_keys;
 mod authorizers;
 mod canary;
 mod cli_json;
+mod cognito;
 mod cors;
 mod dashboard;
 mod functions;

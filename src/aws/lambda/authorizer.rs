@@ -17,6 +17,9 @@ pub struct Grant {
     pub context: Vec<(String, String)>,
     /// The API key the authorizer named, for `apiKeySource: AUTHORIZER`.
     pub usage_identifier_key: Option<String>,
+    /// A Cognito or JWT authorizer's verified token claims (values stringified, as REST APIs
+    /// pass them on): `requestContext.authorizer.claims`, `$context.authorizer.claims.NAME`.
+    pub claims: Option<Vec<(String, String)>>,
 }
 
 /// A request's authorization: the authorizer's [`Grant`] and how long the authorizer took (0 when
@@ -29,8 +32,14 @@ pub struct Authorized {
 }
 
 impl Authorized {
-    /// `$context.authorizer.KEY`: `principalId` or a context key.
+    /// `$context.authorizer.KEY`: `principalId`, a context key, or `claims.NAME`.
     pub fn get(&self, key: &str) -> Option<&str> {
+        if let (Some(claims), Some(name)) = (&self.grant.claims, key.strip_prefix("claims.")) {
+            return claims
+                .iter()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.as_str());
+        }
         if key == "principalId" {
             return Some(&self.grant.principal_id);
         }
@@ -49,6 +58,12 @@ pub(super) struct V1Authorizer<'a>(pub(super) &'a Authorized);
 impl Serialize for V1Authorizer<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let a = self.0;
+        if let Some(claims) = &a.grant.claims {
+            // A Cognito user-pool authorizer: `{"claims": {...}}`.
+            let mut map = s.serialize_map(Some(1))?;
+            map.serialize_entry("claims", &Claims(claims))?;
+            return map.end();
+        }
         let mut map = s.serialize_map(Some(a.grant.context.len() + 2))?;
         for (k, v) in &a.grant.context {
             if k != "principalId" && k != "integrationLatency" {
@@ -80,8 +95,36 @@ impl Serialize for V2Authorizer<'_> {
                 map.end()
             }
         }
+        if let Some(claims) = &self.0.grant.claims {
+            // A JWT authorizer: `{"jwt": {"claims": {...}, "scopes": null}}`.
+            struct Jwt<'a>(&'a [(String, String)]);
+            impl Serialize for Jwt<'_> {
+                fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                    let mut map = s.serialize_map(Some(2))?;
+                    map.serialize_entry("claims", &Claims(self.0))?;
+                    map.serialize_entry("scopes", &())?;
+                    map.end()
+                }
+            }
+            let mut map = s.serialize_map(Some(1))?;
+            map.serialize_entry("jwt", &Jwt(claims))?;
+            return map.end();
+        }
         let mut map = s.serialize_map(Some(1))?;
         map.serialize_entry("lambda", &Lambda(self.0))?;
+        map.end()
+    }
+}
+
+/// Claims as a JSON object of strings.
+struct Claims<'a>(&'a [(String, String)]);
+
+impl Serialize for Claims<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
         map.end()
     }
 }

@@ -40,6 +40,8 @@ pub(super) struct Op {
     pub extensions: Map<String, Value>,
     /// Names of the security schemes the operation requires (`None`: no `security` key).
     pub security: Option<Vec<String>>,
+    /// The scopes each scheme lists (a Cognito authorizer's `authorizationScopes`).
+    pub scopes: std::collections::BTreeMap<String, Vec<String>>,
     pub params: Vec<Param>,
     pub response_codes: Vec<String>,
     pub operation_id: Option<String>,
@@ -300,6 +302,14 @@ fn read_typed(root: &Value, api: &openapiv3::OpenAPI) -> Vec<PathEntry> {
                     .security
                     .as_ref()
                     .map(|reqs| reqs.iter().flat_map(|r| r.keys().cloned()).collect()),
+                scopes: op
+                    .security
+                    .iter()
+                    .flatten()
+                    .flat_map(|r| r.iter())
+                    .filter(|(_, scopes)| !scopes.is_empty())
+                    .map(|(name, scopes)| (name.clone(), scopes.clone()))
+                    .collect(),
                 params,
                 response_codes: op
                     .responses
@@ -421,6 +431,23 @@ fn tolerant_op(root: &Value, method: &str, pointer: &str, op: &Value, shared: &[
             .flat_map(|r| r.keys().cloned())
             .collect()
     });
+    let scopes = op
+        .get("security")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_object)
+        .flat_map(|r| r.iter())
+        .filter_map(|(name, list)| {
+            let list: Vec<String> = list
+                .as_array()?
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect();
+            (!list.is_empty()).then(|| (name.clone(), list))
+        })
+        .collect();
     let mut params = shared.to_vec();
     for p in tolerant_params(root, op.get("parameters")) {
         params.retain(|q| !(q.name == p.name && q.location == p.location));
@@ -436,6 +463,7 @@ fn tolerant_op(root: &Value, method: &str, pointer: &str, op: &Value, shared: &[
         pointer: pointer.to_string(),
         extensions,
         security,
+        scopes,
         params,
         response_codes,
         operation_id: op

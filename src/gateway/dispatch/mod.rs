@@ -396,10 +396,17 @@ async fn serve<'s>(
         } else {
             &parts.headers
         };
-        if matched.method.authorization_type == "CUSTOM" {
-            let request = integration_view(cx, &located, &matched, headers);
-            let authorized = authorize(shared, snapshot, &located, &matched, &request).await?;
-            cx.authorized = Some(authorized);
+        match matched.method.authorization_type.as_str() {
+            "CUSTOM" => {
+                let request = integration_view(cx, &located, &matched, headers);
+                let authorized = authorize(shared, snapshot, &located, &matched, &request).await?;
+                cx.authorized = Some(authorized);
+            }
+            "COGNITO_USER_POOLS" | "JWT" => {
+                let request = integration_view(cx, &located, &matched, headers);
+                cx.authorized = Some(verify_token(snapshot, &located, &matched, &request)?);
+            }
+            _ => {}
         }
         if matched.method.api_key_required {
             admit::admit_api_key(
@@ -542,6 +549,40 @@ fn integration_view<'a>(
         authorizer: cx.authorized.as_ref(),
         context: cx.context(),
     }
+}
+
+/// Phase 3 (part): the method's Cognito or JWT authorizer.
+fn verify_token(
+    snapshot: &Snapshot,
+    located: &Located<'_>,
+    matched: &Matched<'_>,
+    request: &RequestCx<'_>,
+) -> Result<Authorized, GatewayError> {
+    let Some(authorizer) = matched.method.authorizer_id.as_deref().and_then(|id| {
+        located
+            .deployment
+            .api
+            .authorizers
+            .iter()
+            .find(|a| a.id == id)
+    }) else {
+        tracing::warn!(
+            "{} {} names an authorizer the API does not have",
+            matched.method.http_method,
+            matched.resource.path
+        );
+        return Err(GatewayError::new(
+            ResponseType::AuthorizerConfigurationError,
+        ));
+    };
+    let now_s = u64::try_from(epoch_ms() / 1000).unwrap_or(0);
+    crate::gateway::jwt::authorize(
+        request,
+        authorizer,
+        &matched.method.authorization_scopes,
+        &snapshot.issuers,
+        now_s,
+    )
 }
 
 /// Phase 3 (part): the method's Lambda authorizer.

@@ -489,3 +489,107 @@ async fn api_keys_and_usage_plans_open_methods_that_require_a_key() {
     let err = aws.fails(&["get-api-key", "--api-key", &key_id]);
     assert!(err.contains("NotFoundException"), "{err}");
 }
+
+/// A COGNITO_USER_POOLS authorizer made with the AWS CLI (CreateAuthorizer, PutMethod with
+/// authorizationScopes) is enforced like an imported one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cognito_authorizer_created_through_the_api_is_enforced() {
+    let gw = Gw::new();
+    let pool = "us-east-1_MgmtPool1";
+    gw.ok(&[
+        "user-pool",
+        "create",
+        "mgmt",
+        "--id",
+        pool,
+        "--client",
+        "app",
+    ]);
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "cognito-by-calls"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+    let created = aws.json(&[
+        "create-authorizer",
+        "--rest-api-id",
+        &id,
+        "--name",
+        "users",
+        "--type",
+        "COGNITO_USER_POOLS",
+        "--provider-arns",
+        &format!("arn:aws:cognito-idp:us-east-1:123456789012:userpool/{pool}"),
+        "--identity-source",
+        "method.request.header.Authorization",
+    ]);
+    assert_eq!(created["type"], "COGNITO_USER_POOLS");
+    let aid = s(&created["id"]).to_string();
+    let calls = MethodCalls { aws: &aws, id: &id };
+    let m = calls.ok(
+        "put-method",
+        &root,
+        "GET",
+        &[
+            "--authorization-type",
+            "COGNITO_USER_POOLS",
+            "--authorizer-id",
+            &aid,
+            "--authorization-scopes",
+            "orders/read",
+        ],
+    );
+    assert_eq!(m["authorizationScopes"], serde_json::json!(["orders/read"]));
+    calls.mock_answer(&root, "GET", "hello $context.authorizer.claims.sub");
+    aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+
+    let client = common::client();
+    let url = server.url(&format!("/_aws/execute-api/{id}/prod/"));
+    let r = common::send(&client, "GET", &url, &[], "").await;
+    assert_eq!(r.status, 401, "no token: {}", r.text());
+    let id_token = gw.ok(&["token", "--user-pool", "mgmt", "--sub", "ana"]);
+    let r = common::send(
+        &client,
+        "GET",
+        &url,
+        &[("authorization", id_token.trim())],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 401, "an ID token has no scope: {}", r.text());
+    let other = gw.ok(&[
+        "token",
+        "--user-pool",
+        "mgmt",
+        "--sub",
+        "ana",
+        "--scope",
+        "orders/write",
+    ]);
+    let r = common::send(&client, "GET", &url, &[("authorization", other.trim())], "").await;
+    assert_eq!(r.status, 403, "wrong scope: {}", r.text());
+    let access = gw.ok(&[
+        "token",
+        "--user-pool",
+        "mgmt",
+        "--sub",
+        "ana",
+        "--scope",
+        "orders/read",
+    ]);
+    let r = common::send(
+        &client,
+        "GET",
+        &url,
+        &[("authorization", access.trim())],
+        "",
+    )
+    .await;
+    assert_eq!((r.status, r.text().as_str()), (200, "hello ana"));
+}

@@ -130,12 +130,7 @@ pub(super) fn authorizers(cx: &mut Ctx, doc: &Doc) -> Result<AuthorizerIndex, Im
                 .unwrap_or_default(),
             extra: (!extra.is_empty()).then_some(Value::Object(extra)),
         };
-        if kind == "COGNITO_USER_POOLS" || kind == "JWT" {
-            cx.warn(
-                &ext_ptr,
-                format!("authorizer {name} kept; gw runs TOKEN and REQUEST Lambda authorizers but does not check {kind} tokens, so its methods are served without authorization"),
-            );
-        }
+
         out.insert(name.clone(), (authorizer, SchemeAuth::Authorizer));
     }
     Ok(out)
@@ -171,6 +166,11 @@ pub(super) fn apply_security(cx: &mut Ctx, op: &Op, authorizers: &AuthorizerInde
                     _ => "CUSTOM".into(),
                 };
                 m.authorizer_id = Some(a.id.clone());
+                if matches!(a.kind.as_str(), "COGNITO_USER_POOLS" | "JWT") {
+                    if let Some(scopes) = op.scopes.get(name) {
+                        m.authorization_scopes = scopes.clone();
+                    }
+                }
             }
             Some((_, SchemeAuth::Iam)) => m.authorization_type = "AWS_IAM".into(),
             Some((_, SchemeAuth::ApiKey)) => m.api_key_required = true,

@@ -179,6 +179,7 @@ fn method(
         http_method: op.method.clone(),
         authorization_type: "NONE".into(),
         authorizer_id: None,
+        authorization_scopes: Vec::new(),
         api_key_required: false,
         request_validator_id: None,
         operation_name: op.operation_id.clone(),
