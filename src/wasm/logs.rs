@@ -107,7 +107,7 @@ mod tests {
     #[test]
     fn a_block_is_lambdas_start_output_end_report() {
         let report = Report {
-            duration: Duration::from_micros(2_345),
+            duration: Duration::from_micros(2_346),
             memory_size_mb: 128,
             max_memory_used_mb: 19,
             init_duration: Some(Duration::from_micros(120_500)),
