@@ -353,3 +353,4 @@ async fn exchange_raw(addr: SocketAddr, request: &str) -> String {
 }
 
 mod framing;
+mod mapped_headers;

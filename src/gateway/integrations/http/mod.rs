@@ -40,6 +40,19 @@ pub const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
+/// A header an integration's mapping (or a template's override) may set on the backend request:
+/// not one that frames the message or manages the connection (`Content-Length`, `Expect` and the
+/// hop-by-hop fields: gw writes those itself from the body it sends), nor an invalid name.
+/// Those mappings are left out (logged at debug level).
+fn settable(name: &str) -> Option<HeaderName> {
+    let n = HeaderName::from_bytes(name.as_bytes()).ok()?;
+    if n == CONTENT_LENGTH || n == EXPECT || is_hop_by_hop(&n) {
+        tracing::debug!("integration.request.header.{name} is not sent: gw frames the request itself");
+        return None;
+    }
+    Some(n)
+}
+
 /// Whether `name` is one of [`HOP_BY_HOP`] (compared as header names: a standard name is an
 /// enum, so most fields are told apart without comparing text).
 fn is_hop_by_hop(name: &HeaderName) -> bool {
@@ -164,17 +177,14 @@ pub async fn forward(
     let mut set: Vec<(HeaderName, Cow<'_, str>)> = Vec::new();
     for (target, source) in &integration.request_parameters {
         if let Some(name) = target.strip_prefix("integration.request.header.") {
-            if let (Ok(n), Some(v)) = (
-                HeaderName::from_bytes(name.as_bytes()),
-                cx.mapping_value(source),
-            ) {
+            if let (Some(n), Some(v)) = (settable(name), cx.mapping_value(source)) {
                 set.push((n, v));
             }
         }
     }
     for (key, value) in &request_overrides {
         if let Some(name) = key.strip_prefix("requestOverride.header.") {
-            if let Ok(n) = HeaderName::from_bytes(name.as_bytes()) {
+            if let Some(n) = settable(name) {
                 set.push((n, Cow::Borrowed(value.as_str())));
             }
         }
