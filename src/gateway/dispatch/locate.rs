@@ -45,6 +45,34 @@ pub enum Target<'a> {
     Api { api: &'a str, rest: &'a str },
     /// `localhost:4566/{stage}/...`: the default API.
     Default { rest: &'a str },
+    /// LocalStack's path form, `/restapis/{id}/{stage}/_user_request_/{path}`.
+    Staged {
+        api: &'a str,
+        stage: &'a str,
+        path: &'a str,
+    },
+}
+
+impl<'a> Target<'a> {
+    /// The stage and the path after it (`/` when there is none).
+    pub fn stage_and_path(&self) -> (&'a str, &'a str) {
+        match *self {
+            Target::Api { rest, .. } | Target::Default { rest } => split_stage(rest),
+            Target::Staged { stage, path, .. } => (stage, if path.is_empty() { "/" } else { path }),
+        }
+    }
+}
+
+/// LocalStack's `/restapis/{id}/{stage}/_user_request_/{path}`.
+fn localstack_form(path: &str) -> Option<Target<'_>> {
+    let after = path.strip_prefix("/restapis/")?;
+    let (api, after) = after.split_once('/')?;
+    let (stage, after) = after.split_once('/')?;
+    let path = after.strip_prefix("_user_request_")?;
+    if api.is_empty() || stage.is_empty() || !(path.is_empty() || path.starts_with('/')) {
+        return None;
+    }
+    Some(Target::Staged { api, stage, path })
 }
 
 /// Read the invoke URL form from the Host header and path.
@@ -66,6 +94,9 @@ pub fn target<'a>(host: Option<&'a str>, path: &'a str) -> Target<'a> {
                 return Target::Api { api, rest: path };
             }
         }
+    }
+    if let Some(t) = localstack_form(path) {
+        return t;
     }
     if let Some(after) = path.strip_prefix("/_aws/execute-api/") {
         let (api, rest) = match after.find('/') {
@@ -95,11 +126,13 @@ pub(super) fn find_api<'s>(
     target: &Target,
 ) -> Result<&'s Arc<LiveApi>, GatewayError> {
     match target {
-        Target::Api { api, .. } => snapshot.api(api).ok_or_else(|| {
-            not_found(format!(
-                "The API id '{api}' does not correspond to a deployed API Gateway API"
-            ))
-        }),
+        Target::Api { api, .. } | Target::Staged { api, .. } => {
+            snapshot.api(api).ok_or_else(|| {
+                not_found(format!(
+                    "The API id '{api}' does not correspond to a deployed API Gateway API"
+                ))
+            })
+        }
         Target::Default { .. } => match &snapshot.default_api {
             Some(id) => snapshot
                 .apis
@@ -236,6 +269,29 @@ mod tests {
             Target::Api {
                 api: "AbC",
                 rest: "/prod/pets"
+            }
+        );
+        let ls = target(
+            Some("localhost:4566"),
+            "/restapis/abc/prod/_user_request_/pets/1",
+        );
+        assert_eq!(
+            ls,
+            Target::Staged {
+                api: "abc",
+                stage: "prod",
+                path: "/pets/1"
+            }
+        );
+        assert_eq!(ls.stage_and_path(), ("prod", "/pets/1"));
+        assert_eq!(
+            target(None, "/restapis/abc/prod/_user_request_").stage_and_path(),
+            ("prod", "/")
+        );
+        assert_eq!(
+            target(None, "/restapis/abc/prod/pets"),
+            Target::Default {
+                rest: "/restapis/abc/prod/pets"
             }
         );
         assert_eq!(split_stage("/prod/pets/1"), ("prod", "/pets/1"));

@@ -449,10 +449,7 @@ fn locate<'s>(
 ) -> Result<Located<'s>, GatewayError> {
     let target = target(cx.host, cx.parts.uri.path());
     let api = locate::find_api(snapshot, &target)?;
-    let rest = match target {
-        Target::Api { rest, .. } | Target::Default { rest } => rest,
-    };
-    let (stage_name, path) = locate::split_stage(rest);
+    let (stage_name, path) = target.stage_and_path();
     if stage_name.is_empty() {
         return Err(GatewayError::with_message(
             ResponseType::ResourceNotFound,

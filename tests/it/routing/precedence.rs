@@ -200,12 +200,20 @@ async fn all_three_url_forms_reach_the_same_route() {
         &server.url(&format!("/_aws/execute-api/{id}/prod/shop/items/9?x=1")),
     )
     .await;
-    for r in [&short, &by_id, &by_name, &by_path] {
+    // LocalStack's path form, so clients written for LocalStack work unchanged.
+    let localstack = get(
+        &c,
+        &server.url(&format!(
+            "/restapis/{id}/prod/_user_request_/shop/items/9?x=1"
+        )),
+    )
+    .await;
+    for r in [&short, &by_id, &by_name, &by_path, &localstack] {
         assert_eq!(backend_path(r), "/param/9");
         assert_eq!(r.json()["query"], "x=1");
         assert_eq!(r.header("x-gw-canary"), Some("false"));
     }
-    let deployments: Vec<_> = [&short, &by_id, &by_name, &by_path]
+    let deployments: Vec<_> = [&short, &by_id, &by_name, &by_path, &localstack]
         .iter()
         .map(|r| r.header("x-gw-deployment").unwrap().to_string())
         .collect();

@@ -47,7 +47,9 @@ pub const HOP_BY_HOP: [&str; 8] = [
 fn settable(name: &str) -> Option<HeaderName> {
     let n = HeaderName::from_bytes(name.as_bytes()).ok()?;
     if n == CONTENT_LENGTH || n == EXPECT || is_hop_by_hop(&n) {
-        tracing::debug!("integration.request.header.{name} is not sent: gw frames the request itself");
+        tracing::debug!(
+            "integration.request.header.{name} is not sent: gw frames the request itself"
+        );
         return None;
     }
     Some(n)
