@@ -106,6 +106,9 @@ pub struct MethodResponse {
     pub status_code: String,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub response_parameters: BTreeMap<String, bool>,
+    /// Content type → model name.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub response_models: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

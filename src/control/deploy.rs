@@ -277,3 +277,24 @@ pub fn set_canary(
     })?;
     Ok((api, stage))
 }
+
+/// UpdateDeployment's `/description`: `Some(None)` clears it, `None` leaves it.
+pub fn update_deployment_description(
+    store: &Store,
+    api_id: &str,
+    deployment_id: &str,
+    description: Option<Option<String>>,
+) -> Result<crate::model::Deployment> {
+    Ok(store.write(|tx| {
+        if tx.find_api(api_id)?.filter(|a| a.id == api_id).is_none() {
+            return Err(StoreError::NotFound(
+                "Invalid API identifier specified".into(),
+            ));
+        }
+        if let Some(d) = &description {
+            tx.set_deployment_description(api_id, deployment_id, d.as_deref())?;
+        }
+        tx.deployment(api_id, deployment_id)?
+            .ok_or_else(|| StoreError::NotFound("Invalid Deployment identifier specified".into()))
+    })?)
+}

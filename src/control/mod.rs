@@ -27,7 +27,7 @@ pub mod user_pools;
 pub use apis::{delete_api, import_into, import_new, PutMode};
 pub use deploy::{
     canary_stage, deploy, deploy_canary, deploy_canary_ramp, promote, rollback, set_canary,
-    set_canary_percent, Deployed, NO_CANARY,
+    set_canary_percent, update_deployment_description, Deployed, NO_CANARY,
 };
 pub use functions::{missing_functions, put_function, valid_function_name, MAX_FUNCTION_MEMORY_MB};
 pub use keys::{

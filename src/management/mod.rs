@@ -28,6 +28,7 @@ pub mod patch;
 mod resources;
 mod routes;
 mod stages;
+mod updates;
 mod validators;
 pub mod wire;
 

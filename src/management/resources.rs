@@ -70,20 +70,20 @@ pub(super) fn first_method_using(api: &RestApi, uses: impl Fn(&Method) -> bool) 
     })
 }
 
-fn resource_mut<'a>(api: &'a mut RestApi, rid: &str) -> Result<&'a mut Resource> {
+pub(super) fn resource_mut<'a>(api: &'a mut RestApi, rid: &str) -> Result<&'a mut Resource> {
     api.resources
         .iter_mut()
         .find(|r| r.id == rid)
         .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))
 }
 
-fn method_mut<'a>(r: &'a mut Resource, verb: &str) -> Result<&'a mut Method> {
+pub(super) fn method_mut<'a>(r: &'a mut Resource, verb: &str) -> Result<&'a mut Method> {
     r.resource_methods
         .get_mut(&verb.to_ascii_uppercase())
         .ok_or_else(|| ApiError::not_found(NO_METHOD))
 }
 
-fn integration_mut<'a>(r: &'a mut Resource, verb: &str) -> Result<&'a mut Integration> {
+pub(super) fn integration_mut<'a>(r: &'a mut Resource, verb: &str) -> Result<&'a mut Integration> {
     method_mut(r, verb)?
         .method_integration
         .as_mut()
@@ -273,6 +273,7 @@ pub(super) fn delete_method(store: &Store, id: &str, rid: &str, verb: &str) -> R
 #[serde(rename_all = "camelCase")]
 struct PutMethodResponseBody {
     response_parameters: Option<BTreeMap<String, bool>>,
+    response_models: Option<BTreeMap<String, String>>,
 }
 
 pub(super) fn put_method_response(
@@ -288,6 +289,7 @@ pub(super) fn put_method_response(
         let resp = MethodResponse {
             status_code: status.to_string(),
             response_parameters: b.response_parameters.unwrap_or_default(),
+            response_models: b.response_models.unwrap_or_default(),
         };
         let v = wire::method_response(&resp);
         m.method_responses.insert(status.to_string(), resp);
@@ -547,4 +549,68 @@ pub(super) fn get_integration(store: &Store, id: &str, rid: &str, verb: &str) ->
         .as_ref()
         .ok_or_else(|| ApiError::not_found("No integration defined for method"))?;
     Ok(Reply::ok(wire::integration(r, i)))
+}
+
+/// UpdateResource: a new `pathPart` and/or parent for resource `rid`; its path and every
+/// descendant's follow.
+pub(super) fn move_resource(
+    api: &mut RestApi,
+    rid: &str,
+    part: Option<String>,
+    parent: Option<String>,
+) -> Result<Value> {
+    let current = api
+        .resources
+        .iter()
+        .find(|r| r.id == rid)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
+    if current.parent_id.is_none() {
+        return Err(ApiError::bad_request("The root resource cannot be updated"));
+    }
+    let part = part.unwrap_or_else(|| current.path_part.clone().unwrap_or_default());
+    let parent_id = parent.unwrap_or_else(|| current.parent_id.clone().unwrap_or_default());
+    if part.is_empty() || part.contains('/') {
+        return Err(ApiError::bad_request(format!(
+            "Resource's path part only allow a-zA-Z0-9._- and curly braces at the beginning and the end and an optional plus sign before the closing brace: {part:?}"
+        )));
+    }
+    let parent = api
+        .resources
+        .iter()
+        .find(|r| r.id == parent_id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
+    // Not under itself.
+    if parent.path == current.path || parent.path.starts_with(&format!("{}/", current.path)) {
+        return Err(ApiError::bad_request(
+            "A resource cannot be moved under itself or one of its descendants",
+        ));
+    }
+    let new_path = if parent.path == "/" {
+        format!("/{part}")
+    } else {
+        format!("{}/{part}", parent.path)
+    };
+    if new_path != current.path && api.resources.iter().any(|r| r.path == new_path) {
+        return Err(ApiError::conflict(format!(
+            "Another resource with the same parent already has this name: {part}"
+        )));
+    }
+    let old_prefix = current.path.clone();
+    for r in api.resources.iter_mut() {
+        if r.id == rid {
+            r.path_part = Some(part.clone());
+            r.parent_id = Some(parent_id.clone());
+            r.path = new_path.clone();
+        } else if let Some(rest) = r.path.strip_prefix(&format!("{old_prefix}/")) {
+            r.path = format!("{new_path}/{rest}");
+        }
+    }
+    let moved = api
+        .resources
+        .iter()
+        .find(|r| r.id == rid)
+        .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
+    Ok(wire::resource(moved, false))
 }

@@ -5,7 +5,7 @@
 
 use super::{
     apis, authorizers, embeds, find_api, find_method, find_resource, keys, resources, stages,
-    validators, wire, ApiError, Ops, Reply, Req, Result,
+    updates, validators, wire, ApiError, Ops, Reply, Req, Result,
 };
 use crate::store::Store;
 use axum::extract::{Path, State};
@@ -144,6 +144,9 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             }))
             .delete(op(|s, _, (id, rid): (String, String)| {
                 resources::delete_resource(s, &id, &rid)
+            }))
+            .patch(op(|s, r, (id, rid): (String, String)| {
+                updates::update_resource(s, r, &id, &rid)
             })),
         )
         .route(
@@ -158,6 +161,9 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             }))
             .delete(op(|s, _, (id, rid, verb): (String, String, String)| {
                 resources::delete_method(s, &id, &rid, &verb)
+            }))
+            .patch(op(|s, r, (id, rid, verb): (String, String, String)| {
+                updates::update_method(s, r, &id, (&rid, &verb))
             })),
         )
         .route(
@@ -176,6 +182,11 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
                 |s, _, (id, rid, verb, code): (String, String, String, String)| {
                     resources::delete_method_response(s, &id, (&rid, &verb, &code))
                 },
+            ))
+            .patch(op(
+                |s, r, (id, rid, verb, code): (String, String, String, String)| {
+                    updates::update_method_response(s, r, &id, (&rid, &verb, &code))
+                },
             )),
         )
         .route(
@@ -188,6 +199,9 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             }))
             .delete(op(|s, _, (id, rid, verb): (String, String, String)| {
                 resources::delete_integration(s, &id, &rid, &verb)
+            }))
+            .patch(op(|s, r, (id, rid, verb): (String, String, String)| {
+                updates::update_integration(s, r, &id, (&rid, &verb))
             })),
         )
         .route(
@@ -205,6 +219,11 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             .delete(op(
                 |s, _, (id, rid, verb, code): (String, String, String, String)| {
                     resources::delete_integration_response(s, &id, (&rid, &verb, &code))
+                },
+            ))
+            .patch(op(
+                |s, r, (id, rid, verb, code): (String, String, String, String)| {
+                    updates::update_integration_response(s, r, &id, (&rid, &verb, &code))
                 },
             )),
         )
@@ -319,6 +338,9 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             }))
             .delete(op(|s, _, (id, did): (String, String)| {
                 stages::delete_deployment(s, &id, &did)
+            }))
+            .patch(op(|s, r, (id, did): (String, String)| {
+                updates::update_deployment(s, r, &id, &did)
             })),
         )
         .route(

@@ -185,6 +185,9 @@ pub fn method_response(resp: &MethodResponse) -> Value {
             json!(resp.response_parameters),
         );
     }
+    if !resp.response_models.is_empty() {
+        put(&mut o, "responseModels", json!(resp.response_models));
+    }
     Value::Object(o)
 }
 

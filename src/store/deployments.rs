@@ -47,6 +47,20 @@ impl Tx<'_> {
         rows.map(|r| self.sql(r)).collect()
     }
 
+    /// Sets (or clears) a deployment's description; false if there is no such deployment.
+    pub fn set_deployment_description(
+        &self,
+        api_id: &str,
+        id: &str,
+        description: Option<&str>,
+    ) -> Result<bool> {
+        let n = self.sql(self.tx.execute(
+            "UPDATE deployments SET description = ?3 WHERE api_id = ?1 AND id = ?2",
+            rusqlite::params![api_id, id, description],
+        ))?;
+        Ok(n > 0)
+    }
+
     pub fn deployment(&self, api_id: &str, id: &str) -> Result<Option<Deployment>> {
         self.sql(
             self.tx

@@ -213,3 +213,4 @@ mod aws_cli;
 mod built_by_calls;
 mod iam;
 mod limits_and_validation;
+mod updates;

@@ -206,6 +206,7 @@ fn method(
                 MethodResponse {
                     status_code: code.clone(),
                     response_parameters: BTreeMap::new(),
+                    response_models: BTreeMap::new(),
                 },
             );
         }

@@ -1,0 +1,262 @@
+//! The Update* calls Terraform and the CDK make on a second apply, driven by the AWS CLI with the
+//! patch paths Terraform's resources send (terraform-provider-aws, `internal/service/apigateway`):
+//! `aws_api_gateway_method` (`/authorizationType`, `/apiKeyRequired`, `/operationName`,
+//! `/requestParameters/NAME`, `/requestModels/CT`), `aws_api_gateway_integration` (`/uri`,
+//! `/timeoutInMillis`, `/passthroughBehavior`, `/requestTemplates/CT`,
+//! `/requestParameters/NAME`, `/cacheKeyParameters/NAME`), `aws_api_gateway_method_response`
+//! (`/responseParameters/NAME`, `/responseModels/CT`), `aws_api_gateway_integration_response`
+//! (`/selectionPattern`, `/responseTemplates/CT`, `/responseParameters/NAME`),
+//! `aws_api_gateway_resource` (`/pathPart`, `/parentId`) and `aws_api_gateway_deployment`
+//! (`/description`); the data plane serves what they changed.
+
+use super::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_calls_with_terraforms_patch_paths_change_what_is_served() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "tf"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+    let res = aws.json(&[
+        "create-resource",
+        "--rest-api-id",
+        &id,
+        "--parent-id",
+        &root,
+        "--path-part",
+        "old",
+    ]);
+    let rid = s(&res["id"]).to_string();
+    let calls = MethodCalls { aws: &aws, id: &id };
+    calls.ok("put-method", &rid, "GET", &["--authorization-type", "NONE"]);
+    calls.mock_answer(&rid, "GET", "first");
+    let patch = |cmd: &str, extra: &[&str], ops: &[&str]| {
+        let mut args = vec![cmd, "--rest-api-id", id.as_str()];
+        args.extend_from_slice(extra);
+        args.push("--patch-operations");
+        args.extend_from_slice(ops);
+        aws.json(&args)
+    };
+    let on = ["--resource-id", rid.as_str(), "--http-method", "GET"];
+
+    // aws_api_gateway_method
+    let m = patch(
+        "update-method",
+        &on,
+        &[
+            "op=replace,path=/operationName,value=getThing",
+            "op=replace,path=/apiKeyRequired,value=false",
+            "op=add,path=/requestParameters/method.request.querystring.q,value=false",
+            "op=add,path=/requestModels/application~1json,value=Empty",
+        ],
+    );
+    assert_eq!(m["operationName"], "getThing");
+    assert_eq!(
+        m["requestParameters"]["method.request.querystring.q"],
+        false
+    );
+    assert_eq!(m["requestModels"]["application/json"], "Empty");
+    let m = patch(
+        "update-method",
+        &on,
+        &["op=remove,path=/requestParameters/method.request.querystring.q"],
+    );
+    assert!(m.get("requestParameters").is_none(), "{m}");
+    let err = aws.fails(&[
+        "update-method",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &rid,
+        "--http-method",
+        "GET",
+        "--patch-operations",
+        "op=replace,path=/nonsense,value=1",
+    ]);
+    assert!(
+        err.contains("BadRequestException") && err.contains("Invalid patch path /nonsense"),
+        "{err}"
+    );
+
+    // aws_api_gateway_integration
+    let i = patch(
+        "update-integration",
+        &on,
+        &[
+            "op=replace,path=/timeoutInMillis,value=5000",
+            "op=replace,path=/passthroughBehavior,value=WHEN_NO_TEMPLATES",
+            "op=add,path=/cacheKeyParameters/method.request.querystring.q",
+        ],
+    );
+    // The CLI's shorthand drops quotes: a static mapping value goes as JSON.
+    let i = patch(
+        "update-integration",
+        &on,
+        &[
+            r#"[{"op": "add", "path": "/requestParameters/integration.request.header.x-id", "value": "'abc'"}]"#,
+        ],
+    );
+    assert_eq!(i["timeoutInMillis"], 5000);
+    assert_eq!(i["passthroughBehavior"], "WHEN_NO_TEMPLATES");
+    assert_eq!(
+        i["requestParameters"]["integration.request.header.x-id"],
+        "'abc'"
+    );
+    assert_eq!(
+        i["cacheKeyParameters"],
+        serde_json::json!(["method.request.querystring.q"])
+    );
+    let err = aws.fails(&[
+        "update-integration",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &rid,
+        "--http-method",
+        "GET",
+        "--patch-operations",
+        "op=replace,path=/timeoutInMillis,value=99999",
+    ]);
+    assert!(err.contains("BadRequestException"), "{err}");
+    // The mock now answers 201 (its request template's statusCode).
+    patch(
+        "update-integration",
+        &on,
+        &[
+            r#"[{"op": "replace", "path": "/requestTemplates/application~1json", "value": "{\"statusCode\": 201}"}]"#,
+        ],
+    );
+
+    // aws_api_gateway_method_response: a 201 response with a header.
+    calls.ok(
+        "put-method-response",
+        &rid,
+        "GET",
+        &["--status-code", "201"],
+    );
+    let mr = patch(
+        "update-method-response",
+        &[
+            "--resource-id",
+            &rid,
+            "--http-method",
+            "GET",
+            "--status-code",
+            "201",
+        ],
+        &[
+            "op=add,path=/responseParameters/method.response.header.x-kind,value=false",
+            "op=add,path=/responseModels/application~1json,value=Empty",
+        ],
+    );
+    assert_eq!(
+        mr["responseParameters"]["method.response.header.x-kind"],
+        false
+    );
+    assert_eq!(mr["responseModels"]["application/json"], "Empty");
+
+    // aws_api_gateway_integration_response: the default response becomes the "201" one.
+    let ir = patch(
+        "update-integration-response",
+        &[
+            "--resource-id",
+            &rid,
+            "--http-method",
+            "GET",
+            "--status-code",
+            "200",
+        ],
+        &[
+            "op=replace,path=/selectionPattern,value=201",
+            "op=replace,path=/responseTemplates/application~1json,value=second",
+        ],
+    );
+    patch(
+        "update-integration-response",
+        &[
+            "--resource-id",
+            &rid,
+            "--http-method",
+            "GET",
+            "--status-code",
+            "200",
+        ],
+        &[
+            r#"[{"op": "add", "path": "/responseParameters/method.response.header.x-kind", "value": "'patched'"}]"#,
+        ],
+    );
+    assert_eq!(ir["selectionPattern"], "201");
+    assert_eq!(ir["responseTemplates"]["application/json"], "second");
+
+    // aws_api_gateway_resource: rename /old to /new.
+    let r = aws.json(&[
+        "update-resource",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &rid,
+        "--patch-operations",
+        "op=replace,path=/pathPart,value=new",
+    ]);
+    assert_eq!(r["path"], "/new");
+    assert_eq!(r["pathPart"], "new");
+
+    // aws_api_gateway_deployment: deploy, then edit the description.
+    let d = aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+        "--description",
+        "one",
+    ]);
+    let did = s(&d["id"]).to_string();
+    let d = aws.json(&[
+        "update-deployment",
+        "--rest-api-id",
+        &id,
+        "--deployment-id",
+        &did,
+        "--patch-operations",
+        "op=replace,path=/description,value=two",
+    ]);
+    assert_eq!(d["description"], "two");
+    let d = aws.json(&[
+        "get-deployment",
+        "--rest-api-id",
+        &id,
+        "--deployment-id",
+        &did,
+    ]);
+    assert_eq!(d["description"], "two");
+
+    // What is served: the renamed path, the patched mock, its selected response and header.
+    let client = common::client();
+    let r = common::send(
+        &client,
+        "GET",
+        &server.url(&format!("/_aws/execute-api/{id}/prod/new")),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(
+        (r.status, r.text().as_str()),
+        (200, "second"),
+        "{:?}",
+        r.headers
+    );
+    assert_eq!(r.header("x-kind"), Some("patched"));
+    let old = common::send(
+        &client,
+        "GET",
+        &server.url(&format!("/_aws/execute-api/{id}/prod/old")),
+        &[],
+        "",
+    )
+    .await;
+    assert_ne!(old.status, 200);
+}
