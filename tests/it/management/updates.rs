@@ -90,6 +90,7 @@ async fn update_calls_with_terraforms_patch_paths_change_what_is_served() {
             "op=add,path=/cacheKeyParameters/method.request.querystring.q",
         ],
     );
+    assert_eq!(i["timeoutInMillis"], 5000);
     // The CLI's shorthand drops quotes: a static mapping value goes as JSON.
     let i = patch(
         "update-integration",
