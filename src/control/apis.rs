@@ -88,6 +88,7 @@ pub fn import_into(
                 api.id = old.id.clone();
                 api.name = old.name.clone();
                 api.created_date = old.created_date;
+                api.tags = old.tags.clone();
                 api
             }
             PutMode::Merge => merge(old, imported.api.clone()),

@@ -81,6 +81,8 @@ struct CreateRestApiBody {
     policy: Option<String>,
     #[serde(default)]
     disable_execute_api_endpoint: bool,
+    #[serde(default)]
+    tags: BTreeMap<String, String>,
 }
 
 pub(super) fn create_rest_api(store: &Store, req: &Req) -> Result<Reply> {
@@ -123,6 +125,7 @@ pub(super) fn create_rest_api(store: &Store, req: &Req) -> Result<Reply> {
         disable_execute_api_endpoint: b.disable_execute_api_endpoint,
         cors_configuration: None,
         warnings: Vec::new(),
+        tags: b.tags,
         resources: vec![Resource {
             id: crate::aws::ids::short(),
             parent_id: None,

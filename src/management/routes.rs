@@ -227,6 +227,13 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
                 },
             )),
         )
+        // Tags
+        .route(
+            "/tags/{*arn}",
+            get(op(|s, _, arn: String| updates::get_tags(s, &arn)))
+                .put(op(|s, r, arn: String| updates::tag_resource(s, r, &arn)))
+                .delete(op(|s, r, arn: String| updates::untag_resource(s, r, &arn))),
+        )
         // API keys and usage plans
         .route(
             "/apikeys",

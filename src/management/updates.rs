@@ -395,3 +395,62 @@ pub(super) fn update_deployment(store: &Store, req: &Req, id: &str, did: &str) -
         .map_err(ApiError::from)?;
     Ok(Reply::ok(wire::deployment(&d, None)))
 }
+
+/// The REST API a tag call's ARN names: `arn:aws:apigateway:REGION::/restapis/ID`.
+fn tagged_api(arn: &str) -> Result<&str> {
+    let path = arn
+        .split_once("::")
+        .map(|(_, p)| p)
+        .filter(|_| arn.starts_with("arn:aws:apigateway:"))
+        .ok_or_else(|| ApiError::bad_request(format!("Invalid resource ARN specified: {arn}")))?;
+    match path.strip_prefix("/restapis/") {
+        Some(id) if !id.is_empty() && !id.contains('/') => Ok(id),
+        _ => Err(ApiError::bad_request(format!(
+            "gw keeps the tags of REST APIs only (arn:aws:apigateway:REGION::/restapis/ID); {arn} is not one"
+        ))),
+    }
+}
+
+#[derive(serde::Deserialize, Default)]
+struct TagBody {
+    #[serde(default)]
+    tags: std::collections::BTreeMap<String, String>,
+}
+
+/// PUT /tags/{arn}: TagResource.
+pub(super) fn tag_resource(store: &Store, req: &Req, arn: &str) -> Result<Reply> {
+    let id = tagged_api(arn)?;
+    let tags = req.json::<TagBody>()?.tags;
+    for (k, v) in &tags {
+        if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
+            return Err(ApiError::bad_request(format!(
+                "Invalid tag {k:?}: keys are 1 to 128 characters and may not start with aws:, values at most 256"
+            )));
+        }
+    }
+    edit_api(store, id, |api| {
+        api.tags.extend(tags);
+        Ok(Value::Null)
+    })?;
+    Ok(Reply::no_content())
+}
+
+/// DELETE /tags/{arn}?tagKeys=K...: UntagResource.
+pub(super) fn untag_resource(store: &Store, req: &Req, arn: &str) -> Result<Reply> {
+    let id = tagged_api(arn)?;
+    let keys: Vec<String> = req.q_all("tagKeys").map(str::to_string).collect();
+    edit_api(store, id, |api| {
+        for k in &keys {
+            api.tags.remove(k);
+        }
+        Ok(Value::Null)
+    })?;
+    Ok(Reply::no_content())
+}
+
+/// GET /tags/{arn}: GetTags.
+pub(super) fn get_tags(store: &Store, arn: &str) -> Result<Reply> {
+    let id = tagged_api(arn)?;
+    let api = super::find_api(store, id)?;
+    Ok(Reply::ok(serde_json::json!({ "tags": api.tags })))
+}

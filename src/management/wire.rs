@@ -57,6 +57,7 @@ pub fn rest_api(api: &RestApi) -> Value {
         api.endpoint_configuration.types.clone()
     };
     put(&mut endpoint, "types", types);
+    put(&mut endpoint, "ipAddressType", "ipv4");
     if !api.endpoint_configuration.vpc_endpoint_ids.is_empty() {
         put(
             &mut endpoint,
@@ -66,7 +67,9 @@ pub fn rest_api(api: &RestApi) -> Value {
     }
     put(&mut m, "endpointConfiguration", endpoint);
     put_opt(&mut m, "policy", api.policy.as_deref());
-    put(&mut m, "tags", Map::new());
+    if !api.tags.is_empty() {
+        put(&mut m, "tags", json!(api.tags));
+    }
     put(
         &mut m,
         "disableExecuteApiEndpoint",

@@ -261,3 +261,50 @@ async fn update_calls_with_terraforms_patch_paths_change_what_is_served() {
     .await;
     assert_ne!(old.status, 200);
 }
+
+/// Tags at creation and with TagResource / UntagResource / GetTags; no `tags` field on an API
+/// without tags (AWS leaves it out); `endpointConfiguration.ipAddressType` always there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tags_on_rest_apis_as_aws_keeps_them() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let plain = aws.json(&["create-rest-api", "--name", "untagged"]);
+    assert!(plain.get("tags").is_none(), "{plain}");
+    assert_eq!(plain["endpointConfiguration"]["ipAddressType"], "ipv4");
+    let api = aws.json(&[
+        "create-rest-api",
+        "--name",
+        "tagged",
+        "--tags",
+        "team=pets,env=dev",
+    ]);
+    assert_eq!(
+        api["tags"],
+        serde_json::json!({"team": "pets", "env": "dev"})
+    );
+    let id = s(&api["id"]).to_string();
+    let arn = format!("arn:aws:apigateway:us-east-1::/restapis/{id}");
+    aws.json(&[
+        "tag-resource",
+        "--resource-arn",
+        &arn,
+        "--tags",
+        "owner=ana",
+    ]);
+    let tags = aws.json(&["get-tags", "--resource-arn", &arn]);
+    assert_eq!(
+        tags["tags"],
+        serde_json::json!({"team": "pets", "env": "dev", "owner": "ana"})
+    );
+    aws.json(&[
+        "untag-resource",
+        "--resource-arn",
+        &arn,
+        "--tag-keys",
+        "env",
+        "team",
+    ]);
+    let got = aws.json(&["get-rest-api", "--rest-api-id", &id]);
+    assert_eq!(got["tags"], serde_json::json!({"owner": "ana"}));
+}

@@ -117,6 +117,7 @@ pub(super) fn build(
         disable_execute_api_endpoint: false,
         cors_configuration: None,
         warnings: Vec::new(),
+        tags: BTreeMap::new(),
         resources: Vec::new(),
         authorizers: Vec::new(),
         request_validators: Vec::new(),
