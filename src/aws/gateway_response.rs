@@ -216,6 +216,53 @@ pub fn is_known_type(name: &str) -> bool {
     KNOWN.contains(&name)
 }
 
+/// The response types GetGatewayResponses lists (AWS's documented set, in its order).
+pub const LISTED: [&str; 21] = [
+    "DEFAULT_4XX",
+    "DEFAULT_5XX",
+    "RESOURCE_NOT_FOUND",
+    "UNAUTHORIZED",
+    "INVALID_API_KEY",
+    "MISSING_AUTHENTICATION_TOKEN",
+    "ACCESS_DENIED",
+    "AUTHORIZER_FAILURE",
+    "AUTHORIZER_CONFIGURATION_ERROR",
+    "INVALID_SIGNATURE",
+    "EXPIRED_TOKEN",
+    "INTEGRATION_FAILURE",
+    "INTEGRATION_TIMEOUT",
+    "API_CONFIGURATION_ERROR",
+    "UNSUPPORTED_MEDIA_TYPE",
+    "BAD_REQUEST_PARAMETERS",
+    "BAD_REQUEST_BODY",
+    "REQUEST_TOO_LARGE",
+    "THROTTLED",
+    "QUOTA_EXCEEDED",
+    "WAF_FILTERED",
+];
+
+/// The status a response type answers with when the API does not set one (`None` for the
+/// DEFAULT_4XX / DEFAULT_5XX families).
+pub fn default_status(name: &str) -> Option<u16> {
+    Some(match name {
+        "RESOURCE_NOT_FOUND" => 404,
+        "UNAUTHORIZED" => 401,
+        "INVALID_API_KEY"
+        | "MISSING_AUTHENTICATION_TOKEN"
+        | "ACCESS_DENIED"
+        | "INVALID_SIGNATURE"
+        | "EXPIRED_TOKEN"
+        | "WAF_FILTERED" => 403,
+        "AUTHORIZER_FAILURE" | "AUTHORIZER_CONFIGURATION_ERROR" | "API_CONFIGURATION_ERROR" => 500,
+        "INTEGRATION_FAILURE" | "INTEGRATION_TIMEOUT" => 504,
+        "UNSUPPORTED_MEDIA_TYPE" => 415,
+        "BAD_REQUEST_PARAMETERS" | "BAD_REQUEST_BODY" => 400,
+        "REQUEST_TOO_LARGE" => 413,
+        "THROTTLED" | "QUOTA_EXCEEDED" => 429,
+        _ => return None,
+    })
+}
+
 /// Where a data-plane error came from, when that is more than its type says (for metrics and
 /// logs; the client sees AWS's answer either way).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -227,6 +227,28 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
                 },
             )),
         )
+        // Gateway responses
+        .route(
+            "/restapis/{id}/gatewayresponses",
+            get(op(|s, _, id: String| {
+                updates::get_gateway_responses(s, &id)
+            })),
+        )
+        .route(
+            "/restapis/{id}/gatewayresponses/{kind}",
+            get(op(|s, _, (id, kind): (String, String)| {
+                updates::get_gateway_response(s, &id, &kind)
+            }))
+            .put(op(|s, r, (id, kind): (String, String)| {
+                updates::put_gateway_response(s, r, &id, &kind)
+            }))
+            .patch(op(|s, r, (id, kind): (String, String)| {
+                updates::update_gateway_response(s, r, &id, &kind)
+            }))
+            .delete(op(|s, _, (id, kind): (String, String)| {
+                updates::delete_gateway_response(s, &id, &kind)
+            })),
+        )
         // Tags
         .route(
             "/tags/{*arn}",

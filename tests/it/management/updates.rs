@@ -308,3 +308,123 @@ async fn tags_on_rest_apis_as_aws_keeps_them() {
     let got = aws.json(&["get-rest-api", "--rest-api-id", &id]);
     assert_eq!(got["tags"], serde_json::json!({"owner": "ana"}));
 }
+
+/// Gateway responses through the AWS CLI (Terraform's `aws_api_gateway_gateway_response` sends
+/// PutGatewayResponse, then `/statusCode`, `/responseParameters/NAME` and
+/// `/responseTemplates/CT` patches), and their effect on what a deployed stage answers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_responses_are_put_patched_listed_deleted_and_served() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "responses"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+    let calls = MethodCalls { aws: &aws, id: &id };
+    calls.ok(
+        "put-method",
+        &root,
+        "GET",
+        &["--authorization-type", "NONE"],
+    );
+    calls.mock_answer(&root, "GET", "home");
+
+    let all = aws.json(&["get-gateway-responses", "--rest-api-id", &id]);
+    let items = all["items"]
+        .as_array()
+        .or(all["item"].as_array())
+        .unwrap()
+        .clone();
+    assert!(items.len() >= 20, "{all}");
+    assert!(items.iter().all(|i| i["defaultResponse"] == true), "{all}");
+    let missing = items
+        .iter()
+        .find(|i| i["responseType"] == "MISSING_AUTHENTICATION_TOKEN")
+        .unwrap();
+    assert_eq!(missing["statusCode"], "403");
+
+    let put = aws.json(&[
+        "put-gateway-response",
+        "--rest-api-id",
+        &id,
+        "--response-type",
+        "MISSING_AUTHENTICATION_TOKEN",
+        "--status-code",
+        "404",
+        "--response-templates",
+        r#"{"application/json": "{\"error\": \"no such route\"}"}"#,
+    ]);
+    assert_eq!(put["defaultResponse"], false);
+    assert_eq!(put["statusCode"], "404");
+    let patched = aws.json(&[
+        "update-gateway-response", "--rest-api-id", &id, "--response-type", "MISSING_AUTHENTICATION_TOKEN",
+        "--patch-operations",
+        r#"[{"op": "replace", "path": "/statusCode", "value": "410"},
+            {"op": "add", "path": "/responseParameters/gatewayresponse.header.x-why", "value": "'gone'"}]"#,
+    ]);
+    assert_eq!(patched["statusCode"], "410");
+    assert_eq!(
+        patched["responseParameters"]["gatewayresponse.header.x-why"],
+        "'gone'"
+    );
+    let err = aws.fails(&[
+        "get-gateway-response",
+        "--rest-api-id",
+        &id,
+        "--response-type",
+        "NOT_A_TYPE",
+    ]);
+    assert!(err.contains("BadRequestException"), "{err}");
+    aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+
+    let client = common::client();
+    let r = common::send(
+        &client,
+        "GET",
+        &server.url(&format!("/_aws/execute-api/{id}/prod/nowhere")),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 410, "{}", r.text());
+    assert_eq!(r.header("x-why"), Some("gone"));
+    assert_eq!(r.text(), r#"{"error": "no such route"}"#);
+
+    aws.json(&[
+        "delete-gateway-response",
+        "--rest-api-id",
+        &id,
+        "--response-type",
+        "MISSING_AUTHENTICATION_TOKEN",
+    ]);
+    let back = aws.json(&[
+        "get-gateway-response",
+        "--rest-api-id",
+        &id,
+        "--response-type",
+        "MISSING_AUTHENTICATION_TOKEN",
+    ]);
+    assert_eq!(back["defaultResponse"], true);
+    aws.json(&[
+        "create-deployment",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+    let r = common::send(
+        &client,
+        "GET",
+        &server.url(&format!("/_aws/execute-api/{id}/prod/nowhere")),
+        &[],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 403, "{}", r.text());
+}
