@@ -7,6 +7,7 @@ mod common;
 
 mod api_keys;
 mod authorizers;
+mod binary;
 mod canary;
 mod cli_json;
 mod cognito;

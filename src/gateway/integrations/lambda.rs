@@ -44,6 +44,18 @@ pub async fn invoke<'f>(
             "Internal server error",
         ));
     }
+    let binary_types = &cx.deployment.api.binary_media_types;
+    let request_binary = super::is_binary_type(
+        cx.headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok()),
+        binary_types,
+    );
+    let body_bytes = super::content_handling(
+        integration.content_handling.as_deref(),
+        body_bytes.to_vec(),
+        request_binary,
+    );
     let text = String::from_utf8_lossy(&body_bytes);
     let event = match super::http::request_template(integration, cx.headers)? {
         Some(template) => cx.mapping_template(template, &text)?,
@@ -142,6 +154,11 @@ fn respond(
         Some((ct, _)) => (ct.as_str(), text.into_owned(), Default::default()),
         None => ("application/json", text.into_owned(), Default::default()),
     };
+    let out = super::content_handling(
+        selected.content_handling.as_deref(),
+        out.into_bytes(),
+        false,
+    );
     let mut resp = Response::new(body::full(out));
     *resp.status_mut() = code;
     let h = resp.headers_mut();

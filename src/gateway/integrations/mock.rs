@@ -142,6 +142,11 @@ pub fn respond(
         }
         None => ("application/json", String::new(), Default::default()),
     };
+    let template = super::content_handling(
+        selected.content_handling.as_deref(),
+        template.into_bytes(),
+        false,
+    );
     let mut resp = Response::new(body::full(template));
     *resp.status_mut() = code;
     let h = resp.headers_mut();

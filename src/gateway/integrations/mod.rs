@@ -222,3 +222,44 @@ pub fn describe_target(i: &Integration) -> Option<String> {
         }
     }
 }
+
+/// `contentHandling` of an integration (on the request payload) or an integration response (on
+/// the response payload), as API Gateway's binary support applies it: `CONVERT_TO_TEXT` encodes a
+/// binary payload in base64, `CONVERT_TO_BINARY` decodes a base64 payload (one that is not valid
+/// base64 is left as it is); unset, the payload passes as it is. `binary`: whether the payload is
+/// binary (its content type is one of the API's binary media types) — text is never re-encoded.
+pub fn content_handling(handling: Option<&str>, payload: Vec<u8>, binary: bool) -> Vec<u8> {
+    use base64::Engine as _;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    match handling {
+        Some("CONVERT_TO_TEXT") if binary => b64.encode(&payload).into_bytes(),
+        Some("CONVERT_TO_BINARY") => {
+            let text: Vec<u8> = payload
+                .iter()
+                .copied()
+                .filter(|b| !b.is_ascii_whitespace())
+                .collect();
+            b64.decode(&text).unwrap_or(payload)
+        }
+        _ => payload,
+    }
+}
+
+/// Whether a content type is one of `types` (binary media types, `*` wildcards as AWS allows).
+pub fn is_binary_type(content_type: Option<&str>, types: &[String]) -> bool {
+    let Some(ct) = content_type else {
+        return false;
+    };
+    let ct = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let (t, s) = ct.split_once('/').unwrap_or((&ct, ""));
+    types.iter().any(|p| {
+        let p = p.trim().to_ascii_lowercase();
+        let (pt, ps) = p.split_once('/').unwrap_or((&p, ""));
+        (pt == "*" || pt == t) && (ps == "*" || ps == s)
+    })
+}

@@ -423,7 +423,6 @@ fn warn_unacted_fields(cx: &mut Ctx, spec: &Spec) {
         ("cacheKeyParameters", "cache key parameters"),
         ("cacheNamespace", "cache namespace"),
         ("tlsConfig", "TLS configuration"),
-        ("contentHandling", "content handling"),
     ] {
         if spec.obj.contains_key(k) {
             cx.warn(

@@ -153,17 +153,33 @@ pub async fn forward(
     };
     let mut request_overrides = crate::aws::vtl::Overrides::new();
     let body = if integration.kind == IntegrationType::Http {
-        match request_template(integration, cx.headers)? {
-            Some(template) => {
-                let text = match read_limited(body).await {
-                    Ok(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
-                    Err(e) => return Err(body_error(e)),
-                };
-                let (mapped, overrides) = cx.mapping_template_with_overrides(template, &text)?;
-                request_overrides = overrides;
-                body::full(mapped)
+        let template = request_template(integration, cx.headers)?;
+        let handling = integration.content_handling.as_deref();
+        if template.is_none() && handling.is_none() {
+            body
+        } else {
+            // contentHandling first (binary ↔ base64), then the template over the result.
+            let bytes = match read_limited(body).await {
+                Ok(bytes) => bytes,
+                Err(e) => return Err(body_error(e)),
+            };
+            let binary = super::is_binary_type(
+                cx.headers
+                    .get(http::header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok()),
+                &cx.deployment.api.binary_media_types,
+            );
+            let bytes = super::content_handling(handling, bytes.to_vec(), binary);
+            match template {
+                Some(template) => {
+                    let text = String::from_utf8_lossy(&bytes);
+                    let (mapped, overrides) =
+                        cx.mapping_template_with_overrides(template, &text)?;
+                    request_overrides = overrides;
+                    body::full(mapped)
+                }
+                None => body::full(bytes),
             }
-            None => body,
         }
     } else {
         body
@@ -254,7 +270,24 @@ pub async fn forward(
     }
     crate::net::headers::materialize(&mut resp, relayed);
     let (mut parts, incoming) = resp.into_parts();
-    let template = apply_integration_response(cx, integration, &mut parts);
+    let (template, handling) = apply_integration_response(cx, integration, &mut parts);
+    if let (None, Some(handling)) = (template, handling) {
+        // No template, a contentHandling: the backend's answer converted (read in full).
+        let bytes = read_limited(incoming).await.map_err(|e| {
+            tracing::warn!("reading the backend's answer to convert it: {e}");
+            GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
+        })?;
+        let binary = super::is_binary_type(
+            parts
+                .headers
+                .get(http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            &cx.deployment.api.binary_media_types,
+        );
+        let out = super::content_handling(Some(handling), bytes.to_vec(), binary);
+        parts.headers.remove(CONTENT_LENGTH);
+        return Ok((Response::from_parts(parts, body::full(out)), None));
+    }
     if let Some((content_type, template)) = template {
         // The backend's answer, mapped: read in full (API Gateway's 10 MB limit), rendered.
         let bytes = read_limited(incoming).await.map_err(|e| {
@@ -263,6 +296,7 @@ pub async fn forward(
         })?;
         let (mapped, overrides) =
             cx.mapping_template_with_overrides(template, &String::from_utf8_lossy(&bytes))?;
+        let mapped = super::content_handling(handling, mapped.into_bytes(), false);
         parts.headers.remove(CONTENT_LENGTH);
         if let Ok(v) = HeaderValue::from_str(content_type) {
             parts.headers.insert(http::header::CONTENT_TYPE, v);
@@ -321,14 +355,18 @@ fn body_error(e: crate::net::body::BoxError) -> GatewayError {
 }
 
 /// HTTP (non-proxy): map the backend status through the integration responses.
-/// Returns the selected response's mapping template (content type, template), if it has one.
+/// Returns the selected response's mapping template (content type, template), if it has one,
+/// and its `contentHandling`.
 fn apply_integration_response<'i>(
     cx: &RequestCx,
     integration: &'i Integration,
     parts: &mut http::response::Parts,
-) -> Option<(&'i str, &'i str)> {
+) -> (Option<(&'i str, &'i str)>, Option<&'i str>) {
     let status = parts.status.as_u16().to_string();
-    let selected = super::mock::select_response(&integration.integration_responses, &status)?;
+    let Some(selected) = super::mock::select_response(&integration.integration_responses, &status)
+    else {
+        return (None, None);
+    };
     if let Some(code) = selected
         .status_code
         .parse::<u16>()
@@ -357,11 +395,12 @@ fn apply_integration_response<'i>(
             parts.headers.insert(n, v);
         }
     }
-    selected
+    let template = selected
         .response_templates
         .get_key_value("application/json")
         .or_else(|| selected.response_templates.iter().next())
-        .map(|(k, t)| (k.as_str(), t.as_str()))
+        .map(|(k, t)| (k.as_str(), t.as_str()));
+    (template, selected.content_handling.as_deref())
 }
 
 fn upstream_error(e: UpstreamError) -> GatewayError {
