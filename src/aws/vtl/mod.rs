@@ -15,7 +15,7 @@
 //!   `$context.*`, `$stageVariables.*`, `$util.escapeJavaScript / parseJson / urlEncode /
 //!   urlDecode / base64Encode / base64Decode`. JSONPath: `$`, `.name`, `['name']`, `[n]`, `[*]`.
 //!
-//! Values are JSON values; a map or list renders as JSON. Evaluation is bounded (loop iterations
+//! Values are JSON values; a map or list renders as Java renders it (`{k=v}`, `[a, b]`). Evaluation is bounded (loop iterations
 //! and output size), so no template can hang or exhaust a worker.
 //!
 //! The pieces: `parse` reads a template into the syntax tree of `ast`; `eval` renders the tree
@@ -151,6 +151,25 @@ mod tests {
             stage_variables: &vars,
         };
         render(template, &b).unwrap_or_else(|e| panic!("{template}: {e}"))
+    }
+
+    #[test]
+    fn maps_are_set_by_key_and_render_as_java_does() {
+        assert_eq!(
+            run(r#"#set($m = {})#set($m.a = "x")#set($m.n = 2)$m.a|$m"#, ""),
+            "x|{a=x, n=2}"
+        );
+        assert_eq!(
+            run(r#"#set($m = {"k": "v"})#set($m["w"] = "z")$m.w|$m.k"#, ""),
+            "z|v"
+        );
+        assert_eq!(
+            run(
+                "$input.path('$')|$input.json('$')",
+                r#"{"foo":"bar","n":[1,2]}"#
+            ),
+            r#"{foo=bar, n=[1, 2]}|{"foo":"bar","n":[1,2]}"#
+        );
     }
 
     #[test]

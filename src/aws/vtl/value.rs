@@ -68,12 +68,49 @@ pub(super) fn truthy(v: &Value) -> bool {
     }
 }
 
-/// How a value renders into text: strings as they are, everything else as JSON.
+/// How a value renders into text, as Velocity renders the Java objects API Gateway's templates
+/// hold: strings as they are, numbers and booleans as written, a map as `{key=value, ...}` and a
+/// list as `[a, b]` (Java's `toString`; `$input.json(...)` is the way to JSON).
 pub(super) fn text(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
+        Value::Object(_) | Value::Array(_) => {
+            let mut out = String::new();
+            java_text(v, &mut out);
+            out
+        }
         other => other.to_string(),
+    }
+}
+
+fn java_text(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            out.push('{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(k);
+                out.push('=');
+                java_text(x, out);
+            }
+            out.push('}');
+        }
+        Value::Array(items) => {
+            out.push('[');
+            for (i, x) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                java_text(x, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => out.push_str(s),
+        Value::Null => out.push_str("null"),
+        other => out.push_str(&other.to_string()),
     }
 }
 
