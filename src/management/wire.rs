@@ -242,6 +242,11 @@ pub fn integration(r: &Resource, i: &Integration) -> Value {
         if !m.contains_key("cacheKeyParameters") {
             put(m, "cacheKeyParameters", Vec::<String>::new());
         }
+        // A MOCK calls nothing: AWS shows no connection type or HTTP method for it.
+        if i.kind == crate::model::IntegrationType::Mock {
+            m.remove("connectionType");
+            m.remove("httpMethod");
+        }
     }
     v
 }

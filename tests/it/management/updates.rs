@@ -32,6 +32,13 @@ async fn update_calls_with_terraforms_patch_paths_change_what_is_served() {
     let calls = MethodCalls { aws: &aws, id: &id };
     calls.ok("put-method", &rid, "GET", &["--authorization-type", "NONE"]);
     calls.mock_answer(&rid, "GET", "first");
+    // A MOCK shows no connection type or HTTP method, as on AWS.
+    let mock = calls.ok("get-integration", &rid, "GET", &[]);
+    assert_eq!(mock["type"], "MOCK");
+    assert!(
+        mock.get("connectionType").is_none() && mock.get("httpMethod").is_none(),
+        "{mock}"
+    );
     let patch = |cmd: &str, extra: &[&str], ops: &[&str]| {
         let mut args = vec![cmd, "--rest-api-id", id.as_str()];
         args.extend_from_slice(extra);
