@@ -214,7 +214,7 @@ pub(super) fn get_model(store: &Store, id: &str, name: &str) -> Result<Reply> {
     let schema = api
         .models
         .get(name)
-        .ok_or_else(|| ApiError::not_found(NO_MODEL))?;
+        .ok_or_else(|| ApiError::not_found(format!("{NO_MODEL}: {name}")))?;
     Ok(Reply::ok(model(name, schema)))
 }
 
@@ -227,7 +227,7 @@ pub(super) fn update_model(store: &Store, req: &Req, id: &str, name: &str) -> Re
             .models
             .get(name)
             .cloned()
-            .ok_or_else(|| ApiError::not_found(NO_MODEL))?;
+            .ok_or_else(|| ApiError::not_found(format!("{NO_MODEL}: {name}")))?;
         for op in &ops {
             let value = op.value.as_deref().filter(|_| op.op == "replace");
             match (op.path.as_str(), value) {
@@ -268,7 +268,7 @@ pub(super) fn update_model(store: &Store, req: &Req, id: &str, name: &str) -> Re
 pub(super) fn delete_model(store: &Store, id: &str, name: &str) -> Result<Reply> {
     edit_api(store, id, |api| {
         if !api.models.contains_key(name) {
-            return Err(ApiError::not_found(NO_MODEL));
+            return Err(ApiError::not_found(format!("{NO_MODEL}: {name}")));
         }
         if let Some(user) =
             first_method_using(api, |m| m.request_models.values().any(|n| n == name))

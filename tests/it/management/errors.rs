@@ -1,0 +1,350 @@
+//! AWS's answers for calls naming what does not exist, table-driven: the outermost missing parent
+//! is the one named (a missing API before a missing resource, a resource before a method, ...),
+//! with AWS's exception and message.
+
+use super::*;
+
+/// One call: its CLI arguments (`{api}`, `{rid}` replaced) and the error AWS answers.
+struct Case {
+    args: &'static [&'static str],
+    error: &'static str,
+    message: &'static str,
+}
+
+const API: &str = "Invalid API identifier specified 000000000000:nosuchapi1";
+const RES: &str = "Invalid Resource identifier specified";
+const METHOD: &str = "Invalid Method identifier specified";
+
+#[test]
+fn missing_parents_are_named_outermost_first() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "errors"]);
+    let id = s(&api["id"]).to_string();
+    let root = s(&api["rootResourceId"]).to_string();
+    // A method without an integration or responses, on the root.
+    aws.json(&[
+        "put-method",
+        "--rest-api-id",
+        &id,
+        "--resource-id",
+        &root,
+        "--http-method",
+        "GET",
+        "--authorization-type",
+        "NONE",
+    ]);
+    let not_found = "NotFoundException";
+    let cases = [
+        // A missing API comes first, whatever else is missing.
+        Case {
+            args: &["get-rest-api", "--rest-api-id", "nosuchapi1"],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &["get-resources", "--rest-api-id", "nosuchapi1"],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &[
+                "get-resource",
+                "--rest-api-id",
+                "nosuchapi1",
+                "--resource-id",
+                "nores1",
+            ],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &[
+                "get-method",
+                "--rest-api-id",
+                "nosuchapi1",
+                "--resource-id",
+                "nores1",
+                "--http-method",
+                "GET",
+            ],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &[
+                "get-integration",
+                "--rest-api-id",
+                "nosuchapi1",
+                "--resource-id",
+                "nores1",
+                "--http-method",
+                "GET",
+            ],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &[
+                "get-stage",
+                "--rest-api-id",
+                "nosuchapi1",
+                "--stage-name",
+                "prod",
+            ],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &[
+                "get-deployment",
+                "--rest-api-id",
+                "nosuchapi1",
+                "--deployment-id",
+                "nodep1",
+            ],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &[
+                "get-authorizer",
+                "--rest-api-id",
+                "nosuchapi1",
+                "--authorizer-id",
+                "noauth",
+            ],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &[
+                "get-request-validator",
+                "--rest-api-id",
+                "nosuchapi1",
+                "--request-validator-id",
+                "noval",
+            ],
+            error: not_found,
+            message: API,
+        },
+        Case {
+            args: &[
+                "get-model",
+                "--rest-api-id",
+                "nosuchapi1",
+                "--model-name",
+                "NoModel",
+            ],
+            error: not_found,
+            message: API,
+        },
+        // Then the resource, before the method.
+        Case {
+            args: &[
+                "get-resource",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "nores1",
+            ],
+            error: not_found,
+            message: RES,
+        },
+        Case {
+            args: &[
+                "get-method",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "nores1",
+                "--http-method",
+                "GET",
+            ],
+            error: not_found,
+            message: RES,
+        },
+        Case {
+            args: &[
+                "get-integration",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "nores1",
+                "--http-method",
+                "GET",
+            ],
+            error: not_found,
+            message: RES,
+        },
+        Case {
+            args: &[
+                "get-method-response",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "nores1",
+                "--http-method",
+                "GET",
+                "--status-code",
+                "200",
+            ],
+            error: not_found,
+            message: RES,
+        },
+        // Then the method, before its integration or responses.
+        Case {
+            args: &[
+                "get-method",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "{rid}",
+                "--http-method",
+                "POST",
+            ],
+            error: not_found,
+            message: METHOD,
+        },
+        Case {
+            args: &[
+                "get-integration",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "{rid}",
+                "--http-method",
+                "POST",
+            ],
+            error: not_found,
+            message: METHOD,
+        },
+        Case {
+            args: &[
+                "get-method-response",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "{rid}",
+                "--http-method",
+                "POST",
+                "--status-code",
+                "200",
+            ],
+            error: not_found,
+            message: METHOD,
+        },
+        // The method exists: its missing integration and responses.
+        Case {
+            args: &[
+                "get-integration",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "{rid}",
+                "--http-method",
+                "GET",
+            ],
+            error: not_found,
+            message: "No integration defined for method",
+        },
+        Case {
+            args: &[
+                "get-method-response",
+                "--rest-api-id",
+                "{api}",
+                "--resource-id",
+                "{rid}",
+                "--http-method",
+                "GET",
+                "--status-code",
+                "200",
+            ],
+            error: not_found,
+            message: "Invalid Response status code specified",
+        },
+        // The API's other children.
+        Case {
+            args: &[
+                "get-stage",
+                "--rest-api-id",
+                "{api}",
+                "--stage-name",
+                "prod",
+            ],
+            error: not_found,
+            message: "Invalid Stage identifier specified",
+        },
+        Case {
+            args: &[
+                "get-deployment",
+                "--rest-api-id",
+                "{api}",
+                "--deployment-id",
+                "nodep1",
+            ],
+            error: not_found,
+            message: "Invalid Deployment identifier specified",
+        },
+        Case {
+            args: &[
+                "get-authorizer",
+                "--rest-api-id",
+                "{api}",
+                "--authorizer-id",
+                "noauth",
+            ],
+            error: not_found,
+            message: "Invalid Authorizer identifier specified",
+        },
+        Case {
+            args: &[
+                "get-request-validator",
+                "--rest-api-id",
+                "{api}",
+                "--request-validator-id",
+                "noval",
+            ],
+            error: not_found,
+            message: "Invalid Request Validator identifier specified",
+        },
+        Case {
+            args: &[
+                "get-model",
+                "--rest-api-id",
+                "{api}",
+                "--model-name",
+                "NoModel",
+            ],
+            error: not_found,
+            message: "Invalid model name specified: NoModel",
+        },
+    ];
+    let mut wrong = Vec::new();
+    for case in &cases {
+        let args: Vec<String> = case
+            .args
+            .iter()
+            .map(|a| a.replace("{api}", &id).replace("{rid}", &root))
+            .collect();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let err = aws.fails(&args);
+        let want = format!("({}) when calling", case.error);
+        if !(err.contains(&want) && err.trim_end().ends_with(case.message)) {
+            wrong.push(format!(
+                "{args:?}\n  want {} {:?}\n  got  {}",
+                case.error,
+                case.message,
+                err.trim()
+            ));
+        }
+    }
+    assert!(
+        wrong.is_empty(),
+        "{} of {} answered otherwise:\n{}",
+        wrong.len(),
+        cases.len(),
+        wrong.join("\n")
+    );
+}
