@@ -249,6 +249,12 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
                 updates::delete_gateway_response(s, &id, &kind)
             })),
         )
+        // Account
+        .route(
+            "/account",
+            get(op0(|s, _| updates::get_account(s)))
+                .patch(op0(|s, r| updates::update_account(s, r))),
+        )
         // Tags
         .route(
             "/tags/{*arn}",

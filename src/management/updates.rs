@@ -607,3 +607,63 @@ pub(super) fn delete_gateway_response(store: &Store, id: &str, kind: &str) -> Re
     })?;
     Ok(Reply::accepted())
 }
+
+// ---- account ----
+
+fn account_wire(stored: &Value) -> Value {
+    let mut out = serde_json::json!({
+        // The account-level throttle as AWS sets it by default (gw does not apply it: local load
+        // tests are not capped).
+        "throttleSettings": {"burstLimit": 5000, "rateLimit": 10000.0},
+        "features": ["UsagePlans"],
+        "apiKeyVersion": "4",
+    });
+    if let Some(arn) = stored.get("cloudwatchRoleArn").and_then(Value::as_str) {
+        out["cloudwatchRoleArn"] = Value::from(arn);
+    }
+    out
+}
+
+/// GET /account: GetAccount.
+pub(super) fn get_account(store: &Store) -> Result<Reply> {
+    let stored = store.read(|tx| tx.account())?;
+    Ok(Reply::ok(account_wire(&stored)))
+}
+
+/// PATCH /account: UpdateAccount (`/cloudwatchRoleArn`; AWS's account throttle is a service
+/// quota, not a patch path).
+pub(super) fn update_account(store: &Store, req: &Req) -> Result<Reply> {
+    let ops = ops(req)?;
+    let mut arn: Option<Option<String>> = None;
+    for op in &ops {
+        match (op.op.as_str(), op.path.as_str()) {
+            ("replace" | "add", "/cloudwatchRoleArn") => {
+                let v = op.value.clone().unwrap_or_default();
+                if !v.is_empty() && !v.starts_with("arn:") {
+                    return Err(ApiError::bad_request(format!(
+                        "The role ARN is not well formed: {v}"
+                    )));
+                }
+                arn = Some(Some(v).filter(|v| !v.is_empty()));
+            }
+            ("remove", "/cloudwatchRoleArn") => arn = Some(None),
+            _ => return Err(invalid_path(op)),
+        }
+    }
+    let stored = store.write(|tx| {
+        let mut account = tx.account()?;
+        if let (Some(a), Some(obj)) = (arn, account.as_object_mut()) {
+            match a {
+                Some(v) => {
+                    obj.insert("cloudwatchRoleArn".into(), Value::from(v));
+                }
+                None => {
+                    obj.remove("cloudwatchRoleArn");
+                }
+            }
+        }
+        tx.put_account(&account)?;
+        Ok(account)
+    })?;
+    Ok(Reply::ok(account_wire(&stored)))
+}

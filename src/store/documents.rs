@@ -37,6 +37,19 @@ impl Tx<'_> {
         Ok(n > 0)
     }
 
+    /// The account's settings (GetAccount / UpdateAccount), `{}` until set.
+    pub fn account(&self) -> Result<serde_json::Value> {
+        Ok(self
+            .documents::<serde_json::Value>("account")?
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| serde_json::json!({})))
+    }
+
+    pub fn put_account(&self, account: &serde_json::Value) -> Result<()> {
+        self.put_document("account", "account", account)
+    }
+
     pub fn user_pools(&self) -> Result<Vec<crate::model::UserPool>> {
         self.documents("user_pool")
     }

@@ -435,3 +435,29 @@ async fn gateway_responses_are_put_patched_listed_deleted_and_served() {
     .await;
     assert_eq!(r.status, 403, "{}", r.text());
 }
+
+/// GetAccount shows AWS's default account throttle; UpdateAccount sets the CloudWatch role.
+#[test]
+fn the_account_reads_back_what_update_account_set() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let account = aws.json(&["get-account"]);
+    assert_eq!(account["throttleSettings"]["burstLimit"], 5000);
+    assert_eq!(account["throttleSettings"]["rateLimit"], 10000.0);
+    assert!(account.get("cloudwatchRoleArn").is_none(), "{account}");
+    let role = "arn:aws:iam::123456789012:role/apigw-logs";
+    let updated = aws.json(&[
+        "update-account",
+        "--patch-operations",
+        &format!("op=replace,path=/cloudwatchRoleArn,value={role}"),
+    ]);
+    assert_eq!(updated["cloudwatchRoleArn"], role);
+    assert_eq!(aws.json(&["get-account"])["cloudwatchRoleArn"], role);
+    let err = aws.fails(&[
+        "update-account",
+        "--patch-operations",
+        "op=replace,path=/throttle/rateLimit,value=5",
+    ]);
+    assert!(err.contains("BadRequestException"), "{err}");
+}
