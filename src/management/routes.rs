@@ -252,8 +252,7 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
         // Account
         .route(
             "/account",
-            get(op0(|s, _| updates::get_account(s)))
-                .patch(op0(|s, r| updates::update_account(s, r))),
+            get(op0(|s, _| updates::get_account(s))).patch(op0(updates::update_account)),
         )
         // Tags
         .route(
