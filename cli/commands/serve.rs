@@ -195,6 +195,9 @@ async fn fetch(url: &str) -> Result<String> {
     if !status.is_success() {
         bail!("the server answered {status}");
     }
+    if body.len() > 1 << 20 {
+        bail!("the answer is larger than 1 MiB: not a JWKS");
+    }
     Ok(String::from_utf8_lossy(&body).into_owned())
 }
 

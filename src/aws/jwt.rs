@@ -42,7 +42,15 @@ impl Keys {
             .ok_or("not a JWKS document: it has no \"keys\" list")?;
         let mut by_kid = HashMap::new();
         for k in keys {
-            if k.get("kty").and_then(Value::as_str) != Some("RSA") {
+            // Only RSA signing keys for RS256.
+            if k.get("kty").and_then(Value::as_str) != Some("RSA")
+                || k.get("use")
+                    .and_then(Value::as_str)
+                    .is_some_and(|u| u != "sig")
+                || k.get("alg")
+                    .and_then(Value::as_str)
+                    .is_some_and(|a| a != "RS256")
+            {
                 continue;
             }
             let (Some(kid), Some(n), Some(e)) = (
@@ -54,7 +62,9 @@ impl Keys {
             };
             let key = DecodingKey::from_rsa_components(n, e)
                 .map_err(|err| format!("RSA key {kid} of the JWKS is invalid: {err}"))?;
-            by_kid.insert(kid.to_string(), key);
+            if by_kid.insert(kid.to_string(), key).is_some() {
+                return Err(format!("the JWKS has two keys with kid {kid}"));
+            }
         }
         if by_kid.is_empty() {
             return Err("the JWKS has no RSA key".into());
@@ -114,6 +124,13 @@ pub fn verify(
         .ok_or_else(|| bad("no exp"))?;
     if exp <= now_s {
         return Err(bad("expired"));
+    }
+    if claims
+        .get("nbf")
+        .and_then(Value::as_u64)
+        .is_some_and(|nbf| nbf > now_s)
+    {
+        return Err(bad("not valid yet (nbf)"));
     }
     if claims.get("iss").and_then(Value::as_str) != Some(rules.issuer) {
         return Err(bad("wrong issuer"));
@@ -341,6 +358,18 @@ mod tests {
             "token_use"
         );
         assert!(refused("not.a.jwt", &rules));
+        assert!(
+            refused(&id(json!({"nbf": now + 60})), &rules),
+            "not valid yet"
+        );
+        // A JWKS's encryption keys and other algorithms are not signing keys.
+        let mut enc = key.jwk();
+        enc["use"] = json!("enc");
+        assert!(Keys::from_jwks(&json!({"keys": [enc]})).is_err());
+        assert!(
+            Keys::from_jwks(&json!({"keys": [key.jwk(), key.jwk()]})).is_err(),
+            "duplicate kid"
+        );
         // Another key, same kid: the signature fails.
         let other = SigningKey::generate("k1".into()).unwrap();
         let forged = other

@@ -92,6 +92,13 @@ impl Cache {
         map.insert(key, (now + ttl, decision));
     }
 
+    /// Forgets every answer cached for a stage of an API (FlushStageAuthorizersCache).
+    pub fn flush_stage(&self, api_id: &str, stage: &str) {
+        let prefix = format!("{api_id}\u{1}{stage}\u{1}");
+        let mut map = self.decisions.lock().unwrap_or_else(|p| p.into_inner());
+        map.retain(|k, _| !k.starts_with(&prefix));
+    }
+
     /// `identityValidationExpression` compiled as a whole-value match; `None` if it is not a
     /// valid expression.
     fn expression(&self, expr: &str) -> Option<regex::Regex> {

@@ -260,10 +260,16 @@ impl IntoResponse for ApiError {
 /// snapshot reload); the server provides it.
 pub type Sync = Box<dyn Fn() -> std::result::Result<(), String> + Send + std::marker::Sync>;
 
-/// What every operation reaches: the store, and the way to make a change live.
+/// Forgets the authorizer answers a stage's cache holds (FlushStageAuthorizersCache): API id,
+/// stage name. The server provides it.
+pub type FlushAuthorizers = Box<dyn Fn(&str, &str) + Send + std::marker::Sync>;
+
+/// What every operation reaches: the store, the way to make a change live, and the server's
+/// authorizer cache.
 pub(crate) struct Ops {
     store: Store,
     sync: Sync,
+    flush_authorizers: Option<FlushAuthorizers>,
 }
 
 /// The management API of one server.
@@ -275,9 +281,23 @@ pub struct Management {
 
 impl Management {
     pub fn new(store: Store, sync: Sync, require_sigv4: Option<(String, String)>) -> Management {
+        Management::with_authorizer_cache(store, sync, None, require_sigv4)
+    }
+
+    /// [`Management::new`], with the server's authorizer cache to flush.
+    pub fn with_authorizer_cache(
+        store: Store,
+        sync: Sync,
+        flush_authorizers: Option<FlushAuthorizers>,
+        require_sigv4: Option<(String, String)>,
+    ) -> Management {
         Management {
             require_sigv4,
-            routes: routes::router(Arc::new(Ops { store, sync })),
+            routes: routes::router(Arc::new(Ops {
+                store,
+                sync,
+                flush_authorizers,
+            })),
         }
     }
 }

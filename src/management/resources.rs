@@ -203,6 +203,7 @@ pub(super) fn put_method(
             .authorization_type
             .filter(|a| !a.is_empty())
             .unwrap_or_else(|| "NONE".into());
+        check_authorization_type(&authorization_type)?;
         if matches!(authorization_type.as_str(), "CUSTOM" | "COGNITO_USER_POOLS")
             && !b
                 .authorizer_id
@@ -613,4 +614,15 @@ pub(super) fn move_resource(
         .find(|r| r.id == rid)
         .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
     Ok(wire::resource(moved, false))
+}
+
+/// The authorization types a method may have (AWS refuses others with a 400).
+pub(super) fn check_authorization_type(t: &str) -> Result<()> {
+    if matches!(t, "NONE" | "AWS_IAM" | "CUSTOM" | "COGNITO_USER_POOLS") {
+        Ok(())
+    } else {
+        Err(ApiError::bad_request(format!(
+            "Invalid authorization type specified: {t}. Valid values are NONE, AWS_IAM, CUSTOM and COGNITO_USER_POOLS"
+        )))
+    }
 }

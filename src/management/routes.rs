@@ -88,6 +88,29 @@ async fn run(
     }
 }
 
+/// DELETE /restapis/{id}/stages/{name}/cache/authorizers: FlushStageAuthorizersCache — the
+/// server's cached authorizer answers for the stage are forgotten.
+async fn flush_authorizers(
+    State(ops): State<Arc<Ops>>,
+    Path((id, name)): Path<(String, String)>,
+) -> Response {
+    let checked = {
+        let ops = ops.clone();
+        let (id, name) = (id.clone(), name.clone());
+        tokio::task::spawn_blocking(move || stages::check_stage(&ops.store, &id, &name)).await
+    };
+    match checked {
+        Ok(Ok(())) => {
+            if let Some(flush) = &ops.flush_authorizers {
+                flush(&id, &name);
+            }
+            Reply::accepted().into_response()
+        }
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => ApiError::internal(format!("the management call failed: {e}")).into_response(),
+    }
+}
+
 /// The path with empty segments removed (`/restapis//x/` → `/restapis/x`), as AWS's front end
 /// reads it.
 pub(super) fn normalize(uri: &Uri) -> Uri {
@@ -248,6 +271,18 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             .delete(op(|s, _, (id, kind): (String, String)| {
                 updates::delete_gateway_response(s, &id, &kind)
             })),
+        )
+        // Stage caches: gw keeps no response cache; the authorizer cache is the server's.
+        .route(
+            "/restapis/{id}/stages/{name}/cache/data",
+            axum::routing::delete(op(|s, _, (id, name): (String, String)| {
+                stages::check_stage(s, &id, &name)?;
+                Ok(Reply::accepted())
+            })),
+        )
+        .route(
+            "/restapis/{id}/stages/{name}/cache/authorizers",
+            axum::routing::delete(flush_authorizers),
         )
         // Account
         .route(

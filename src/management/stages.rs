@@ -305,3 +305,12 @@ pub(super) fn delete_stage(store: &Store, id: &str, name: &str) -> Result<Reply>
     control::delete_stage(store, Some(id), name)?;
     Ok(Reply::accepted())
 }
+
+/// Fails with AWS's NotFoundException unless API `id` has stage `name` (the API checked first).
+pub(super) fn check_stage(store: &Store, id: &str, name: &str) -> Result<()> {
+    find_api(store, id)?;
+    match store.read(|tx| tx.stage(id, name))? {
+        Some(_) => Ok(()),
+        None => Err(ApiError::not_found("Invalid Stage identifier specified")),
+    }
+}

@@ -250,6 +250,7 @@ pub(super) fn update_method(
         let r = super::resources::resource_mut(api, rid)?;
         let m = super::resources::method_mut(r, verb)?;
         let mut new: Method = patched(m, METHOD, &ops)?;
+        super::resources::check_authorization_type(&new.authorization_type)?;
         if let Some(a) = &new.authorizer_id {
             if !authorizers.contains(a) {
                 return Err(ApiError::bad_request(format!(

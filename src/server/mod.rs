@@ -141,9 +141,13 @@ pub async fn run(
         .map_err(ServerError::AccessLog)?;
     let management = {
         let reloader = reloader.clone();
-        Arc::new(crate::management::Management::new(
+        let cache = authorizers.clone();
+        Arc::new(crate::management::Management::with_authorizer_cache(
             store.clone(),
             Box::new(move || reloader.sync().map(|_| ()).map_err(|e| e.to_string())),
+            Some(Box::new(move |api: &str, stage: &str| {
+                cache.flush_stage(api, stage)
+            })),
             config.require_sigv4.clone(),
         ))
     };

@@ -406,7 +406,17 @@ async fn serve<'s>(
                 let request = integration_view(cx, &located, &matched, headers);
                 cx.authorized = Some(verify_token(snapshot, &located, &matched, &request)?);
             }
-            _ => {}
+            // AWS_IAM was checked above.
+            "NONE" | "AWS_IAM" => {}
+            other => {
+                // Fail closed: an authorization type gw does not know never serves the method.
+                tracing::warn!(
+                    "{} {} has authorizationType {other:?}, which is not NONE, AWS_IAM, CUSTOM or COGNITO_USER_POOLS",
+                    matched.method.http_method,
+                    matched.resource.path
+                );
+                return Err(GatewayError::new(ResponseType::AuthorizerConfigurationError));
+            }
         }
         if matched.method.api_key_required {
             admit::admit_api_key(
@@ -572,7 +582,8 @@ fn verify_token(
             ResponseType::AuthorizerConfigurationError,
         ));
     };
-    let now_s = u64::try_from(epoch_ms() / 1000).unwrap_or(0);
+    // A clock before the epoch makes every token look expired (fail closed).
+    let now_s = u64::try_from(epoch_ms() / 1000).unwrap_or(u64::MAX);
     crate::gateway::jwt::authorize(
         request,
         authorizer,

@@ -461,3 +461,94 @@ fn the_account_reads_back_what_update_account_set() {
     ]);
     assert!(err.contains("BadRequestException"), "{err}");
 }
+
+/// FlushStageAuthorizersCache forgets the stage's cached authorizer answers: a changed
+/// authorizer function decides the next request at once. FlushStageCache is accepted (gw keeps
+/// no response cache).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn flushing_the_authorizer_cache_makes_the_authorizer_decide_again() {
+    let policy = |effect: &str| {
+        serde_json::json!({
+            "principalId": "u",
+            "policyDocument": {"Version": "2012-10-17", "Statement": [
+                {"Action": "execute-api:Invoke", "Effect": effect, "Resource": "*"}
+            ]}
+        })
+        .to_string()
+    };
+    let gw = Gw::new();
+    let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:authz/invocations";
+    gw.import_spec(
+        "flush.json",
+        &serde_json::json!({
+            "openapi": "3.0.1",
+            "info": {"title": "flush", "version": "1"},
+            "components": {"securitySchemes": {"tok": {
+                "type": "apiKey", "name": "Authorization", "in": "header",
+                "x-amazon-apigateway-authtype": "custom",
+                "x-amazon-apigateway-authorizer": {"type": "token", "authorizerUri": uri, "authorizerResultTtlInSeconds": 300}
+            }}},
+            "paths": {"/p": {"get": {
+                "security": [{"tok": []}],
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "mock",
+                    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                    "responses": {"default": {"statusCode": "200", "responseTemplates": {"application/json": "in"}}}
+                }
+            }}}
+        }),
+    );
+    let respond = common::guest("respond");
+    gw.ok(&[
+        "function",
+        "put",
+        "authz",
+        respond.to_str().unwrap(),
+        "--env",
+        &format!("RESPONSE={}", policy("Allow")),
+    ]);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let id = s(&aws.json(&["get-rest-apis"])["items"][0]["id"]).to_string();
+    let client = common::client();
+    let url = server.url(&format!("/_aws/execute-api/{id}/prod/p"));
+    let call = || common::send(&client, "GET", &url, &[("authorization", "t1")], "");
+    assert_eq!(call().await.status, 200);
+    gw.ok(&[
+        "function",
+        "put",
+        "authz",
+        respond.to_str().unwrap(),
+        "--env",
+        &format!("RESPONSE={}", policy("Deny")),
+    ]);
+    assert_eq!(call().await.status, 200, "the cached answer still allows");
+    aws.json(&[
+        "flush-stage-authorizers-cache",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+    assert_eq!(call().await.status, 403, "flushed: the new function denies");
+    aws.json(&[
+        "flush-stage-cache",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+    let err = aws.fails(&[
+        "flush-stage-authorizers-cache",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "nope",
+    ]);
+    assert!(
+        err.contains("NotFoundException") && err.contains("Invalid Stage identifier specified"),
+        "{err}"
+    );
+}
