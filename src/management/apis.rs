@@ -101,6 +101,23 @@ pub(super) fn create_rest_api(store: &Store, req: &Req) -> Result<Reply> {
             "gw does not emulate cloneFrom: import the source API's definition instead",
         ));
     }
+    if let Some(source) = b.api_key_source.as_deref() {
+        if !matches!(source, "HEADER" | "AUTHORIZER") {
+            return Err(ApiError::bad_request(format!(
+                "Invalid API key source specified: {source}. Valid values are HEADER and AUTHORIZER"
+            )));
+        }
+    }
+    if let Some(e) = &b.endpoint_configuration {
+        let ok =
+            e.types.len() == 1 && matches!(e.types[0].as_str(), "EDGE" | "REGIONAL" | "PRIVATE");
+        if !ok {
+            return Err(ApiError::bad_request(format!(
+                "Invalid endpoint configuration types specified: {:?}. Give exactly one of EDGE, REGIONAL, PRIVATE",
+                e.types
+            )));
+        }
+    }
     if let Some(n) = b.minimum_compression_size {
         if !(0..=10_485_760).contains(&n) {
             return Err(ApiError::bad_request(
@@ -136,7 +153,26 @@ pub(super) fn create_rest_api(store: &Store, req: &Req) -> Result<Reply> {
         authorizers: Vec::new(),
         request_validators: Vec::new(),
         gateway_responses: BTreeMap::new(),
-        models: BTreeMap::new(),
+        // AWS gives every new REST API these two models.
+        models: BTreeMap::from([
+            (
+                "Empty".to_string(),
+                serde_json::json!({
+                    "$schema": "http://json-schema.org/draft-04/schema#",
+                    "title": "Empty Schema",
+                    "type": "object"
+                }),
+            ),
+            (
+                "Error".to_string(),
+                serde_json::json!({
+                    "$schema": "http://json-schema.org/draft-04/schema#",
+                    "title": "Error Schema",
+                    "type": "object",
+                    "properties": {"message": {"type": "string"}}
+                }),
+            ),
+        ]),
     };
     store
         .write(|tx| tx.insert_api(&api, b"", ""))

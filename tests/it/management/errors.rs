@@ -348,3 +348,50 @@ fn missing_parents_are_named_outermost_first() {
         wrong.join("\n")
     );
 }
+
+/// A new REST API has AWS's two default models; CreateRestApi checks what AWS checks.
+#[test]
+fn a_new_api_has_the_default_models_and_bad_create_parameters_are_refused() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let api = aws.json(&["create-rest-api", "--name", "models"]);
+    let id = s(&api["id"]).to_string();
+    let models = aws.json(&["get-models", "--rest-api-id", &id]);
+    let names: Vec<&str> = models["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| s(&m["name"]))
+        .collect();
+    assert_eq!(names, ["Empty", "Error"], "{models}");
+    let error = aws.json(&["get-model", "--rest-api-id", &id, "--model-name", "Error"]);
+    assert!(s(&error["schema"]).contains("Error Schema"), "{error}");
+    for bad in [
+        vec![
+            "create-rest-api",
+            "--name",
+            "x",
+            "--api-key-source",
+            "COOKIE",
+        ],
+        vec![
+            "create-rest-api",
+            "--name",
+            "x",
+            "--endpoint-configuration",
+            "types=SIDEWAYS",
+        ],
+        vec![
+            "create-rest-api",
+            "--name",
+            "x",
+            "--endpoint-configuration",
+            "types=EDGE,REGIONAL",
+        ],
+        vec!["create-rest-api", "--name", ""],
+    ] {
+        let err = aws.fails(&bad);
+        assert!(err.contains("BadRequestException"), "{bad:?}: {err}");
+    }
+}

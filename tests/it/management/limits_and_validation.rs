@@ -152,9 +152,10 @@ async fn models_and_request_validators_made_through_the_api_check_bodies() {
     ]);
     assert!(err.contains("BadRequestException"), "{err}");
     let models = aws.json(&["get-models", "--rest-api-id", &id]);
+    // Its two models beside AWS's defaults, Empty and Error.
     assert_eq!(
         models["items"].as_array().map(Vec::len),
-        Some(2),
+        Some(4),
         "{models}"
     );
 
