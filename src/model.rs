@@ -279,6 +279,9 @@ pub struct Stage {
     pub method_settings: BTreeMap<String, MethodSetting>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log_settings: Option<AccessLogSettings>,
+    /// Tags given at creation or with TagResource.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
     pub created_date: i64,
     pub last_updated_date: i64,
 }

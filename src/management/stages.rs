@@ -164,6 +164,7 @@ struct CreateStageBody {
     variables: Option<BTreeMap<String, String>>,
     canary_settings: Option<CanaryBody>,
     tracing_enabled: Option<bool>,
+    tags: Option<BTreeMap<String, String>>,
 }
 
 pub(super) fn create_stage(store: &Store, req: &Req, id: &str) -> Result<Reply> {
@@ -193,6 +194,7 @@ pub(super) fn create_stage(store: &Store, req: &Req, id: &str) -> Result<Reply> 
         tracing_enabled: b.tracing_enabled.unwrap_or(false),
         method_settings: Default::default(),
         access_log_settings: None,
+        tags: b.tags.clone().unwrap_or_default(),
         created_date: 0,
         last_updated_date: 0,
     };

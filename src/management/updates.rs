@@ -397,19 +397,54 @@ pub(super) fn update_deployment(store: &Store, req: &Req, id: &str, did: &str) -
     Ok(Reply::ok(wire::deployment(&d, None)))
 }
 
-/// The REST API a tag call's ARN names: `arn:aws:apigateway:REGION::/restapis/ID`.
-fn tagged_api(arn: &str) -> Result<&str> {
+/// What a tag call's ARN names: a REST API (`arn:aws:apigateway:REGION::/restapis/ID`) or one
+/// of its stages (`.../restapis/ID/stages/NAME`).
+enum Tagged<'a> {
+    Api(&'a str),
+    Stage(&'a str, &'a str),
+}
+
+fn tagged(arn: &str) -> Result<Tagged<'_>> {
     let path = arn
         .split_once("::")
         .map(|(_, p)| p)
         .filter(|_| arn.starts_with("arn:aws:apigateway:"))
         .ok_or_else(|| ApiError::bad_request(format!("Invalid resource ARN specified: {arn}")))?;
-    match path.strip_prefix("/restapis/") {
-        Some(id) if !id.is_empty() && !id.contains('/') => Ok(id),
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["restapis", id] if !id.is_empty() => Ok(Tagged::Api(id)),
+        ["restapis", id, "stages", name] if !id.is_empty() && !name.is_empty() => {
+            Ok(Tagged::Stage(id, name))
+        }
         _ => Err(ApiError::bad_request(format!(
-            "gw keeps the tags of REST APIs only (arn:aws:apigateway:REGION::/restapis/ID); {arn} is not one"
+            "gw keeps the tags of REST APIs and stages (arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME]); {arn} is neither"
         ))),
     }
+}
+
+/// Runs `edit` on the tags the ARN names.
+fn edit_tags(
+    store: &Store,
+    arn: &str,
+    edit: impl FnOnce(&mut std::collections::BTreeMap<String, String>),
+) -> Result<()> {
+    match tagged(arn)? {
+        Tagged::Api(id) => {
+            edit_api(store, id, |api| {
+                edit(&mut api.tags);
+                Ok(Value::Null)
+            })?;
+        }
+        Tagged::Stage(id, name) => {
+            super::stages::check_stage(store, id, name)?;
+            crate::control::update_stage(store, Some(id), name, |s| {
+                edit(&mut s.tags);
+                Ok(())
+            })
+            .map_err(ApiError::from)?;
+        }
+    }
+    Ok(())
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -420,7 +455,7 @@ struct TagBody {
 
 /// PUT /tags/{arn}: TagResource.
 pub(super) fn tag_resource(store: &Store, req: &Req, arn: &str) -> Result<Reply> {
-    let id = tagged_api(arn)?;
+    tagged(arn)?;
     let tags = req.json::<TagBody>()?.tags;
     for (k, v) in &tags {
         if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
@@ -429,31 +464,34 @@ pub(super) fn tag_resource(store: &Store, req: &Req, arn: &str) -> Result<Reply>
             )));
         }
     }
-    edit_api(store, id, |api| {
-        api.tags.extend(tags);
-        Ok(Value::Null)
-    })?;
+    edit_tags(store, arn, |t| t.extend(tags))?;
     Ok(Reply::no_content())
 }
 
 /// DELETE /tags/{arn}?tagKeys=K...: UntagResource.
 pub(super) fn untag_resource(store: &Store, req: &Req, arn: &str) -> Result<Reply> {
-    let id = tagged_api(arn)?;
     let keys: Vec<String> = req.q_all("tagKeys").map(str::to_string).collect();
-    edit_api(store, id, |api| {
+    edit_tags(store, arn, |t| {
         for k in &keys {
-            api.tags.remove(k);
+            t.remove(k);
         }
-        Ok(Value::Null)
     })?;
     Ok(Reply::no_content())
 }
 
 /// GET /tags/{arn}: GetTags.
 pub(super) fn get_tags(store: &Store, arn: &str) -> Result<Reply> {
-    let id = tagged_api(arn)?;
-    let api = super::find_api(store, id)?;
-    Ok(Reply::ok(serde_json::json!({ "tags": api.tags })))
+    let tags = match tagged(arn)? {
+        Tagged::Api(id) => super::find_api(store, id)?.tags,
+        Tagged::Stage(id, name) => {
+            super::find_api(store, id)?;
+            store
+                .read(|tx| tx.stage(id, name))?
+                .ok_or_else(|| ApiError::not_found("Invalid Stage identifier specified"))?
+                .tags
+        }
+    };
+    Ok(Reply::ok(serde_json::json!({ "tags": tags })))
 }
 
 // ---- gateway responses ----

@@ -314,6 +314,51 @@ async fn tags_on_rest_apis_as_aws_keeps_them() {
     ]);
     let got = aws.json(&["get-rest-api", "--rest-api-id", &id]);
     assert_eq!(got["tags"], serde_json::json!({"owner": "ana"}));
+
+    // Stages: tags at CreateStage, then the same three calls on the stage's ARN.
+    let root = s(&api["rootResourceId"]).to_string();
+    let calls = MethodCalls { aws: &aws, id: &id };
+    calls.ok(
+        "put-method",
+        &root,
+        "GET",
+        &["--authorization-type", "NONE"],
+    );
+    calls.mock_answer(&root, "GET", "ok");
+    let d = aws.json(&["create-deployment", "--rest-api-id", &id]);
+    let stage = aws.json(&[
+        "create-stage",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "dev",
+        "--deployment-id",
+        s(&d["id"]),
+        "--tags",
+        "tier=test",
+    ]);
+    assert_eq!(stage["tags"], serde_json::json!({"tier": "test"}));
+    let stage_arn = format!("{arn}/stages/dev");
+    aws.json(&[
+        "tag-resource",
+        "--resource-arn",
+        &stage_arn,
+        "--tags",
+        "cost=low",
+    ]);
+    aws.json(&[
+        "untag-resource",
+        "--resource-arn",
+        &stage_arn,
+        "--tag-keys",
+        "tier",
+    ]);
+    let tags = aws.json(&["get-tags", "--resource-arn", &stage_arn]);
+    assert_eq!(tags["tags"], serde_json::json!({"cost": "low"}));
+    let got = aws.json(&["get-stage", "--rest-api-id", &id, "--stage-name", "dev"]);
+    assert_eq!(got["tags"], serde_json::json!({"cost": "low"}));
+    let err = aws.fails(&["get-tags", "--resource-arn", &format!("{arn}/stages/nope")]);
+    assert!(err.contains("NotFoundException"), "{err}");
 }
 
 /// Gateway responses through the AWS CLI (Terraform's `aws_api_gateway_gateway_response` sends
