@@ -37,13 +37,34 @@ fn qualify_policy(api: &mut RestApi) {
     }
 }
 
-/// Import a spec as a new API (ImportRestApi).
+/// Import a spec as a new API under a name no other API has (`gw import`).
 pub fn import_new(
     store: &Store,
     file: &str,
     bytes: &[u8],
     name: Option<&str>,
     options: &ImportOptions,
+) -> Result<(RestApi, Vec<Warning>)> {
+    import_as_new(store, file, bytes, name, options, true)
+}
+
+/// ImportRestApi: import a spec as a new API, whatever other APIs are named (as on AWS).
+pub fn import_new_any_name(
+    store: &Store,
+    file: &str,
+    bytes: &[u8],
+    options: &ImportOptions,
+) -> Result<(RestApi, Vec<Warning>)> {
+    import_as_new(store, file, bytes, None, options, false)
+}
+
+fn import_as_new(
+    store: &Store,
+    file: &str,
+    bytes: &[u8],
+    name: Option<&str>,
+    options: &ImportOptions,
+    unique_name: bool,
 ) -> Result<(RestApi, Vec<Warning>)> {
     let imported = import::import(file, bytes, options)?;
     let mut api = imported.api;
@@ -57,7 +78,13 @@ pub fn import_new(
             .unwrap_or_else(|| file_stem(file)),
     };
     qualify_policy(&mut api);
-    store.write(|tx| tx.insert_api(&api, bytes, file))?;
+    store.write(|tx| {
+        if unique_name {
+            tx.insert_api(&api, bytes, file)
+        } else {
+            tx.insert_api_any_name(&api, bytes, file)
+        }
+    })?;
     Ok((api, imported.warnings))
 }
 

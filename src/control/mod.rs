@@ -24,7 +24,7 @@ use import::ImportError;
 pub mod build;
 pub mod user_pools;
 
-pub use apis::{delete_api, import_into, import_new, PutMode};
+pub use apis::{delete_api, import_into, import_new, import_new_any_name, PutMode};
 pub use deploy::{
     canary_stage, deploy, deploy_canary, deploy_canary_ramp, promote, rollback, set_canary,
     set_canary_percent, update_deployment_description, Deployed, NO_CANARY,

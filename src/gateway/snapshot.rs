@@ -182,6 +182,7 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
             issuers: Arc::new(issuers(tx, &cache.external_issuers)?),
             ..Snapshot::default()
         };
+        let mut ambiguous = std::collections::HashSet::new();
         for api in tx.list_apis()? {
             let mut stages = crate::net::fnv::Map::default();
             for s in tx.stages(&api.id)? {
@@ -252,7 +253,11 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                     },
                 );
             }
-            snap.names.insert(api.name.to_ascii_lowercase(), api.id.clone());
+            // A name two APIs share names neither (the host form then needs the id).
+            let lower = api.name.to_ascii_lowercase();
+            if snap.names.insert(lower.clone(), api.id.clone()).is_some() {
+                ambiguous.insert(lower);
+            }
             snap.apis.insert(
                 api.id.clone(),
                 Arc::new(LiveApi {
@@ -261,6 +266,9 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
                     stages,
                 }),
             );
+        }
+        for name in &ambiguous {
+            snap.names.remove(name);
         }
         let with_stages: Vec<&String> = snap
             .apis

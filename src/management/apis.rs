@@ -41,7 +41,7 @@ const BODY_NAME: &str = "body";
 
 pub(super) fn import_rest_api(store: &Store, req: &Req) -> Result<Reply> {
     let opts = import_options(req)?;
-    match control::import_new(store, BODY_NAME, req.body, None, &opts) {
+    match control::import_new_any_name(store, BODY_NAME, req.body, &opts) {
         Ok((api, _)) => Ok(Reply::created(wire::rest_api(&api))),
         Err(ControlError::Store(StoreError::Conflict(m))) => {
             let first = m.split("; ").next().unwrap_or(&m);
@@ -175,7 +175,7 @@ pub(super) fn create_rest_api(store: &Store, req: &Req) -> Result<Reply> {
         ]),
     };
     store
-        .write(|tx| tx.insert_api(&api, b"", ""))
+        .write(|tx| tx.insert_api_any_name(&api, b"", ""))
         .map_err(|e| match e {
             StoreError::Conflict(m) => ApiError::conflict(format!(
                 "{}: gw keeps API names unique; choose another name",

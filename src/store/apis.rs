@@ -65,17 +65,35 @@ impl Tx<'_> {
     /// The API named by `selector`, or the only API when `selector` is `None`.
     pub fn resolve_api(&self, selector: Option<&str>) -> Result<RestApi> {
         match selector {
-            Some(s) => self.find_api(s)?.ok_or_else(|| {
-                let known = self.api_names().unwrap_or_default();
-                StoreError::NotFound(format!(
-                    "no API with id or name {s:?}{}",
-                    if known.is_empty() {
-                        "; there are no APIs yet: import one with `gw import SPEC`".to_string()
-                    } else {
-                        format!("; known APIs: {}", known.join(", "))
-                    }
-                ))
-            }),
+            Some(s) => {
+                // A name several APIs have names none of them: ask for the id.
+                let same: Vec<RestApi> = self
+                    .list_apis()?
+                    .into_iter()
+                    .filter(|a| a.name == s && a.id != s)
+                    .collect();
+                if same.len() > 1 && !self.list_apis()?.iter().any(|a| a.id == s) {
+                    return Err(StoreError::Invalid(format!(
+                        "{} APIs are named {s:?}: choose one by id with --api ({})",
+                        same.len(),
+                        same.iter()
+                            .map(|a| a.id.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )));
+                }
+                self.find_api(s)?.ok_or_else(|| {
+                    let known = self.api_names().unwrap_or_default();
+                    StoreError::NotFound(format!(
+                        "no API with id or name {s:?}{}",
+                        if known.is_empty() {
+                            "; there are no APIs yet: import one with `gw import SPEC`".to_string()
+                        } else {
+                            format!("; known APIs: {}", known.join(", "))
+                        }
+                    ))
+                })
+            }
             None => {
                 let mut apis = self.list_apis()?;
                 match apis.len() {
@@ -104,6 +122,8 @@ impl Tx<'_> {
             .collect())
     }
 
+    /// Adds an API whose name no other API has (gw's own CLI keeps names unique, so `--api NAME`
+    /// stays unambiguous).
     pub fn insert_api(&self, api: &RestApi, spec: &[u8], spec_file: &str) -> Result<()> {
         if let Some(other) = self.find_api(&api.name)? {
             return Err(StoreError::Conflict(format!(
@@ -111,6 +131,12 @@ impl Tx<'_> {
                 api.name, other.id, api.name
             )));
         }
+        self.insert_api_any_name(api, spec, spec_file)
+    }
+
+    /// Adds an API even if another has its name (AWS's CreateRestApi and ImportRestApi: the id
+    /// is the identity).
+    pub fn insert_api_any_name(&self, api: &RestApi, spec: &[u8], spec_file: &str) -> Result<()> {
         let model = serde_json::to_string(api).map_err(corrupt)?;
         self.sql(self.tx.execute(
             "INSERT INTO apis (id, name, created, model, spec, spec_file) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

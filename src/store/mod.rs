@@ -62,7 +62,7 @@ pub struct Store {
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS apis (
     id TEXT PRIMARY KEY,
-    name TEXT NOT NULL UNIQUE,
+    name TEXT NOT NULL,
     created INTEGER NOT NULL,
     model TEXT NOT NULL,
     spec BLOB,
@@ -114,6 +114,7 @@ CREATE TABLE IF NOT EXISTS stage_history (
     entry TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stage_history_by_stage ON stage_history (api_id, stage, seq);
+CREATE INDEX IF NOT EXISTS apis_by_name ON apis (name);
 CREATE TABLE IF NOT EXISTS function_settings (
     name TEXT NOT NULL,
     version INTEGER NOT NULL,
@@ -151,13 +152,46 @@ impl Store {
         };
         let conn = store.connect()?;
         let ready: i64 = store.sql(conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history', 'function_settings', 'stage_history_by_stage')",
+            "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history', 'function_settings', 'stage_history_by_stage', 'apis_by_name')",
             [],
             |r| r.get(0),
         ))?;
         // A state directory made by an older gw lacks the newer tables: the schema (all
         // `IF NOT EXISTS`) adds them.
-        if ready < 10 {
+        // A state directory made before REST API names could repeat (as on AWS) has a UNIQUE
+        // name column: rebuild the table without it, keeping every row.
+        let apis_sql: Option<String> = store.sql(
+            conn.query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'apis'",
+                [],
+                |r| r.get(0),
+            )
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            }),
+        )?;
+        if apis_sql.is_some_and(|sql| sql.contains("UNIQUE")) {
+            store.sql(conn.execute_batch(
+                "PRAGMA foreign_keys = OFF;
+                 BEGIN IMMEDIATE;
+                 CREATE TABLE apis_without_unique_names (
+                     id TEXT PRIMARY KEY,
+                     name TEXT NOT NULL,
+                     created INTEGER NOT NULL,
+                     model TEXT NOT NULL,
+                     spec BLOB,
+                     spec_file TEXT
+                 );
+                 INSERT INTO apis_without_unique_names SELECT id, name, created, model, spec, spec_file FROM apis;
+                 DROP TABLE apis;
+                 ALTER TABLE apis_without_unique_names RENAME TO apis;
+                 COMMIT;
+                 PRAGMA foreign_keys = ON;",
+            ))?;
+        }
+        if ready < 11 {
             // Schema creation races between first-time processes are serialized by the write lock.
             store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
         }
@@ -339,6 +373,48 @@ mod tests {
             .read(|tx| tx.api_keys())
             .unwrap_or_else(|e| panic!("{e}"));
         assert!(keys.is_empty());
+    }
+
+    #[test]
+    fn a_state_directory_with_unique_api_names_is_migrated_keeping_its_apis() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let conn = store.connect().unwrap_or_else(|e| panic!("{e}"));
+        // The table as an older gw made it, with one API and its deployment.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             DROP TABLE apis;
+             CREATE TABLE apis (id TEXT PRIMARY KEY, name TEXT NOT NULL UNIQUE, created INTEGER NOT NULL,
+                                model TEXT NOT NULL, spec BLOB, spec_file TEXT);
+             INSERT INTO apis VALUES ('a1', 'shop', 1, '{}', NULL, NULL);
+             INSERT INTO deployments VALUES ('a1', 'd1', NULL, 1, '{}');
+             PRAGMA foreign_keys = ON;",
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        drop(conn);
+        let store = Store::open(dir.path()).unwrap_or_else(|e| panic!("{e}"));
+        let conn = store.connect().unwrap_or_else(|e| panic!("{e}"));
+        let sql: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'apis'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(!sql.contains("UNIQUE"), "{sql}");
+        let (apis, deployments): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM apis), (SELECT count(*) FROM deployments)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((apis, deployments), (1, 1), "nothing lost");
+        conn.execute(
+            "INSERT INTO apis VALUES ('a2', 'shop', 2, '{}', NULL, NULL)",
+            [],
+        )
+        .unwrap_or_else(|e| panic!("a second API named shop: {e}"));
     }
 
     #[test]

@@ -395,3 +395,44 @@ fn a_new_api_has_the_default_models_and_bad_create_parameters_are_refused() {
         assert!(err.contains("BadRequestException"), "{bad:?}: {err}");
     }
 }
+
+/// As on AWS, two REST APIs may share a name (the id is the identity); gw's CLI then asks for
+/// the id, naming both.
+#[test]
+fn rest_api_names_may_repeat_and_the_cli_asks_for_the_id() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let a = s(&aws.json(&["create-rest-api", "--name", "twin"])["id"]).to_string();
+    let b = s(&aws.json(&["create-rest-api", "--name", "twin"])["id"]).to_string();
+    assert_ne!(a, b);
+    let c = s(&aws.json(&["import-rest-api", "--body", "fileb://specs/petstore.yaml"])["id"])
+        .to_string();
+    let d = s(&aws.json(&["import-rest-api", "--body", "fileb://specs/petstore.yaml"])["id"])
+        .to_string();
+    assert_ne!(c, d, "ImportRestApi twice makes two APIs");
+    let all = aws.json(&["get-rest-apis"]);
+    let twins = all["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["name"] == "twin")
+        .count();
+    assert_eq!(twins, 2, "{all}");
+    let out = gw.run(&["stages", "--api", "twin"]);
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        said.contains("2 APIs are named \"twin\"") && said.contains(&a) && said.contains(&b),
+        "{said}"
+    );
+    gw.ok(&["stages", "--api", &a]);
+    // gw's own import keeps names unique, so --api NAME stays unambiguous for what it made.
+    let spec = common::root().join("specs/petstore.yaml");
+    gw.ok(&["import", spec.to_str().unwrap(), "--name", "mine"]);
+    let again = gw.run(&["import", spec.to_str().unwrap(), "--name", "mine"]);
+    assert!(
+        !again.status.success(),
+        "gw import refuses a second API named mine"
+    );
+}
