@@ -182,6 +182,7 @@ impl<'a> Doc<'a> {
                         message: format!(
                             "not a valid OpenAPI 3.0 document ({e}); read tolerantly, check the result with `gw routes`"
                         ),
+                        note: false,
                     });
                     None
                 }
@@ -243,6 +244,7 @@ fn skipped_in_paths(root: &Value) -> Vec<Warning> {
             out.push(Warning {
                 pointer,
                 message: format!("{path:?} is not a path (paths start with /); not imported"),
+                note: false,
             });
             continue;
         }
@@ -265,6 +267,7 @@ fn skipped_in_paths(root: &Value) -> Vec<Warning> {
             out.push(Warning {
                 pointer: format!("{pointer}/{}", escape_pointer(key)),
                 message,
+                note: false,
             });
         }
     }

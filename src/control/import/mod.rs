@@ -50,6 +50,10 @@ pub struct Warning {
     /// JSON pointer into the document.
     pub pointer: String,
     pub message: String,
+    /// gw's own note on what it keeps but does not act on locally (VPC links, resource policies,
+    /// AWS services it does not emulate), not a problem AWS would warn about: it does not fail an
+    /// import with `failonwarnings` and is not among the API's `warnings`.
+    pub note: bool,
 }
 
 impl fmt::Display for Warning {

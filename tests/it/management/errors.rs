@@ -436,3 +436,61 @@ fn rest_api_names_may_repeat_and_the_cli_asks_for_the_id() {
         "gw import refuses a second API named mine"
     );
 }
+
+/// `failonwarnings` fails an import only for what AWS warns about: gw's own notes (a VPC link, a
+/// resource policy, compression it does not do) neither fail it nor appear in `warnings`.
+#[test]
+fn fail_on_warnings_counts_only_what_aws_warns_about() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let dir = tempfile::tempdir().unwrap();
+    let noted = dir.path().join("noted.json");
+    std::fs::write(
+        &noted,
+        serde_json::json!({
+            "openapi": "3.0.1",
+            "info": {"title": "noted", "version": "1"},
+            "x-amazon-apigateway-minimum-compression-size": 1024,
+            "x-amazon-apigateway-policy": {"Version": "2012-10-17", "Statement": []},
+            "paths": {"/p": {"get": {
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "http_proxy", "httpMethod": "GET", "uri": "http://example.com/p",
+                    "connectionType": "VPC_LINK", "connectionId": "abc123"
+                }
+            }}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let api = aws.json(&[
+        "import-rest-api",
+        "--fail-on-warnings",
+        "--body",
+        &format!("fileb://{}", noted.display()),
+    ]);
+    assert!(api.get("warnings").is_none(), "{api}");
+    let bad = dir.path().join("bad.json");
+    std::fs::write(
+        &bad,
+        serde_json::json!({
+            "openapi": "3.0.1",
+            "info": {"title": "bad", "version": "1"},
+            "paths": {"/p": {"get": {
+                "security": [{"undefined": []}],
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {"type": "mock", "requestTemplates": {"application/json": "{\"statusCode\": 200}"}}
+            }}}
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let err = aws.fails(&[
+        "import-rest-api",
+        "--fail-on-warnings",
+        "--body",
+        &format!("fileb://{}", bad.display()),
+    ]);
+    assert!(err.contains("BadRequestException"), "{err}");
+}

@@ -86,7 +86,7 @@ pub(super) fn integration(cx: &mut Ctx, ptr: &str, v: &Value) -> Result<Integrat
     let timeout_in_millis = timeout(cx, &spec)?;
     let uri = backend_uri(cx, &spec, kind)?;
     if connection_type == "VPC_LINK" {
-        cx.warn(
+        cx.note(
             &spec.field("connectionType"),
             "VPC links do not exist locally; gw calls the uri directly",
         );
@@ -271,11 +271,11 @@ fn backend_uri(
         match uri.as_deref().and_then(crate::aws::uri::aws_service) {
             // Lambda (non-proxy) runs the local function of that name.
             Some(("lambda", _)) => {}
-            Some((service, _)) => cx.warn(
+            Some((service, _)) => cx.note(
                 spec.ptr,
                 format!("AWS service integration to {service} is kept but not emulated: calls answer 500 saying so"),
             ),
-            None => cx.warn(
+            None => cx.note(
                 spec.ptr,
                 "AWS service integration whose uri names no service (arn:aws:apigateway:REGION:SERVICE:...) is kept but not emulated: calls answer 500 saying so",
             ),
@@ -284,7 +284,7 @@ fn backend_uri(
     if kind == IntegrationType::AwsProxy {
         if let Some(u) = &uri {
             if !u.contains(":lambda:path/") {
-                cx.warn(
+                cx.note(
                     &spec.field("uri"),
                     "AWS_PROXY to a service other than Lambda is not emulated: calls answer 500",
                 );
@@ -425,7 +425,7 @@ fn warn_unacted_fields(cx: &mut Ctx, spec: &Spec) {
         ("tlsConfig", "TLS configuration"),
     ] {
         if spec.obj.contains_key(k) {
-            cx.warn(
+            cx.note(
                 &spec.field(k),
                 format!("{name} kept; gw does not act on it"),
             );

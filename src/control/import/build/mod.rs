@@ -70,6 +70,16 @@ impl Ctx<'_> {
         self.warnings.push(Warning {
             pointer: pointer.to_string(),
             message: message.into(),
+            note: false,
+        });
+    }
+
+    /// A note on what gw keeps but does not act on locally (see [`Warning::note`]).
+    fn note(&mut self, pointer: &str, message: impl Into<String>) {
+        self.warnings.push(Warning {
+            pointer: pointer.to_string(),
+            message: message.into(),
+            note: true,
         });
     }
 
@@ -149,9 +159,9 @@ pub(super) fn build(
         default_validator.as_deref(),
     )?;
     models::collect_models(doc, &mut api);
-    if options.fail_on_warnings && !cx.warnings.is_empty() {
-        let n = cx.warnings.len();
-        let first = &cx.warnings[0];
+    let problems: Vec<&Warning> = cx.warnings.iter().filter(|w| !w.note).collect();
+    if let (true, Some(first)) = (options.fail_on_warnings, problems.first()) {
+        let n = problems.len();
         return Err(ImportError {
             file: file.to_string(),
             location: Location::Pointer(first.pointer.clone()),
@@ -162,7 +172,12 @@ pub(super) fn build(
             fix: "fix the warnings, or import without --fail-on-warnings".into(),
         });
     }
-    api.warnings = cx.warnings.iter().map(ToString::to_string).collect();
+    api.warnings = cx
+        .warnings
+        .iter()
+        .filter(|w| !w.note)
+        .map(ToString::to_string)
+        .collect();
     Ok(Imported {
         api,
         warnings: cx.warnings,

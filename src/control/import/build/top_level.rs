@@ -58,7 +58,7 @@ pub(super) fn top_level(
                         ))
                     }
                 }
-                cx.warn(
+                cx.note(
                     &ptr,
                     "kept as minimumCompressionSize; gw does not compress responses",
                 );
@@ -66,7 +66,7 @@ pub(super) fn top_level(
             "endpoint-configuration" => endpoint_configuration(cx, &ptr, value, api),
             "policy" => {
                 api.policy = Some(policy_text(value));
-                cx.warn(
+                cx.note(
                     &ptr,
                     "kept as the resource policy; gw does not enforce resource policies",
                 );
@@ -123,7 +123,7 @@ fn endpoint_configuration(cx: &mut Ctx, ptr: &str, value: &Value, api: &mut Rest
             .map(str::to_string)
             .collect();
     }
-    cx.warn(
+    cx.note(
         ptr,
         "endpoint configuration kept; gw serves every API on its own listener",
     );
