@@ -43,6 +43,9 @@ pub fn api_key_command(state: &Option<PathBuf>, cmd: ApiKeyCommand) -> Result<()
             api,
             json,
         } => {
+            if name.trim().is_empty() {
+                anyhow::bail!("give the key a name: gw api-key create NAME");
+            }
             let key = control::create_api_key(
                 &store,
                 control::NewApiKey {

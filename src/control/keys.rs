@@ -21,11 +21,9 @@ pub struct NewApiKey {
 }
 
 /// Creates an API key. A given value must be 20 to 128 printable characters without spaces
-/// (AWS's rule) and not already used by another key.
+/// (AWS's rule) and not already used by another key. The name may be empty (CreateApiKey
+/// without one, as AWS allows; `gw api-key create` always gives one).
 pub fn create_api_key(store: &Store, new: NewApiKey) -> Result<model::ApiKey> {
-    if new.name.trim().is_empty() {
-        return Err(invalid("API key name must be specified"));
-    }
     let value = match new.value {
         Some(v) => {
             if !(20..=128).contains(&v.len()) || !v.bytes().all(|b| b.is_ascii_graphic()) {

@@ -13,12 +13,15 @@ use serde_json::{json, Value};
 fn api_key(k: &ApiKey, with_value: bool) -> Value {
     let mut v = json!({
         "id": k.id,
-        "name": k.name,
         "enabled": k.enabled,
         "createdDate": k.created_date,
         "lastUpdatedDate": k.created_date,
         "stageKeys": [],
     });
+    // A key made without a name has none, as on AWS.
+    if !k.name.is_empty() {
+        v["name"] = json!(k.name);
+    }
     if with_value {
         v["value"] = json!(k.value);
     }

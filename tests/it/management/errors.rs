@@ -494,3 +494,16 @@ fn fail_on_warnings_counts_only_what_aws_warns_about() {
     ]);
     assert!(err.contains("BadRequestException"), "{err}");
 }
+
+/// CreateApiKey without a name makes a key without one, as AWS does.
+#[test]
+fn an_api_key_may_have_no_name() {
+    let gw = Gw::new();
+    let server = gw.serve(&[]);
+    let aws = Aws::new(server.addr);
+    let key = aws.json(&["create-api-key", "--enabled"]);
+    assert!(key.get("name").is_none(), "{key}");
+    assert_eq!(key["enabled"], true);
+    let got = aws.json(&["get-api-key", "--api-key", s(&key["id"])]);
+    assert!(got.get("name").is_none(), "{got}");
+}
