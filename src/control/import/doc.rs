@@ -4,6 +4,7 @@
 
 use super::{escape_pointer, ImportError, Location, Warning};
 use serde_json::{Map, Value};
+use std::collections::BTreeMap;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Version {
@@ -44,7 +45,72 @@ pub(super) struct Op {
     pub scopes: std::collections::BTreeMap<String, Vec<String>>,
     pub params: Vec<Param>,
     pub response_codes: Vec<String>,
+    /// Per response code: the headers it declares and its models by content type (a schema
+    /// that references a named model), as AWS's importer reads them into method responses.
+    pub response_details: BTreeMap<String, ResponseDetails>,
     pub operation_id: Option<String>,
+}
+
+/// What an operation's response declares.
+#[derive(Debug, Clone, Default)]
+pub(super) struct ResponseDetails {
+    pub headers: Vec<String>,
+    pub models: BTreeMap<String, String>,
+}
+
+/// The responses of the operation at `pointer` in the raw document (`$ref`s to shared responses
+/// followed): their headers and the named models of their bodies.
+fn response_details(root: &Value, pointer: &str) -> BTreeMap<String, ResponseDetails> {
+    let resolve = |v: &'_ Value| -> Option<Value> {
+        match v.get("$ref").and_then(Value::as_str) {
+            Some(r) => root.pointer(r.strip_prefix('#')?).cloned(),
+            None => Some(v.clone()),
+        }
+    };
+    let model_of = |schema: &Value| -> Option<String> {
+        let r = schema.get("$ref")?.as_str()?;
+        let name = r.rsplit('/').next()?;
+        (!name.is_empty()).then(|| name.to_string())
+    };
+    let produces: Vec<String> = root
+        .pointer(&format!("{pointer}/produces"))
+        .or_else(|| root.get("produces"))
+        .and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect()
+        })
+        .unwrap_or_else(|| vec!["application/json".to_string()]);
+    let mut out = BTreeMap::new();
+    let Some(responses) = root
+        .pointer(&format!("{pointer}/responses"))
+        .and_then(Value::as_object)
+    else {
+        return out;
+    };
+    for (code, r) in responses {
+        let Some(r) = resolve(r) else { continue };
+        let mut d = ResponseDetails::default();
+        if let Some(h) = r.get("headers").and_then(Value::as_object) {
+            d.headers = h.keys().cloned().collect();
+        }
+        // OpenAPI 3: content → schema; Swagger 2: schema with the operation's `produces`.
+        if let Some(content) = r.get("content").and_then(Value::as_object) {
+            for (ct, media) in content {
+                if let Some(m) = media.get("schema").and_then(model_of) {
+                    d.models.insert(ct.clone(), m);
+                }
+            }
+        } else if let Some(m) = r.get("schema").and_then(model_of) {
+            for ct in &produces {
+                d.models.insert(ct.clone(), m.clone());
+            }
+        }
+        out.insert(code.clone(), d);
+    }
+    out
 }
 
 #[derive(Debug, Clone)]
@@ -320,6 +386,7 @@ fn read_typed(root: &Value, api: &openapiv3::OpenAPI) -> Vec<PathEntry> {
                     .keys()
                     .map(|c| c.to_string())
                     .collect(),
+                response_details: response_details(root, &format!("{pointer}/{method}")),
                 operation_id: op.operation_id.clone(),
             });
         }
@@ -469,6 +536,7 @@ fn tolerant_op(root: &Value, method: &str, pointer: &str, op: &Value, shared: &[
         scopes,
         params,
         response_codes,
+        response_details: response_details(root, pointer),
         operation_id: op
             .get("operationId")
             .and_then(Value::as_str)

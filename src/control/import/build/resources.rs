@@ -201,14 +201,18 @@ fn method(
     }
     for code in &op.response_codes {
         if code.len() == 3 && code.chars().all(|c| c.is_ascii_digit()) {
-            m.method_responses.insert(
-                code.clone(),
+            m.method_responses.insert(code.clone(), {
+                let details = op.response_details.get(code).cloned().unwrap_or_default();
                 MethodResponse {
                     status_code: code.clone(),
-                    response_parameters: BTreeMap::new(),
-                    response_models: BTreeMap::new(),
-                },
-            );
+                    response_parameters: details
+                        .headers
+                        .iter()
+                        .map(|h| (format!("method.response.header.{h}"), false))
+                        .collect(),
+                    response_models: details.models,
+                }
+            });
         }
     }
     auth::apply_security(cx, op, authorizers, &mut m);
