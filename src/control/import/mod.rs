@@ -53,6 +53,7 @@ pub struct Warning {
     /// gw's own note on what it keeps but does not act on locally (VPC links, resource policies,
     /// AWS services it does not emulate), not a problem AWS would warn about: it does not fail an
     /// import with `failonwarnings` and is not among the API's `warnings`.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub note: bool,
 }
 
