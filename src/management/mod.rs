@@ -23,11 +23,13 @@
 mod apis;
 mod authorizers;
 pub mod export;
+mod gateway_responses;
 mod keys;
 pub mod patch;
 mod resources;
 mod routes;
 mod stages;
+mod tags;
 mod updates;
 mod validators;
 pub mod wire;

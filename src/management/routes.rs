@@ -4,8 +4,8 @@
 //! write that succeeded, makes the change live before the caller hears back.
 
 use super::{
-    apis, authorizers, embeds, find_api, find_method, find_resource, keys, resources, stages,
-    updates, validators, wire, ApiError, Ops, Reply, Req, Result,
+    apis, authorizers, embeds, find_api, find_method, find_resource, gateway_responses, keys,
+    resources, stages, tags, updates, validators, wire, ApiError, Ops, Reply, Req, Result,
 };
 use crate::store::Store;
 use axum::extract::{Path, State};
@@ -254,22 +254,22 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
         .route(
             "/restapis/{id}/gatewayresponses",
             get(op(|s, _, id: String| {
-                updates::get_gateway_responses(s, &id)
+                gateway_responses::get_gateway_responses(s, &id)
             })),
         )
         .route(
             "/restapis/{id}/gatewayresponses/{kind}",
             get(op(|s, _, (id, kind): (String, String)| {
-                updates::get_gateway_response(s, &id, &kind)
+                gateway_responses::get_gateway_response(s, &id, &kind)
             }))
             .put(op(|s, r, (id, kind): (String, String)| {
-                updates::put_gateway_response(s, r, &id, &kind)
+                gateway_responses::put_gateway_response(s, r, &id, &kind)
             }))
             .patch(op(|s, r, (id, kind): (String, String)| {
-                updates::update_gateway_response(s, r, &id, &kind)
+                gateway_responses::update_gateway_response(s, r, &id, &kind)
             }))
             .delete(op(|s, _, (id, kind): (String, String)| {
-                updates::delete_gateway_response(s, &id, &kind)
+                gateway_responses::delete_gateway_response(s, &id, &kind)
             })),
         )
         // Stage caches: gw keeps no response cache; the authorizer cache is the server's.
@@ -287,14 +287,14 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
         // Account
         .route(
             "/account",
-            get(op0(|s, _| updates::get_account(s))).patch(op0(updates::update_account)),
+            get(op0(|s, _| tags::get_account(s))).patch(op0(tags::update_account)),
         )
         // Tags
         .route(
             "/tags/{*arn}",
-            get(op(|s, _, arn: String| updates::get_tags(s, &arn)))
-                .put(op(|s, r, arn: String| updates::tag_resource(s, r, &arn)))
-                .delete(op(|s, r, arn: String| updates::untag_resource(s, r, &arn))),
+            get(op(|s, _, arn: String| tags::get_tags(s, &arn)))
+                .put(op(|s, r, arn: String| tags::tag_resource(s, r, &arn)))
+                .delete(op(|s, r, arn: String| tags::untag_resource(s, r, &arn))),
         )
         // API keys and usage plans
         .route(

@@ -1,6 +1,7 @@
 //! The Update* calls infrastructure-as-code tools make on an API's parts — UpdateMethod,
 //! UpdateIntegration, UpdateMethodResponse, UpdateIntegrationResponse, UpdateResource,
-//! UpdateDeployment — with AWS's patch-operation semantics: `replace`, `add` and `remove` on a
+//! UpdateDeployment (and, in `gateway_responses.rs`, UpdateGatewayResponse) — with AWS's
+//! patch-operation semantics: `replace`, `add` and `remove` on a
 //! field (`/uri`, `/timeoutInMillis`) or a map entry (`/requestTemplates/application~1json`,
 //! `/requestParameters/integration.request.header.x-id`), `~1` for `/` and `~0` for `~` in keys,
 //! values as strings converted to the field's type, and a path the resource does not have refused
@@ -18,7 +19,7 @@ use serde_json::{Map, Value};
 
 /// What a patch path may name on a part.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Kind {
+pub(super) enum Kind {
     Str,
     Bool,
     Int,
@@ -27,7 +28,7 @@ enum Kind {
     StrList,
 }
 
-type Fields = &'static [(&'static str, Kind)];
+pub(super) type Fields = &'static [(&'static str, Kind)];
 
 const METHOD: Fields = &[
     ("authorizationType", Kind::Str),
@@ -69,7 +70,7 @@ const INTEGRATION_RESPONSE: Fields = &[
     ("responseTemplates", Kind::StrMap),
 ];
 
-fn invalid_path(op: &PatchOp) -> ApiError {
+pub(super) fn invalid_path(op: &PatchOp) -> ApiError {
     ApiError::bad_request(format!(
         "Invalid patch path {}",
         if op.path.is_empty() { "''" } else { &op.path }
@@ -213,7 +214,7 @@ fn apply(doc: &mut Map<String, Value>, fields: Fields, ops: &[PatchOp]) -> Resul
 }
 
 /// Patches a part of type `T` through its JSON.
-fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(
+pub(super) fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(
     part: &T,
     fields: Fields,
     ops: &[PatchOp],
@@ -228,7 +229,7 @@ fn patched<T: serde::Serialize + serde::de::DeserializeOwned>(
         .map_err(|e| ApiError::bad_request(format!("Invalid patch: {e}")))
 }
 
-fn ops(req: &Req) -> Result<Vec<PatchOp>> {
+pub(super) fn ops(req: &Req) -> Result<Vec<PatchOp>> {
     Ok(req.json::<PatchBody>()?.patch_operations)
 }
 
@@ -395,314 +396,4 @@ pub(super) fn update_deployment(store: &Store, req: &Req, id: &str, did: &str) -
     let d = crate::control::update_deployment_description(store, id, did, description)
         .map_err(ApiError::from)?;
     Ok(Reply::ok(wire::deployment(&d, None)))
-}
-
-/// What a tag call's ARN names: a REST API (`arn:aws:apigateway:REGION::/restapis/ID`) or one
-/// of its stages (`.../restapis/ID/stages/NAME`).
-enum Tagged<'a> {
-    Api(&'a str),
-    Stage(&'a str, &'a str),
-}
-
-fn tagged(arn: &str) -> Result<Tagged<'_>> {
-    let path = arn
-        .split_once("::")
-        .map(|(_, p)| p)
-        .filter(|_| arn.starts_with("arn:aws:apigateway:"))
-        .ok_or_else(|| ApiError::bad_request(format!("Invalid resource ARN specified: {arn}")))?;
-    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-    match parts.as_slice() {
-        ["restapis", id] if !id.is_empty() => Ok(Tagged::Api(id)),
-        ["restapis", id, "stages", name] if !id.is_empty() && !name.is_empty() => {
-            Ok(Tagged::Stage(id, name))
-        }
-        _ => Err(ApiError::bad_request(format!(
-            "gw keeps the tags of REST APIs and stages (arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME]); {arn} is neither"
-        ))),
-    }
-}
-
-/// Runs `edit` on the tags the ARN names.
-fn edit_tags(
-    store: &Store,
-    arn: &str,
-    edit: impl FnOnce(&mut std::collections::BTreeMap<String, String>),
-) -> Result<()> {
-    match tagged(arn)? {
-        Tagged::Api(id) => {
-            edit_api(store, id, |api| {
-                edit(&mut api.tags);
-                Ok(Value::Null)
-            })?;
-        }
-        Tagged::Stage(id, name) => {
-            super::stages::check_stage(store, id, name)?;
-            crate::control::update_stage(store, Some(id), name, |s| {
-                edit(&mut s.tags);
-                Ok(())
-            })
-            .map_err(ApiError::from)?;
-        }
-    }
-    Ok(())
-}
-
-#[derive(serde::Deserialize, Default)]
-struct TagBody {
-    #[serde(default)]
-    tags: std::collections::BTreeMap<String, String>,
-}
-
-/// PUT /tags/{arn}: TagResource.
-pub(super) fn tag_resource(store: &Store, req: &Req, arn: &str) -> Result<Reply> {
-    tagged(arn)?;
-    let tags = req.json::<TagBody>()?.tags;
-    for (k, v) in &tags {
-        if k.is_empty() || k.len() > 128 || v.len() > 256 || k.starts_with("aws:") {
-            return Err(ApiError::bad_request(format!(
-                "Invalid tag {k:?}: keys are 1 to 128 characters and may not start with aws:, values at most 256"
-            )));
-        }
-    }
-    edit_tags(store, arn, |t| t.extend(tags))?;
-    Ok(Reply::no_content())
-}
-
-/// DELETE /tags/{arn}?tagKeys=K...: UntagResource.
-pub(super) fn untag_resource(store: &Store, req: &Req, arn: &str) -> Result<Reply> {
-    let keys: Vec<String> = req.q_all("tagKeys").map(str::to_string).collect();
-    edit_tags(store, arn, |t| {
-        for k in &keys {
-            t.remove(k);
-        }
-    })?;
-    Ok(Reply::no_content())
-}
-
-/// GET /tags/{arn}: GetTags.
-pub(super) fn get_tags(store: &Store, arn: &str) -> Result<Reply> {
-    let tags = match tagged(arn)? {
-        Tagged::Api(id) => super::find_api(store, id)?.tags,
-        Tagged::Stage(id, name) => {
-            super::find_api(store, id)?;
-            store
-                .read(|tx| tx.stage(id, name))?
-                .ok_or_else(|| ApiError::not_found("Invalid Stage identifier specified"))?
-                .tags
-        }
-    };
-    Ok(Reply::ok(serde_json::json!({ "tags": tags })))
-}
-
-// ---- gateway responses ----
-
-const GATEWAY_RESPONSE: Fields = &[
-    ("statusCode", Kind::Str),
-    ("responseParameters", Kind::StrMap),
-    ("responseTemplates", Kind::StrMap),
-];
-
-fn check_response_type(kind: &str) -> Result<()> {
-    if crate::aws::gateway_response::LISTED.contains(&kind) {
-        Ok(())
-    } else {
-        Err(ApiError::bad_request(format!(
-            "Invalid response type specified: {kind}; use one of {}",
-            crate::aws::gateway_response::LISTED.join(", ")
-        )))
-    }
-}
-
-/// A gateway response as AWS shows it: the API's own (`defaultResponse: false`) or the default.
-fn gateway_response_wire(kind: &str, custom: Option<&crate::model::GatewayResponse>) -> Value {
-    let mut m = Map::new();
-    m.insert("responseType".into(), Value::from(kind));
-    match custom {
-        Some(c) => {
-            if let Some(s) = &c.status_code {
-                m.insert("statusCode".into(), Value::from(s.as_str()));
-            }
-            m.insert(
-                "responseParameters".into(),
-                serde_json::json!(c.response_parameters),
-            );
-            m.insert(
-                "responseTemplates".into(),
-                serde_json::json!(c.response_templates),
-            );
-            m.insert("defaultResponse".into(), Value::Bool(false));
-        }
-        None => {
-            if let Some(s) = crate::aws::gateway_response::default_status(kind) {
-                m.insert("statusCode".into(), Value::from(s.to_string()));
-            }
-            m.insert("responseParameters".into(), Value::Object(Map::new()));
-            m.insert(
-                "responseTemplates".into(),
-                serde_json::json!({"application/json": "{\"message\":$context.error.messageString}"}),
-            );
-            m.insert("defaultResponse".into(), Value::Bool(true));
-        }
-    }
-    Value::Object(m)
-}
-
-/// GET /restapis/{id}/gatewayresponses: GetGatewayResponses (every type, default or not).
-pub(super) fn get_gateway_responses(store: &Store, id: &str) -> Result<Reply> {
-    let api = super::find_api(store, id)?;
-    let items: Vec<Value> = crate::aws::gateway_response::LISTED
-        .iter()
-        .map(|k| gateway_response_wire(k, api.gateway_responses.get(*k)))
-        .collect();
-    Ok(Reply::ok(serde_json::json!({ "item": items })))
-}
-
-/// GET /restapis/{id}/gatewayresponses/{type}: GetGatewayResponse.
-pub(super) fn get_gateway_response(store: &Store, id: &str, kind: &str) -> Result<Reply> {
-    let api = super::find_api(store, id)?;
-    check_response_type(kind)?;
-    Ok(Reply::ok(gateway_response_wire(
-        kind,
-        api.gateway_responses.get(kind),
-    )))
-}
-
-#[derive(serde::Deserialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct PutGatewayResponseBody {
-    status_code: Option<String>,
-    #[serde(default)]
-    response_parameters: std::collections::BTreeMap<String, String>,
-    #[serde(default)]
-    response_templates: std::collections::BTreeMap<String, String>,
-}
-
-fn check_status_text(s: &Option<String>) -> Result<()> {
-    match s {
-        Some(code)
-            if !(code.len() == 3 && code.parse::<u16>().is_ok_and(|c| (100..600).contains(&c))) =>
-        {
-            Err(ApiError::bad_request(format!(
-                "Invalid status code specified: {code}"
-            )))
-        }
-        _ => Ok(()),
-    }
-}
-
-/// PUT /restapis/{id}/gatewayresponses/{type}: PutGatewayResponse.
-pub(super) fn put_gateway_response(
-    store: &Store,
-    req: &Req,
-    id: &str,
-    kind: &str,
-) -> Result<Reply> {
-    check_response_type(kind)?;
-    let b: PutGatewayResponseBody = req.json()?;
-    check_status_text(&b.status_code)?;
-    let v = edit_api(store, id, |api| {
-        let r = crate::model::GatewayResponse {
-            status_code: b.status_code,
-            response_parameters: b.response_parameters,
-            response_templates: b.response_templates,
-        };
-        let v = gateway_response_wire(kind, Some(&r));
-        api.gateway_responses.insert(kind.to_string(), r);
-        Ok(v)
-    })?;
-    Ok(Reply::created(v))
-}
-
-/// PATCH /restapis/{id}/gatewayresponses/{type}: UpdateGatewayResponse.
-pub(super) fn update_gateway_response(
-    store: &Store,
-    req: &Req,
-    id: &str,
-    kind: &str,
-) -> Result<Reply> {
-    check_response_type(kind)?;
-    let ops = ops(req)?;
-    let v = edit_api(store, id, |api| {
-        let current = api.gateway_responses.get(kind).cloned().unwrap_or_default();
-        let new: crate::model::GatewayResponse = patched(&current, GATEWAY_RESPONSE, &ops)?;
-        check_status_text(&new.status_code)?;
-        let v = gateway_response_wire(kind, Some(&new));
-        api.gateway_responses.insert(kind.to_string(), new);
-        Ok(v)
-    })?;
-    Ok(Reply::ok(v))
-}
-
-/// DELETE /restapis/{id}/gatewayresponses/{type}: DeleteGatewayResponse (back to the default).
-pub(super) fn delete_gateway_response(store: &Store, id: &str, kind: &str) -> Result<Reply> {
-    check_response_type(kind)?;
-    edit_api(store, id, |api| {
-        if api.gateway_responses.remove(kind).is_none() {
-            return Err(ApiError::not_found(
-                "Invalid Gateway Response identifier specified",
-            ));
-        }
-        Ok(Value::Null)
-    })?;
-    Ok(Reply::accepted())
-}
-
-// ---- account ----
-
-fn account_wire(stored: &Value) -> Value {
-    let mut out = serde_json::json!({
-        // The account-level throttle as AWS sets it by default (gw does not apply it: local load
-        // tests are not capped).
-        "throttleSettings": {"burstLimit": 5000, "rateLimit": 10000.0},
-        "features": ["UsagePlans"],
-        "apiKeyVersion": "4",
-    });
-    if let Some(arn) = stored.get("cloudwatchRoleArn").and_then(Value::as_str) {
-        out["cloudwatchRoleArn"] = Value::from(arn);
-    }
-    out
-}
-
-/// GET /account: GetAccount.
-pub(super) fn get_account(store: &Store) -> Result<Reply> {
-    let stored = store.read(|tx| tx.account())?;
-    Ok(Reply::ok(account_wire(&stored)))
-}
-
-/// PATCH /account: UpdateAccount (`/cloudwatchRoleArn`; AWS's account throttle is a service
-/// quota, not a patch path).
-pub(super) fn update_account(store: &Store, req: &Req) -> Result<Reply> {
-    let ops = ops(req)?;
-    let mut arn: Option<Option<String>> = None;
-    for op in &ops {
-        match (op.op.as_str(), op.path.as_str()) {
-            ("replace" | "add", "/cloudwatchRoleArn") => {
-                let v = op.value.clone().unwrap_or_default();
-                if !v.is_empty() && !v.starts_with("arn:") {
-                    return Err(ApiError::bad_request(format!(
-                        "The role ARN is not well formed: {v}"
-                    )));
-                }
-                arn = Some(Some(v).filter(|v| !v.is_empty()));
-            }
-            ("remove", "/cloudwatchRoleArn") => arn = Some(None),
-            _ => return Err(invalid_path(op)),
-        }
-    }
-    let stored = store.write(|tx| {
-        let mut account = tx.account()?;
-        if let (Some(a), Some(obj)) = (arn, account.as_object_mut()) {
-            match a {
-                Some(v) => {
-                    obj.insert("cloudwatchRoleArn".into(), Value::from(v));
-                }
-                None => {
-                    obj.remove("cloudwatchRoleArn");
-                }
-            }
-        }
-        tx.put_account(&account)?;
-        Ok(account)
-    })?;
-    Ok(Reply::ok(account_wire(&stored)))
 }
