@@ -168,29 +168,6 @@ pub(super) fn invoke_error(label: &str, e: InvokeError) -> GatewayError {
     .from_origin(origin)
 }
 
-/// Whether the request's content type is one of the API's binary media types.
-fn body_is_binary(cx: &RequestCx, types: &[String]) -> bool {
-    let Some(ct) = cx
-        .headers
-        .get(http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-    else {
-        return false;
-    };
-    let ct = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let (t, s) = ct.split_once('/').unwrap_or((&ct, ""));
-    types.iter().any(|p| {
-        let p = p.trim().to_ascii_lowercase();
-        let (pt, ps) = p.split_once('/').unwrap_or((&p, ""));
-        (pt == "*" || pt == t) && (ps == "*" || ps == s)
-    })
-}
-
 /// The proxy event's inputs for this request.
 pub fn event_input<'a>(
     cx: &'a RequestCx<'a>,
@@ -209,7 +186,7 @@ pub fn event_input<'a>(
         path_parameters: cx.path_params,
         stage_variables: cx.variables,
         body,
-        body_is_binary: body_is_binary(cx, &cx.deployment.api.binary_media_types),
+        body_is_binary: cx.body_is_binary(),
         api_id: cx.api_id,
         stage: cx.stage,
         deployment_id: &cx.deployment.deployment_id,

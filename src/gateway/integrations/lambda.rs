@@ -44,13 +44,7 @@ pub async fn invoke<'f>(
             "Internal server error",
         ));
     }
-    let binary_types = &cx.deployment.api.binary_media_types;
-    let request_binary = super::is_binary_type(
-        cx.headers
-            .get(http::header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok()),
-        binary_types,
-    );
+    let request_binary = cx.body_is_binary();
     let body_bytes = super::content_handling(
         integration.content_handling.as_deref(),
         body_bytes.to_vec(),

@@ -104,6 +104,17 @@ impl RequestCx<'_> {
         None
     }
 
+    /// Whether the request's body is binary: its `Content-Type` is one of the API's binary media
+    /// types.
+    pub fn body_is_binary(&self) -> bool {
+        is_binary_type(
+            self.headers
+                .get(::http::header::CONTENT_TYPE)
+                .and_then(|v| v.to_str().ok()),
+            &self.deployment.api.binary_media_types,
+        )
+    }
+
     /// Render a mapping template (VTL) for this request, `$input.body` being `body`. A template
     /// gw cannot read or run is the API's configuration error (500), as on AWS.
     pub fn mapping_template(&self, template: &str, body: &str) -> Result<String, GatewayError> {

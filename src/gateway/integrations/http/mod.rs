@@ -163,12 +163,7 @@ pub async fn forward(
                 Ok(bytes) => bytes,
                 Err(e) => return Err(body_error(e)),
             };
-            let binary = super::is_binary_type(
-                cx.headers
-                    .get(http::header::CONTENT_TYPE)
-                    .and_then(|v| v.to_str().ok()),
-                &cx.deployment.api.binary_media_types,
-            );
+            let binary = cx.body_is_binary();
             let bytes = super::content_handling(handling, bytes.to_vec(), binary);
             match template {
                 Some(template) => {
