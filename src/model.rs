@@ -48,6 +48,65 @@ pub struct RestApi {
     /// and the schemas they refer to.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub models: BTreeMap<String, serde_json::Value>,
+    /// Documentation parts and versions (`x-amazon-apigateway-documentation`, the
+    /// DocumentationPart/Version calls). Not part of a deployment's snapshot.
+    #[serde(default, skip_serializing_if = "Documentation::is_empty")]
+    pub documentation: Documentation,
+}
+
+/// An API's documentation: its parts now, and the versions (named snapshots of the parts).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Documentation {
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<DocumentationPart>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<DocumentationVersion>,
+}
+
+impl Documentation {
+    pub fn is_empty(&self) -> bool {
+        self.parts.is_empty() && self.versions.is_empty()
+    }
+}
+
+/// One documentation part: where it applies and its properties (a JSON object, kept as text
+/// as AWS keeps it).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentationPart {
+    pub id: String,
+    pub location: DocumentationLocation,
+    pub properties: String,
+}
+
+/// A documentation part's location, with AWS's defaults filled in (`path` `/`, `method` and
+/// `statusCode` `*` where the type has them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentationLocation {
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub method: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
+/// A documentation version: the parts as they were when it was created.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentationVersion {
+    pub version: String,
+    pub created_date: i64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub parts: Vec<DocumentationPart>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -279,6 +338,9 @@ pub struct Stage {
     pub method_settings: BTreeMap<String, MethodSetting>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_log_settings: Option<AccessLogSettings>,
+    /// The documentation version the stage's export carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub documentation_version: Option<String>,
     /// Tags given at creation or with TagResource.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub tags: BTreeMap<String, String>,

@@ -8,6 +8,7 @@
 //! are pure functions over AWS's shapes and the model.
 
 pub mod context;
+pub mod documentation;
 pub mod gateway_response;
 pub mod ids;
 pub mod jwt;

@@ -116,6 +116,12 @@ pub fn import_into(
                 api.name = old.name.clone();
                 api.created_date = old.created_date;
                 api.tags = old.tags.clone();
+                // Documentation versions are the API's; its parts are replaced only by a
+                // document that has some.
+                api.documentation.versions = old.documentation.versions.clone();
+                if api.documentation.parts.is_empty() {
+                    api.documentation.parts = old.documentation.parts.clone();
+                }
                 api
             }
             PutMode::Merge => merge(old, imported.api.clone()),
@@ -152,6 +158,13 @@ fn merge(mut old: RestApi, new: RestApi) -> RestApi {
     }
     old.gateway_responses.extend(new.gateway_responses);
     old.models.extend(new.models);
+    let parts = new
+        .documentation
+        .parts
+        .into_iter()
+        .map(|p| (p.location, p.properties))
+        .collect();
+    crate::aws::documentation::merge(&mut old.documentation.parts, parts, false, crate::aws::ids::short);
     // An authorizer or validator of the same name is replaced; methods kept from the old API
     // follow it to its new id.
     let mut renamed: BTreeMap<String, String> = BTreeMap::new();

@@ -52,6 +52,7 @@ pub fn deploy(
                     tracing_enabled: false,
                     method_settings: Default::default(),
                     access_log_settings: None,
+                    documentation_version: None,
                     tags: Default::default(),
                     created_date: now,
                     last_updated_date: now,

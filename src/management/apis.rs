@@ -126,6 +126,7 @@ pub(super) fn create_rest_api(store: &Store, req: &Req) -> Result<Reply> {
         }
     }
     let api = RestApi {
+        documentation: Default::default(),
         id: crate::aws::ids::api_id(),
         name,
         description: b.description,

@@ -10,7 +10,7 @@ use crate::store::Store;
 use serde::Deserialize;
 use serde_json::Value;
 
-const NO_AUTHORIZER: &str = "Invalid Authorizer identifier specified";
+const NO_AUTHORIZER: &str = super::missing::AUTHORIZER;
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]

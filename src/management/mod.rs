@@ -22,6 +22,7 @@
 
 mod apis;
 mod authorizers;
+mod documentation;
 pub mod export;
 mod gateway_responses;
 mod keys;
@@ -98,6 +99,23 @@ impl ApiError {
 }
 
 const STAGE_NOT_FOUND: &str = "Invalid Stage identifier specified";
+
+/// AWS's NotFoundException messages, one per kind of thing an operation names. Every lookup
+/// checks the outermost parent first (API, resource, method, integration, response), so the
+/// message names the outermost thing missing.
+pub(crate) mod missing {
+    pub const RESOURCE: &str = "Invalid Resource identifier specified";
+    pub const METHOD: &str = "Invalid Method identifier specified";
+    pub const INTEGRATION: &str = "Invalid Integration identifier specified";
+    pub const RESPONSE: &str = "Invalid Response status code specified";
+    pub const STAGE: &str = super::STAGE_NOT_FOUND;
+    pub const DEPLOYMENT: &str = "Invalid Deployment identifier specified";
+    pub const AUTHORIZER: &str = "Invalid Authorizer identifier specified";
+    pub const VALIDATOR: &str = "Invalid Request Validator identifier specified";
+    pub const MODEL: &str = "Invalid model name specified";
+    pub const DOCUMENTATION_PART: &str = "Invalid Documentation part identifier specified";
+    pub const DOCUMENTATION_VERSION: &str = "Invalid Documentation version specified";
+}
 
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> ApiError {
@@ -382,14 +400,14 @@ pub(crate) fn find_resource<'a>(api: &'a RestApi, rid: &str) -> Result<&'a Resou
     api.resources
         .iter()
         .find(|r| r.id == rid)
-        .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))
+        .ok_or_else(|| ApiError::not_found(missing::RESOURCE))
 }
 
 pub(crate) fn find_method<'a>(r: &'a Resource, verb: &str) -> Result<&'a crate::model::Method> {
     r.resource_methods
         .get(verb)
         .or_else(|| r.resource_methods.get(&verb.to_ascii_uppercase()))
-        .ok_or_else(|| ApiError::not_found("Invalid Method identifier specified"))
+        .ok_or_else(|| ApiError::not_found(missing::METHOD))
 }
 
 pub(crate) fn embeds(req: &Req, what: &str) -> bool {

@@ -5,6 +5,7 @@
 //! Put/Get/DeleteIntegrationResponse. Each call edits the stored API in one transaction; as on
 //! AWS, nothing is served until the next deployment.
 
+use super::missing;
 use super::{find_api, find_method, find_resource, wire, ApiError, Reply, Req, Result};
 use crate::model::{
     Integration, IntegrationResponse, IntegrationType, Method, MethodResponse, Resource, RestApi,
@@ -20,9 +21,9 @@ const METHODS: [&str; 8] = [
     "GET", "PUT", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD", "ANY",
 ];
 
-const NO_METHOD: &str = "Invalid Method identifier specified";
-const NO_INTEGRATION: &str = "No integration defined for method";
-const NO_RESPONSE: &str = "Invalid Response status code specified";
+const NO_METHOD: &str = missing::METHOD;
+const NO_INTEGRATION: &str = missing::INTEGRATION;
+const NO_RESPONSE: &str = missing::RESPONSE;
 
 /// Loads API `id`, lets `edit` change it, and stores it, all in one transaction. `edit` returns
 /// what the call answers.
@@ -74,7 +75,7 @@ pub(super) fn resource_mut<'a>(api: &'a mut RestApi, rid: &str) -> Result<&'a mu
     api.resources
         .iter_mut()
         .find(|r| r.id == rid)
-        .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))
+        .ok_or_else(|| ApiError::not_found(missing::RESOURCE))
 }
 
 pub(super) fn method_mut<'a>(r: &'a mut Resource, verb: &str) -> Result<&'a mut Method> {
@@ -548,7 +549,7 @@ pub(super) fn get_integration(store: &Store, id: &str, rid: &str, verb: &str) ->
     let i = find_method(r, verb)?
         .method_integration
         .as_ref()
-        .ok_or_else(|| ApiError::not_found("No integration defined for method"))?;
+        .ok_or_else(|| ApiError::not_found(NO_INTEGRATION))?;
     Ok(Reply::ok(wire::integration(r, i)))
 }
 
@@ -565,7 +566,7 @@ pub(super) fn move_resource(
         .iter()
         .find(|r| r.id == rid)
         .cloned()
-        .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
+        .ok_or_else(|| ApiError::not_found(missing::RESOURCE))?;
     if current.parent_id.is_none() {
         return Err(ApiError::bad_request("The root resource cannot be updated"));
     }
@@ -581,7 +582,7 @@ pub(super) fn move_resource(
         .iter()
         .find(|r| r.id == parent_id)
         .cloned()
-        .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
+        .ok_or_else(|| ApiError::not_found(missing::RESOURCE))?;
     // Not under itself.
     if parent.path == current.path || parent.path.starts_with(&format!("{}/", current.path)) {
         return Err(ApiError::bad_request(
@@ -612,7 +613,7 @@ pub(super) fn move_resource(
         .resources
         .iter()
         .find(|r| r.id == rid)
-        .ok_or_else(|| ApiError::not_found("Invalid Resource identifier specified"))?;
+        .ok_or_else(|| ApiError::not_found(missing::RESOURCE))?;
     Ok(wire::resource(moved, false))
 }
 

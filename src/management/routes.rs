@@ -4,7 +4,7 @@
 //! write that succeeded, makes the change live before the caller hears back.
 
 use super::{
-    apis, authorizers, embeds, find_api, find_method, find_resource, gateway_responses, keys,
+    apis, authorizers, documentation, embeds, find_api, find_method, find_resource, gateway_responses, keys,
     resources, stages, tags, updates, validators, wire, ApiError, Ops, Reply, Req, Result,
 };
 use crate::store::Store;
@@ -353,6 +353,42 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             }))
             .delete(op(|s, _, (id, vid): (String, String)| {
                 validators::delete_request_validator(s, &id, &vid)
+            })),
+        )
+        // Documentation parts and versions
+        .route(
+            "/restapis/{id}/documentation/parts",
+            post(op(|s, r, id: String| documentation::create_part(s, r, &id)))
+                .get(op(|s, r, id: String| documentation::get_parts(s, r, &id)))
+                .put(op(|s, r, id: String| documentation::import_parts(s, r, &id))),
+        )
+        .route(
+            "/restapis/{id}/documentation/parts/{pid}",
+            get(op(|s, _, (id, pid): (String, String)| {
+                documentation::get_part(s, &id, &pid)
+            }))
+            .patch(op(|s, r, (id, pid): (String, String)| {
+                documentation::update_part(s, r, &id, &pid)
+            }))
+            .delete(op(|s, _, (id, pid): (String, String)| {
+                documentation::delete_part(s, &id, &pid)
+            })),
+        )
+        .route(
+            "/restapis/{id}/documentation/versions",
+            post(op(|s, r, id: String| documentation::create_version(s, r, &id)))
+                .get(op(|s, r, id: String| documentation::get_versions(s, r, &id))),
+        )
+        .route(
+            "/restapis/{id}/documentation/versions/{v}",
+            get(op(|s, _, (id, v): (String, String)| {
+                documentation::get_version(s, &id, &v)
+            }))
+            .patch(op(|s, r, (id, v): (String, String)| {
+                documentation::update_version(s, r, &id, &v)
+            }))
+            .delete(op(|s, _, (id, v): (String, String)| {
+                documentation::delete_version(s, &id, &v)
             })),
         )
         .route(

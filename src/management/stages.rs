@@ -1,6 +1,7 @@
 //! Deployments and stages: Create/Get/DeleteDeployment(s), Create/Get/Update/DeleteStage(s),
 //! GetExport.
 
+use super::missing;
 use super::export;
 use super::{
     embeds, find_api, list, page, patch, wire, ApiError, PatchBody, Reply, Req, Result,
@@ -139,7 +140,7 @@ pub(super) fn get_deployment(store: &Store, req: &Req, id: &str, did: &str) -> R
         };
         Ok((d, snap))
     })?;
-    let d = d.ok_or_else(|| ApiError::not_found("Invalid Deployment identifier specified"))?;
+    let d = d.ok_or_else(|| ApiError::not_found(missing::DEPLOYMENT))?;
     Ok(Reply::ok(wire::deployment(&d, snapshot.as_ref())))
 }
 
@@ -164,6 +165,7 @@ struct CreateStageBody {
     variables: Option<BTreeMap<String, String>>,
     canary_settings: Option<CanaryBody>,
     tracing_enabled: Option<bool>,
+    documentation_version: Option<String>,
     tags: Option<BTreeMap<String, String>>,
 }
 
@@ -194,6 +196,7 @@ pub(super) fn create_stage(store: &Store, req: &Req, id: &str) -> Result<Reply> 
         tracing_enabled: b.tracing_enabled.unwrap_or(false),
         method_settings: Default::default(),
         access_log_settings: None,
+        documentation_version: b.documentation_version.filter(|v| !v.is_empty()),
         tags: b.tags.clone().unwrap_or_default(),
         created_date: 0,
         last_updated_date: 0,
@@ -247,9 +250,12 @@ pub(super) fn get_export(
         let Some(stage) = tx.stage(id, name)? else {
             return Ok(None);
         };
-        tx.deployment_snapshot(id, &stage.deployment_id)
+        Ok(tx
+            .deployment_snapshot(id, &stage.deployment_id)?
+            .map(|d| (d, stage.documentation_version)))
     })?;
-    let deployed = snapshot.ok_or_else(|| ApiError::not_found(STAGE_NOT_FOUND))?;
+    let (deployed, documentation_version) =
+        snapshot.ok_or_else(|| ApiError::not_found(STAGE_NOT_FOUND))?;
     let host = req
         .headers
         .get(http::header::HOST)
@@ -261,7 +267,14 @@ pub(super) fn get_export(
         host.replace("127.0.0.1", "localhost")
     );
     let ext = export::Extensions::parse(req.q("extensions"));
-    let doc = export::export(&deployed, name, &host, format, ext);
+    let mut doc = export::export(&deployed, name, &host, format, ext);
+    // The stage's documentation version, as AWS exports it.
+    if let (Some(d), Value::Object(m)) = (
+        super::documentation::for_export(&api, documentation_version.as_deref()),
+        &mut doc,
+    ) {
+        m.insert("x-amazon-apigateway-documentation".into(), d);
+    }
     let yaml = req
         .headers
         .get(http::header::ACCEPT)
@@ -313,6 +326,6 @@ pub(super) fn check_stage(store: &Store, id: &str, name: &str) -> Result<()> {
     find_api(store, id)?;
     match store.read(|tx| tx.stage(id, name))? {
         Some(_) => Ok(()),
-        None => Err(ApiError::not_found("Invalid Stage identifier specified")),
+        None => Err(ApiError::not_found(missing::STAGE)),
     }
 }

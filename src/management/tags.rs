@@ -1,6 +1,7 @@
 //! Tags (TagResource, UntagResource, GetTags on REST APIs and stages) and the account
 //! (GetAccount, UpdateAccount).
 
+use super::missing;
 use super::resources::edit_api;
 use super::updates::{invalid_path, ops};
 use super::{ApiError, Reply, Req, Result};
@@ -97,7 +98,7 @@ pub(super) fn get_tags(store: &Store, arn: &str) -> Result<Reply> {
             super::find_api(store, id)?;
             store
                 .read(|tx| tx.stage(id, name))?
-                .ok_or_else(|| ApiError::not_found("Invalid Stage identifier specified"))?
+                .ok_or_else(|| ApiError::not_found(missing::STAGE))?
                 .tags
         }
     };

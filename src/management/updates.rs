@@ -10,9 +10,10 @@
 //! One engine for all of them: the part is turned into its JSON, each operation edits the JSON
 //! under the part's [`Field`] rules, and the JSON is read back into the part.
 
+use super::missing;
 use super::patch::PatchOp;
 use super::resources::edit_api;
-use super::{wire, ApiError, PatchBody, Reply, Req, Result};
+use super::{find_api, wire, ApiError, PatchBody, Reply, Req, Result};
 use crate::model::{Integration, IntegrationResponse, Method, MethodResponse};
 use crate::store::Store;
 use serde_json::{Map, Value};
@@ -314,7 +315,7 @@ pub(super) fn update_method_response(
         let resp = m
             .method_responses
             .get_mut(code)
-            .ok_or_else(|| ApiError::not_found("Invalid Response status code specified"))?;
+            .ok_or_else(|| ApiError::not_found(missing::RESPONSE))?;
         let new: MethodResponse = patched(resp, METHOD_RESPONSE, &ops)?;
         *resp = new;
         Ok(wire::method_response(resp))
@@ -339,7 +340,7 @@ pub(super) fn update_integration_response(
             .iter()
             .find(|(_, resp)| resp.status_code == code)
             .map(|(k, _)| k.clone())
-            .ok_or_else(|| ApiError::not_found("Invalid Response status code specified"))?;
+            .ok_or_else(|| ApiError::not_found(missing::RESPONSE))?;
         let Some(old) = i.integration_responses.remove(&key) else {
             return Err(ApiError::not_found(
                 "Invalid Response status code specified",
@@ -384,6 +385,7 @@ pub(super) fn update_resource(store: &Store, req: &Req, id: &str, rid: &str) -> 
 
 /// PATCH /restapis/{id}/deployments/{did}: UpdateDeployment (`/description`).
 pub(super) fn update_deployment(store: &Store, req: &Req, id: &str, did: &str) -> Result<Reply> {
+    find_api(store, id)?;
     let ops = ops(req)?;
     let mut description: Option<Option<String>> = None;
     for op in &ops {

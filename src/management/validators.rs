@@ -10,8 +10,8 @@ use crate::store::Store;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-const NO_VALIDATOR: &str = "Invalid Request Validator identifier specified";
-const NO_MODEL: &str = "Invalid model name specified";
+const NO_VALIDATOR: &str = super::missing::VALIDATOR;
+const NO_MODEL: &str = super::missing::MODEL;
 
 fn validator(v: &RequestValidator) -> Value {
     json!({

@@ -25,7 +25,16 @@ impl Tx<'_> {
             description: description.map(str::to_string),
             created_date: now(),
         };
-        let snapshot = serde_json::to_string(api).map_err(corrupt)?;
+        // Documentation is the API's, not the deployment's: a stage's export reads it live.
+        let snapshot = if api.documentation.is_empty() {
+            serde_json::to_string(api)
+        } else {
+            serde_json::to_string(&RestApi {
+                documentation: Default::default(),
+                ..api.clone()
+            })
+        }
+        .map_err(corrupt)?;
         self.sql(self.tx.execute(
             "INSERT INTO deployments (api_id, id, description, created, snapshot) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![api.id, deployment.id, deployment.description, deployment.created_date, snapshot],

@@ -82,6 +82,7 @@ fn stage() -> impl Strategy<Value = Stage> {
                 tracing_enabled,
                 method_settings: Default::default(),
                 access_log_settings: None,
+                documentation_version: None,
                 tags: Default::default(),
                 created_date: 1,
                 last_updated_date: 1,

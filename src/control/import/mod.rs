@@ -85,6 +85,11 @@ pub fn import(file: &str, bytes: &[u8], options: &ImportOptions) -> Result<Impor
     build::build(file, &doc, options)
 }
 
+/// Read `bytes` (JSON or YAML; named `file` in messages) as a document, without building it.
+pub fn parse_document(file: &str, bytes: &[u8]) -> Result<serde_json::Value, ImportError> {
+    source::parse(file, bytes)
+}
+
 /// JSON-pointer escaping of one reference token (`~` → `~0`, `/` → `~1`).
 pub fn escape_pointer(token: &str) -> String {
     token.replace('~', "~0").replace('/', "~1")

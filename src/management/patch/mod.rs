@@ -216,6 +216,14 @@ fn apply_one(
             s.description = op.value.clone().filter(|d| !d.is_empty());
             Ok(())
         }
+        (Target::DocumentationVersion, "remove") => {
+            s.documentation_version = None;
+            Ok(())
+        }
+        (Target::DocumentationVersion, _) => {
+            s.documentation_version = op.value.clone().filter(|v| !v.is_empty());
+            Ok(())
+        }
         (Target::TracingEnabled, "remove") => {
             s.tracing_enabled = false;
             Ok(())

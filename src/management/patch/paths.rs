@@ -84,6 +84,8 @@ fn unescape(token: &str) -> String {
 pub(super) enum Target {
     DeploymentId,
     Description,
+    /// `/documentationVersion`: the version the stage's export carries.
+    DocumentationVersion,
     TracingEnabled,
     Variable(String),
     /// `/canarySettings` itself.
@@ -131,6 +133,7 @@ pub(super) fn target(path: &str) -> Target {
     match path {
         "/deploymentId" => return Target::DeploymentId,
         "/description" => return Target::Description,
+        "/documentationVersion" => return Target::DocumentationVersion,
         "/tracingEnabled" => return Target::TracingEnabled,
         "/canarySettings" => return Target::Canary,
         "/canarySettings/percentTraffic" => return Target::CanaryPercent,

@@ -133,6 +133,7 @@ pub(super) fn build(
         request_validators: Vec::new(),
         gateway_responses: BTreeMap::new(),
         models: BTreeMap::new(),
+        documentation: Default::default(),
     };
     let default_validator = top_level::top_level(&mut cx, doc, &mut api)?;
     let authorizers = auth::authorizers(&mut cx, doc)?;

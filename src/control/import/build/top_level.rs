@@ -81,9 +81,18 @@ pub(super) fn top_level(
                 api.cors_configuration = Some(value.clone());
             }
             "importexport-version" => {}
-            "documentation" | "tag-value" => {
-                cx.warn(&ptr, "ignored: gw does not use documentation parts or tags")
-            }
+            "documentation" => match crate::aws::documentation::read_extension(value) {
+                Ok((_, parts)) => {
+                    crate::aws::documentation::merge(
+                        &mut api.documentation.parts,
+                        parts,
+                        false,
+                        ids::short,
+                    );
+                }
+                Err(e) => cx.warn(&ptr, format!("documentation ignored: {e}")),
+            },
+            "tag-value" => cx.warn(&ptr, "ignored: gw does not use tags"),
             _ => cx.warn(&ptr, format!("unknown extension {key} ignored")),
         }
     }
