@@ -42,7 +42,9 @@ pub fn location(raw: &Value) -> Result<DocumentationLocation, String> {
         match raw.get(key) {
             None | Some(Value::Null) => Ok(None),
             Some(Value::String(s)) => Ok(Some(s.clone())),
-            Some(other) => Err(format!("Invalid location: {key} must be a string, not {other}")),
+            Some(other) => Err(format!(
+                "Invalid location: {key} must be a string, not {other}"
+            )),
         }
     };
     let kind = text("type")?.ok_or("Invalid location: type is required")?;
@@ -71,7 +73,9 @@ pub fn location(raw: &Value) -> Result<DocumentationLocation, String> {
         }
     }
     if needs_name && name.as_deref().is_none_or(str::is_empty) {
-        return Err(format!("Invalid location: name is required for type {kind}"));
+        return Err(format!(
+            "Invalid location: name is required for type {kind}"
+        ));
     }
     if let Some(p) = &path {
         if !p.starts_with('/') {
@@ -189,13 +193,20 @@ mod tests {
         assert_eq!(m.status_code, None);
         let r = location(&json!({"type": "RESPONSE"})).unwrap();
         assert_eq!(
-            (r.path.as_deref(), r.method.as_deref(), r.status_code.as_deref()),
+            (
+                r.path.as_deref(),
+                r.method.as_deref(),
+                r.status_code.as_deref()
+            ),
             (Some("/"), Some("*"), Some("*"))
         );
         let api = location(&json!({"type": "API"})).unwrap();
         assert_eq!(api.path, None);
         assert!(location(&json!({"type": "API", "path": "/"})).is_err());
-        assert!(location(&json!({"type": "MODEL"})).is_err(), "name required");
+        assert!(
+            location(&json!({"type": "MODEL"})).is_err(),
+            "name required"
+        );
         assert!(location(&json!({"type": "QUERY_PARAMETER", "path": "/p", "name": "q"})).is_ok());
         assert!(location(&json!({"type": "METHODS"})).is_err());
         assert!(location(&json!({"type": "RESOURCE", "path": "pets"})).is_err());
@@ -215,7 +226,12 @@ mod tests {
             format!("p{n}")
         };
         let first = merge(&mut parts, vec![(api.clone(), "{}".into())], false, &mut id);
-        let again = merge(&mut parts, vec![(api.clone(), "{\"x\":1}".into())], false, &mut id);
+        let again = merge(
+            &mut parts,
+            vec![(api.clone(), "{\"x\":1}".into())],
+            false,
+            &mut id,
+        );
         assert_eq!(first, again);
         assert_eq!(parts.len(), 1);
         assert_eq!(parts[0].properties, "{\"x\":1}");

@@ -164,7 +164,12 @@ fn merge(mut old: RestApi, new: RestApi) -> RestApi {
         .into_iter()
         .map(|p| (p.location, p.properties))
         .collect();
-    crate::aws::documentation::merge(&mut old.documentation.parts, parts, false, crate::aws::ids::short);
+    crate::aws::documentation::merge(
+        &mut old.documentation.parts,
+        parts,
+        false,
+        crate::aws::ids::short,
+    );
     // An authorizer or validator of the same name is replaced; methods kept from the old API
     // follow it to its new id.
     let mut renamed: BTreeMap<String, String> = BTreeMap::new();

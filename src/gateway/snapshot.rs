@@ -26,6 +26,24 @@ pub struct LiveDeployment {
     pub uri_plans: crate::net::fnv::Map<Box<str>, crate::gateway::integrations::http::UriPlan>,
 }
 
+impl LiveDeployment {
+    /// `api`, frozen as deployment `deployment_id` and ready to route.
+    pub fn compile(api_id: &str, deployment_id: &str, api: RestApi) -> LiveDeployment {
+        LiveDeployment {
+            api_id: api_id.to_string(),
+            deployment_id: deployment_id.to_string(),
+            router: Router::new(&api),
+            body_schemas: crate::gateway::validation::BodySchemas::compile(&api),
+            uri_plans: crate::gateway::integrations::http::plans(&api),
+            cors: api
+                .cors_configuration
+                .as_ref()
+                .map(crate::gateway::cors::Cors::from_config),
+            api,
+        }
+    }
+}
+
 #[derive(Debug)]
 pub struct LiveCanary {
     pub percent: f64,
@@ -128,18 +146,7 @@ impl SnapshotCache {
         let Some(api) = tx.deployment_snapshot(api_id, id)? else {
             return Ok(None);
         };
-        let live = Arc::new(LiveDeployment {
-            api_id: api_id.to_string(),
-            deployment_id: id.to_string(),
-            router: Router::new(&api),
-            body_schemas: crate::gateway::validation::BodySchemas::compile(&api),
-            uri_plans: crate::gateway::integrations::http::plans(&api),
-            cors: api
-                .cors_configuration
-                .as_ref()
-                .map(crate::gateway::cors::Cors::from_config),
-            api,
-        });
+        let live = Arc::new(LiveDeployment::compile(api_id, id, api));
         self.deployments.insert(key, live.clone());
         Ok(Some(live))
     }

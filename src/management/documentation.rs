@@ -35,12 +35,17 @@ fn not_found_version() -> ApiError {
 pub(super) fn create_part(store: &Store, req: &Req, id: &str) -> Result<Reply> {
     find_api(store, id)?;
     let body: Value = req.json()?;
-    let location =
-        doc::location(body.get("location").unwrap_or(&Value::Null)).map_err(ApiError::bad_request)?;
+    let location = doc::location(body.get("location").unwrap_or(&Value::Null))
+        .map_err(ApiError::bad_request)?;
     let properties = doc::properties(body.get("properties").unwrap_or(&Value::Null))
         .map_err(ApiError::bad_request)?;
     let v = edit_api(store, id, |api| {
-        if api.documentation.parts.iter().any(|p| p.location == location) {
+        if api
+            .documentation
+            .parts
+            .iter()
+            .any(|p| p.location == location)
+        {
             return Err(ApiError::conflict(
                 "Documentation part already exists for the specified location",
             ));
@@ -82,7 +87,10 @@ pub(super) fn get_parts(store: &Store, req: &Req, id: &str) -> Result<Reply> {
         .parts
         .iter()
         .filter(|p| req.q("type").is_none_or(|t| p.location.kind == t))
-        .filter(|p| req.q("path").is_none_or(|x| p.location.path.as_deref() == Some(x)))
+        .filter(|p| {
+            req.q("path")
+                .is_none_or(|x| p.location.path.as_deref() == Some(x))
+        })
         .filter(|p| {
             req.q("name")
                 .is_none_or(|n| p.location.name.as_deref().is_some_and(|m| m.contains(n)))
@@ -196,7 +204,12 @@ pub(super) fn create_version(store: &Store, req: &Req, id: &str) -> Result<Reply
         super::stages::check_stage(store, id, stage)?;
     }
     let v = edit_api(store, id, |api| {
-        if api.documentation.versions.iter().any(|v| v.version == version) {
+        if api
+            .documentation
+            .versions
+            .iter()
+            .any(|v| v.version == version)
+        {
             return Err(ApiError::conflict(format!(
                 "Documentation version {version} already exists"
             )));

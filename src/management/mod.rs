@@ -31,6 +31,7 @@ mod resources;
 mod routes;
 mod stages;
 mod tags;
+pub mod test_invoke;
 mod updates;
 mod validators;
 pub mod wire;
@@ -296,6 +297,8 @@ pub(crate) struct Ops {
 pub struct Management {
     /// `ACCESS_KEY`, `SECRET` when calls must carry a valid SigV4 signature.
     require_sigv4: Option<(String, String)>,
+    /// The store, for the calls the front door finishes (TestInvokeMethod).
+    store: Store,
     routes: axum::Router,
 }
 
@@ -313,6 +316,7 @@ impl Management {
     ) -> Management {
         Management {
             require_sigv4,
+            store: store.clone(),
             routes: routes::router(Arc::new(Ops {
                 store,
                 sync,
@@ -341,7 +345,11 @@ pub async fn handle(
             }
         }
     };
-    // Management answers are small and made whole; the data plane's body type wants them `Sync`.
+    whole(response).await
+}
+
+/// A management answer, made whole (they are small; the data plane's body type wants `Sync`).
+async fn whole(response: axum::response::Response) -> Response<Body> {
     let (parts, body) = response.into_parts();
     let bytes = match body.collect().await {
         Ok(c) => c.to_bytes(),

@@ -4,8 +4,9 @@
 //! write that succeeded, makes the change live before the caller hears back.
 
 use super::{
-    apis, authorizers, documentation, embeds, find_api, find_method, find_resource, gateway_responses, keys,
-    resources, stages, tags, updates, validators, wire, ApiError, Ops, Reply, Req, Result,
+    apis, authorizers, documentation, embeds, find_api, find_method, find_resource,
+    gateway_responses, keys, resources, stages, tags, updates, validators, wire, ApiError, Ops,
+    Reply, Req, Result,
 };
 use crate::store::Store;
 use axum::extract::{Path, State};
@@ -360,7 +361,9 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             "/restapis/{id}/documentation/parts",
             post(op(|s, r, id: String| documentation::create_part(s, r, &id)))
                 .get(op(|s, r, id: String| documentation::get_parts(s, r, &id)))
-                .put(op(|s, r, id: String| documentation::import_parts(s, r, &id))),
+                .put(op(|s, r, id: String| {
+                    documentation::import_parts(s, r, &id)
+                })),
         )
         .route(
             "/restapis/{id}/documentation/parts/{pid}",
@@ -376,8 +379,12 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
         )
         .route(
             "/restapis/{id}/documentation/versions",
-            post(op(|s, r, id: String| documentation::create_version(s, r, &id)))
-                .get(op(|s, r, id: String| documentation::get_versions(s, r, &id))),
+            post(op(|s, r, id: String| {
+                documentation::create_version(s, r, &id)
+            }))
+            .get(op(|s, r, id: String| {
+                documentation::get_versions(s, r, &id)
+            })),
         )
         .route(
             "/restapis/{id}/documentation/versions/{v}",

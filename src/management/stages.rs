@@ -1,8 +1,8 @@
 //! Deployments and stages: Create/Get/DeleteDeployment(s), Create/Get/Update/DeleteStage(s),
 //! GetExport.
 
-use super::missing;
 use super::export;
+use super::missing;
 use super::{
     embeds, find_api, list, page, patch, wire, ApiError, PatchBody, Reply, Req, Result,
     STAGE_NOT_FOUND,

@@ -282,7 +282,11 @@ pub fn stage(s: &Stage) -> Value {
     put(&mut m, "deploymentId", s.deployment_id.as_str());
     put(&mut m, "stageName", s.stage_name.as_str());
     put_opt(&mut m, "description", s.description.as_deref());
-    put_opt(&mut m, "documentationVersion", s.documentation_version.as_deref());
+    put_opt(
+        &mut m,
+        "documentationVersion",
+        s.documentation_version.as_deref(),
+    );
     if !s.tags.is_empty() {
         put(&mut m, "tags", json!(s.tags));
     }

@@ -59,7 +59,24 @@ pub async fn handle(door: &Door, req: Request<Body>, peer: &Peer) -> Answer {
         Plane::Gateway => dispatch::handle(&door.gateway, req, peer).await,
         Plane::Management => {
             let (parts, body) = req.into_parts();
+            let test_invoke = management::test_invoke::target(&parts.method, &parts.uri).is_some();
             let response = match dispatch::collect(body).await {
+                // TestInvokeMethod runs the method through the data plane.
+                Ok(bytes) if test_invoke => {
+                    match management::test_invoke::prepare(&door.management, parts, bytes).await {
+                        Ok((run, log)) => {
+                            let answer = dispatch::test_invoke(
+                                &door.gateway,
+                                run.api,
+                                run.stage_variables,
+                                run.request,
+                            )
+                            .await;
+                            management::test_invoke::answer(log, answer).await
+                        }
+                        Err(refused) => refused,
+                    }
+                }
                 Ok(bytes) => management::handle(&door.management, parts, bytes).await,
                 Err(e) => gateway_response::render(&e, None, &ErrorContext::default()),
             };

@@ -21,74 +21,210 @@ const DOC_VERSION: &str = "Invalid Documentation version specified";
 /// Every operation on an API's children: verb, AWS's path (placeholders in braces), body.
 const OPERATIONS: &[(&str, &str, &str)] = &[
     ("GET", "/restapis/{api}", ""),
-    ("PUT", "/restapis/{api}", r#"{"swagger":"2.0","info":{"title":"x","version":"1"},"paths":{}}"#),
+    (
+        "PUT",
+        "/restapis/{api}",
+        r#"{"swagger":"2.0","info":{"title":"x","version":"1"},"paths":{}}"#,
+    ),
     ("PATCH", "/restapis/{api}", r#"{"patchOperations":[]}"#),
     ("DELETE", "/restapis/{api}", ""),
     ("GET", "/restapis/{api}/resources", ""),
     ("GET", "/restapis/{api}/resources/{rid}", ""),
-    ("POST", "/restapis/{api}/resources/{rid}", r#"{"pathPart":"child"}"#),
-    ("PATCH", "/restapis/{api}/resources/{rid}", r#"{"patchOperations":[]}"#),
+    (
+        "POST",
+        "/restapis/{api}/resources/{rid}",
+        r#"{"pathPart":"child"}"#,
+    ),
+    (
+        "PATCH",
+        "/restapis/{api}/resources/{rid}",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/resources/{rid}", ""),
     ("GET", "/restapis/{api}/resources/{rid}/methods/{m}", ""),
-    ("PUT", "/restapis/{api}/resources/{rid}/methods/{m}", r#"{"authorizationType":"NONE"}"#),
-    ("PATCH", "/restapis/{api}/resources/{rid}/methods/{m}", r#"{"patchOperations":[]}"#),
+    (
+        "PUT",
+        "/restapis/{api}/resources/{rid}/methods/{m}",
+        r#"{"authorizationType":"NONE"}"#,
+    ),
+    (
+        "PATCH",
+        "/restapis/{api}/resources/{rid}/methods/{m}",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/resources/{rid}/methods/{m}", ""),
-    ("POST", "/restapis/{api}/resources/{rid}/methods/{m}", r#"{"pathWithQueryString":"/"}"#),
-    ("GET", "/restapis/{api}/resources/{rid}/methods/{m}/responses/{code}", ""),
-    ("PUT", "/restapis/{api}/resources/{rid}/methods/{m}/responses/{code}", "{}"),
-    ("PATCH", "/restapis/{api}/resources/{rid}/methods/{m}/responses/{code}", r#"{"patchOperations":[]}"#),
-    ("DELETE", "/restapis/{api}/resources/{rid}/methods/{m}/responses/{code}", ""),
-    ("GET", "/restapis/{api}/resources/{rid}/methods/{m}/integration", ""),
-    ("PUT", "/restapis/{api}/resources/{rid}/methods/{m}/integration", r#"{"type":"MOCK"}"#),
-    ("PATCH", "/restapis/{api}/resources/{rid}/methods/{m}/integration", r#"{"patchOperations":[]}"#),
-    ("DELETE", "/restapis/{api}/resources/{rid}/methods/{m}/integration", ""),
-    ("GET", "/restapis/{api}/resources/{rid}/methods/{m}/integration/responses/{code}", ""),
-    ("PUT", "/restapis/{api}/resources/{rid}/methods/{m}/integration/responses/{code}", "{}"),
-    ("PATCH", "/restapis/{api}/resources/{rid}/methods/{m}/integration/responses/{code}", r#"{"patchOperations":[]}"#),
-    ("DELETE", "/restapis/{api}/resources/{rid}/methods/{m}/integration/responses/{code}", ""),
+    (
+        "POST",
+        "/restapis/{api}/resources/{rid}/methods/{m}",
+        r#"{"pathWithQueryString":"/"}"#,
+    ),
+    (
+        "GET",
+        "/restapis/{api}/resources/{rid}/methods/{m}/responses/{code}",
+        "",
+    ),
+    (
+        "PUT",
+        "/restapis/{api}/resources/{rid}/methods/{m}/responses/{code}",
+        "{}",
+    ),
+    (
+        "PATCH",
+        "/restapis/{api}/resources/{rid}/methods/{m}/responses/{code}",
+        r#"{"patchOperations":[]}"#,
+    ),
+    (
+        "DELETE",
+        "/restapis/{api}/resources/{rid}/methods/{m}/responses/{code}",
+        "",
+    ),
+    (
+        "GET",
+        "/restapis/{api}/resources/{rid}/methods/{m}/integration",
+        "",
+    ),
+    (
+        "PUT",
+        "/restapis/{api}/resources/{rid}/methods/{m}/integration",
+        r#"{"type":"MOCK"}"#,
+    ),
+    (
+        "PATCH",
+        "/restapis/{api}/resources/{rid}/methods/{m}/integration",
+        r#"{"patchOperations":[]}"#,
+    ),
+    (
+        "DELETE",
+        "/restapis/{api}/resources/{rid}/methods/{m}/integration",
+        "",
+    ),
+    (
+        "GET",
+        "/restapis/{api}/resources/{rid}/methods/{m}/integration/responses/{code}",
+        "",
+    ),
+    (
+        "PUT",
+        "/restapis/{api}/resources/{rid}/methods/{m}/integration/responses/{code}",
+        "{}",
+    ),
+    (
+        "PATCH",
+        "/restapis/{api}/resources/{rid}/methods/{m}/integration/responses/{code}",
+        r#"{"patchOperations":[]}"#,
+    ),
+    (
+        "DELETE",
+        "/restapis/{api}/resources/{rid}/methods/{m}/integration/responses/{code}",
+        "",
+    ),
     ("GET", "/restapis/{api}/stages", ""),
-    ("POST", "/restapis/{api}/stages", r#"{"stageName":"s","deploymentId":"nodep1"}"#),
+    (
+        "POST",
+        "/restapis/{api}/stages",
+        r#"{"stageName":"s","deploymentId":"nodep1"}"#,
+    ),
     ("GET", "/restapis/{api}/stages/{stage}", ""),
-    ("PATCH", "/restapis/{api}/stages/{stage}", r#"{"patchOperations":[]}"#),
+    (
+        "PATCH",
+        "/restapis/{api}/stages/{stage}",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/stages/{stage}", ""),
     ("GET", "/restapis/{api}/stages/{stage}/exports/oas30", ""),
     ("DELETE", "/restapis/{api}/stages/{stage}/cache/data", ""),
-    ("DELETE", "/restapis/{api}/stages/{stage}/cache/authorizers", ""),
+    (
+        "DELETE",
+        "/restapis/{api}/stages/{stage}/cache/authorizers",
+        "",
+    ),
     ("GET", "/restapis/{api}/deployments", ""),
     ("POST", "/restapis/{api}/deployments", "{}"),
     ("GET", "/restapis/{api}/deployments/{dep}", ""),
-    ("PATCH", "/restapis/{api}/deployments/{dep}", r#"{"patchOperations":[]}"#),
+    (
+        "PATCH",
+        "/restapis/{api}/deployments/{dep}",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/deployments/{dep}", ""),
     ("GET", "/restapis/{api}/authorizers", ""),
-    ("POST", "/restapis/{api}/authorizers", r#"{"name":"a","type":"TOKEN","authorizerUri":"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations","identitySource":"method.request.header.Authorization"}"#),
+    (
+        "POST",
+        "/restapis/{api}/authorizers",
+        r#"{"name":"a","type":"TOKEN","authorizerUri":"arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:000000000000:function:f/invocations","identitySource":"method.request.header.Authorization"}"#,
+    ),
     ("GET", "/restapis/{api}/authorizers/{auth}", ""),
-    ("PATCH", "/restapis/{api}/authorizers/{auth}", r#"{"patchOperations":[]}"#),
+    (
+        "PATCH",
+        "/restapis/{api}/authorizers/{auth}",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/authorizers/{auth}", ""),
     ("GET", "/restapis/{api}/requestvalidators", ""),
-    ("POST", "/restapis/{api}/requestvalidators", r#"{"name":"v"}"#),
+    (
+        "POST",
+        "/restapis/{api}/requestvalidators",
+        r#"{"name":"v"}"#,
+    ),
     ("GET", "/restapis/{api}/requestvalidators/{val}", ""),
-    ("PATCH", "/restapis/{api}/requestvalidators/{val}", r#"{"patchOperations":[]}"#),
+    (
+        "PATCH",
+        "/restapis/{api}/requestvalidators/{val}",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/requestvalidators/{val}", ""),
     ("GET", "/restapis/{api}/models", ""),
-    ("POST", "/restapis/{api}/models", r#"{"name":"M","contentType":"application/json","schema":"{}"}"#),
+    (
+        "POST",
+        "/restapis/{api}/models",
+        r#"{"name":"M","contentType":"application/json","schema":"{}"}"#,
+    ),
     ("GET", "/restapis/{api}/models/{model}", ""),
-    ("PATCH", "/restapis/{api}/models/{model}", r#"{"patchOperations":[]}"#),
+    (
+        "PATCH",
+        "/restapis/{api}/models/{model}",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/models/{model}", ""),
     ("GET", "/restapis/{api}/gatewayresponses", ""),
     ("GET", "/restapis/{api}/gatewayresponses/DEFAULT_4XX", ""),
     ("PUT", "/restapis/{api}/gatewayresponses/DEFAULT_4XX", "{}"),
-    ("PATCH", "/restapis/{api}/gatewayresponses/DEFAULT_4XX", r#"{"patchOperations":[]}"#),
+    (
+        "PATCH",
+        "/restapis/{api}/gatewayresponses/DEFAULT_4XX",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/gatewayresponses/DEFAULT_4XX", ""),
     ("GET", "/restapis/{api}/documentation/parts", ""),
-    ("POST", "/restapis/{api}/documentation/parts", r#"{"location":{"type":"API"},"properties":"{}"}"#),
+    (
+        "POST",
+        "/restapis/{api}/documentation/parts",
+        r#"{"location":{"type":"API"},"properties":"{}"}"#,
+    ),
     ("GET", "/restapis/{api}/documentation/parts/{part}", ""),
-    ("PATCH", "/restapis/{api}/documentation/parts/{part}", r#"{"patchOperations":[]}"#),
+    (
+        "PATCH",
+        "/restapis/{api}/documentation/parts/{part}",
+        r#"{"patchOperations":[]}"#,
+    ),
     ("DELETE", "/restapis/{api}/documentation/parts/{part}", ""),
     ("GET", "/restapis/{api}/documentation/versions", ""),
-    ("POST", "/restapis/{api}/documentation/versions", r#"{"documentationVersion":"v1"}"#),
+    (
+        "POST",
+        "/restapis/{api}/documentation/versions",
+        r#"{"documentationVersion":"v1"}"#,
+    ),
     ("GET", "/restapis/{api}/documentation/versions/{docv}", ""),
-    ("PATCH", "/restapis/{api}/documentation/versions/{docv}", r#"{"patchOperations":[]}"#),
-    ("DELETE", "/restapis/{api}/documentation/versions/{docv}", ""),
+    (
+        "PATCH",
+        "/restapis/{api}/documentation/versions/{docv}",
+        r#"{"patchOperations":[]}"#,
+    ),
+    (
+        "DELETE",
+        "/restapis/{api}/documentation/versions/{docv}",
+        "",
+    ),
 ];
 
 /// One way to be missing, outermost first: the placeholder, the value that is missing there,
@@ -112,7 +248,11 @@ fn levels(path: &str) -> Vec<(&'static str, &'static str, &'static str)> {
     for (marker, bad, message) in all {
         if path.contains(marker) {
             // A missing integration is the method placeholder naming one without it.
-            let ph = if marker == "/integration" { "{m}" } else { marker };
+            let ph = if marker == "/integration" {
+                "{m}"
+            } else {
+                marker
+            };
             out.push((ph, bad, message));
         }
     }

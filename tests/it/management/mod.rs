@@ -215,4 +215,5 @@ mod documentation;
 mod errors;
 mod iam;
 mod limits_and_validation;
+mod test_invoke;
 mod updates;
