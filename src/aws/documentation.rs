@@ -105,11 +105,12 @@ pub fn properties(raw: &Value) -> Result<String, String> {
     Ok(object.to_string())
 }
 
+/// Parts as written: each location and its properties' text.
+pub type Parts = Vec<(DocumentationLocation, String)>;
+
 /// `x-amazon-apigateway-documentation`: `{version?, documentationParts: [{location, properties}]}`.
 /// Returns the version named and the parts (each checked), or what is wrong with entry N.
-pub fn read_extension(
-    value: &Value,
-) -> Result<(Option<String>, Vec<(DocumentationLocation, String)>), String> {
+pub fn read_extension(value: &Value) -> Result<(Option<String>, Parts), String> {
     let version = value
         .get("version")
         .and_then(Value::as_str)
@@ -153,7 +154,7 @@ pub fn extension(version: Option<&str>, parts: &[DocumentationPart]) -> Value {
 /// parts written, in order.
 pub fn merge(
     parts: &mut Vec<DocumentationPart>,
-    new: Vec<(DocumentationLocation, String)>,
+    new: Parts,
     overwrite: bool,
     mut new_id: impl FnMut() -> String,
 ) -> Vec<String> {

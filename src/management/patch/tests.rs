@@ -19,6 +19,7 @@ fn stage() -> Stage {
         tracing_enabled: false,
         method_settings: BTreeMap::new(),
         access_log_settings: None,
+        documentation_version: None,
         tags: Default::default(),
         created_date: 1,
         last_updated_date: 1,
