@@ -473,6 +473,9 @@ pub struct ApiKey {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
     pub created_date: i64,
+    /// Tags given at creation or with TagResource.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 /// A usage plan: which API stages its keys open, with what `throttle` (per key) and `quota`.
@@ -492,6 +495,9 @@ pub struct UsagePlan {
     /// The ids of its API keys.
     #[serde(default)]
     pub key_ids: Vec<String>,
+    /// Tags given at creation or with TagResource.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -53,6 +53,7 @@ pub fn api_key_command(state: &Option<PathBuf>, cmd: ApiKeyCommand) -> Result<()
                     value,
                     enabled: true,
                     description: None,
+                    tags: Default::default(),
                 },
             )?;
             let mut plans = Vec::new();

@@ -18,6 +18,7 @@ pub struct NewApiKey {
     pub value: Option<String>,
     pub enabled: bool,
     pub description: Option<String>,
+    pub tags: std::collections::BTreeMap<String, String>,
 }
 
 /// Creates an API key. A given value must be 20 to 128 printable characters without spaces
@@ -42,6 +43,7 @@ pub fn create_api_key(store: &Store, new: NewApiKey) -> Result<model::ApiKey> {
         enabled: new.enabled,
         description: new.description,
         created_date: store::now(),
+        tags: new.tags,
     };
     Ok(store.write(|tx| {
         if tx.api_keys()?.iter().any(|k| k.value == key.value) {
@@ -211,6 +213,7 @@ pub fn grant_stage(
                 }],
                 throttle: None,
                 quota: None,
+                tags: Default::default(),
                 key_ids: Vec::new(),
             },
         };

@@ -6,7 +6,7 @@
 //! The state is one per server, shared by the workers; a request holds the mutex for one map
 //! lookup. Time comes in as arguments, so the arithmetic is tested exactly.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Instant;
 
@@ -85,9 +85,42 @@ struct Bucket {
 pub struct Limiter {
     buckets: Mutex<HashMap<String, Bucket>>,
     quotas: Mutex<HashMap<String, (i64, u64)>>,
+    /// Requests served per usage-plan grant (`PLAN_ID/KEY_ID`) and UTC day (days from CE):
+    /// what GetUsage reports. The last [`USAGE_DAYS`] days are kept.
+    usage: Mutex<HashMap<String, BTreeMap<i64, u64>>>,
 }
 
+/// How many days of usage a grant keeps (AWS's GetUsage reaches back 90 days).
+pub const USAGE_DAYS: i64 = 90;
+
 impl Limiter {
+    /// Counts one request served with a usage plan's API key (`grant` is `PLAN_ID/KEY_ID`).
+    pub fn count_use(&self, grant: &str, utc: chrono::DateTime<chrono::Utc>) {
+        use chrono::Datelike;
+        let day = i64::from(utc.num_days_from_ce());
+        let mut usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        let days = match usage.get_mut(grant) {
+            Some(d) => d,
+            None => usage.entry(grant.to_string()).or_default(),
+        };
+        *days.entry(day).or_insert(0) += 1;
+        while days.len() as i64 > USAGE_DAYS {
+            days.pop_first();
+        }
+    }
+
+    /// The usage of every key of plan `plan_id`: key id → day (days from CE) → requests.
+    pub fn usage(&self, plan_id: &str) -> BTreeMap<String, BTreeMap<i64, u64>> {
+        let usage = self.usage.lock().unwrap_or_else(|p| p.into_inner());
+        usage
+            .iter()
+            .filter_map(|(grant, days)| {
+                let (plan, key) = grant.split_once('/')?;
+                (plan == plan_id).then(|| (key.to_string(), days.clone()))
+            })
+            .collect()
+    }
+
     /// Takes one request from `key`'s allowance, or says why not.
     pub fn admit(
         &self,

@@ -9,6 +9,7 @@ use crate::model::{ApiKey, UsagePlan, UsagePlanStage};
 use crate::store::Store;
 use serde::Deserialize;
 use serde_json::{json, Value};
+use std::collections::BTreeMap;
 
 fn api_key(k: &ApiKey, with_value: bool) -> Value {
     let mut v = json!({
@@ -27,6 +28,9 @@ fn api_key(k: &ApiKey, with_value: bool) -> Value {
     }
     if let Some(d) = &k.description {
         v["description"] = json!(d);
+    }
+    if !k.tags.is_empty() {
+        v["tags"] = json!(k.tags);
     }
     v
 }
@@ -52,6 +56,9 @@ fn usage_plan(p: &UsagePlan) -> Value {
     if let Some(q) = &p.quota {
         v["quota"] = q.clone();
     }
+    if !p.tags.is_empty() {
+        v["tags"] = json!(p.tags);
+    }
     v
 }
 
@@ -70,6 +77,8 @@ struct CreateApiKeyBody {
     description: Option<String>,
     enabled: Option<bool>,
     value: Option<String>,
+    #[serde(default)]
+    tags: std::collections::BTreeMap<String, String>,
 }
 
 pub(super) fn create_api_key(store: &Store, req: &Req) -> Result<Reply> {
@@ -82,6 +91,7 @@ pub(super) fn create_api_key(store: &Store, req: &Req) -> Result<Reply> {
             // AWS's default: a key is created disabled unless asked otherwise.
             enabled: b.enabled.unwrap_or(false),
             description: b.description,
+            tags: b.tags,
         },
     )?;
     Ok(Reply::created(api_key(&key, true)))
@@ -139,6 +149,8 @@ struct CreateUsagePlanBody {
     api_stages: Option<Vec<StageBody>>,
     throttle: Option<Value>,
     quota: Option<Value>,
+    #[serde(default)]
+    tags: std::collections::BTreeMap<String, String>,
 }
 
 pub(super) fn create_usage_plan(store: &Store, req: &Req) -> Result<Reply> {
@@ -184,6 +196,7 @@ pub(super) fn create_usage_plan(store: &Store, req: &Req) -> Result<Reply> {
             throttle: b.throttle,
             quota: b.quota,
             key_ids: Vec::new(),
+            tags: b.tags,
         },
     )?;
     Ok(Reply::created(usage_plan(&plan)))
@@ -212,6 +225,102 @@ fn find_plan(store: &Store, id: &str) -> Result<UsagePlan> {
 
 pub(super) fn get_usage_plan(store: &Store, id: &str) -> Result<Reply> {
     Ok(Reply::ok(usage_plan(&find_plan(store, id)?)))
+}
+
+/// GET /usageplans/{id}/usage: GetUsage. For each key of the plan (or `keyId`), one
+/// `[used, remaining]` per day from `startDate` to `endDate` (at most 90 days), `remaining`
+/// being what the plan's quota had left at the end of that day (0 without a quota).
+pub(super) fn get_usage(
+    store: &Store,
+    req: &Req,
+    id: &str,
+    usage: &BTreeMap<String, BTreeMap<i64, u64>>,
+) -> Result<Reply> {
+    use chrono::{Datelike, NaiveDate};
+    let plan = find_plan(store, id)?;
+    let date = |name: &str| -> Result<NaiveDate> {
+        let raw = req.q(name).unwrap_or("");
+        NaiveDate::parse_from_str(raw, "%Y-%m-%d").map_err(|_| {
+            ApiError::bad_request(format!("Invalid {name} {raw:?}: give a date as YYYY-MM-DD"))
+        })
+    };
+    let (start, end) = (date("startDate")?, date("endDate")?);
+    if end < start {
+        return Err(ApiError::bad_request(
+            "The endDate must not be before the startDate",
+        ));
+    }
+    let days = (end - start).num_days() + 1;
+    if days > 90 {
+        return Err(ApiError::bad_request(format!(
+            "The date range is {days} days: GetUsage reaches at most 90 days"
+        )));
+    }
+    let quota = plan.quota.as_ref().and_then(|q| {
+        let limit = q.get("limit").and_then(Value::as_u64)?;
+        let period = q
+            .get("period")
+            .and_then(Value::as_str)?
+            .to_ascii_uppercase();
+        Some((limit, period))
+    });
+    // The quota period a day falls in, as a comparable value.
+    let period_of = |d: NaiveDate, period: &str| -> (i32, u32) {
+        match period {
+            "WEEK" => (d.iso_week().year(), d.iso_week().week()),
+            "MONTH" => (d.year(), d.month()),
+            _ => (d.year(), d.ordinal()),
+        }
+    };
+    let mut keys: Vec<&String> = plan.key_ids.iter().collect();
+    if let Some(k) = req.q("keyId") {
+        keys.retain(|id| *id == k);
+    }
+    let (keys, next) = page(keys, req)?;
+    let mut items = serde_json::Map::new();
+    for key in keys {
+        let counts = usage.get(key.as_str());
+        let used_on = |d: NaiveDate| -> u64 {
+            counts
+                .and_then(|c| c.get(&i64::from(d.num_days_from_ce())))
+                .copied()
+                .unwrap_or(0)
+        };
+        let mut rows = Vec::with_capacity(days as usize);
+        for d in start.iter_days().take(days as usize) {
+            let used = used_on(d);
+            let remaining = match &quota {
+                None => 0,
+                Some((limit, period)) => {
+                    let this = period_of(d, period);
+                    // Every day of the same period up to and including d.
+                    let mut spent = 0;
+                    let mut day = d;
+                    while period_of(day, period) == this {
+                        spent += used_on(day);
+                        match day.pred_opt() {
+                            Some(p) => day = p,
+                            None => break,
+                        }
+                    }
+                    limit.saturating_sub(spent)
+                }
+            };
+            rows.push(json!([used, remaining]));
+        }
+        items.insert(key.clone(), Value::Array(rows));
+    }
+    let mut v = json!({
+        "usagePlanId": plan.id,
+        "startDate": start.format("%Y-%m-%d").to_string(),
+        "endDate": end.format("%Y-%m-%d").to_string(),
+        // botocore reads `items` from the wire's `values`.
+        "values": items,
+    });
+    if let Some(p) = next {
+        v["position"] = json!(p);
+    }
+    Ok(Reply::ok(v))
 }
 
 pub(super) fn delete_usage_plan(store: &Store, id: &str) -> Result<Reply> {

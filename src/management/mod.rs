@@ -285,12 +285,27 @@ pub type Sync = Box<dyn Fn() -> std::result::Result<(), String> + Send + std::ma
 /// stage name. The server provides it.
 pub type FlushAuthorizers = Box<dyn Fn(&str, &str) + Send + std::marker::Sync>;
 
+/// Reads a usage plan's usage (GetUsage): plan id → key id → UTC day (days from CE) → requests.
+/// The server provides it from its limiter.
+pub type UsageReader = Box<
+    dyn Fn(&str) -> std::collections::BTreeMap<String, std::collections::BTreeMap<i64, u64>>
+        + Send
+        + std::marker::Sync,
+>;
+
+/// What the server lends the management API: its authorizer cache and its usage counters.
+#[derive(Default)]
+pub struct Hooks {
+    pub flush_authorizers: Option<FlushAuthorizers>,
+    pub usage: Option<UsageReader>,
+}
+
 /// What every operation reaches: the store, the way to make a change live, and the server's
-/// authorizer cache.
+/// hooks.
 pub(crate) struct Ops {
     store: Store,
     sync: Sync,
-    flush_authorizers: Option<FlushAuthorizers>,
+    hooks: Hooks,
 }
 
 /// The management API of one server.
@@ -304,24 +319,20 @@ pub struct Management {
 
 impl Management {
     pub fn new(store: Store, sync: Sync, require_sigv4: Option<(String, String)>) -> Management {
-        Management::with_authorizer_cache(store, sync, None, require_sigv4)
+        Management::with_hooks(store, sync, Hooks::default(), require_sigv4)
     }
 
-    /// [`Management::new`], with the server's authorizer cache to flush.
-    pub fn with_authorizer_cache(
+    /// [`Management::new`], with the server's authorizer cache and usage counters.
+    pub fn with_hooks(
         store: Store,
         sync: Sync,
-        flush_authorizers: Option<FlushAuthorizers>,
+        hooks: Hooks,
         require_sigv4: Option<(String, String)>,
     ) -> Management {
         Management {
             require_sigv4,
             store: store.clone(),
-            routes: routes::router(Arc::new(Ops {
-                store,
-                sync,
-                flush_authorizers,
-            })),
+            routes: routes::router(Arc::new(Ops { store, sync, hooks })),
         }
     }
 }

@@ -102,11 +102,45 @@ async fn flush_authorizers(
     };
     match checked {
         Ok(Ok(())) => {
-            if let Some(flush) = &ops.flush_authorizers {
+            if let Some(flush) = &ops.hooks.flush_authorizers {
                 flush(&id, &name);
             }
             Reply::accepted().into_response()
         }
+        Ok(Err(e)) => e.into_response(),
+        Err(e) => ApiError::internal(format!("the management call failed: {e}")).into_response(),
+    }
+}
+
+/// GET /usageplans/{id}/usage: GetUsage — the plan's keys' requests per day, from the server's
+/// counters.
+async fn get_usage(State(ops): State<Arc<Ops>>, Path(id): Path<String>, uri: Uri) -> Response {
+    let answer = tokio::task::spawn_blocking(move || {
+        let query: Vec<(String, String)> = uri
+            .query()
+            .map(|q| {
+                crate::aws::query::pairs(q)
+                    .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let usage = ops
+            .hooks
+            .usage
+            .as_ref()
+            .map(|read| read(&id))
+            .unwrap_or_default();
+        let headers = HeaderMap::new();
+        let req = Req {
+            query,
+            headers: &headers,
+            body: &[],
+        };
+        keys::get_usage(&ops.store, &req, &id, &usage)
+    })
+    .await;
+    match answer {
+        Ok(Ok(reply)) => reply.into_response(),
         Ok(Err(e)) => e.into_response(),
         Err(e) => ApiError::internal(format!("the management call failed: {e}")).into_response(),
     }
@@ -318,6 +352,7 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
                 .patch(op(|s, r, id: String| keys::update_usage_plan(s, r, &id)))
                 .delete(op(|s, _, id: String| keys::delete_usage_plan(s, &id))),
         )
+        .route("/usageplans/{id}/usage", get(get_usage))
         .route(
             "/usageplans/{id}/keys",
             post(op(|s, r, id: String| {

@@ -1,18 +1,22 @@
-//! Tags (TagResource, UntagResource, GetTags on REST APIs and stages) and the account
+//! Tags (TagResource, UntagResource, GetTags on REST APIs, stages, API keys and usage plans)
+//! and the account
 //! (GetAccount, UpdateAccount).
 
 use super::missing;
 use super::resources::edit_api;
 use super::updates::{invalid_path, ops};
 use super::{ApiError, Reply, Req, Result};
-use crate::store::Store;
+use crate::store::{Store, StoreError};
 use serde_json::Value;
 
-/// What a tag call's ARN names: a REST API (`arn:aws:apigateway:REGION::/restapis/ID`) or one
-/// of its stages (`.../restapis/ID/stages/NAME`).
+/// What a tag call's ARN names: a REST API (`arn:aws:apigateway:REGION::/restapis/ID`), one
+/// of its stages (`.../restapis/ID/stages/NAME`), an API key (`::/apikeys/ID`) or a usage plan
+/// (`::/usageplans/ID`).
 enum Tagged<'a> {
     Api(&'a str),
     Stage(&'a str, &'a str),
+    ApiKey(&'a str),
+    UsagePlan(&'a str),
 }
 
 fn tagged(arn: &str) -> Result<Tagged<'_>> {
@@ -27,8 +31,10 @@ fn tagged(arn: &str) -> Result<Tagged<'_>> {
         ["restapis", id, "stages", name] if !id.is_empty() && !name.is_empty() => {
             Ok(Tagged::Stage(id, name))
         }
+        ["apikeys", id] if !id.is_empty() => Ok(Tagged::ApiKey(id)),
+        ["usageplans", id] if !id.is_empty() => Ok(Tagged::UsagePlan(id)),
         _ => Err(ApiError::bad_request(format!(
-            "gw keeps the tags of REST APIs and stages (arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME]); {arn} is neither"
+            "gw keeps the tags of REST APIs, stages, API keys and usage plans (arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME], ::/apikeys/ID, ::/usageplans/ID); {arn} is none of them"
         ))),
     }
 }
@@ -54,6 +60,24 @@ fn edit_tags(
             })
             .map_err(ApiError::from)?;
         }
+        Tagged::ApiKey(id) => store.write(|tx| {
+            let mut key = tx
+                .api_keys()?
+                .into_iter()
+                .find(|k| k.id == id)
+                .ok_or_else(|| StoreError::NotFound(crate::control::NO_API_KEY.into()))?;
+            edit(&mut key.tags);
+            tx.put_api_key(&key)
+        })?,
+        Tagged::UsagePlan(id) => store.write(|tx| {
+            let mut plan = tx
+                .usage_plans()?
+                .into_iter()
+                .find(|p| p.id == id)
+                .ok_or_else(|| StoreError::NotFound(crate::control::NO_USAGE_PLAN.into()))?;
+            edit(&mut plan.tags);
+            tx.put_usage_plan(&plan)
+        })?,
     }
     Ok(())
 }
@@ -99,6 +123,22 @@ pub(super) fn get_tags(store: &Store, arn: &str) -> Result<Reply> {
             store
                 .read(|tx| tx.stage(id, name))?
                 .ok_or_else(|| ApiError::not_found(missing::STAGE))?
+                .tags
+        }
+        Tagged::ApiKey(id) => {
+            store
+                .read(|tx| tx.api_keys())?
+                .into_iter()
+                .find(|k| k.id == id)
+                .ok_or_else(|| ApiError::not_found(crate::control::NO_API_KEY))?
+                .tags
+        }
+        Tagged::UsagePlan(id) => {
+            store
+                .read(|tx| tx.usage_plans())?
+                .into_iter()
+                .find(|p| p.id == id)
+                .ok_or_else(|| ApiError::not_found(crate::control::NO_USAGE_PLAN))?
                 .tags
         }
     };

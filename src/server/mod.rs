@@ -142,12 +142,16 @@ pub async fn run(
     let management = {
         let reloader = reloader.clone();
         let cache = authorizers.clone();
-        Arc::new(crate::management::Management::with_authorizer_cache(
+        let counters = limiter.clone();
+        Arc::new(crate::management::Management::with_hooks(
             store.clone(),
             Box::new(move || reloader.sync().map(|_| ()).map_err(|e| e.to_string())),
-            Some(Box::new(move |api: &str, stage: &str| {
-                cache.flush_stage(api, stage)
-            })),
+            crate::management::Hooks {
+                flush_authorizers: Some(Box::new(move |api: &str, stage: &str| {
+                    cache.flush_stage(api, stage)
+                })),
+                usage: Some(Box::new(move |plan: &str| counters.usage(plan))),
+            },
             config.require_sigv4.clone(),
         ))
     };

@@ -34,6 +34,19 @@ pub(super) fn admit_api_key(
         return Err(GatewayError::new(ResponseType::InvalidApiKey));
     };
     let (now, utc) = (std::time::Instant::now(), chrono::Utc::now());
+    admit_grant(shared, grant, matched, now, utc)?;
+    shared.limiter.count_use(&grant.id, utc);
+    Ok(())
+}
+
+/// The grant's throttle (the method's own, when the plan has one for it) and quota.
+fn admit_grant(
+    shared: &Shared,
+    grant: &crate::gateway::snapshot::KeyGrant,
+    matched: &crate::gateway::router::Matched,
+    now: std::time::Instant,
+    utc: chrono::DateTime<chrono::Utc>,
+) -> Result<(), GatewayError> {
     if !grant.methods.is_empty() {
         let key = format!("{}/{}", matched.resource.path, matched.method.http_method);
         if let Some(method) = grant.methods.get(&key) {

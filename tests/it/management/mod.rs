@@ -217,3 +217,4 @@ mod iam;
 mod limits_and_validation;
 mod test_invoke;
 mod updates;
+mod usage_and_tags;
