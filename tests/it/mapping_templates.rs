@@ -67,6 +67,17 @@ async fn mock_templates_are_velocity() {
                     }}
                 }
             }},
+            "/overridden": {"get": {
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "mock",
+                    "requestTemplates": {"application/json": "#set($context.responseOverride.status = 451)#set($context.requestOverride.header.X-Asked = \"by the request\"){\"statusCode\": 200}"},
+                    "responses": {"default": {
+                        "statusCode": "200",
+                        "responseTemplates": {"application/json": "#set($m = {})#set($old = $m.put(\"k\", \"v\"))$context.requestOverride.header.X-Asked|$m"}
+                    }}
+                }
+            }},
             "/broken": {"get": {
                 "responses": {"200": {"description": "ok"}},
                 "x-amazon-apigateway-integration": {
@@ -141,6 +152,18 @@ async fn mock_templates_are_velocity() {
     let r = send(&c, "GET", &server.url("/prod/teapot"), &[], Bytes::new()).await;
     assert_eq!((r.status, r.text().as_str()), (418, "status 418"));
     assert_eq!(r.header("x-why"), Some("short and stout"));
+
+    // Overrides set by the request template: its status holds for the answer, and its
+    // requestOverride is visible to the response template; `$map.put` changes the map.
+    let r = send(
+        &c,
+        "GET",
+        &server.url("/prod/overridden"),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!((r.status, r.text().as_str()), (451, "by the request|{k=v}"));
 
     // A template gw cannot run: AWS's 500, and the server goes on.
     let r = send(&c, "GET", &server.url("/prod/broken"), &[], Bytes::new()).await;

@@ -244,6 +244,9 @@ impl Renderer<'_, '_> {
     }
 
     fn reference(&mut self, r: &Ref) -> Result<Option<Val>, VtlError> {
+        if let Some(done) = self.mutation(r)? {
+            return Ok(done);
+        }
         let mut cur = match r.root.as_str() {
             "input" => Val::Input,
             "util" => Val::Util,
@@ -285,6 +288,100 @@ impl Renderer<'_, '_> {
             }
         }
         Ok(Some(cur))
+    }
+
+    /// A Java collection's mutating call on a variable (`$map.put(k, v)`, `$map.putAll(m)`,
+    /// `$map.remove(k)`, `$list.add(v)`, `$list.addAll(l)`, `$list.remove(i)`, `$list.set(i, v)`,
+    /// `$x.clear()`), applied to the variable in place; `None` when `r` is not one. Answers what
+    /// Java's method returns (`put` the previous value, `add` true, ...).
+    fn mutation(&mut self, r: &Ref) -> Result<Option<Option<Val>>, VtlError> {
+        const MUTATORS: &[&str] = &["put", "putAll", "remove", "add", "addAll", "set", "clear"];
+        let Some((Part::Call(name, args), prefix)) = r.parts.split_last() else {
+            return Ok(None);
+        };
+        if !MUTATORS.contains(&name.as_str()) || !self.vars.contains_key(&r.root) {
+            return Ok(None);
+        }
+        let mut keys = Vec::with_capacity(prefix.len());
+        for p in prefix {
+            match p {
+                Part::Prop(k) => keys.push(Value::String(k.clone())),
+                Part::Index(e) => keys.push(self.data(e)?),
+                Part::Call(..) => return Ok(None),
+            }
+        }
+        let args = args
+            .iter()
+            .map(|a| self.data(a))
+            .collect::<Result<Vec<_>, _>>()?;
+        // What a call stores counts as work, so a template cannot grow a value without bound
+        // (`$list.add($list)` in a loop doubles it).
+        for a in &args {
+            self.work += weight(a, MAX_WORK.saturating_sub(self.work));
+            if self.work > MAX_WORK {
+                return Err(VtlError::Limit("the template copies too much data"));
+            }
+        }
+        let Some(mut slot) = self.vars.get_mut(&r.root) else {
+            return Ok(None);
+        };
+        for k in &keys {
+            let next = match (slot, k) {
+                (Value::Object(m), k) => m.get_mut(&text(k)),
+                (Value::Array(a), Value::Number(n)) => {
+                    n.as_u64().and_then(|i| a.get_mut(usize::try_from(i).ok()?))
+                }
+                _ => None,
+            };
+            match next {
+                Some(v) => slot = v,
+                None => return Ok(Some(None)),
+            }
+        }
+        let arg = |i: usize| args.get(i).cloned().unwrap_or(Value::Null);
+        let index = |v: &Value, len: usize| {
+            v.as_u64()
+                .and_then(|i| usize::try_from(i).ok())
+                .filter(|i| *i < len)
+        };
+        let answer = match (slot, name.as_str()) {
+            (Value::Object(m), "put") => m.insert(text(&arg(0)), arg(1)),
+            (Value::Object(m), "putAll") => {
+                if let Value::Object(other) = arg(0) {
+                    m.extend(other);
+                }
+                None
+            }
+            (Value::Object(m), "remove") => m.remove(&text(&arg(0))),
+            (Value::Object(m), "clear") => {
+                m.clear();
+                Some(Value::String(String::new()))
+            }
+            (Value::Array(a), "add") => {
+                a.push(arg(0));
+                Some(Value::Bool(true))
+            }
+            (Value::Array(a), "addAll") => {
+                if let Value::Array(other) = arg(0) {
+                    a.extend(other);
+                }
+                Some(Value::Bool(true))
+            }
+            (Value::Array(a), "remove") => index(&arg(0), a.len()).map(|i| a.remove(i)),
+            (Value::Array(a), "set") => match index(&arg(0), a.len()) {
+                Some(i) => Some(std::mem::replace(&mut a[i], arg(1))),
+                None => None,
+            },
+            (Value::Array(a), "clear") => {
+                a.clear();
+                Some(Value::String(String::new()))
+            }
+            _ => return Ok(None),
+        };
+        if self.vars.get(&r.root).is_some_and(too_deep) {
+            self.vars.remove(&r.root);
+        }
+        Ok(Some(answer.filter(|v| !v.is_null()).map(Val::Data)))
     }
 
     fn property(&self, cur: Val, name: &str) -> Option<Val> {

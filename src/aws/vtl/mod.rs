@@ -154,6 +154,51 @@ mod tests {
     }
 
     #[test]
+    fn collection_calls_change_the_variable_as_java_does() {
+        assert_eq!(
+            run(r#"#set($m = {})#set($old = $m.put("p", "q"))$m.p|$m"#, ""),
+            "q|{p=q}"
+        );
+        assert_eq!(
+            run(r#"#set($m = {"a": 1})$m.put("a", 2)|$m.a"#, ""),
+            "1|2",
+            "put answers the previous value"
+        );
+        assert_eq!(
+            run(
+                r#"#set($l = [])#set($ok = $l.add("a"))#set($ok = $l.add("b"))$l|$l.size()"#,
+                ""
+            ),
+            "[a, b]|2"
+        );
+        assert_eq!(
+            run(
+                r#"#set($m = $input.path('$'))#set($x = $m.remove("a"))$x|$m"#,
+                r#"{"a":1,"b":2}"#
+            ),
+            "1|{b=2}"
+        );
+        assert_eq!(
+            run(r#"#set($m = {"in": []})#set($ok = $m.in.add(7))$m.in"#, ""),
+            "[7]"
+        );
+        // Growth is bounded: doubling a list in a loop stops at the work limit.
+        let b = Bindings {
+            body: "",
+            path: &[],
+            query: &[],
+            headers: &[],
+            context: &|_: &str| None,
+            stage_variables: &BTreeMap::new(),
+        };
+        assert!(render(
+            r#"#set($l = [1])#foreach($i in [1..64])#set($ok = $l.addAll($l))#end$l.size()"#,
+            &b
+        )
+        .is_err());
+    }
+
+    #[test]
     fn maps_are_set_by_key_and_render_as_java_does() {
         assert_eq!(
             run(r#"#set($m = {})#set($m.a = "x")#set($m.n = 2)$m.a|$m"#, ""),

@@ -460,8 +460,22 @@ async fn serve_located<'s>(
         let body = validate(&located, &matched, &request, body).await?;
         let integration_started = cx.started.map(|_| std::time::Instant::now());
         let result = integrate(shared, snapshot, &request, integration, body).await;
+        // A `$context.responseOverride.*` set by any of the request's templates (a request
+        // template's too) holds for the answer, as on AWS; proxies have no templates.
+        let overrides = std::mem::take(
+            &mut *request.overrides.lock().unwrap_or_else(|p| p.into_inner()),
+        );
         cx.integration_latency = integration_started.map(|s| s.elapsed());
         let mut served = result?;
+        if !overrides.is_empty() {
+            let mut status = served.response.status();
+            integrations::apply_response_overrides(
+                &overrides,
+                &mut status,
+                served.response.headers_mut(),
+            );
+            *served.response.status_mut() = status;
+        }
         // finish: CORS headers on the answer.
         if let Some(cors) = &located.deployment.cors {
             if let Some(relayed) = served.relayed.take() {
@@ -579,6 +593,7 @@ fn integration_view<'a>(
         request_time_ms: cx.request_time_ms,
         authorizer: cx.authorized.as_ref(),
         context: cx.context(),
+        overrides: Default::default(),
     }
 }
 

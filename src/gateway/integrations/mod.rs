@@ -43,6 +43,10 @@ pub struct RequestCx<'a> {
     pub authorizer: Option<&'a crate::aws::lambda::Authorized>,
     /// The request's `$context`, from the dispatch's one request context.
     pub context: crate::aws::context::Context<'a>,
+    /// The `$context.requestOverride.*` / `responseOverride.*` values the request's templates
+    /// have set so far: a later template reads them, and the answer applies the response ones
+    /// whichever template set them.
+    pub overrides: std::sync::Mutex<crate::aws::vtl::Overrides>,
 }
 
 impl RequestCx<'_> {
@@ -123,7 +127,8 @@ impl RequestCx<'_> {
     }
 
     /// [`RequestCx::mapping_template`], and the `$context.requestOverride.*` /
-    /// `$context.responseOverride.*` values the template set.
+    /// `$context.responseOverride.*` values set so far: by this template and by the request's
+    /// earlier ones (this one's win).
     pub fn mapping_template_with_overrides(
         &self,
         template: &str,
@@ -145,7 +150,12 @@ impl RequestCx<'_> {
             .iter()
             .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
             .collect();
-        let context = |key: &str| self.context(key);
+        let earlier = self
+            .overrides
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let context = |key: &str| earlier.get(key).cloned().or_else(|| self.context(key));
         let bindings = crate::aws::vtl::Bindings {
             body,
             path: self.path_params,
@@ -154,10 +164,20 @@ impl RequestCx<'_> {
             context: &context,
             stage_variables: self.variables,
         };
-        crate::aws::vtl::render_with_overrides(template, &bindings).map_err(|e| {
-            tracing::warn!("{} {}: {e}", self.method.http_method, self.resource.path);
-            GatewayError::with_message(ResponseType::ApiConfigurationError, "Internal server error")
-        })
+        let (out, set) =
+            crate::aws::vtl::render_with_overrides(template, &bindings).map_err(|e| {
+                tracing::warn!("{} {}: {e}", self.method.http_method, self.resource.path);
+                GatewayError::with_message(
+                    ResponseType::ApiConfigurationError,
+                    "Internal server error",
+                )
+            })?;
+        if set.is_empty() {
+            return Ok((out, earlier));
+        }
+        let mut all = self.overrides.lock().unwrap_or_else(|p| p.into_inner());
+        all.extend(set);
+        Ok((out, all.clone()))
     }
 
     /// Substitute `${stageVariables.x}` (undefined → empty).
