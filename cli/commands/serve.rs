@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// issuer (repeatable). Local pools (`gw user-pool create`) need nothing.
     #[arg(long = "jwks", value_name = "POOL_ID=FILE|URL")]
     jwks: Vec<String>,
+    /// Also trust the CA certificates in this PEM file when calling https:// backends, beside
+    /// the system's roots (repeatable).
+    #[arg(long = "backend-ca", value_name = "FILE")]
+    backend_ca: Vec<PathBuf>,
 }
 
 #[derive(Args)]
@@ -116,6 +120,19 @@ fn run_server(
             ),
         },
     };
+    let backend_tls = if args.backend_ca.is_empty() {
+        None
+    } else {
+        let mut extra = Vec::new();
+        for path in &args.backend_ca {
+            extra.extend(gw::net::tls::read_certs(path).map_err(|e| {
+                anyhow::anyhow!("--backend-ca {e}; give a PEM file of CA certificates")
+            })?);
+        }
+        Some(std::sync::Arc::new(
+            gw::net::tls::ClientTls::new(&extra).map_err(|e| anyhow::anyhow!("{e}"))?,
+        ))
+    };
     runtime()?.block_on(async move {
         let issuers = load_jwks(&args.jwks).await?;
         let listener = bind(&args.listen, "is another gw (or LocalStack) running?").await?;
@@ -131,6 +148,7 @@ fn run_server(
             },
             metrics: !args.no_metrics,
             issuers,
+            backend_tls,
             ..Default::default()
         };
         gw::server::run(listener, store, config, gw::server::shutdown_signal()).await?;

@@ -7,3 +7,4 @@
 pub mod body;
 pub mod fnv;
 pub mod headers;
+pub mod tls;

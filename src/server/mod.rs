@@ -54,6 +54,9 @@ pub struct Config {
     pub metrics: bool,
     /// Token issuers beside the local user pools (`gw serve --jwks`).
     pub issuers: crate::gateway::jwt::Issuers,
+    /// How `https://` backends are verified (`gw serve --backend-ca`); the system's roots when
+    /// `None`.
+    pub backend_tls: Option<Arc<crate::net::tls::ClientTls>>,
 }
 
 impl Default for Config {
@@ -69,6 +72,7 @@ impl Default for Config {
             access_log: crate::gateway::access_log::Sink::Stdout,
             metrics: true,
             issuers: Default::default(),
+            backend_tls: None,
         }
     }
 }
@@ -201,7 +205,14 @@ pub async fn run(
                 rt.block_on(async move {
                     let gateway = Shared {
                         snapshot: crate::gateway::snapshot::WorkerSnapshot::new(reloader),
-                        client: crate::gateway::integrations::http::client(),
+                        client: match &config.backend_tls {
+                            Some(tls) => {
+                                crate::gateway::integrations::upstream::Upstream::with_tls(
+                                    tls.clone(),
+                                )
+                            }
+                            None => crate::gateway::integrations::http::client(),
+                        },
                         deployment_header: config.deployment_header,
                         require_sigv4: config.require_sigv4.clone(),
                         draw,

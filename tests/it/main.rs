@@ -32,6 +32,7 @@ mod routing;
 mod shutdown;
 mod store_concurrency;
 mod store_faults;
+mod tls;
 mod traffic;
 mod upstream_chaos;
 mod upstream_faults;

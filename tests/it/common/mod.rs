@@ -252,6 +252,43 @@ pub async fn get(client: &TestClient, url: &str) -> Reply {
     send(client, "GET", url, &[], Bytes::new()).await
 }
 
+/// What the echo upstreams answer: JSON describing the request, `tag` telling upstreams apart.
+async fn echo(
+    tag: &'static str,
+    req: http::Request<hyper::body::Incoming>,
+) -> Result<http::Response<Full<Bytes>>, std::convert::Infallible> {
+    let (parts, body) = req.into_parts();
+    let body = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let headers: serde_json::Map<String, serde_json::Value> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::Value::String(v.to_str().unwrap_or("").to_string()),
+            )
+        })
+        .collect();
+    let out = serde_json::json!({
+        "tag": tag,
+        "method": parts.method.as_str(),
+        "path": parts.uri.path(),
+        "query": parts.uri.query(),
+        "headers": headers,
+        "body": String::from_utf8_lossy(&body),
+    });
+    let mut resp = http::Response::new(Full::new(Bytes::from(out.to_string())));
+    resp.headers_mut().insert(
+        "content-type",
+        http::HeaderValue::from_static("application/json"),
+    );
+    Ok(resp)
+}
+
 /// A fake upstream on 127.0.0.1:0 that answers every request with JSON describing it:
 /// `{"method", "path", "query", "headers": {...}, "body", "tag"}`. `tag` tells upstreams apart.
 pub async fn echo_upstream(tag: &'static str) -> SocketAddr {
@@ -264,40 +301,7 @@ pub async fn echo_upstream(tag: &'static str) -> SocketAddr {
                 break;
             };
             tokio::spawn(async move {
-                let service = service_fn(
-                    move |req: http::Request<hyper::body::Incoming>| async move {
-                        let (parts, body) = req.into_parts();
-                        let body = body
-                            .collect()
-                            .await
-                            .map(|b| b.to_bytes())
-                            .unwrap_or_default();
-                        let headers: serde_json::Map<String, serde_json::Value> = parts
-                            .headers
-                            .iter()
-                            .map(|(k, v)| {
-                                (
-                                    k.to_string(),
-                                    serde_json::Value::String(v.to_str().unwrap_or("").to_string()),
-                                )
-                            })
-                            .collect();
-                        let out = serde_json::json!({
-                            "tag": tag,
-                            "method": parts.method.as_str(),
-                            "path": parts.uri.path(),
-                            "query": parts.uri.query(),
-                            "headers": headers,
-                            "body": String::from_utf8_lossy(&body),
-                        });
-                        let mut resp = http::Response::new(Full::new(Bytes::from(out.to_string())));
-                        resp.headers_mut().insert(
-                            "content-type",
-                            http::HeaderValue::from_static("application/json"),
-                        );
-                        Ok::<_, std::convert::Infallible>(resp)
-                    },
-                );
+                let service = service_fn(move |req| echo(tag, req));
                 let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
                     .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
                     .await;
@@ -305,6 +309,93 @@ pub async fn echo_upstream(tag: &'static str) -> SocketAddr {
         }
     });
     addr
+}
+
+/// [`echo_upstream`] over TLS with `cert_pem`/`key_pem`; also counts the TLS connections it
+/// accepted.
+pub async fn tls_echo_upstream(
+    tag: &'static str,
+    cert_pem: &str,
+    key_pem: &str,
+) -> (SocketAddr, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use hyper::service::service_fn;
+    let certs = gw::net::tls::certs_from_pem(cert_pem.as_bytes()).unwrap();
+    let key = gw::net::tls::key_from_pem(key_pem.as_bytes()).unwrap();
+    let config = rustls::ServerConfig::builder_with_provider(gw::net::tls::provider())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let connections = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = connections.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                break;
+            };
+            let (acceptor, counted) = (acceptor.clone(), counted.clone());
+            tokio::spawn(async move {
+                // A client that refuses the certificate ends the handshake here.
+                let Ok(stream) = acceptor.accept(stream).await else {
+                    return;
+                };
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let service = service_fn(move |req| echo(tag, req));
+                let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                    .await;
+            });
+        }
+    });
+    (addr, connections)
+}
+
+/// A certificate authority for tests, and certificates it issues.
+pub struct TestCa {
+    pub cert_pem: String,
+    issuer: rcgen::Issuer<'static, rcgen::KeyPair>,
+}
+
+impl TestCa {
+    pub fn new(name: &str) -> TestCa {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let mut params = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        params.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, name);
+        params.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+            rcgen::KeyUsagePurpose::DigitalSignature,
+        ];
+        let cert = params.self_signed(&key).unwrap();
+        TestCa {
+            cert_pem: cert.pem(),
+            issuer: rcgen::Issuer::new(params, key),
+        }
+    }
+
+    /// A leaf certificate for `names` (DNS names or IP addresses) with common name `cn`:
+    /// (certificate PEM, key PEM).
+    pub fn issue(&self, cn: &str, names: &[&str]) -> (String, String) {
+        let key = rcgen::KeyPair::generate().unwrap();
+        let names: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+        let mut params = rcgen::CertificateParams::new(names).unwrap();
+        params
+            .distinguished_name
+            .push(rcgen::DnType::CommonName, cn);
+        params.extended_key_usages = vec![
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth,
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth,
+        ];
+        let cert = params.signed_by(&key, &self.issuer).unwrap();
+        (cert.pem(), key.serialize_pem())
+    }
 }
 
 /// Start the real server in-process on 127.0.0.1:0 (for tests that need a seeded canary draw or

@@ -1,7 +1,7 @@
 //! `x-amazon-apigateway-integration` → an [`Integration`]: the integration type, its enumerated
 //! options and timeout, the backend URI, the integration responses and the mapping templates,
 //! each checked as API Gateway checks them on import, with a warning for what gw keeps but does
-//! not act on (credentials, caching, TLS, VPC links, AWS service integrations).
+//! not act on (credentials, caching, VPC links, AWS service integrations).
 //!
 //! One builder, [`integration`], in named steps run in a fixed order: the order of the steps is
 //! the order of the warnings (and the first error wins), so it is kept as AWS's importer reads
@@ -422,7 +422,6 @@ fn warn_unacted_fields(cx: &mut Ctx, spec: &Spec) {
         ("credentials", "credentials"),
         ("cacheKeyParameters", "cache key parameters"),
         ("cacheNamespace", "cache namespace"),
-        ("tlsConfig", "TLS configuration"),
     ] {
         if spec.obj.contains_key(k) {
             cx.note(

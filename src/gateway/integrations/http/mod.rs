@@ -136,20 +136,18 @@ pub async fn forward(
                 host: &plan.host,
                 connect: Cow::Borrowed(&plan.connect),
                 target,
+                tls: plan.tls,
             }
         }
         None => {
             url = backend_url(cx, integration)?;
-            if url
-                .get(..8)
-                .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-            {
-                return Err(config_error(format!(
-                    "backend {url} uses https, which gw does not call; point the integration (or its stage variable) at an http:// URL"
-                )));
-            }
             split_backend_url(&url).map_err(config_error)?
         }
+    };
+    let tls = if backend.tls {
+        Some(tls_target(client, integration, backend.host)?)
+    } else {
+        None
     };
     let mut request_overrides = crate::aws::vtl::Overrides::new();
     let body = if integration.kind == IntegrationType::Http {
@@ -243,6 +241,7 @@ pub async fn forward(
     let outgoing = Outgoing {
         method: &method,
         backend: &backend.connect,
+        tls: tls.as_ref(),
         head,
         body,
     };
@@ -300,6 +299,43 @@ pub async fn forward(
         return Ok((Response::from_parts(parts, body::full(mapped)), None));
     }
     Ok((Response::from_parts(parts, incoming), None))
+}
+
+/// How to call an `https://` backend: its certificate verified (against the system's roots and
+/// `--backend-ca`) unless the integration's `tlsConfig.insecureSkipVerification` is true.
+fn tls_target(
+    client: &HttpClient,
+    integration: &Integration,
+    host_port: &str,
+) -> Result<super::upstream::TlsTarget, GatewayError> {
+    let setting = |name: &str| integration.tls_config.as_ref().and_then(|t| t.get(name));
+    let insecure = setting("insecureSkipVerification")
+        .and_then(serde_json::Value::as_bool)
+        .unwrap_or(false);
+    let Some(configs) = client.tls() else {
+        return Err(config_error(
+            "backend TLS is not available (see the server's log)".into(),
+        ));
+    };
+    // The host without its port (an IPv6 literal keeps its brackets until `server_name`).
+    let host = match host_port.bytes().rposition(|b| b == b':') {
+        Some(i) if !host_port[i..].contains(']') => &host_port[..i],
+        _ => host_port,
+    };
+    // `tlsConfig.serverNameToVerify`: the name sent (SNI) and checked, in place of the host.
+    let host = setting("serverNameToVerify")
+        .and_then(serde_json::Value::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or(host);
+    let server_name = crate::net::tls::server_name(host).map_err(config_error)?;
+    Ok(super::upstream::TlsTarget {
+        server_name,
+        config: if insecure {
+            configs.insecure.clone()
+        } else {
+            configs.verified.clone()
+        },
+    })
 }
 
 /// A body read in full, failing past API Gateway's 10 MB.
@@ -411,6 +447,7 @@ fn upstream_error(e: UpstreamError) -> GatewayError {
         UpstreamError::Connect { .. } => error.from_origin(Origin::UpstreamConnect),
         _ => error,
     }
+    // (A TLS failure, a certificate most often, is AWS's 500 with the reason in the log above.)
 }
 
 /// A response with the given body, for tests and small helpers.

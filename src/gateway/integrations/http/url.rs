@@ -161,6 +161,7 @@ pub struct UriPlan {
     pub(super) host: Box<str>,
     pub(super) connect: Box<str>,
     pub(super) pieces: Vec<Piece<Box<str>>>,
+    pub(super) tls: bool,
 }
 
 /// The plans of the HTTP and HTTP_PROXY integration URIs of `api` that can have one, by URI.
@@ -188,7 +189,7 @@ impl UriPlan {
         if uri.contains("${") {
             return None;
         }
-        let rest = strip_http(uri)?;
+        let (_, rest) = strip_scheme(uri)?;
         let (authority, path) = rest.split_at(authority_len(rest));
         if authority.contains('{') {
             return None;
@@ -204,6 +205,7 @@ impl UriPlan {
             host: parts.host.into(),
             connect: parts.connect.into(),
             pieces,
+            tls: parts.tls,
         })
     }
 
@@ -253,15 +255,20 @@ pub(super) struct BackendUrl<'u> {
     pub(super) connect: Cow<'u, str>,
     /// The request target, `/path?query` (fragment dropped).
     pub(super) target: Cow<'u, str>,
+    /// `https://`: the backend is called over TLS.
+    pub(super) tls: bool,
 }
 
-/// What follows `http://` (any case) in `url`.
-pub(super) fn strip_http(url: &str) -> Option<&str> {
-    const SCHEME: &str = "http://";
-    match url.get(..SCHEME.len()) {
-        Some(s) if s.eq_ignore_ascii_case(SCHEME) => Some(&url[SCHEME.len()..]),
-        _ => None,
+/// What follows `http://` or `https://` (any case) in `url`, and whether it is `https`.
+pub(super) fn strip_scheme(url: &str) -> Option<(bool, &str)> {
+    for (scheme, tls) in [("http://", false), ("https://", true)] {
+        if let Some(s) = url.get(..scheme.len()) {
+            if s.eq_ignore_ascii_case(scheme) {
+                return Some((tls, &url[scheme.len()..]));
+            }
+        }
     }
+    None
 }
 
 /// The length of the authority at the start of `rest` (up to a path, query or fragment).
@@ -272,8 +279,8 @@ pub(super) fn authority_len(rest: &str) -> usize {
 }
 
 pub(super) fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
-    let rest = strip_http(url)
-        .ok_or_else(|| format!("backend URL {url:?} does not start with http://"))?;
+    let (tls, rest) = strip_scheme(url)
+        .ok_or_else(|| format!("backend URL {url:?} does not start with http:// or https://"))?;
     let (authority, target) = rest.split_at(authority_len(rest));
     // Byte searches: `str::rfind(char)` sets up a general searcher, costly on strings this short.
     let host_port = match authority.bytes().rposition(|b| b == b'@') {
@@ -318,7 +325,7 @@ pub(super) fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
             Cow::Borrowed(host_port)
         }
         Some(_) => return Err(format!("backend URL {url:?} has an invalid port")),
-        None => Cow::Owned(format!("{host_port}:80")),
+        None => Cow::Owned(format!("{host_port}:{}", if tls { 443 } else { 80 })),
     };
     let target = request_target(target).ok_or_else(|| {
         format!(
@@ -329,6 +336,7 @@ pub(super) fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
         host: host_port,
         connect,
         target,
+        tls,
     })
 }
 

@@ -30,6 +30,7 @@ use bytes::Buf;
 use framing::{read_head, response_framing, Framing, Head};
 use http::{Method, Response};
 use http_body_util::BodyExt;
+pub use pool::TlsTarget;
 use pool::{connect, until, Conn, Idle};
 use response_body::{State, UpstreamBody};
 use send::{prepare_body, send_streamed, Outbound};
@@ -66,6 +67,9 @@ pub enum UpstreamError {
         backend: String,
         source: std::io::Error,
     },
+    /// The TLS handshake with an `https://` backend failed (its certificate, most often).
+    #[error("TLS with {backend} failed: {reason}")]
+    Tls { backend: String, reason: String },
     #[error("connection to the backend failed: {0}")]
     Io(#[from] std::io::Error),
     #[error("the backend closed the connection without answering")]
@@ -80,10 +84,11 @@ pub enum UpstreamError {
     TimedOut,
 }
 
-/// What to send to `backend` (`host:port`).
+/// What to send to `backend` (`host:port`), over TLS when `tls` is given.
 pub struct Outgoing<'a> {
     pub method: &'a Method,
     pub backend: &'a str,
+    pub tls: Option<&'a TlsTarget>,
     /// The request line and header fields; the framing is added once the body is known.
     pub head: RequestHead,
     pub body: Body,
@@ -93,11 +98,26 @@ pub struct Outgoing<'a> {
 #[derive(Clone, Default)]
 pub struct Upstream {
     idle: Arc<Mutex<crate::net::fnv::Map<Arc<str>, Vec<Idle>>>>,
+    /// The TLS configurations for `https://` backends; the system's when not given.
+    tls: Option<Arc<crate::net::tls::ClientTls>>,
 }
 
 impl Upstream {
     pub fn new() -> Upstream {
         Upstream::default()
+    }
+
+    /// A client verifying `https://` backends with `tls` (the system's roots and extra CAs).
+    pub fn with_tls(tls: Arc<crate::net::tls::ClientTls>) -> Upstream {
+        Upstream {
+            tls: Some(tls),
+            ..Upstream::default()
+        }
+    }
+
+    /// The TLS configurations for `https://` backends (`None` when they cannot be built).
+    pub fn tls(&self) -> Option<Arc<crate::net::tls::ClientTls>> {
+        self.tls.clone().or_else(crate::net::tls::ClientTls::system)
     }
 
     /// Sends the request and returns the backend's response, its body streaming from the
@@ -117,10 +137,22 @@ impl Upstream {
             Outbound::Streamed(_, len) => Some(*len),
         };
         let mut head = req.head.finish(framing);
+        // TLS connections are pooled apart from plain ones to the same address, and verified
+        // ones apart from unverified ones.
+        let key = match req.tls {
+            None => std::borrow::Cow::Borrowed(req.backend),
+            Some(t) => std::borrow::Cow::Owned(format!(
+                "tls:{:p}:{:?}:{}",
+                Arc::as_ptr(&t.config),
+                t.server_name,
+                req.backend
+            )),
+        };
+        let key = key.as_ref();
         match outbound {
             Outbound::Buffered(bytes) => {
                 head.extend_from_slice(&bytes);
-                if let Some(conn) = self.take(req.backend, started) {
+                if let Some(conn) = self.take(key, started) {
                     match self.exchange(conn, &head, req.method, deadline).await {
                         Ok(resp) => return Ok(resp),
                         Err(Attempt::Retry(e)) => {
@@ -131,13 +163,13 @@ impl Upstream {
                         Err(Attempt::Fail(e)) => return Err(e),
                     }
                 }
-                let conn = connect(req.backend, started, deadline).await?;
+                let conn = connect(req.backend, key, req.tls, started, deadline).await?;
                 self.exchange(conn, &head, req.method, deadline)
                     .await
                     .map_err(Attempt::into_error)
             }
             Outbound::Streamed(body, len) => {
-                let mut conn = connect(req.backend, started, deadline).await?;
+                let mut conn = connect(req.backend, key, req.tls, started, deadline).await?;
                 // The connection is busy sending: this rare case gets a timer of its own.
                 let mut timer = Box::pin(tokio::time::sleep_until(deadline));
                 let (head, complete) = until(

@@ -8,6 +8,7 @@ use std::io::ErrorKind;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Instant;
+use tokio::io::AsyncRead as _;
 use tokio::net::TcpStream;
 
 pub(super) struct Idle {
@@ -15,8 +16,101 @@ pub(super) struct Idle {
     since: Instant,
 }
 
+/// A backend connection: plain TCP, or TLS over it (an `https://` backend).
+pub(super) enum Stream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl Stream {
+    fn tcp(&self) -> &TcpStream {
+        match self {
+            Stream::Plain(s) => s,
+            Stream::Tls(s) => s.get_ref().0,
+        }
+    }
+
+    /// Reads what is there into `buf` (at least one byte, or `Ok(0)` at the end).
+    pub(super) fn poll_fill(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut BytesMut,
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        use std::task::{ready, Poll};
+        match self {
+            Stream::Plain(s) => loop {
+                ready!(s.poll_read_ready(cx))?;
+                match s.try_read_buf(buf) {
+                    Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
+                    other => return Poll::Ready(other),
+                }
+            },
+            Stream::Tls(s) => {
+                let mut chunk = [0u8; 8 * 1024];
+                let mut read = tokio::io::ReadBuf::new(&mut chunk);
+                ready!(Pin::new(&mut **s).poll_read(cx, &mut read))?;
+                buf.extend_from_slice(read.filled());
+                Poll::Ready(Ok(read.filled().len()))
+            }
+        }
+    }
+}
+
+impl tokio::io::AsyncRead for Stream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        buf: &mut tokio::io::ReadBuf<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_read(cx, buf),
+        }
+    }
+}
+
+impl tokio::io::AsyncWrite for Stream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+        data: &[u8],
+    ) -> std::task::Poll<std::io::Result<usize>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_write(cx, data),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_write(cx, data),
+        }
+    }
+
+    fn poll_flush(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_flush(cx),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(
+        self: Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<std::io::Result<()>> {
+        match self.get_mut() {
+            Stream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            Stream::Tls(s) => Pin::new(&mut **s).poll_shutdown(cx),
+        }
+    }
+}
+
+/// How to reach a backend over TLS: the name its certificate must have and the configuration.
+#[derive(Clone)]
+pub struct TlsTarget {
+    pub server_name: rustls::pki_types::ServerName<'static>,
+    pub config: Arc<rustls::ClientConfig>,
+}
+
 pub(super) struct Conn {
-    pub(super) stream: TcpStream,
+    pub(super) stream: Stream,
     /// Bytes read from the backend and not yet consumed.
     pub(super) buf: BytesMut,
     /// Where answer heads are copied to (see `framing::parse_head`). Shared with the heads it holds,
@@ -67,8 +161,10 @@ impl Upstream {
                 continue;
             }
             // A closed (or chattering) idle connection reads something; an open one would block.
+            // (A TLS connection that reads anything here is dropped, so its session is never
+            // read past.)
             let mut byte = [0u8; 1];
-            if matches!(conn.stream.try_read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock)
+            if matches!(conn.stream.tcp().try_read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock)
             {
                 conn.reused = true;
                 conn.started = now;
@@ -98,24 +194,42 @@ impl Upstream {
     }
 }
 
+/// A new connection to `backend` (`host:port`), over TLS with `tls`; pooled under `key`.
 pub(super) async fn connect(
     backend: &str,
+    key: &str,
+    tls: Option<&TlsTarget>,
     started: Instant,
     deadline: tokio::time::Instant,
 ) -> Result<Conn, UpstreamError> {
-    let stream = tokio::time::timeout_at(deadline, TcpStream::connect(backend))
+    let tcp = tokio::time::timeout_at(deadline, TcpStream::connect(backend))
         .await
         .map_err(|_| UpstreamError::TimedOut)?
         .map_err(|source| UpstreamError::Connect {
             backend: backend.to_string(),
             source,
         })?;
-    stream.set_nodelay(true)?;
+    tcp.set_nodelay(true)?;
+    let stream = match tls {
+        None => Stream::Plain(tcp),
+        Some(t) => {
+            let connector = tokio_rustls::TlsConnector::from(t.config.clone());
+            let tls =
+                tokio::time::timeout_at(deadline, connector.connect(t.server_name.clone(), tcp))
+                    .await
+                    .map_err(|_| UpstreamError::TimedOut)?
+                    .map_err(|e| UpstreamError::Tls {
+                        backend: backend.to_string(),
+                        reason: e.to_string(),
+                    })?;
+            Stream::Tls(Box::new(tls))
+        }
+    };
     Ok(Conn {
         stream,
         buf: BytesMut::with_capacity(READ_CHUNK),
         heads: BytesMut::new(),
-        backend: Arc::from(backend),
+        backend: Arc::from(key),
         reused: false,
         started,
         timer: Box::pin(tokio::time::sleep_until(deadline)),

@@ -8,7 +8,7 @@ use super::{Upstream, MAX_LINE_BYTES, READ_CHUNK};
 use crate::net::body::BoxError;
 use bytes::{Buf, Bytes, BytesMut};
 use http_body::{Frame, SizeHint};
-use std::io::ErrorKind;
+
 use std::pin::Pin;
 use std::task::{ready, Context, Poll};
 
@@ -48,13 +48,7 @@ impl UpstreamBody {
 /// Reads more from the backend into `conn.buf`; `Ok(0)` at the end of the connection.
 fn poll_fill(conn: &mut Conn, cx: &mut Context<'_>) -> Poll<std::io::Result<usize>> {
     conn.buf.reserve(READ_CHUNK);
-    loop {
-        ready!(conn.stream.poll_read_ready(cx))?;
-        match conn.stream.try_read_buf(&mut conn.buf) {
-            Err(e) if e.kind() == ErrorKind::WouldBlock => continue,
-            other => return Poll::Ready(other),
-        }
-    }
+    conn.stream.poll_fill(cx, &mut conn.buf)
 }
 
 /// The line before the first CRLF in `buf`, consumed with it; `None` until a whole line is there.

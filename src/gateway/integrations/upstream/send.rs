@@ -100,7 +100,7 @@ pub(super) async fn send_streamed(
     len: Option<u64>,
 ) -> Result<(Head, bool), UpstreamError> {
     let early = {
-        let (mut rd, mut wr) = conn.stream.split();
+        let (mut rd, mut wr) = tokio::io::split(&mut conn.stream);
         let (buf, heads) = (&mut conn.buf, &mut conn.heads);
         let send = async {
             wr.write_all(head).await?;
