@@ -75,6 +75,14 @@ enum Command {
     UserPools(JsonFlag),
     /// Print a signed ID or access token of a local user pool.
     Token(commands::user_pools::TokenArgs),
+    /// The HTTPS listener's local certificate authority.
+    #[command(subcommand)]
+    Tls(commands::domains::TlsCommand),
+    /// Create, map, unmap or delete a custom domain name.
+    #[command(subcommand)]
+    Domain(commands::domains::DomainCommand),
+    /// List custom domain names and their base-path mappings.
+    Domains(JsonFlag),
     /// Show a function's log: START, its output, END and REPORT per invocation, as Lambda's.
     Logs {
         /// The function's name.
@@ -110,6 +118,7 @@ impl Command {
             | Command::Rollback(_)
             | Command::Function(_)
             | Command::UserPool(_)
+            | Command::Domain(_)
             | Command::ApiKey(_) => true,
             Command::Stage(s) => s.changes_state(),
             Command::Canary(c) => c.changes_state(),
@@ -120,6 +129,8 @@ impl Command {
             | Command::Functions(_)
             | Command::Logs { .. }
             | Command::UserPools(_)
+            | Command::Tls(_)
+            | Command::Domains(_)
             | Command::Token(_)
             | Command::ApiKeys(_)
             | Command::Serve(_)
@@ -163,6 +174,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::UserPool(cmd) => commands::user_pools::user_pool_command(state, cmd),
         Command::UserPools(json) => commands::user_pools::list(state, json),
         Command::Token(args) => commands::user_pools::token(state, args),
+        Command::Tls(cmd) => commands::domains::tls_command(state, cmd),
+        Command::Domain(cmd) => commands::domains::domain_command(state, cmd),
+        Command::Domains(json) => commands::domains::list(state, json),
         Command::ApiKey(cmd) => keys::api_key_command(state, cmd),
         Command::ApiKeys(json) => keys::api_keys(state, json),
         Command::Invoke(args) => invoke::invoke(state, args),

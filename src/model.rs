@@ -622,3 +622,46 @@ pub struct UserPool {
     pub key: serde_json::Value,
     pub created_date: i64,
 }
+
+/// A custom domain name (CreateDomainName, `gw domain create`): requests whose Host (and, over
+/// TLS, SNI) names it are routed by its base-path mappings.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DomainName {
+    /// Lower-case.
+    pub domain_name: String,
+    /// The certificate chain (PEM) served for it; `None`: the server's (`--tls-cert`, or the
+    /// local CA's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_pem: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub private_key_pem: Option<String>,
+    /// What the certificate was called (`certificateName`), for AWS's answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub certificate_name: Option<String>,
+    /// Mutual TLS: the CA certificates (PEM) a client's certificate must chain to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truststore_pem: Option<String>,
+    /// Where the truststore came from (`mutualTlsAuthentication.truststoreUri`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub truststore_uri: Option<String>,
+    /// `EDGE` or `REGIONAL`.
+    pub endpoint_type: String,
+    pub security_policy: String,
+    pub created_date: i64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+    #[serde(default)]
+    pub mappings: Vec<BasePathMapping>,
+}
+
+/// One base-path mapping of a custom domain: `base_path` (empty for AWS's `(none)`, the whole
+/// domain) to an API and, usually, a stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BasePathMapping {
+    pub base_path: String,
+    pub rest_api_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stage: Option<String>,
+}

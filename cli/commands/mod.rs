@@ -2,6 +2,7 @@
 //! the library and print. What several groups share is here.
 
 pub mod apis;
+pub mod domains;
 pub mod functions;
 pub mod invoke;
 pub mod judge;

@@ -8,9 +8,21 @@ use std::path::PathBuf;
 
 #[derive(Args, Clone)]
 pub struct ServeArgs {
-    /// Address to listen on (port 0: any free port; the CLI prints URLs with the one chosen).
+    /// Address to listen on (port 0: any free port; the CLI prints URLs with the one chosen);
+    /// `off` serves HTTPS only (with --tls-listen).
     #[arg(long, default_value = "127.0.0.1:4566")]
     listen: String,
+    /// Also serve HTTPS on this address (TLS 1.2/1.3, HTTP/2 or HTTP/1.1 by ALPN). Without
+    /// --tls-cert, certificates come from a local CA kept in the state directory (`gw tls ca`).
+    #[arg(long, value_name = "ADDR")]
+    tls_listen: Option<String>,
+    /// The certificate (PEM, leaf first) the HTTPS listener serves for every name without a
+    /// custom domain certificate of its own.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The private key (PEM) of --tls-cert.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
     /// Do not add the x-gw-deployment / x-gw-canary / x-gw-function-version response headers.
     #[arg(long)]
     no_deployment_header: bool,
@@ -133,11 +145,51 @@ fn run_server(
             gw::net::tls::ClientTls::new(&extra).map_err(|e| anyhow::anyhow!("{e}"))?,
         ))
     };
+    let certificate = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => {
+            let read = |p: &PathBuf, what: &str| {
+                std::fs::read_to_string(p).with_context(|| {
+                    format!("--tls-{what} {}: cannot read the file", p.display())
+                })
+            };
+            let certified = gw::server::tls::certified_from_pem(&read(cert, "cert")?, &read(key, "key")?)
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "--tls-cert {} --tls-key {}: {e}; give a PEM certificate (leaf first) and its private key",
+                        cert.display(),
+                        key.display()
+                    )
+                })?;
+            Some(certified)
+        }
+        _ => None,
+    };
+    if certificate.is_some() && args.tls_listen.is_none() {
+        bail!("--tls-cert and --tls-key are for the HTTPS listener: add --tls-listen 127.0.0.1:4443");
+    }
+    let plain_off = args.listen.eq_ignore_ascii_case("off");
+    if plain_off && args.tls_listen.is_none() {
+        bail!("--listen off leaves no listener: add --tls-listen 127.0.0.1:4443, or give --listen an address");
+    }
+    if plain_off && demo.is_some() {
+        bail!("gw demo needs the plain listener: give --listen an address");
+    }
     runtime()?.block_on(async move {
         let issuers = load_jwks(&args.jwks).await?;
-        let listener = bind(&args.listen, "is another gw (or LocalStack) running?").await?;
-        if let Some(functions) = &demo {
-            gw::demo::prepare(&store, &listener, functions.as_deref()).await?;
+        let listener = if plain_off {
+            None
+        } else {
+            Some(bind(&args.listen, "is another gw (or LocalStack) running?").await?)
+        };
+        let tls = match &args.tls_listen {
+            None => None,
+            Some(addr) => Some(gw::server::TlsListen {
+                listener: bind(addr, "is another server using it?").await?,
+                certificate,
+            }),
+        };
+        if let (Some(functions), Some(listener)) = (&demo, &listener) {
+            gw::demo::prepare(&store, listener, functions.as_deref()).await?;
         }
         let config = gw::server::Config {
             deployment_header: !args.no_deployment_header,
@@ -151,7 +203,7 @@ fn run_server(
             backend_tls,
             ..Default::default()
         };
-        gw::server::run(listener, store, config, gw::server::shutdown_signal()).await?;
+        gw::server::run_with(listener, tls, store, config, gw::server::shutdown_signal()).await?;
         Ok(())
     })
 }

@@ -30,6 +30,34 @@ pub struct Context<'a> {
     pub resource_path: Option<&'a str>,
     pub authorizer: Option<&'a Authorized>,
     pub api_key_id: Option<&'a str>,
+    /// The client's certificate, on a custom domain with mutual TLS.
+    pub client_cert: Option<&'a ClientCert>,
+    /// `https` on the TLS listener, else `http` (the `X-Forwarded-Proto` gw sends).
+    pub scheme: &'static str,
+    /// The port the client connected to (`X-Forwarded-Port`).
+    pub port: u16,
+}
+
+/// `$context.identity.clientCert` (and the Lambda event's `requestContext.identity.clientCert`):
+/// the certificate a client presented to a custom domain with mutual TLS.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct ClientCert {
+    #[serde(rename = "clientCertPem")]
+    pub pem: String,
+    #[serde(rename = "subjectDN")]
+    pub subject_dn: String,
+    #[serde(rename = "issuerDN")]
+    pub issuer_dn: String,
+    #[serde(rename = "serialNumber")]
+    pub serial_number: String,
+    pub validity: CertValidity,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CertValidity {
+    pub not_before: String,
+    pub not_after: String,
 }
 
 impl Context<'_> {
@@ -44,6 +72,14 @@ impl Context<'_> {
             "identity.sourceIp" => self.source_ip.to_string(),
             "identity.userAgent" => self.user_agent?.to_string(),
             "identity.apiKeyId" => self.api_key_id?.to_string(),
+            "identity.clientCert.clientCertPem" => self.client_cert?.pem.clone(),
+            "identity.clientCert.subjectDN" => self.client_cert?.subject_dn.clone(),
+            "identity.clientCert.issuerDN" => self.client_cert?.issuer_dn.clone(),
+            "identity.clientCert.serialNumber" => self.client_cert?.serial_number.clone(),
+            "identity.clientCert.validity.notBefore" => {
+                self.client_cert?.validity.not_before.clone()
+            }
+            "identity.clientCert.validity.notAfter" => self.client_cert?.validity.not_after.clone(),
             "domainName" => self.domain_name.to_string(),
             "domainPrefix" => domain_prefix(self.domain_name).to_string(),
             "accountId" => crate::aws::DEFAULT_ACCOUNT_ID.to_string(),

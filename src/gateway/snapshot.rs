@@ -91,14 +91,32 @@ pub struct Snapshot {
     /// Who signs the tokens Cognito and JWT authorizers accept: local user pools and the JWKS
     /// `gw serve --jwks` was given.
     pub issuers: Arc<crate::gateway::jwt::Issuers>,
+    /// Custom domain names (lower-case) and how they route.
+    pub domains: HashMap<String, LiveDomain>,
     /// The store generation this snapshot was read at.
     pub generation: i64,
+}
+
+/// A custom domain as served: its mappings, longest base path first, and its TLS settings.
+#[derive(Debug, Default)]
+pub struct LiveDomain {
+    pub mappings: Vec<crate::model::BasePathMapping>,
+    pub tls: crate::net::tls::DomainTls,
 }
 
 impl Snapshot {
     /// The grant of API key `value` on this API stage, if a usage plan of the stage has it.
     pub fn api_key(&self, api_id: &str, stage: &str, value: &str) -> Option<&KeyGrant> {
         self.api_keys.get(api_id)?.get(stage)?.get(value)
+    }
+
+    /// The custom domain a host name (lower-case, without port) names: exactly, else by a
+    /// wildcard domain (`*.example.test` for `api.example.test`).
+    pub fn domain(&self, host: &str) -> Option<&LiveDomain> {
+        self.domains.get(host).or_else(|| {
+            let (_, parent) = host.split_once('.')?;
+            self.domains.get(&format!("*.{parent}"))
+        })
     }
 
     /// An API by id or name (case-insensitive, as AWS host names are).
@@ -276,6 +294,31 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
         }
         for name in &ambiguous {
             snap.names.remove(name);
+        }
+        for d in tx.domain_names()? {
+            let certificate = match (&d.certificate_pem, &d.private_key_pem) {
+                (Some(c), Some(k)) => match crate::net::tls::certified_from_pem(c, k) {
+                    Ok(c) => Some(c),
+                    Err(e) => {
+                        tracing::warn!("domain {}: {e}; the server's certificate is served", d.domain_name);
+                        None
+                    }
+                },
+                _ => None,
+            };
+            let mut mappings = d.mappings.clone();
+            // The longest base path that prefixes a request's path wins: try them longest first.
+            mappings.sort_by_key(|m| std::cmp::Reverse(m.base_path.split('/').filter(|s| !s.is_empty()).count()));
+            snap.domains.insert(
+                d.domain_name.clone(),
+                LiveDomain {
+                    mappings,
+                    tls: crate::net::tls::DomainTls {
+                        certificate,
+                        truststore_pem: d.truststore_pem.as_deref().map(Arc::from),
+                    },
+                },
+            );
         }
         let with_stages: Vec<&String> = snap
             .apis

@@ -23,6 +23,7 @@
 mod apis;
 mod authorizers;
 mod documentation;
+mod domains;
 pub mod export;
 mod gateway_responses;
 mod keys;

@@ -4,7 +4,7 @@
 //! write that succeeded, makes the change live before the caller hears back.
 
 use super::{
-    apis, authorizers, documentation, embeds, find_api, find_method, find_resource,
+    apis, authorizers, documentation, domains, embeds, find_api, find_method, find_resource,
     gateway_responses, keys, resources, stages, tags, updates, validators, wire, ApiError, Ops,
     Reply, Req, Result,
 };
@@ -389,6 +389,33 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             }))
             .delete(op(|s, _, (id, vid): (String, String)| {
                 validators::delete_request_validator(s, &id, &vid)
+            })),
+        )
+        // Custom domain names and base-path mappings
+        .route(
+            "/domainnames",
+            post(op0(domains::create_domain)).get(op0(domains::get_domains)),
+        )
+        .route(
+            "/domainnames/{name}",
+            get(op(|s, _, name: String| domains::get_domain(s, &name)))
+                .delete(op(|s, _, name: String| domains::delete_domain(s, &name))),
+        )
+        .route(
+            "/domainnames/{name}/basepathmappings",
+            post(op(|s, r, name: String| domains::create_mapping(s, r, &name)))
+                .get(op(|s, r, name: String| domains::get_mappings(s, r, &name))),
+        )
+        .route(
+            "/domainnames/{name}/basepathmappings/{path}",
+            get(op(|s, _, (name, path): (String, String)| {
+                domains::get_mapping(s, &name, &path)
+            }))
+            .patch(op(|s, r, (name, path): (String, String)| {
+                domains::update_mapping(s, r, &name, &path)
+            }))
+            .delete(op(|s, _, (name, path): (String, String)| {
+                domains::delete_mapping(s, &name, &path)
             })),
         )
         // Documentation parts and versions

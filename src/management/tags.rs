@@ -17,6 +17,7 @@ enum Tagged<'a> {
     Stage(&'a str, &'a str),
     ApiKey(&'a str),
     UsagePlan(&'a str),
+    Domain(&'a str),
 }
 
 fn tagged(arn: &str) -> Result<Tagged<'_>> {
@@ -33,8 +34,9 @@ fn tagged(arn: &str) -> Result<Tagged<'_>> {
         }
         ["apikeys", id] if !id.is_empty() => Ok(Tagged::ApiKey(id)),
         ["usageplans", id] if !id.is_empty() => Ok(Tagged::UsagePlan(id)),
+        ["domainnames", name] if !name.is_empty() => Ok(Tagged::Domain(name)),
         _ => Err(ApiError::bad_request(format!(
-            "gw keeps the tags of REST APIs, stages, API keys and usage plans (arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME], ::/apikeys/ID, ::/usageplans/ID); {arn} is none of them"
+            "gw keeps the tags of REST APIs, stages, API keys, usage plans and domain names (arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME], ::/apikeys/ID, ::/usageplans/ID, ::/domainnames/NAME); {arn} is none of them"
         ))),
     }
 }
@@ -78,6 +80,7 @@ fn edit_tags(
             edit(&mut plan.tags);
             tx.put_usage_plan(&plan)
         })?,
+        Tagged::Domain(name) => super::domains::edit_tags(store, name, edit)?,
     }
     Ok(())
 }
@@ -141,6 +144,7 @@ pub(super) fn get_tags(store: &Store, arn: &str) -> Result<Reply> {
                 .ok_or_else(|| ApiError::not_found(crate::control::NO_USAGE_PLAN))?
                 .tags
         }
+        Tagged::Domain(name) => super::domains::tags(store, name)?,
     };
     Ok(Reply::ok(serde_json::json!({ "tags": tags })))
 }

@@ -50,10 +50,39 @@ pub fn key_from_pem(pem: &[u8]) -> Result<PrivateKeyDer<'static>, String> {
     PrivateKeyDer::from_pem_slice(pem).map_err(|e| format!("holds no PEM private key: {e}"))
 }
 
+/// A certificate chain and its key given as PEM text (files' content), checked to go together.
+pub fn certified_from_pem(
+    cert_pem: &str,
+    key_pem: &str,
+) -> Result<Arc<rustls::sign::CertifiedKey>, String> {
+    let chain = certs_from_pem(cert_pem.as_bytes())?;
+    let key = key_from_pem(key_pem.as_bytes())?;
+    rustls::sign::CertifiedKey::from_der(chain, key, &provider())
+        .map(Arc::new)
+        .map_err(|e| format!("the certificate and key do not go together: {e}"))
+}
+
 fn file_error(path: &Path, message: String) -> TlsError {
     TlsError::File {
         path: path.display().to_string(),
         message,
+    }
+}
+
+/// What a custom domain asks of a handshake: its own certificate, and a truststore for client
+/// certificates (PEM).
+#[derive(Clone, Default)]
+pub struct DomainTls {
+    pub certificate: Option<Arc<rustls::sign::CertifiedKey>>,
+    pub truststore_pem: Option<Arc<str>>,
+}
+
+impl std::fmt::Debug for DomainTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DomainTls")
+            .field("certificate", &self.certificate.is_some())
+            .field("truststore", &self.truststore_pem.is_some())
+            .finish()
     }
 }
 

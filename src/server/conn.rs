@@ -82,7 +82,8 @@ pub async fn serve(
     let timer = tokio::time::sleep(worker.header_read_timeout);
     tokio::pin!(timer);
     let mut first = true;
-    let peer = dispatch::Peer::new(remote);
+    let mut peer = dispatch::Peer::new(remote);
+    peer.local_port = stream.local_addr().map_or(0, |a| a.port());
     loop {
         if worker.stop.load(Ordering::Relaxed) {
             return;
@@ -542,6 +543,54 @@ async fn to_hyper(
     worker: &Worker,
     graceful: Watcher,
 ) {
+    let io = Rewind {
+        prefix: read,
+        inner: stream,
+    };
+    serve_hyper(io, peer, first, worker, graceful).await
+}
+
+/// Serve one TLS connection: the handshake (bounded by the header read timeout; the name the
+/// client asks for chooses the certificate, and whether a client certificate is required), then
+/// hyper, HTTP/2 or HTTP/1.1 as ALPN chose.
+pub async fn serve_tls(
+    stream: TcpStream,
+    remote: SocketAddr,
+    worker: Arc<Worker>,
+    tls: Arc<super::tls::Acceptance>,
+    graceful: Watcher,
+) {
+    let mut peer = dispatch::Peer::new(remote);
+    peer.local_port = stream.local_addr().map_or(0, |a| a.port());
+    let handshake = tls.accept(stream);
+    let (stream, info) = match tokio::time::timeout(worker.header_read_timeout, handshake).await {
+        Ok(Ok(accepted)) => accepted,
+        Ok(Err(e)) => {
+            tracing::debug!("TLS connection from {remote}: {e}");
+            return;
+        }
+        Err(_) => {
+            tracing::debug!(
+                "TLS connection from {remote}: no handshake within {:?}; closed",
+                worker.header_read_timeout
+            );
+            return;
+        }
+    };
+    peer.tls = Some(Arc::new(info));
+    serve_hyper(stream, peer, true, &worker, graceful).await
+}
+
+/// Serve a connection through hyper from its next byte on.
+async fn serve_hyper<I>(
+    io: I,
+    peer: dispatch::Peer,
+    first: bool,
+    worker: &Worker,
+    graceful: Watcher,
+) where
+    I: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let door = worker.door.clone();
     let remote = peer.addr;
     let peer = Arc::new(peer);
@@ -563,10 +612,7 @@ async fn to_hyper(
             Ok::<_, std::convert::Infallible>(answer.into_response())
         }
     });
-    let io = TokioIo::new(Rewind {
-        prefix: read,
-        inner: stream,
-    });
+    let io = TokioIo::new(io);
     let conn = graceful.watch(worker.hyper.serve_connection(io, service).into_owned());
     tokio::pin!(conn);
     let result = tokio::select! {

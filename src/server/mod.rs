@@ -15,6 +15,7 @@ pub mod peers;
 pub mod prometheus;
 pub mod ramp;
 pub mod surface;
+pub mod tls;
 mod user_pools;
 
 use crate::gateway::dispatch::{Draw, Shared};
@@ -85,6 +86,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error("{0}; choose another file with --access-log")]
     AccessLog(std::io::Error),
+    #[error("HTTPS listener: {0}")]
+    Tls(String),
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -123,7 +126,35 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
-    let addr = listener.local_addr()?;
+    run_with(Some(listener), None, store, config, shutdown).await
+}
+
+/// The HTTPS listener: its socket, and the certificate given for it (`--tls-cert/--tls-key`;
+/// `None`: the state directory's local CA issues them).
+pub struct TlsListen {
+    pub listener: TcpListener,
+    pub certificate: Option<Arc<rustls::sign::CertifiedKey>>,
+}
+
+/// [`run`] on a plain listener, an HTTPS one, or both. Prints `listening on http://ADDR` and
+/// `listening on https://ADDR` on stderr once ready.
+pub async fn run_with(
+    plain: Option<TcpListener>,
+    tls: Option<TlsListen>,
+    store: Store,
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), ServerError> {
+    let plain_addr = plain.as_ref().map(TcpListener::local_addr).transpose()?;
+    let tls_addr = tls
+        .as_ref()
+        .map(|t| t.listener.local_addr())
+        .transpose()?;
+    let Some(addr) = plain_addr.or(tls_addr) else {
+        return Err(ServerError::Io(std::io::Error::other(
+            "no listener: give --listen or --tls-listen",
+        )));
+    };
     let reloader = {
         let store = store.clone();
         let listen = config.announce.then_some(addr);
@@ -160,6 +191,28 @@ pub async fn run(
         ))
     };
     let metrics = Arc::new(crate::gateway::metrics::Metrics::default());
+    let (tls_listener, acceptance) = match tls {
+        None => (None, None),
+        Some(TlsListen {
+            listener,
+            certificate,
+        }) => {
+            let dir = store.dir().to_path_buf();
+            let certificates =
+                tokio::task::spawn_blocking(move || tls::Certificates::new(&dir, certificate))
+                    .await
+                    .map_err(|e| std::io::Error::other(e.to_string()))?
+                    .map_err(|e| ServerError::Tls(e.to_string()))?;
+            let live = reloader.clone();
+            let acceptance = Arc::new(tls::Acceptance {
+                certificates,
+                domains: Box::new(move |name: &str| {
+                    live.current().domain(name).map(|d| d.tls.clone())
+                }),
+            });
+            (Some(listener), Some(acceptance))
+        }
+    };
     let surface = Arc::new(surface::Surface {
         version: env!("CARGO_PKG_VERSION"),
         started: std::time::Instant::now(),
@@ -196,6 +249,7 @@ pub async fn run(
         let authorizers = authorizers.clone();
         let limiter = limiter.clone();
         let access_log = access_log.clone();
+        let acceptance = acceptance.clone();
         let handle = std::thread::Builder::new()
             .name(format!("gw-worker-{i}"))
             .spawn(move || -> Result<(), ServerError> {
@@ -226,25 +280,40 @@ pub async fn run(
                         management,
                         surface,
                     });
-                    worker(rx, door, &config).await;
+                    worker(rx, door, acceptance, &config).await;
                     Ok(())
                 })
             })?;
         handles.push(handle);
     }
     if config.announce {
-        eprintln!("listening on http://{addr}");
+        if let Some(a) = plain_addr {
+            eprintln!("listening on http://{a}");
+        }
+        if let Some(a) = tls_addr {
+            eprintln!("listening on https://{a}");
+        }
     }
-    tracing::info!("serving on http://{addr} with {workers} worker threads");
+    tracing::info!(
+        "serving on {} with {workers} worker threads",
+        [
+            plain_addr.map(|a| format!("http://{a}")),
+            tls_addr.map(|a| format!("https://{a}"))
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" and ")
+    );
 
     // One acceptor hands connections to the workers in turn, so they share the load evenly
     // (a function invocation keeps its worker busy for tens of microseconds).
     tokio::pin!(shutdown);
     let mut next = 0usize;
     loop {
-        let (stream, remote) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
+        let ((stream, remote), is_tls) = tokio::select! {
+            (accepted, is_tls) = accept(plain.as_ref(), tls_listener.as_ref()) => match accepted {
+                Ok(a) => (a, is_tls),
                 Err(e) => {
                     // EMFILE and friends: back off instead of spinning, keep serving.
                     tracing::warn!("accept failed: {e}");
@@ -258,11 +327,12 @@ pub async fn run(
             continue;
         };
         if let Some(q) = queues.get(next % workers) {
-            let _ = q.send((stream, remote));
+            let _ = q.send((stream, remote, is_tls));
         }
         next = next.wrapping_add(1);
     }
-    drop(listener);
+    drop(plain);
+    drop(tls_listener);
     // Closing the queues tells every worker to stop and drain.
     drop(queues);
     tracing::info!("shutting down: waiting for in-flight requests");
@@ -282,14 +352,37 @@ pub async fn run(
     joined.map(|_| ())
 }
 
-/// A connection handed to a worker: the socket (non-blocking) and the client's address.
-type Accepted = (std::net::TcpStream, std::net::SocketAddr);
+/// A connection handed to a worker: the socket (non-blocking), the client's address, and
+/// whether it came to the HTTPS listener.
+type Accepted = (std::net::TcpStream, std::net::SocketAddr, bool);
+
+/// The next connection on either listener, and whether it is the HTTPS one.
+async fn accept(
+    plain: Option<&TcpListener>,
+    tls: Option<&TcpListener>,
+) -> (std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)>, bool) {
+    tokio::select! {
+        a = accept_on(plain) => (a, false),
+        a = accept_on(tls) => (a, true),
+    }
+}
+
+/// The next connection on `listener`; never, without one.
+async fn accept_on(
+    listener: Option<&TcpListener>,
+) -> std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)> {
+    match listener {
+        Some(l) => l.accept().await,
+        None => std::future::pending().await,
+    }
+}
 
 /// One worker: serve the connections it is handed, on this thread, until its queue closes;
 /// then close idle connections, let requests in flight finish (bounded by `shutdown_grace`).
 async fn worker(
     mut queue: tokio::sync::mpsc::UnboundedReceiver<Accepted>,
     door: Arc<door::Door>,
+    acceptance: Option<Arc<tls::Acceptance>>,
     config: &Config,
 ) {
     let mut hyper = auto::Builder::new(TokioExecutor::new());
@@ -312,14 +405,28 @@ async fn worker(
     loop {
         tokio::select! {
             accepted = queue.recv() => {
-                let Some((stream, remote)) = accepted else { break };
+                let Some((stream, remote, is_tls)) = accepted else { break };
                 let Ok(stream) = tokio::net::TcpStream::from_std(stream) else {
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
                 let flags = Arc::new(conn::Flags::default());
-                let task = conn::serve(stream, remote, worker.clone(), flags.clone(), graceful.watcher());
-                let handle = tasks.spawn(task);
+                let handle = match (&acceptance, is_tls) {
+                    (Some(tls), true) => tasks.spawn(conn::serve_tls(
+                        stream,
+                        remote,
+                        worker.clone(),
+                        tls.clone(),
+                        graceful.watcher(),
+                    )),
+                    _ => tasks.spawn(conn::serve(
+                        stream,
+                        remote,
+                        worker.clone(),
+                        flags.clone(),
+                        graceful.watcher(),
+                    )),
+                };
                 open.insert(handle.id(), (flags, handle));
             }
             Some(done) = tasks.join_next_with_id() => {

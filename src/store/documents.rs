@@ -92,4 +92,16 @@ impl Tx<'_> {
     pub fn delete_usage_plan(&self, id: &str) -> Result<bool> {
         self.delete_document("usage_plan", id)
     }
+
+    pub fn domain_names(&self) -> Result<Vec<crate::model::DomainName>> {
+        self.documents("domain_name")
+    }
+
+    pub fn put_domain_name(&self, domain: &crate::model::DomainName) -> Result<()> {
+        self.put_document("domain_name", &domain.domain_name, domain)
+    }
+
+    pub fn delete_domain_name(&self, name: &str) -> Result<bool> {
+        self.delete_document("domain_name", name)
+    }
 }

@@ -108,6 +108,52 @@ pub fn target<'a>(host: Option<&'a str>, path: &'a str) -> Target<'a> {
     Target::Default { rest: path }
 }
 
+/// A request to a custom domain (its Host names one): the API and stage of the base-path
+/// mapping that prefixes the path, the base path stripped (`(none)` maps the whole domain), or
+/// AWS's 403 `{"message":"Forbidden"}` when none does. `None`: not a custom domain.
+pub(super) fn domain_target<'a>(
+    snapshot: &'a Snapshot,
+    host: Option<&str>,
+    path: &'a str,
+) -> Option<Result<Target<'a>, GatewayError>> {
+    if snapshot.domains.is_empty() {
+        return None;
+    }
+    let host = host?;
+    let host = match host.bytes().rposition(|b| b == b':') {
+        Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
+        _ => host,
+    };
+    let domain = snapshot.domain(&host.to_ascii_lowercase())?;
+    let trimmed = path.strip_prefix('/').unwrap_or(path);
+    for m in &domain.mappings {
+        let rest = if m.base_path.is_empty() {
+            path
+        } else {
+            match trimmed.strip_prefix(m.base_path.as_str()) {
+                Some(rest) if rest.is_empty() || rest.starts_with('/') => rest,
+                _ => continue,
+            }
+        };
+        return Some(Ok(match &m.stage {
+            Some(stage) => Target::Staged {
+                api: &m.rest_api_id,
+                stage,
+                path: rest,
+            },
+            None => Target::Api {
+                api: &m.rest_api_id,
+                rest,
+            },
+        }));
+    }
+    // No mapping: AWS's 403 (a gateway response no API can customise).
+    Some(Err(GatewayError::with_message(
+        ResponseType::InvalidApiKey,
+        "Forbidden",
+    )))
+}
+
 pub(super) fn split_stage(rest: &str) -> (&str, &str) {
     let trimmed = rest.strip_prefix('/').unwrap_or(rest);
     match trimmed.find('/') {

@@ -74,13 +74,38 @@ pub struct Peer {
     pub addr: SocketAddr,
     /// `addr`'s IP address as text (`sourceIp`, `X-Forwarded-For`).
     pub ip: String,
+    /// The port the client connected to.
+    pub local_port: u16,
+    /// What the TLS handshake established, on the HTTPS listener.
+    pub tls: Option<Arc<TlsInfo>>,
+}
+
+/// A TLS connection's name and client certificate.
+#[derive(Debug, Default)]
+pub struct TlsInfo {
+    /// The name the client asked for (SNI), lower-cased.
+    pub server_name: Option<String>,
+    /// The client's certificate (mutual TLS).
+    pub client_cert: Option<crate::aws::context::ClientCert>,
 }
 
 impl Peer {
+    /// A plain-HTTP client at `addr`.
     pub fn new(addr: SocketAddr) -> Peer {
         Peer {
             addr,
             ip: addr.ip().to_string(),
+            local_port: 0,
+            tls: None,
+        }
+    }
+
+    /// `https` over TLS, else `http`.
+    pub fn scheme(&self) -> &'static str {
+        if self.tls.is_some() {
+            "https"
+        } else {
+            "http"
         }
     }
 }
@@ -170,6 +195,9 @@ impl<'s> RequestContext<'s> {
             resource_path: self.routed.map(|(r, _)| r.path.as_str()),
             authorizer: self.authorized.as_ref(),
             api_key_id: None,
+            client_cert: self.peer.tls.as_ref().and_then(|t| t.client_cert.as_ref()),
+            scheme: self.peer.scheme(),
+            port: self.peer.local_port,
         }
     }
 
@@ -495,7 +523,11 @@ fn locate<'s>(
     snapshot: &'s Snapshot,
     cx: &mut RequestContext<'s>,
 ) -> Result<Located<'s>, GatewayError> {
-    let target = target(cx.host, cx.parts.uri.path());
+    let path = cx.parts.uri.path();
+    let target = match locate::domain_target(snapshot, cx.host, path) {
+        Some(found) => found?,
+        None => target(cx.host, path),
+    };
     let api = locate::find_api(snapshot, &target)?;
     let (stage_name, path) = target.stage_and_path();
     if stage_name.is_empty() {

@@ -26,6 +26,8 @@ pub async fn test_invoke(
     let peer = Peer {
         addr: std::net::SocketAddr::from(([127, 0, 0, 1], 0)),
         ip: "test-invoke-source-ip".into(),
+        local_port: 443,
+        tls: None,
     };
     let live_api = LiveApi {
         id: api.id.clone(),
