@@ -109,6 +109,9 @@ fn lambda_event(c: &mut Criterion) {
                     request_time_epoch_ms: 1_795_742_400_000,
                     account_id: "000000000000",
                     authorizer: None,
+                    client_cert: None,
+                    scheme: "http",
+                    port: 4566,
                 };
                 encode_event(black_box(&input)).len()
             })

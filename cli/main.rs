@@ -75,10 +75,10 @@ enum Command {
     UserPools(JsonFlag),
     /// Print a signed ID or access token of a local user pool.
     Token(commands::user_pools::TokenArgs),
-    /// The HTTPS listener's local certificate authority.
+    /// The HTTPS listener's local certificate authority: ca.
     #[command(subcommand)]
     Tls(commands::domains::TlsCommand),
-    /// Create, map, unmap or delete a custom domain name.
+    /// Custom domain names: create, map (a base path to an API stage), unmap, delete.
     #[command(subcommand)]
     Domain(commands::domains::DomainCommand),
     /// List custom domain names and their base-path mappings.

@@ -40,7 +40,7 @@ pub enum DomainCommand {
     /// Map a base path of a domain to an API stage (`--base-path` absent: the whole domain, AWS's
     /// `(none)`).
     Map {
-        /// The domain name.
+        /// The custom domain name.
         domain: String,
         /// The API (name or id).
         #[arg(long)]
@@ -54,13 +54,17 @@ pub enum DomainCommand {
     },
     /// Remove a base-path mapping.
     Unmap {
+        /// The custom domain name.
         domain: String,
         /// The mapping's base path (absent: the `(none)` mapping).
         #[arg(long, value_name = "PATH")]
         base_path: Option<String>,
     },
     /// Delete a custom domain name and its mappings.
-    Delete { domain: String },
+    Delete {
+        /// The custom domain name.
+        domain: String,
+    },
 }
 
 pub fn tls_command(state: &Option<PathBuf>, cmd: TlsCommand) -> Result<()> {
@@ -75,13 +79,19 @@ pub fn tls_command(state: &Option<PathBuf>, cmd: TlsCommand) -> Result<()> {
                 return print_json(&serde_json::json!({ "caCertificate": path }));
             }
             outln!("{}", path.display());
-            outln!("  curl:    curl --cacert {} https://localhost:4443/...", path.display());
+            outln!(
+                "  curl:    curl --cacert {} https://localhost:4443/...",
+                path.display()
+            );
             outln!(
                 "  system:  sudo cp {} /usr/local/share/ca-certificates/gw-local-ca.crt && sudo update-ca-certificates",
                 path.display()
             );
             outln!("  Node:    NODE_EXTRA_CA_CERTS={}", path.display());
-            outln!("  Python:  REQUESTS_CA_BUNDLE={} (requests), SSL_CERT_FILE (others)", path.display());
+            outln!(
+                "  Python:  REQUESTS_CA_BUNDLE={} (requests), SSL_CERT_FILE (others)",
+                path.display()
+            );
         }
     }
     Ok(())

@@ -148,9 +148,8 @@ fn run_server(
     let certificate = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let read = |p: &PathBuf, what: &str| {
-                std::fs::read_to_string(p).with_context(|| {
-                    format!("--tls-{what} {}: cannot read the file", p.display())
-                })
+                std::fs::read_to_string(p)
+                    .with_context(|| format!("--tls-{what} {}: cannot read the file", p.display()))
             };
             let certified = gw::server::tls::certified_from_pem(&read(cert, "cert")?, &read(key, "key")?)
                 .map_err(|e| {
@@ -165,7 +164,9 @@ fn run_server(
         _ => None,
     };
     if certificate.is_some() && args.tls_listen.is_none() {
-        bail!("--tls-cert and --tls-key are for the HTTPS listener: add --tls-listen 127.0.0.1:4443");
+        bail!(
+            "--tls-cert and --tls-key are for the HTTPS listener: add --tls-listen 127.0.0.1:4443"
+        );
     }
     let plain_off = args.listen.eq_ignore_ascii_case("off");
     if plain_off && args.tls_listen.is_none() {

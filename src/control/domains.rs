@@ -37,7 +37,9 @@ pub fn valid_domain_name(name: &str) -> bool {
                 && label.len() <= 63
                 && !label.starts_with('-')
                 && !label.ends_with('-')
-                && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         })
 }
 
@@ -79,9 +81,8 @@ pub fn create_domain(store: &Store, new: NewDomain) -> Result<DomainName> {
         )));
     }
     if let Some((cert, key)) = &new.certificate {
-        crate::net::tls::certified_from_pem(cert, key).map_err(|e| {
-            invalid(format!("The certificate of {name} cannot be used: {e}"))
-        })?;
+        crate::net::tls::certified_from_pem(cert, key)
+            .map_err(|e| invalid(format!("The certificate of {name} cannot be used: {e}")))?;
     }
     if let Some((pem, uri)) = &new.truststore {
         crate::net::tls::certs_from_pem(pem.as_bytes())

@@ -22,8 +22,8 @@ use crate::store::StoreError;
 use import::ImportError;
 
 pub mod build;
-pub mod user_pools;
 pub mod domains;
+pub mod user_pools;
 
 pub use apis::{delete_api, import_into, import_new, import_new_any_name, PutMode};
 pub use deploy::{

@@ -167,7 +167,10 @@ pub(super) fn create_domain(store: &Store, req: &Req) -> Result<Reply> {
 pub(super) fn get_domains(store: &Store, req: &Req) -> Result<Reply> {
     let all = domains::domains(store)?;
     let (items, next) = page(all, req)?;
-    Ok(Reply::ok(list(items.iter().map(domain_wire).collect(), next)))
+    Ok(Reply::ok(list(
+        items.iter().map(domain_wire).collect(),
+        next,
+    )))
 }
 
 pub(super) fn get_domain(store: &Store, name: &str) -> Result<Reply> {
@@ -209,7 +212,10 @@ pub(super) fn create_mapping(store: &Store, req: &Req, name: &str) -> Result<Rep
 pub(super) fn get_mappings(store: &Store, req: &Req, name: &str) -> Result<Reply> {
     let d = domains::find_domain(store, name)?;
     let (items, next) = page(d.mappings, req)?;
-    Ok(Reply::ok(list(items.iter().map(mapping_wire).collect(), next)))
+    Ok(Reply::ok(list(
+        items.iter().map(mapping_wire).collect(),
+        next,
+    )))
 }
 
 fn find_mapping(d: &DomainName, base_path: &str) -> Result<BasePathMapping> {
@@ -229,7 +235,12 @@ pub(super) fn get_mapping(store: &Store, name: &str, base_path: &str) -> Result<
 
 /// PATCH: UpdateBasePathMapping — `replace` `/basePath`, `/restapiId` (AWS's spelling) and
 /// `/stage`.
-pub(super) fn update_mapping(store: &Store, req: &Req, name: &str, base_path: &str) -> Result<Reply> {
+pub(super) fn update_mapping(
+    store: &Store,
+    req: &Req,
+    name: &str,
+    base_path: &str,
+) -> Result<Reply> {
     let ops = ops(req)?;
     let d = domains::find_domain(store, name)?;
     let current = find_mapping(&d, base_path)?;
@@ -238,7 +249,8 @@ pub(super) fn update_mapping(store: &Store, req: &Req, name: &str, base_path: &s
         let value = op.value.clone().unwrap_or_default();
         match (op.op.as_str(), op.path.as_str()) {
             ("replace", "/basePath") => {
-                next.base_path = domains::normalize_base_path(Some(&value)).map_err(ApiError::from)?
+                next.base_path =
+                    domains::normalize_base_path(Some(&value)).map_err(ApiError::from)?
             }
             ("replace", "/restapiId" | "/restApiId") => next.rest_api_id = value,
             ("replace", "/stage") => next.stage = Some(value).filter(|s| !s.is_empty()),
@@ -270,9 +282,11 @@ pub(super) fn update_mapping(store: &Store, req: &Req, name: &str, base_path: &s
 
 pub(super) fn delete_mapping(store: &Store, name: &str, base_path: &str) -> Result<Reply> {
     domains::find_domain(store, name)?;
-    domains::unmap_base_path(store, name, Some(base_path)).map_err(|e| match ApiError::from(e) {
-        e if e.code == "BadRequestException" => ApiError::not_found(NO_MAPPING),
-        e => e,
+    domains::unmap_base_path(store, name, Some(base_path)).map_err(|e| {
+        match ApiError::from(e) {
+            e if e.code == "BadRequestException" => ApiError::not_found(NO_MAPPING),
+            e => e,
+        }
     })?;
     Ok(Reply::accepted())
 }

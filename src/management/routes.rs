@@ -403,8 +403,10 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
         )
         .route(
             "/domainnames/{name}/basepathmappings",
-            post(op(|s, r, name: String| domains::create_mapping(s, r, &name)))
-                .get(op(|s, r, name: String| domains::get_mappings(s, r, &name))),
+            post(op(|s, r, name: String| {
+                domains::create_mapping(s, r, &name)
+            }))
+            .get(op(|s, r, name: String| domains::get_mappings(s, r, &name))),
         )
         .route(
             "/domainnames/{name}/basepathmappings/{path}",

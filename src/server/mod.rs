@@ -146,10 +146,7 @@ pub async fn run_with(
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), ServerError> {
     let plain_addr = plain.as_ref().map(TcpListener::local_addr).transpose()?;
-    let tls_addr = tls
-        .as_ref()
-        .map(|t| t.listener.local_addr())
-        .transpose()?;
+    let tls_addr = tls.as_ref().map(|t| t.listener.local_addr()).transpose()?;
     let Some(addr) = plain_addr.or(tls_addr) else {
         return Err(ServerError::Io(std::io::Error::other(
             "no listener: give --listen or --tls-listen",
@@ -360,7 +357,10 @@ type Accepted = (std::net::TcpStream, std::net::SocketAddr, bool);
 async fn accept(
     plain: Option<&TcpListener>,
     tls: Option<&TcpListener>,
-) -> (std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)>, bool) {
+) -> (
+    std::io::Result<(tokio::net::TcpStream, std::net::SocketAddr)>,
+    bool,
+) {
     tokio::select! {
         a = accept_on(plain) => (a, false),
         a = accept_on(tls) => (a, true),

@@ -85,10 +85,11 @@ impl LocalCa {
             path: key_path.display().to_string(),
             message: format!("not the CA's private key: {e}"),
         })?;
-        let issuer = rcgen::Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| TlsError::File {
-            path: cert_path.display().to_string(),
-            message: format!("not a CA certificate: {e}"),
-        })?;
+        let issuer =
+            rcgen::Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| TlsError::File {
+                path: cert_path.display().to_string(),
+                message: format!("not a CA certificate: {e}"),
+            })?;
         let cert_der = certs_from_pem(cert_pem.as_bytes())
             .map_err(|message| TlsError::File {
                 path: cert_path.display().to_string(),
@@ -106,9 +107,10 @@ impl LocalCa {
         let now = time_now();
         params.not_before = now - time::Duration::hours(1);
         params.not_after = now + time::Duration::seconds(LEAF_LIFETIME.as_secs() as i64);
-        params
-            .distinguished_name
-            .push(rcgen::DnType::CommonName, names.first().cloned().unwrap_or_default());
+        params.distinguished_name.push(
+            rcgen::DnType::CommonName,
+            names.first().cloned().unwrap_or_default(),
+        );
         params.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ServerAuth];
         let cert = params.signed_by(&key, &self.issuer).map_err(config_error)?;
         let chain = vec![cert.der().clone(), self.cert_der.clone()];
@@ -187,7 +189,10 @@ pub struct Certificates {
 
 impl Certificates {
     /// With the given certificate, or the state directory's local CA.
-    pub fn new(state_dir: &Path, fixed: Option<Arc<CertifiedKey>>) -> Result<Certificates, TlsError> {
+    pub fn new(
+        state_dir: &Path,
+        fixed: Option<Arc<CertifiedKey>>,
+    ) -> Result<Certificates, TlsError> {
         let ca = match fixed {
             Some(_) => None,
             None => Some(LocalCa::open(state_dir)?),
@@ -201,7 +206,11 @@ impl Certificates {
 
     /// The configuration for a handshake naming `sni` (`None`: the client sent no name, as for
     /// an IP address), with `domain`'s settings when the name is a custom domain.
-    pub fn config(&self, sni: Option<&str>, domain: Option<&DomainTls>) -> Result<Arc<ServerConfig>, String> {
+    pub fn config(
+        &self,
+        sni: Option<&str>,
+        domain: Option<&DomainTls>,
+    ) -> Result<Arc<ServerConfig>, String> {
         let name = sni.map(str::to_ascii_lowercase);
         let certificate = match domain.and_then(|d| d.certificate.clone()) {
             Some(c) => c,
@@ -222,9 +231,10 @@ impl Certificates {
                         .add(cert)
                         .map_err(|e| format!("the domain's truststore: {e}"))?;
                 }
-                let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
-                    .build()
-                    .map_err(|e| format!("the domain's truststore: {e}"))?;
+                let verifier =
+                    WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider())
+                        .build()
+                        .map_err(|e| format!("the domain's truststore: {e}"))?;
                 builder.with_client_cert_verifier(verifier)
             }
         };
@@ -261,39 +271,15 @@ impl Certificates {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_local_ca_is_made_once_kept_private_and_issues_by_name() {
-        let dir = tempfile::tempdir().unwrap();
-        let first = LocalCa::open(dir.path()).unwrap();
-        let pem = std::fs::read_to_string(ca_cert_path(dir.path())).unwrap();
-        let again = LocalCa::open(dir.path()).unwrap();
-        assert_eq!(first.cert_der, again.cert_der, "the CA is kept");
-        assert_eq!(pem, std::fs::read_to_string(ca_cert_path(dir.path())).unwrap());
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt as _;
-            let mode = std::fs::metadata(ca_key_path(dir.path())).unwrap().permissions().mode();
-            assert_eq!(mode & 0o777, 0o600);
-        }
-        let certs = Certificates::new(dir.path(), None).unwrap();
-        let a = certs.issued(Some("api.example.test")).unwrap();
-        let b = certs.issued(Some("api.example.test")).unwrap();
-        assert!(Arc::ptr_eq(&a, &b), "a name's certificate is reused");
-        assert_eq!(a.cert.len(), 2, "leaf and CA");
-        assert!(certs.config(None, None).is_ok());
-    }
-}
+/// The TLS settings of a custom domain by name (the server reads them from its snapshot).
+pub type DomainLookup = Box<dyn Fn(&str) -> Option<DomainTls> + Send + Sync>;
 
 /// How the HTTPS listener accepts a connection: its certificates, and what each custom domain
 /// asks of the handshake.
 pub struct Acceptance {
     pub certificates: Certificates,
     /// The TLS settings of a custom domain, by name (lower-case); `None` for other names.
-    pub domains: Box<dyn Fn(&str) -> Option<DomainTls> + Send + Sync>,
+    pub domains: DomainLookup,
 }
 
 impl Acceptance {
@@ -317,10 +303,7 @@ impl Acceptance {
             .map(str::to_ascii_lowercase);
         let domain = sni.as_deref().and_then(|n| (self.domains)(n));
         let config = self.certificates.config(sni.as_deref(), domain.as_ref())?;
-        let stream = start
-            .into_stream(config)
-            .await
-            .map_err(|e| e.to_string())?;
+        let stream = start.into_stream(config).await.map_err(|e| e.to_string())?;
         let client_cert = stream
             .get_ref()
             .1
@@ -386,5 +369,41 @@ fn month(m: u8) -> &'static str {
     const MONTHS: [&str; 12] = [
         "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
     ];
-    MONTHS.get(usize::from(m.saturating_sub(1))).copied().unwrap_or("Jan")
+    MONTHS
+        .get(usize::from(m.saturating_sub(1)))
+        .copied()
+        .unwrap_or("Jan")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_local_ca_is_made_once_kept_private_and_issues_by_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = LocalCa::open(dir.path()).unwrap();
+        let pem = std::fs::read_to_string(ca_cert_path(dir.path())).unwrap();
+        let again = LocalCa::open(dir.path()).unwrap();
+        assert_eq!(first.cert_der, again.cert_der, "the CA is kept");
+        assert_eq!(
+            pem,
+            std::fs::read_to_string(ca_cert_path(dir.path())).unwrap()
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt as _;
+            let mode = std::fs::metadata(ca_key_path(dir.path()))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let certs = Certificates::new(dir.path(), None).unwrap();
+        let a = certs.issued(Some("api.example.test")).unwrap();
+        let b = certs.issued(Some("api.example.test")).unwrap();
+        assert!(Arc::ptr_eq(&a, &b), "a name's certificate is reused");
+        assert_eq!(a.cert.len(), 2, "leaf and CA");
+        assert!(certs.config(None, None).is_ok());
+    }
 }

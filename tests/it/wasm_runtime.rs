@@ -150,6 +150,9 @@ fn event(version: PayloadVersion) -> Vec<u8> {
         request_time_epoch_ms: 1_700_000_000_000,
         account_id: lambda::DEFAULT_ACCOUNT_ID,
         authorizer: None,
+        client_cert: None,
+        scheme: "http",
+        port: 4566,
     };
     lambda::encode_event(&input)
 }

@@ -198,6 +198,9 @@ pub fn event_input<'a>(
         request_time_epoch_ms: cx.request_time_ms,
         account_id: lambda::DEFAULT_ACCOUNT_ID,
         authorizer: cx.authorizer,
+        client_cert: cx.context.client_cert,
+        scheme: cx.context.scheme,
+        port: cx.context.port,
     }
 }
 

@@ -283,6 +283,10 @@ impl Redactor {
                 *s = s
                     .replace(&self.api_id, "[api-id]")
                     .replace(&format!(":{}", self.port), ":[port]");
+                // X-Forwarded-Port: the port alone.
+                if *s == self.port {
+                    *s = "[port]".into();
+                }
             }
             Value::Array(items) => items.iter_mut().for_each(|i| self.substitute(i)),
             Value::Object(map) => map.values_mut().for_each(|i| self.substitute(i)),

@@ -212,6 +212,7 @@ fn api_requiring_a_key(aws: &Aws) -> String {
 mod aws_cli;
 mod built_by_calls;
 mod documentation;
+mod domains;
 mod errors;
 mod iam;
 mod limits_and_validation;

@@ -5,3 +5,4 @@
 use crate::common;
 
 mod backends;
+mod listener;

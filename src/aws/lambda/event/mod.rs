@@ -58,6 +58,12 @@ pub struct EventInput<'a> {
     pub account_id: &'a str,
     /// What the method's Lambda authorizer granted, if it has one.
     pub authorizer: Option<&'a Authorized>,
+    /// The client's certificate (mutual TLS on a custom domain).
+    pub client_cert: Option<&'a crate::aws::context::ClientCert>,
+    /// `http` or `https` and the port the client connected to: the `X-Forwarded-Proto` and
+    /// `X-Forwarded-Port` headers API Gateway adds (left out when empty / 0).
+    pub scheme: &'a str,
+    pub port: u16,
 }
 
 /// Builds the proxy event for `input.payload_version`, as a JSON tree (tests, inspection).
@@ -218,6 +224,9 @@ mod tests {
             request_time_epoch_ms: 1_428_582_896_000,
             account_id: DEFAULT_ACCOUNT_ID,
             authorizer: None,
+            client_cert: None,
+            scheme: "",
+            port: 0,
         }
     }
 

@@ -89,6 +89,8 @@ struct V1Identity<'a> {
     user: (),
     user_agent: Option<Cow<'a, str>>,
     user_arn: (),
+    #[serde(skip_serializing_if = "Option::is_none")]
+    client_cert: Option<&'a crate::aws::context::ClientCert>,
 }
 
 /// Serialises a payload 1.0 event; `headers` and `query` hold the parts it borrows from.
@@ -147,6 +149,7 @@ impl Serialize for V1Owned<'_> {
                 identity: V1Identity {
                     source_ip: input.source_ip,
                     user_agent: header_str(input.headers, "user-agent"),
+                    client_cert: input.client_cert,
                     ..Default::default()
                 },
                 path: staged_path(input.stage, input.path),
@@ -190,6 +193,20 @@ fn v1_headers<'a>(input: &EventInput<'a>) -> Multi<'a> {
             ));
         }
         None => {}
+    }
+    // What API Gateway adds: the scheme and port the client used (a client's own are replaced).
+    if !input.scheme.is_empty() {
+        out.retain(|(n, _)| n != "X-Forwarded-Proto" && n != "X-Forwarded-Port");
+        if input.port != 0 {
+            out.push((
+                Cow::Borrowed("X-Forwarded-Port"),
+                vec![Cow::Owned(input.port.to_string())],
+            ));
+        }
+        out.push((
+            Cow::Borrowed("X-Forwarded-Proto"),
+            vec![Cow::Borrowed(input.scheme)],
+        ));
     }
     out
 }

@@ -132,6 +132,14 @@ impl Serialize for V2Owned<'_> {
                 None => headers.push(("x-forwarded-for", Cow::Borrowed(input.source_ip))),
             }
         }
+        let port = (input.port != 0).then(|| input.port.to_string());
+        if !input.scheme.is_empty() {
+            headers.retain(|(n, _)| *n != "x-forwarded-proto" && *n != "x-forwarded-port");
+            if let Some(p) = &port {
+                headers.push(("x-forwarded-port", Cow::Borrowed(p.as_str())));
+            }
+            headers.push(("x-forwarded-proto", Cow::Borrowed(input.scheme)));
+        }
         let query: Vec<(&str, String)> = self
             .query
             .iter()

@@ -27,6 +27,7 @@ pub fn client() -> HttpClient {
 }
 
 const X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
+const X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
 
 /// Hop-by-hop headers: never forwarded in either direction.
 pub const HOP_BY_HOP: [&str; 8] = [
@@ -220,6 +221,10 @@ pub async fn forward(
             forwarded_before.get_or_insert(value);
             continue;
         }
+        // The scheme is gw's to say, not the client's.
+        if name == X_FORWARDED_PROTO {
+            continue;
+        }
         head.field(name.as_str(), &[value.as_bytes()]);
     }
     if !is_set(&HOST) {
@@ -232,6 +237,9 @@ pub async fn forward(
             Some(earlier) => head.field("x-forwarded-for", &[earlier.as_bytes(), b", ", ip]),
             None => head.field("x-forwarded-for", &[ip]),
         };
+    }
+    if !is_set(&X_FORWARDED_PROTO) {
+        head.field("x-forwarded-proto", &[cx.context.scheme.as_bytes()]);
     }
     for (i, (name, value)) in set.iter().enumerate() {
         if !set[i + 1..].iter().any(|(n, _)| n == name) {

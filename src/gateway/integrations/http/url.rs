@@ -398,12 +398,14 @@ mod tests {
             "http://${stageVariables.host}/a",
             "http://h/${stageVariables.p}",
             "http://{host}/a",
-            "https://h/a",
             "http://h:99999/a",
             "arn:aws:apigateway:us-east-1:lambda:path/x",
         ] {
             assert!(UriPlan::new(general).is_none(), "{general}");
         }
+        let tls = UriPlan::new("https://h/a").unwrap();
+        assert!(tls.tls);
+        assert_eq!(&*tls.connect, "h:443");
         assert_eq!(request_target("").as_deref(), Some("/"));
         assert_eq!(request_target("?q").as_deref(), Some("/?q"));
         assert_eq!(request_target("/a#f").as_deref(), Some("/a"));
