@@ -162,5 +162,28 @@ mod tests {
         assert_eq!(cx.get("authorizer.principalId"), None);
         assert_eq!(cx.get("nonsense"), None);
         assert_eq!(clf_time(0), "01/Jan/1970:00:00:00 +0000");
+        assert_eq!(cx.get("identity.clientCert.subjectDN"), None);
+        let cert = ClientCert {
+            pem: "-----BEGIN CERTIFICATE-----".into(),
+            subject_dn: "CN=alice".into(),
+            issuer_dn: "CN=clients CA".into(),
+            serial_number: "01:02".into(),
+            validity: CertValidity {
+                not_before: "Dec 06 19:00:00 2026 GMT".into(),
+                not_after: "Jan 05 19:00:00 2027 GMT".into(),
+            },
+        };
+        let with = Context {
+            client_cert: Some(&cert),
+            ..cx
+        };
+        assert_eq!(
+            with.get("identity.clientCert.subjectDN").as_deref(),
+            Some("CN=alice")
+        );
+        assert_eq!(
+            with.get("identity.clientCert.validity.notAfter").as_deref(),
+            Some("Jan 05 19:00:00 2027 GMT")
+        );
     }
 }

@@ -405,5 +405,15 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b), "a name's certificate is reused");
         assert_eq!(a.cert.len(), 2, "leaf and CA");
         assert!(certs.config(None, None).is_ok());
+        // A certificate near its end is replaced on the next handshake that names it.
+        certs
+            .issued
+            .lock()
+            .unwrap()
+            .get_mut("api.example.test")
+            .unwrap()
+            .1 = SystemTime::now() + Duration::from_secs(24 * 3600);
+        let renewed = certs.issued(Some("api.example.test")).unwrap();
+        assert!(!Arc::ptr_eq(&a, &renewed), "renewed before it expires");
     }
 }
