@@ -83,6 +83,12 @@ enum Command {
     Domain(commands::domains::DomainCommand),
     /// List custom domain names and their base-path mappings.
     Domains(JsonFlag),
+    /// VPC links: create, register (a target, with --ttl as a heartbeat), deregister, delete.
+    #[command(subcommand, name = "vpc-link")]
+    VpcLink(commands::links::LinkCommand),
+    /// List VPC links with their targets' health and counts (from the running servers).
+    #[command(name = "vpc-links")]
+    VpcLinks(JsonFlag),
     /// Show a function's log: START, its output, END and REPORT per invocation, as Lambda's.
     Logs {
         /// The function's name.
@@ -119,6 +125,7 @@ impl Command {
             | Command::Function(_)
             | Command::UserPool(_)
             | Command::Domain(_)
+            | Command::VpcLink(_)
             | Command::ApiKey(_) => true,
             Command::Stage(s) => s.changes_state(),
             Command::Canary(c) => c.changes_state(),
@@ -131,6 +138,7 @@ impl Command {
             | Command::UserPools(_)
             | Command::Tls(_)
             | Command::Domains(_)
+            | Command::VpcLinks(_)
             | Command::Token(_)
             | Command::ApiKeys(_)
             | Command::Serve(_)
@@ -177,6 +185,8 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Tls(cmd) => commands::domains::tls_command(state, cmd),
         Command::Domain(cmd) => commands::domains::domain_command(state, cmd),
         Command::Domains(json) => commands::domains::list(state, json),
+        Command::VpcLink(cmd) => commands::links::link_command(state, cmd),
+        Command::VpcLinks(json) => commands::links::list(state, json),
         Command::ApiKey(cmd) => keys::api_key_command(state, cmd),
         Command::ApiKeys(json) => keys::api_keys(state, json),
         Command::Invoke(args) => invoke::invoke(state, args),

@@ -665,3 +665,62 @@ pub struct BasePathMapping {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stage: Option<String>,
 }
+
+/// A VPC link (CreateVpcLink, `gw vpc-link create`): the instances of a service behind one
+/// route, as a Network Load Balancer's target group holds them. AWS's fields (`targetArns`) are
+/// kept beside gw's targets, balancing mode and health check.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VpcLink {
+    pub id: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub target_arns: Vec<String>,
+    #[serde(default)]
+    pub targets: Vec<LinkTarget>,
+    /// `round-robin`, `least-requests`, `hash:header:NAME` or `hash:ip`.
+    pub balance: String,
+    pub health: HealthCheck,
+    pub created_date: i64,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub tags: BTreeMap<String, String>,
+}
+
+/// One target of a link: `host:port` (an IP address, or a DNS name whose every address is a
+/// target), static or registered at run time with a time to live.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LinkTarget {
+    pub address: String,
+    /// Epoch milliseconds after which a registration that was not renewed is gone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_ms: Option<i64>,
+}
+
+/// A link's health check, as a target group's: a GET of `path` (a TCP connect without one)
+/// every `interval_ms`, healthy after `healthy` passes in a row, unhealthy after `unhealthy`
+/// failures in a row.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthCheck {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<String>,
+    pub interval_ms: u64,
+    pub healthy: u32,
+    pub unhealthy: u32,
+    pub timeout_ms: u64,
+}
+
+impl Default for HealthCheck {
+    fn default() -> Self {
+        HealthCheck {
+            path: None,
+            interval_ms: 5_000,
+            healthy: 3,
+            unhealthy: 2,
+            timeout_ms: 2_000,
+        }
+    }
+}

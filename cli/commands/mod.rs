@@ -7,6 +7,7 @@ pub mod functions;
 pub mod invoke;
 pub mod judge;
 pub mod keys;
+pub mod links;
 pub mod release;
 pub mod serve;
 pub mod stages;

@@ -23,6 +23,7 @@ use import::ImportError;
 
 pub mod build;
 pub mod domains;
+pub mod links;
 pub mod user_pools;
 
 pub use apis::{delete_api, import_into, import_new, import_new_any_name, PutMode};

@@ -12,6 +12,7 @@ pub mod cors;
 pub mod dispatch;
 pub mod integrations;
 pub mod jwt;
+pub mod links;
 pub mod metrics;
 pub mod router;
 pub mod snapshot;

@@ -93,6 +93,8 @@ pub struct Snapshot {
     pub issuers: Arc<crate::gateway::jwt::Issuers>,
     /// Custom domain names (lower-case) and how they route.
     pub domains: HashMap<String, LiveDomain>,
+    /// The VPC links (their run-time state is `gateway::links::Links`, reconciled with these).
+    pub vpc_links: Vec<crate::model::VpcLink>,
     /// The store generation this snapshot was read at.
     pub generation: i64,
 }
@@ -295,6 +297,7 @@ pub fn load(store: &Store, cache: &mut SnapshotCache) -> Result<Snapshot, StoreE
         for name in &ambiguous {
             snap.names.remove(name);
         }
+        snap.vpc_links = tx.vpc_links()?;
         for d in tx.domain_names()? {
             let certificate = match (&d.certificate_pem, &d.private_key_pem) {
                 (Some(c), Some(k)) => match crate::net::tls::certified_from_pem(c, k) {

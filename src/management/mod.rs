@@ -27,6 +27,7 @@ mod domains;
 pub mod export;
 mod gateway_responses;
 mod keys;
+mod links;
 pub mod patch;
 mod resources;
 mod routes;

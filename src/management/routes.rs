@@ -5,8 +5,8 @@
 
 use super::{
     apis, authorizers, documentation, domains, embeds, find_api, find_method, find_resource,
-    gateway_responses, keys, resources, stages, tags, updates, validators, wire, ApiError, Ops,
-    Reply, Req, Result,
+    gateway_responses, keys, links, resources, stages, tags, updates, validators, wire, ApiError,
+    Ops, Reply, Req, Result,
 };
 use crate::store::Store;
 use axum::extract::{Path, State};
@@ -390,6 +390,17 @@ pub(super) fn router(ops: Arc<Ops>) -> Router {
             .delete(op(|s, _, (id, vid): (String, String)| {
                 validators::delete_request_validator(s, &id, &vid)
             })),
+        )
+        // VPC links
+        .route(
+            "/vpclinks",
+            post(op0(links::create_link)).get(op0(links::get_links)),
+        )
+        .route(
+            "/vpclinks/{id}",
+            get(op(|s, _, id: String| links::get_link(s, &id)))
+                .patch(op(|s, r, id: String| links::update_link(s, r, &id)))
+                .delete(op(|s, _, id: String| links::delete_link(s, &id))),
         )
         // Custom domain names and base-path mappings
         .route(

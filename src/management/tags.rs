@@ -18,6 +18,7 @@ enum Tagged<'a> {
     ApiKey(&'a str),
     UsagePlan(&'a str),
     Domain(&'a str),
+    Link(&'a str),
 }
 
 fn tagged(arn: &str) -> Result<Tagged<'_>> {
@@ -35,8 +36,9 @@ fn tagged(arn: &str) -> Result<Tagged<'_>> {
         ["apikeys", id] if !id.is_empty() => Ok(Tagged::ApiKey(id)),
         ["usageplans", id] if !id.is_empty() => Ok(Tagged::UsagePlan(id)),
         ["domainnames", name] if !name.is_empty() => Ok(Tagged::Domain(name)),
+        ["vpclinks", id] if !id.is_empty() => Ok(Tagged::Link(id)),
         _ => Err(ApiError::bad_request(format!(
-            "gw keeps the tags of REST APIs, stages, API keys, usage plans and domain names (arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME], ::/apikeys/ID, ::/usageplans/ID, ::/domainnames/NAME); {arn} is none of them"
+            "gw keeps the tags of REST APIs, stages, API keys, usage plans, domain names and VPC links (arn:aws:apigateway:REGION::/restapis/ID[/stages/NAME], ::/apikeys/ID, ::/usageplans/ID, ::/domainnames/NAME, ::/vpclinks/ID); {arn} is none of them"
         ))),
     }
 }
@@ -81,6 +83,7 @@ fn edit_tags(
             tx.put_usage_plan(&plan)
         })?,
         Tagged::Domain(name) => super::domains::edit_tags(store, name, edit)?,
+        Tagged::Link(id) => super::links::edit_tags(store, id, edit)?,
     }
     Ok(())
 }
@@ -145,6 +148,7 @@ pub(super) fn get_tags(store: &Store, arn: &str) -> Result<Reply> {
                 .tags
         }
         Tagged::Domain(name) => super::domains::tags(store, name)?,
+        Tagged::Link(id) => super::links::tags(store, id)?,
     };
     Ok(Reply::ok(serde_json::json!({ "tags": tags })))
 }

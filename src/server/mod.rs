@@ -169,6 +169,7 @@ pub async fn run_with(
     });
     let authorizers = Arc::new(crate::gateway::authorizer::Cache::default());
     let limiter = Arc::new(crate::gateway::throttle::Limiter::default());
+    let links = Arc::new(crate::gateway::links::Links::default());
     let access_log = crate::gateway::access_log::Writer::start(&config.access_log)
         .map_err(ServerError::AccessLog)?;
     let management = {
@@ -216,9 +217,14 @@ pub async fn run_with(
         reloader: reloader.clone(),
         metrics: metrics.clone(),
         store: store.clone(),
+        links: links.clone(),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
+    let health = {
+        let live = reloader.clone();
+        crate::gateway::links::spawn_checks(links.clone(), move || live.current(), stop.clone())?
+    };
     // Ramps are driven by the servers other commands can see (a private server, `gw invoke`'s,
     // does not drive them).
     let ramps = if config.announce {
@@ -245,6 +251,7 @@ pub async fn run_with(
         let cells = config.metrics.then(|| metrics.worker());
         let authorizers = authorizers.clone();
         let limiter = limiter.clone();
+        let links = links.clone();
         let access_log = access_log.clone();
         let acceptance = acceptance.clone();
         let handle = std::thread::Builder::new()
@@ -269,6 +276,7 @@ pub async fn run_with(
                         draw,
                         authorizers,
                         limiter,
+                        links,
                         access_log,
                         metrics: cells,
                     };
@@ -343,6 +351,7 @@ pub async fn run_with(
     .map_err(|e| std::io::Error::other(e.to_string()))?;
     stop.store(true, Ordering::Relaxed);
     let _ = reload.join();
+    let _ = health.join();
     if let Some(r) = ramps {
         let _ = r.join();
     }

@@ -46,6 +46,26 @@ pub fn stats(addr: SocketAddr) -> Result<Vec<Series>, String> {
         .map_err(|e| format!("{addr} answered /_gw/stats with something else: {e}"))
 }
 
+/// Every server's `/_gw/api/links` on `state_dir`: (server, its answer), and the servers that
+/// did not answer.
+pub fn links(
+    state_dir: &Path,
+) -> (
+    Vec<(SocketAddr, serde_json::Value)>,
+    Vec<(SocketAddr, String)>,
+) {
+    let (mut ok, mut failed) = (Vec::new(), Vec::new());
+    for addr in crate::store::serving::listening(state_dir) {
+        match get(addr, "/_gw/api/links")
+            .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("{addr}: not JSON: {e}")))
+        {
+            Ok(v) => ok.push((addr, v)),
+            Err(e) => failed.push((addr, e)),
+        }
+    }
+    (ok, failed)
+}
+
 /// A plain HTTP/1.1 GET on loopback, read to the end (`Connection: close`).
 fn get(addr: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
     let timeout = Duration::from_secs(5);

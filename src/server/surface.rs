@@ -28,6 +28,8 @@ pub struct Surface {
     pub metrics: Arc<crate::gateway::metrics::Metrics>,
     /// The state the dashboard's actions change.
     pub store: crate::store::Store,
+    /// The VPC links' targets, their health and counts.
+    pub links: Arc<crate::gateway::links::Links>,
 }
 
 /// The address of the client that sent a surface request; the door puts it in the request's
@@ -80,6 +82,7 @@ pub fn router(surface: Arc<Surface>) -> Router {
             get(super::user_pools::openid),
         )
         .route("/_gw/health", get(health))
+        .route("/_gw/api/links", get(links))
         .route("/_gw/metrics", get(metrics))
         .route("/_gw/stats", get(stats))
         .fallback(unknown)
@@ -96,6 +99,43 @@ async fn health(State(surface): State<Arc<Surface>>) -> Response {
         "uptimeSeconds": surface.started.elapsed().as_secs(),
     }))
     .into_response()
+}
+
+/// `GET /_gw/api/links`: every VPC link with its targets' health, in-flight requests, requests
+/// and failed connections, as this server sees them (`gw vpc-links` reads it).
+async fn links(State(surface): State<Arc<Surface>>) -> Response {
+    use std::sync::atomic::Ordering::Relaxed;
+    let snapshot = surface.reloader.current();
+    let now_ms = chrono::Utc::now().timestamp_millis();
+    let items: Vec<_> = surface
+        .links
+        .all(&snapshot)
+        .iter()
+        .map(|pool| {
+            let targets: Vec<_> = pool
+                .targets()
+                .iter()
+                .filter(|t| t.expires_ms.is_none_or(|e| e > now_ms))
+                .map(|t| {
+                    json!({
+                        "address": t.address,
+                        "healthy": t.is_healthy(),
+                        "inFlight": t.in_flight.load(Relaxed),
+                        "requests": t.requests.load(Relaxed),
+                        "failures": t.failures.load(Relaxed),
+                        "expiresMs": t.expires_ms,
+                    })
+                })
+                .collect();
+            json!({
+                "id": pool.id,
+                "name": pool.name,
+                "failedOpen": pool.failed_open.load(Relaxed),
+                "targets": targets,
+            })
+        })
+        .collect();
+    Json(json!({ "item": items })).into_response()
 }
 
 /// `GET /_gw/metrics`: the Prometheus (OpenMetrics) text exposition.

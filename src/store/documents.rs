@@ -104,4 +104,16 @@ impl Tx<'_> {
     pub fn delete_domain_name(&self, name: &str) -> Result<bool> {
         self.delete_document("domain_name", name)
     }
+
+    pub fn vpc_links(&self) -> Result<Vec<crate::model::VpcLink>> {
+        self.documents("vpc_link")
+    }
+
+    pub fn put_vpc_link(&self, link: &crate::model::VpcLink) -> Result<()> {
+        self.put_document("vpc_link", &link.id, link)
+    }
+
+    pub fn delete_vpc_link(&self, id: &str) -> Result<bool> {
+        self.delete_document("vpc_link", id)
+    }
 }

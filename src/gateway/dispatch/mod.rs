@@ -62,6 +62,8 @@ pub struct Shared {
     pub authorizers: Arc<crate::gateway::authorizer::Cache>,
     /// Usage-plan and stage throttles and quotas, shared by every worker.
     pub limiter: Arc<crate::gateway::throttle::Limiter>,
+    /// The VPC links' targets, health and counts, shared by every worker.
+    pub links: Arc<crate::gateway::links::Links>,
     /// Where the access-log lines of stages with `accessLogSettings` go.
     pub access_log: crate::gateway::access_log::Writer,
     /// This worker's metrics cells (only this worker writes them); `None` with metrics off.
@@ -724,6 +726,28 @@ async fn validate(
 }
 
 /// Phase 5: the integration.
+/// The VPC link an integration with `connectionType: VPC_LINK` goes through (its
+/// `connectionId`, stage variables substituted, names a link by id or name). A link gw does not
+/// have: the URI is called directly, as before there were links, and the log says how to make it.
+fn vpc_link(
+    shared: &Shared,
+    snapshot: &Snapshot,
+    request: &RequestCx<'_>,
+    integration: &crate::model::Integration,
+) -> Option<Arc<crate::gateway::links::Pool>> {
+    if !integration.connection_type.eq_ignore_ascii_case("VPC_LINK") {
+        return None;
+    }
+    let id = request.stage_variables_in(integration.connection_id.as_deref()?);
+    let pool = shared.links.pool(snapshot, &id);
+    if pool.is_none() {
+        tracing::warn!(
+            "VPC link {id:?} does not exist: calling the integration's URI directly (gw vpc-link create NAME --target HOST:PORT)"
+        );
+    }
+    pool
+}
+
 async fn integrate<'s>(
     shared: &Shared,
     snapshot: &'s Snapshot,
@@ -733,9 +757,15 @@ async fn integrate<'s>(
 ) -> Result<Served<'s>, GatewayError> {
     match integration.kind {
         IntegrationType::HttpProxy | IntegrationType::Http => {
-            let (response, relayed) =
-                integrations::http::forward(request, integration, &shared.client, limit(body))
-                    .await?;
+            let link = vpc_link(shared, snapshot, request, integration);
+            let (response, relayed) = integrations::http::forward(
+                request,
+                integration,
+                &shared.client,
+                limit(body),
+                link,
+            )
+            .await?;
             Ok(Served {
                 response,
                 relayed,

@@ -5,6 +5,9 @@
 mod url;
 
 pub use url::{backend_url, plans, UriPlan};
+
+use crate::gateway::links::{Balance, Pool, Target};
+use std::sync::Arc;
 use url::{request_target, split_backend_url, BackendUrl};
 
 use super::upstream::{Outgoing, RequestHead, Upstream, UpstreamError};
@@ -118,6 +121,7 @@ pub async fn forward(
     integration: &Integration,
     client: &HttpClient,
     body: Body,
+    link: Option<Arc<Pool>>,
 ) -> Result<(Response<Body>, Option<Relayed>), GatewayError> {
     let planned = integration
         .uri
@@ -246,18 +250,35 @@ pub async fn forward(
             head.field(name.as_str(), &[value.as_bytes()]);
         }
     }
-    let outgoing = Outgoing {
-        method: &method,
-        backend: &backend.connect,
-        tls: tls.as_ref(),
-        head,
-        body,
-    };
     let timeout = Duration::from_millis(integration.timeout_in_millis);
-    let resp = match client
-        .send(outgoing, std::time::Instant::now(), timeout)
-        .await
-    {
+    let sent = match link {
+        None => {
+            let outgoing = Outgoing {
+                method: &method,
+                backend: &backend.connect,
+                tls: tls.as_ref(),
+                head,
+                body,
+            };
+            client
+                .send(outgoing, std::time::Instant::now(), timeout)
+                .await
+        }
+        Some(pool) => {
+            send_via_link(
+                cx,
+                client,
+                &pool,
+                &method,
+                tls.as_ref(),
+                head,
+                body,
+                timeout,
+            )
+            .await?
+        }
+    };
+    let resp = match sent {
         Err(UpstreamError::TimedOut) => {
             return Err(GatewayError::new(ResponseType::IntegrationTimeout))
         }
@@ -307,6 +328,76 @@ pub async fn forward(
         return Ok((Response::from_parts(parts, body::full(mapped)), None));
     }
     Ok((Response::from_parts(parts, incoming), None))
+}
+
+/// Sends a request to a target of a VPC link (the URI's path, query and Host kept): the target
+/// its balancing mode picks; a connection it refuses counts toward taking it out, and an
+/// idempotent request (nothing of it sent yet) goes once more to another target.
+#[allow(clippy::too_many_arguments)]
+async fn send_via_link(
+    cx: &RequestCx<'_>,
+    client: &HttpClient,
+    pool: &Pool,
+    method: &http::Method,
+    tls: Option<&super::upstream::TlsTarget>,
+    head: super::upstream::RequestHead,
+    body: Body,
+    timeout: Duration,
+) -> Result<Result<(Response<Body>, Relayed), UpstreamError>, GatewayError> {
+    let key: Option<&[u8]> = match &pool.balance {
+        Balance::HashHeader(name) => cx.headers.get(name).map(|v| v.as_bytes()),
+        Balance::HashIp => Some(cx.source_ip.as_bytes()),
+        _ => None,
+    };
+    let started = std::time::Instant::now();
+    let retry = super::upstream::idempotent(method);
+    // A request that may go twice is read first, so the second try can send it again.
+    let (mut body, copy) = if retry {
+        let bytes = read_limited(body).await.map_err(body_error)?;
+        (body::full(bytes.clone()), Some(bytes))
+    } else {
+        (body, None)
+    };
+    let mut failed: Option<Arc<Target>> = None;
+    loop {
+        let Some(target) = pool.pick(key, failed.as_deref()) else {
+            return Err(config_error(format!(
+                "VPC link {} has no targets: register one (gw vpc-link register {} HOST:PORT)",
+                pool.name, pool.name
+            )));
+        };
+        target
+            .requests
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        target
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let outgoing = Outgoing {
+            method,
+            backend: &target.address,
+            tls,
+            head: head.clone(),
+            body,
+        };
+        let sent = client.send(outgoing, started, timeout).await;
+        target
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let refused = matches!(sent, Err(UpstreamError::Connect { .. }));
+        target.connected(!refused, &pool.health, &pool.name);
+        match (&copy, refused, &failed) {
+            (Some(bytes), true, None) => {
+                tracing::debug!(
+                    "VPC link {}: {} refused the connection; trying another target",
+                    pool.name,
+                    target.address
+                );
+                body = body::full(bytes.clone());
+                failed = Some(target);
+            }
+            _ => return Ok(sent),
+        }
+    }
 }
 
 /// How to call an `https://` backend: its certificate verified (against the system's roots and

@@ -301,7 +301,7 @@ fn closed_before_answer(e: &UpstreamError) -> bool {
 
 /// Methods RFC 9110 calls idempotent: safe to send again when a reused connection dies before
 /// any answer, since the backend may or may not have seen the first copy.
-fn idempotent(method: &Method) -> bool {
+pub(crate) fn idempotent(method: &Method) -> bool {
     matches!(
         *method,
         Method::GET | Method::HEAD | Method::OPTIONS | Method::TRACE | Method::PUT | Method::DELETE

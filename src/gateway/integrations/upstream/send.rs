@@ -15,6 +15,7 @@ use tokio::io::AsyncWriteExt;
 
 /// A request head being written: the request line, then one line per field. The fields must
 /// not include framing (`Content-Length`, `Transfer-Encoding`) or hop-by-hop ones.
+#[derive(Clone)]
 pub struct RequestHead(Vec<u8>);
 
 impl RequestHead {
