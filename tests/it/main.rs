@@ -19,6 +19,7 @@ mod http_abuse;
 mod import_corpus;
 mod import_snapshots;
 mod lifecycle;
+mod links;
 mod management;
 mod mapping_templates;
 mod metrics;

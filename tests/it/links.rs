@@ -1,0 +1,370 @@
+//! VPC links through the real server: requests spread over a link's targets as its balancing
+//! mode says, a killed instance costs no GET and is taken out and brought back by its health
+//! checks, POSTs are never sent twice, and a registration with a time to live leaves the pool
+//! when it is not renewed.
+
+use crate::common::{self, client, send, Gw, Server};
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper_util::rt::TokioExecutor;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// An HTTP_PROXY API whose every path goes through the VPC link the stage variable
+/// `vpcLinkId` names (as the corpus's NLB specs write it).
+fn link_spec() -> Value {
+    json!({
+        "openapi": "3.0.1",
+        "info": {"title": "linked", "version": "1"},
+        "paths": {"/{proxy+}": {"x-amazon-apigateway-any-method": {
+            "parameters": [{"name": "proxy", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok"}},
+            "x-amazon-apigateway-integration": {
+                "type": "http_proxy",
+                "httpMethod": "ANY",
+                "uri": "http://service.internal/{proxy}",
+                "connectionType": "VPC_LINK",
+                "connectionId": "${stageVariables.vpcLinkId}",
+                "requestParameters": {"integration.request.path.proxy": "method.request.path.proxy"}
+            }
+        }}}
+    })
+}
+
+/// A backend instance that can be stopped and started again on its port; counts POSTs.
+struct Instance {
+    addr: SocketAddr,
+    tag: &'static str,
+    posts: Arc<AtomicUsize>,
+    task: Option<tokio::task::JoinHandle<()>>,
+}
+
+impl Instance {
+    async fn start(tag: &'static str) -> Instance {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let mut i = Instance {
+            addr: listener.local_addr().unwrap(),
+            tag,
+            posts: Arc::new(AtomicUsize::new(0)),
+            task: None,
+        };
+        i.serve(listener);
+        i
+    }
+
+    fn serve(&mut self, listener: tokio::net::TcpListener) {
+        let (tag, posts) = (self.tag, self.posts.clone());
+        self.task = Some(tokio::spawn(async move {
+            let mut conns = tokio::task::JoinSet::new();
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    break;
+                };
+                let posts = posts.clone();
+                conns.spawn(async move {
+                    let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        if req.method() == http::Method::POST {
+                            posts.fetch_add(1, Ordering::SeqCst);
+                        }
+                        let body = json!({"tag": tag, "path": req.uri().path(), "host": req.headers().get("host").and_then(|h| h.to_str().ok())}).to_string();
+                        async move { Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body)))) }
+                    });
+                    let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                        .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                        .await;
+                });
+            }
+        }));
+    }
+
+    /// Stops accepting and drops every open connection (the JoinSet aborts them).
+    fn kill(&mut self) {
+        if let Some(t) = self.task.take() {
+            t.abort();
+        }
+    }
+
+    async fn restart(&mut self) {
+        let listener = tokio::net::TcpListener::bind(self.addr).await.unwrap();
+        self.serve(listener);
+    }
+}
+
+/// `gw vpc-links --json`'s targets of the one link: address → healthy.
+fn health(gw: &Gw) -> HashMap<String, Option<bool>> {
+    let v: Value = serde_json::from_str(&gw.ok(&["vpc-links", "--json"])).unwrap();
+    v["item"][0]["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| {
+            (
+                t["address"].as_str().unwrap().to_string(),
+                t["healthy"].as_bool(),
+            )
+        })
+        .collect()
+}
+
+async fn tag_of(
+    c: &common::TestClient,
+    server: &Server,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> String {
+    let r = send(c, "GET", &server.url(path), headers, Bytes::new()).await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    r.json()["tag"].as_str().unwrap().to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_link_balances_round_robin_and_by_a_stable_hash() {
+    let a = Instance::start("a").await;
+    let b = Instance::start("b").await;
+    let c = Instance::start("c").await;
+    let gw = Gw::new();
+    gw.import_spec("linked.json", &link_spec());
+    let targets: Vec<String> = [&a, &b, &c].iter().map(|i| i.addr.to_string()).collect();
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "pets",
+        "--target",
+        &targets[0],
+        "--target",
+        &targets[1],
+        "--target",
+        &targets[2],
+    ]);
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "sticky",
+        "--balance",
+        "hash:header:x-user",
+        "--target",
+        &targets[0],
+        "--target",
+        &targets[1],
+        "--target",
+        &targets[2],
+    ]);
+    gw.ok(&["deploy", "--stage", "prod", "--var", "vpcLinkId=pets"]);
+    gw.ok(&["deploy", "--stage", "sticky", "--var", "vpcLinkId=sticky"]);
+    let server = gw.serve(&[]);
+    let client = client();
+
+    // The URI's path and Host are kept; the target is the link's.
+    let r = send(
+        &client,
+        "GET",
+        &server.url("/prod/pets/1"),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.json()["path"], "/pets/1");
+    assert_eq!(r.json()["host"], "service.internal");
+
+    // Round robin: 3,000 requests, each target within ±5 % of a third.
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for _ in 0..3000 {
+        *counts
+            .entry(tag_of(&client, &server, "/prod/x", &[]).await)
+            .or_default() += 1;
+    }
+    for tag in ["a", "b", "c"] {
+        let n = counts.get(tag).copied().unwrap_or(0);
+        assert!((950..=1050).contains(&n), "{tag}: {n} of 3000 ({counts:?})");
+    }
+
+    // A consistent hash of x-user: 100 keys stay put when a fourth target joins, except those
+    // that move to it.
+    let mut before = HashMap::new();
+    for k in 0..100 {
+        let user = format!("user-{k}");
+        before.insert(
+            user.clone(),
+            tag_of(&client, &server, "/sticky/x", &[("x-user", &user)]).await,
+        );
+    }
+    let d = Instance::start("d").await;
+    gw.ok(&["vpc-link", "register", "sticky", &d.addr.to_string()]);
+    let mut moved = 0;
+    for (user, was) in &before {
+        let now = tag_of(&client, &server, "/sticky/x", &[("x-user", user)]).await;
+        if &now != was {
+            assert_eq!(
+                now, "d",
+                "{user} moved from {was} to {now}, not to the new target"
+            );
+            moved += 1;
+        }
+    }
+    // A quarter should move; the tolerance is wide for 100 keys.
+    assert!(
+        (5..=50).contains(&moved),
+        "{moved} of 100 keys moved to the new target"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_instance_costs_no_get_and_health_checks_follow_it() {
+    let mut a = Instance::start("a").await;
+    let b = Instance::start("b").await;
+    let c = Instance::start("c").await;
+    let gw = Gw::new();
+    gw.import_spec("linked.json", &link_spec());
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "pets",
+        "--target",
+        &a.addr.to_string(),
+        "--target",
+        &b.addr.to_string(),
+        "--target",
+        &c.addr.to_string(),
+        "--health-interval",
+        "200ms",
+        "--healthy",
+        "2",
+        "--unhealthy",
+        "2",
+        "--health-timeout",
+        "150ms",
+    ]);
+    gw.ok(&["deploy", "--stage", "prod", "--var", "vpcLinkId=pets"]);
+    let server = Arc::new(gw.serve(&[]));
+    let url = server.url("/prod/x");
+
+    // 8 clients in a loop while one instance dies.
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let failed = Arc::new(AtomicUsize::new(0));
+    let sent = Arc::new(AtomicUsize::new(0));
+    let mut load = Vec::new();
+    for _ in 0..8 {
+        let (stop, failed, sent, url) = (stop.clone(), failed.clone(), sent.clone(), url.clone());
+        load.push(tokio::spawn(async move {
+            let c = client();
+            while !stop.load(Ordering::Relaxed) {
+                let r = send(&c, "GET", &url, &[], Bytes::new()).await;
+                sent.fetch_add(1, Ordering::Relaxed);
+                if r.status != 200 {
+                    failed.fetch_add(1, Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.kill();
+    let killed = Instant::now();
+    let a_addr = a.addr.to_string();
+    // Unhealthy within unhealthy × interval (plus a check's timeout and the poll's slack).
+    loop {
+        if health(&gw).get(&a_addr) == Some(&Some(false)) {
+            break;
+        }
+        assert!(
+            killed.elapsed() < Duration::from_millis(2_000),
+            "not marked unhealthy: {:?}",
+            health(&gw)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    a.restart().await;
+    let restarted = Instant::now();
+    loop {
+        if health(&gw).get(&a_addr) == Some(&Some(true)) {
+            break;
+        }
+        assert!(
+            restarted.elapsed() < Duration::from_millis(2_000),
+            "not healthy again: {:?}",
+            health(&gw)
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.store(true, Ordering::Relaxed);
+    for l in load {
+        l.await.unwrap();
+    }
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "of {} GETs",
+        sent.load(Ordering::Relaxed)
+    );
+    assert!(sent.load(Ordering::Relaxed) > 100);
+
+    // POSTs are never sent twice: with an instance down, what the instances received equals
+    // what was answered 200.
+    a.kill();
+    let http = client();
+    let mut ok = 0;
+    for _ in 0..60 {
+        let r = send(&http, "POST", &url, &[], Bytes::from("{}")).await;
+        if r.status == 200 {
+            ok += 1;
+        }
+    }
+    let received = a.posts.load(Ordering::SeqCst)
+        + b.posts.load(Ordering::SeqCst)
+        + c.posts.load(Ordering::SeqCst);
+    assert_eq!(received, ok, "every POST reached an instance at most once");
+    assert!(ok >= 40, "the healthy instances answered ({ok} of 60)");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_registration_with_a_ttl_leaves_unless_renewed() {
+    let a = Instance::start("a").await;
+    let b = Instance::start("b").await;
+    let gw = Gw::new();
+    gw.import_spec("linked.json", &link_spec());
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "pets",
+        "--target",
+        &a.addr.to_string(),
+    ]);
+    gw.ok(&["deploy", "--stage", "prod", "--var", "vpcLinkId=pets"]);
+    let server = gw.serve(&[]);
+    gw.ok(&[
+        "vpc-link",
+        "register",
+        "pets",
+        &b.addr.to_string(),
+        "--ttl",
+        "2s",
+    ]);
+    let registered = Instant::now();
+    let c = client();
+    let mut seen = std::collections::HashSet::new();
+    for _ in 0..10 {
+        seen.insert(tag_of(&c, &server, "/prod/x", &[]).await);
+    }
+    assert!(
+        seen.contains("b"),
+        "the registered target takes traffic: {seen:?}"
+    );
+    tokio::time::sleep(Duration::from_millis(3_000).saturating_sub(registered.elapsed())).await;
+    for _ in 0..20 {
+        assert_eq!(tag_of(&c, &server, "/prod/x", &[]).await, "a", "b expired");
+    }
+    assert_eq!(health(&gw).len(), 1, "gw vpc-links no longer lists it");
+    // A link that does not exist: the URI is called directly (and the log says so).
+    gw.ok(&["deploy", "--stage", "prod", "--var", "vpcLinkId=nolink"]);
+    let r = send(&c, "GET", &server.url("/prod/x"), &[], Bytes::new()).await;
+    assert_eq!(r.status, 500, "service.internal does not resolve here");
+    assert!(
+        server.log().contains("VPC link \"nolink\" does not exist"),
+        "{}",
+        server.log()
+    );
+}
