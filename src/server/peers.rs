@@ -46,14 +46,12 @@ pub fn stats(addr: SocketAddr) -> Result<Vec<Series>, String> {
         .map_err(|e| format!("{addr} answered /_gw/stats with something else: {e}"))
 }
 
+/// The servers that did not answer, and why.
+pub type Failures = Vec<(SocketAddr, String)>;
+
 /// Every server's `/_gw/api/links` on `state_dir`: (server, its answer), and the servers that
 /// did not answer.
-pub fn links(
-    state_dir: &Path,
-) -> (
-    Vec<(SocketAddr, serde_json::Value)>,
-    Vec<(SocketAddr, String)>,
-) {
+pub fn links(state_dir: &Path) -> (Vec<(SocketAddr, serde_json::Value)>, Failures) {
     let (mut ok, mut failed) = (Vec::new(), Vec::new());
     for addr in crate::store::serving::listening(state_dir) {
         match get(addr, "/_gw/api/links")
