@@ -13,9 +13,13 @@
 //! - **Fail open**: with no healthy target, every target takes traffic, as an NLB does; said in
 //!   the log and counted.
 //! - Registered targets with a time to live leave the pool when it passes unrenewed.
+//! - **DNS names**: a target given by name is every address the name resolves to, re-resolved
+//!   every [`DNS_REFRESH`] (the system resolver does not say a record's TTL); a file in hosts
+//!   format named by `GW_HOSTS` answers first (how tests, and anyone, move a name without
+//!   touching `/etc/hosts`).
 
 use crate::gateway::snapshot::Snapshot;
-use crate::model::{HealthCheck, VpcLink};
+use crate::model::{HealthCheck, LinkTarget};
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
@@ -132,6 +136,9 @@ impl Target {
     }
 }
 
+/// How often a target given by DNS name is resolved again.
+pub const DNS_REFRESH: Duration = Duration::from_secs(1);
+
 /// One link's targets and settings.
 #[derive(Debug)]
 pub struct Pool {
@@ -139,6 +146,8 @@ pub struct Pool {
     pub name: String,
     pub balance: Balance,
     pub health: HealthCheck,
+    /// The targets as configured (names not yet resolved).
+    configured: RwLock<Vec<LinkTarget>>,
     targets: RwLock<Arc<Vec<Arc<Target>>>>,
     rr: AtomicUsize,
     /// Requests sent to an unhealthy target because no target was healthy.
@@ -228,6 +237,8 @@ pub struct Links {
     generation: AtomicI64,
     pools: RwLock<HashMap<String, Arc<Pool>>>,
     reconciling: Mutex<()>,
+    /// `name:port` → the addresses it resolved to last.
+    resolved: RwLock<HashMap<String, Vec<String>>>,
 }
 
 impl std::fmt::Debug for Links {
@@ -274,6 +285,7 @@ impl Links {
         if self.generation.load(Ordering::Acquire) == snapshot.generation {
             return;
         }
+        let resolved = self.resolved.read().unwrap_or_else(|p| p.into_inner());
         let mut pools = self.pools.write().unwrap_or_else(|p| p.into_inner());
         let mut next: HashMap<String, Arc<Pool>> = HashMap::new();
         for link in &snapshot.vpc_links {
@@ -284,8 +296,9 @@ impl Links {
                         && p.health == link.health
                         && p.name == link.name =>
                 {
+                    *p.configured.write().unwrap_or_else(|e| e.into_inner()) = link.targets.clone();
                     *p.targets.write().unwrap_or_else(|e| e.into_inner()) =
-                        Arc::new(targets_for(link, Some(&p.targets())));
+                        Arc::new(targets_for(&link.targets, Some(&p.targets()), &resolved));
                     p.clone()
                 }
                 _ => Arc::new(Pool {
@@ -293,9 +306,11 @@ impl Links {
                     name: link.name.clone(),
                     balance: Balance::parse(&link.balance),
                     health: link.health.clone(),
+                    configured: RwLock::new(link.targets.clone()),
                     targets: RwLock::new(Arc::new(targets_for(
-                        link,
+                        &link.targets,
                         old.map(|p| p.targets()).as_ref(),
+                        &resolved,
                     ))),
                     rr: AtomicUsize::new(0),
                     failed_open: AtomicU64::new(0),
@@ -308,11 +323,126 @@ impl Links {
         self.generation
             .store(snapshot.generation, Ordering::Release);
     }
+
+    /// Resolves every target given by name again; a pool whose names now mean other addresses
+    /// gets its new targets (those whose address stays keep their state).
+    pub async fn refresh_names(&self) {
+        let names: Vec<String> = {
+            let pools = self.pools.read().unwrap_or_else(|p| p.into_inner());
+            let mut names: Vec<String> = pools
+                .values()
+                .flat_map(|p| {
+                    p.configured
+                        .read()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .clone()
+                })
+                .filter(|t| is_name(&t.address))
+                .map(|t| t.address)
+                .collect();
+            names.sort();
+            names.dedup();
+            names
+        };
+        let mut changed = false;
+        for name in names {
+            let Some(addresses) = resolve(&name).await else {
+                continue;
+            };
+            let mut resolved = self.resolved.write().unwrap_or_else(|p| p.into_inner());
+            if resolved.get(&name) != Some(&addresses) {
+                tracing::info!(
+                    "VPC link target {name} now resolves to {}",
+                    addresses.join(", ")
+                );
+                resolved.insert(name, addresses);
+                changed = true;
+            }
+        }
+        if changed {
+            let resolved = self.resolved.read().unwrap_or_else(|p| p.into_inner());
+            for pool in self
+                .pools
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .values()
+            {
+                let configured = pool
+                    .configured
+                    .read()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .clone();
+                let old = pool.targets();
+                *pool.targets.write().unwrap_or_else(|e| e.into_inner()) =
+                    Arc::new(targets_for(&configured, Some(&old), &resolved));
+            }
+        }
+    }
 }
 
-/// A link's targets, keeping the state of those `old` already had.
-fn targets_for(link: &VpcLink, old: Option<&Arc<Vec<Arc<Target>>>>) -> Vec<Arc<Target>> {
-    link.targets
+/// Whether a target's host is a DNS name (not an IP address).
+fn is_name(address: &str) -> bool {
+    let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.parse::<std::net::IpAddr>().is_err()
+}
+
+/// Every address `name:port` resolves to (sorted), from `GW_HOSTS` first, else the system's
+/// resolver; `None` when it does not resolve now (the last answer is kept).
+async fn resolve(name_port: &str) -> Option<Vec<String>> {
+    let (name, port) = name_port.rsplit_once(':')?;
+    let port: u16 = port.parse().ok()?;
+    if let Ok(path) = std::env::var("GW_HOSTS") {
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            let mut found: Vec<String> = text
+                .lines()
+                .map(|l| l.split('#').next().unwrap_or(""))
+                .filter_map(|l| {
+                    let mut words = l.split_whitespace();
+                    let ip: std::net::IpAddr = words.next()?.parse().ok()?;
+                    words
+                        .any(|w| w.eq_ignore_ascii_case(name))
+                        .then(|| std::net::SocketAddr::new(ip, port).to_string())
+                })
+                .collect();
+            if !found.is_empty() {
+                found.sort();
+                found.dedup();
+                return Some(found);
+            }
+        }
+    }
+    let lookup = tokio::time::timeout(Duration::from_secs(2), tokio::net::lookup_host(name_port));
+    let mut found: Vec<String> = lookup.await.ok()?.ok()?.map(|a| a.to_string()).collect();
+    if found.is_empty() {
+        return None;
+    }
+    found.sort();
+    found.dedup();
+    Some(found)
+}
+
+/// A link's targets — a name stands for every address it resolved to — keeping the state of
+/// those `old` already had.
+fn targets_for(
+    configured: &[LinkTarget],
+    old: Option<&Arc<Vec<Arc<Target>>>>,
+    resolved: &HashMap<String, Vec<String>>,
+) -> Vec<Arc<Target>> {
+    let expanded: Vec<LinkTarget> = configured
+        .iter()
+        .flat_map(|t| match resolved.get(&t.address) {
+            Some(addresses) => addresses
+                .iter()
+                .map(|a| LinkTarget {
+                    address: a.clone(),
+                    expires_ms: t.expires_ms,
+                })
+                .collect(),
+            None => vec![t.clone()],
+        })
+        .collect();
+    expanded
         .iter()
         .map(|t| {
             match old.and_then(|o| {
@@ -384,8 +514,14 @@ pub fn spawn_checks(
                 return;
             };
             rt.block_on(async move {
+                let mut names_due = Instant::now();
                 while !stop.load(Ordering::Relaxed) {
                     let now = Instant::now();
+                    if now >= names_due {
+                        links.reconcile(&snapshot());
+                        links.refresh_names().await;
+                        names_due = now + DNS_REFRESH;
+                    }
                     for pool in links.all(&snapshot()) {
                         for target in pool.targets().iter() {
                             {
@@ -419,6 +555,7 @@ mod tests {
             name: "l".into(),
             balance: Balance::parse(balance),
             health: HealthCheck::default(),
+            configured: RwLock::new(Vec::new()),
             targets: RwLock::new(Arc::new(
                 addresses
                     .iter()

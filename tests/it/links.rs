@@ -45,7 +45,11 @@ struct Instance {
 
 impl Instance {
     async fn start(tag: &'static str) -> Instance {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        Instance::start_on(tag, "127.0.0.1:0").await
+    }
+
+    async fn start_on(tag: &'static str, addr: &str) -> Instance {
+        let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
         let mut i = Instance {
             addr: listener.local_addr().unwrap(),
             tag,
@@ -367,4 +371,66 @@ async fn a_registration_with_a_ttl_leaves_unless_renewed() {
         "{}",
         server.log()
     );
+}
+
+/// A target given by DNS name is every address the name resolves to, followed as it changes
+/// (names resolve from the hosts-format file `GW_HOSTS` names, before the system's resolver).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dns_name_target_follows_the_names_addresses() {
+    let a = Instance::start("a").await;
+    let port = a.addr.port();
+    // Another loopback address, the same port.
+    let b = Instance::start_on("b", &format!("127.0.0.2:{port}")).await;
+    let gw = Gw::new();
+    let hosts = gw.state().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 svc.test\n").unwrap();
+    gw.import_spec("linked.json", &link_spec());
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "named",
+        "--target",
+        &format!("svc.test:{port}"),
+    ]);
+    gw.ok(&["deploy", "--stage", "prod", "--var", "vpcLinkId=named"]);
+    let server = gw.serve_with_env(&[], &[("GW_HOSTS", hosts.to_str().unwrap())]);
+    let c = client();
+    let seen = |n: usize| {
+        let (c, server) = (&c, &server);
+        async move {
+            let mut tags = std::collections::BTreeSet::new();
+            for _ in 0..n {
+                tags.insert(tag_of(c, server, "/prod/x", &[]).await);
+            }
+            tags.into_iter().collect::<Vec<_>>()
+        }
+    };
+    let wait_for = |want: Vec<&'static str>| {
+        let seen = &seen;
+        async move {
+            let started = Instant::now();
+            loop {
+                let got = seen(20).await;
+                if got == want {
+                    return;
+                }
+                assert!(
+                    started.elapsed() < Duration::from_secs(5),
+                    "still {got:?}, want {want:?}"
+                );
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    };
+    wait_for(vec!["a"]).await;
+    std::fs::write(&hosts, "127.0.0.2 svc.test\n").unwrap();
+    wait_for(vec!["b"]).await;
+    std::fs::write(&hosts, "127.0.0.1 svc.test\n127.0.0.2 svc.test\n").unwrap();
+    wait_for(vec!["a", "b"]).await;
+    let v: Value = serde_json::from_str(&gw.ok(&["vpc-links", "--json"])).unwrap();
+    assert_eq!(
+        v["item"][0]["targets"][0]["address"],
+        format!("svc.test:{port}")
+    );
+    drop(b);
 }
