@@ -234,10 +234,10 @@ fn sam_proxy_spec_yields_any_on_greedy_path_with_iam() {
     assert_eq!(proxy.authorization_type, "AWS_IAM");
     let i = proxy.method_integration.as_ref().unwrap();
     assert_eq!(i.kind, IntegrationType::AwsProxy);
-    // The Fn::Sub template text is kept as the URI.
+    // The Fn::Sub is read with the local region, and a stage variable for the function's ARN.
     assert_eq!(
         i.uri.as_deref(),
-        Some("arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${LambdaFunction.Arn}/invocations")
+        Some("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${stageVariables.LambdaFunction_Arn}/invocations")
     );
     let root = route(&api, "ANY", "/");
     assert_eq!(root.authorization_type, "NONE");

@@ -434,3 +434,63 @@ async fn a_dns_name_target_follows_the_names_addresses() {
     );
     drop(b);
 }
+
+/// The fargate sample's NLB spec (every HTTP_PROXY over a VPC link named by a CloudFormation
+/// `Ref`, its URI an `Fn::Join` with the load balancer's DNS name, a TOKEN authorizer whose URI
+/// is an `Fn::Sub`) imports, and with a link created and the stage variables the intrinsics
+/// stand for set, serves through the link.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fargate_nlb_corpus_spec_serves_through_a_link() {
+    if common::skip_without_corpus() {
+        return;
+    }
+    let instance = Instance::start("locations-service").await;
+    let gw = Gw::new();
+    gw.ok(&[
+        "function",
+        "put",
+        "authorizer",
+        common::guest("authorizer").to_str().unwrap(),
+    ]);
+    let spec = common::corpus_dir().join("aws-fargate-rest-nlb.swagger.yaml");
+    let imported = gw.ok(&["import", spec.to_str().unwrap(), "--json"]);
+    assert!(
+        imported.contains("--var LocationsServiceVPCLink=VALUE"),
+        "the import says which stage variables the intrinsics stand for: {imported}"
+    );
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "locations",
+        "--target",
+        &instance.addr.to_string(),
+    ]);
+    gw.ok(&[
+        "deploy",
+        "--stage",
+        "prod",
+        "--var",
+        "LocationsServiceVPCLink=locations",
+        "--var",
+        "LocationsServiceLoadBalancer_DNSName=locations.internal",
+        "--var",
+        "AuthorizerFunction_Arn=arn:aws:lambda:us-east-1:000000000000:function:authorizer",
+    ]);
+    let server = gw.serve(&[]);
+    let c = client();
+    let url = server.url("/prod/locations/42");
+    let r = send(
+        &c,
+        "GET",
+        &url,
+        &[("authorization", "Bearer you")],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["tag"], "locations-service");
+    assert_eq!(r.json()["path"], "/locations/42");
+    assert_eq!(r.json()["host"], "locations.internal");
+    let r = send(&c, "GET", &url, &[], Bytes::new()).await;
+    assert_eq!(r.status, 401, "the TOKEN authorizer still guards it");
+}

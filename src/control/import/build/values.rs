@@ -94,24 +94,127 @@ pub(super) fn text_or_intrinsic(cx: &mut Ctx, ptr: &str, v: Option<&Value>) -> O
             Some(s.clone())
         }
         Value::Object(o) => {
-            let (key, inner) = o.iter().next()?;
-            let template = match inner {
-                Value::String(s) => Some(s.clone()),
-                Value::Array(a) => a.first().and_then(Value::as_str).map(str::to_string),
-                _ => None,
+            let (key, _) = o.iter().next()?;
+            let mut names = Vec::new();
+            let resolved = intrinsic(v?, &mut names);
+            names.sort();
+            names.dedup();
+            let how = match (&resolved, names.is_empty()) {
+                (None, _) => "gw cannot read it; put the resolved value in the spec (or use ${stageVariables.NAME})".to_string(),
+                (Some(_), true) => "gw reads it with AWS's pseudo parameters for the local account (us-east-1, 000000000000)".to_string(),
+                (Some(_), false) => format!(
+                    "gw reads it with stage variables standing for the stack's values: give them when deploying ({})",
+                    names
+                        .iter()
+                        .map(|n| format!("--var {n}=VALUE"))
+                        .collect::<Vec<_>>()
+                        .join(" ")
+                ),
             };
             cx.warn(
                 ptr,
-                format!("a CloudFormation intrinsic ({key}) stands where a string belongs; gw keeps its template text but cannot evaluate it. Put the resolved value in the spec (or use ${{stageVariables.NAME}})"),
+                format!("a CloudFormation intrinsic ({key}) stands where a string belongs; {how}"),
             );
-            if key == "Fn::Sub" {
-                template
-            } else {
-                None
-            }
+            resolved
         }
         other => Some(other.to_string()),
     }
+}
+
+/// A CloudFormation intrinsic read as a string: `Ref`, `Fn::GetAtt`, `Fn::Join` and `Fn::Sub`,
+/// with AWS's pseudo parameters for the local account and every other stack value standing in
+/// as a stage variable (`Ref X` → `${stageVariables.X}`, `Fn::GetAtt X.Arn` →
+/// `${stageVariables.X_Arn}`), whose names are pushed on `names`. `None` for anything else.
+pub(super) fn intrinsic(v: &Value, names: &mut Vec<String>) -> Option<String> {
+    let stack_value = |name: &str, names: &mut Vec<String>| -> String {
+        match name {
+            "AWS::Region" => crate::aws::DEFAULT_REGION.to_string(),
+            "AWS::AccountId" => crate::aws::DEFAULT_ACCOUNT_ID.to_string(),
+            "AWS::Partition" => "aws".to_string(),
+            "AWS::URLSuffix" => "amazonaws.com".to_string(),
+            _ => {
+                let var: String = name
+                    .chars()
+                    .map(|c| {
+                        if c.is_ascii_alphanumeric() || c == '_' {
+                            c
+                        } else {
+                            '_'
+                        }
+                    })
+                    .collect();
+                names.push(var.clone());
+                format!("${{stageVariables.{var}}}")
+            }
+        }
+    };
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Object(o) if o.len() == 1 => {
+            let (key, inner) = o.iter().next()?;
+            match (key.as_str(), inner) {
+                ("Ref", Value::String(name)) => Some(stack_value(name, names)),
+                ("Fn::GetAtt", Value::String(path)) => Some(stack_value(path, names)),
+                ("Fn::GetAtt", Value::Array(parts)) => {
+                    let parts: Option<Vec<&str>> = parts.iter().map(Value::as_str).collect();
+                    Some(stack_value(&parts?.join("."), names))
+                }
+                ("Fn::Join", Value::Array(args)) if args.len() == 2 => {
+                    let sep = args[0].as_str()?;
+                    let parts = args[1].as_array()?;
+                    let parts: Option<Vec<String>> =
+                        parts.iter().map(|p| intrinsic(p, names)).collect();
+                    Some(parts?.join(sep))
+                }
+                ("Fn::Sub", Value::String(template)) => {
+                    Some(sub(template, None, names, &stack_value))
+                }
+                ("Fn::Sub", Value::Array(args)) if !args.is_empty() => {
+                    let template = args[0].as_str()?;
+                    let vars = args.get(1).and_then(Value::as_object);
+                    Some(sub(template, vars, names, &stack_value))
+                }
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// `Fn::Sub`'s `${Name}` / `${Name.Attr}` (from `vars` first), `${!Literal}` and stage variables
+/// kept.
+fn sub(
+    template: &str,
+    vars: Option<&serde_json::Map<String, Value>>,
+    names: &mut Vec<String>,
+    stack_value: &dyn Fn(&str, &mut Vec<String>) -> String,
+) -> String {
+    let mut out = String::with_capacity(template.len());
+    let mut rest = template;
+    while let Some(i) = rest.find("${") {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 2..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[i..]);
+            return out;
+        };
+        let name = &after[..end];
+        if let Some(literal) = name.strip_prefix('!') {
+            out.push_str("${");
+            out.push_str(literal);
+            out.push('}');
+        } else if name.starts_with("stageVariables.") {
+            out.push_str(&rest[i..i + 2 + end + 1]);
+        } else if let Some(value) = vars.and_then(|m| m.get(name)) {
+            out.push_str(&intrinsic(value, names).unwrap_or_default());
+        } else {
+            out.push_str(&stack_value(name, names));
+        }
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn has_foreign_placeholder(s: &str) -> bool {
@@ -128,6 +231,39 @@ fn has_foreign_placeholder(s: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn cloudformation_intrinsics_read_as_stage_variables() {
+        use serde_json::json;
+        let read = |v: serde_json::Value| {
+            let mut names = Vec::new();
+            (super::intrinsic(&v, &mut names), names)
+        };
+        assert_eq!(
+            read(
+                json!({"Fn::Join": ["", ["http://", {"Fn::GetAtt": "Lb.DNSName"}, "/locations"]]})
+            ),
+            (
+                Some("http://${stageVariables.Lb_DNSName}/locations".into()),
+                vec!["Lb_DNSName".to_string()]
+            )
+        );
+        assert_eq!(
+            read(json!({"Ref": "Link"})).0.as_deref(),
+            Some("${stageVariables.Link}")
+        );
+        assert_eq!(
+            read(json!({"Fn::Sub": "arn:aws:apigateway:${AWS::Region}:lambda:path/2015-03-31/functions/${Fn.Arn}/invocations"})).0.as_deref(),
+            Some("arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/${stageVariables.Fn_Arn}/invocations")
+        );
+        assert_eq!(
+            read(json!({"Fn::Sub": ["${A}-${!Lit}-${stageVariables.s}", {"A": {"Ref": "B"}}]}))
+                .0
+                .as_deref(),
+            Some("${stageVariables.B}-${Lit}-${stageVariables.s}")
+        );
+        assert_eq!(read(json!({"Fn::If": ["c", "a", "b"]})).0, None);
+    }
+
     use super::*;
 
     #[test]
