@@ -6,6 +6,7 @@
 //! rebuilds from the store off the request path.
 
 pub mod access_log;
+pub mod aggregate;
 pub mod authorizer;
 pub mod canary;
 pub mod cors;

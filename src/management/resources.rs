@@ -250,6 +250,7 @@ pub(super) fn put_method(
             method_responses: BTreeMap::new(),
             request_models,
             method_integration: None,
+            aggregate: None,
         };
         let v = wire::method(r, &m);
         r.resource_methods.insert(verb.clone(), m);

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod aggregate;
 mod api_keys;
 mod authorizers;
 mod binary;

@@ -38,10 +38,11 @@ pub(super) fn render(
     nodes: &[Node],
     bindings: &Bindings,
     len: usize,
+    vars: HashMap<String, Value>,
 ) -> Result<(String, Overrides), VtlError> {
     let mut r = Renderer {
         b: bindings,
-        vars: HashMap::new(),
+        vars,
         out: String::with_capacity(len),
         iterations: 0,
         work: 0,
@@ -486,6 +487,9 @@ impl Renderer<'_, '_> {
             Val::Util => Some(Val::Data(match name {
                 "escapeJavaScript" => Value::String(escape_javascript(&arg(0))),
                 "parseJson" => serde_json::from_str(&arg(0)).unwrap_or(Value::Null),
+                // gw's (AppSync has it; API Gateway does not): a value as JSON text, how an
+                // aggregate's response template writes `$calls.NAME.body` out whole.
+                "toJson" => Value::String(args.first().unwrap_or(&Value::Null).to_string()),
                 "urlEncode" => Value::String(
                     percent_encoding::utf8_percent_encode(
                         &arg(0),

@@ -80,11 +80,20 @@ pub fn render_with_overrides(
     template: &str,
     bindings: &Bindings,
 ) -> Result<(String, Overrides), VtlError> {
+    render_with_variables(template, bindings, HashMap::new())
+}
+
+/// [`render_with_overrides`] with variables already set (gw's aggregation gives `$calls`).
+pub fn render_with_variables(
+    template: &str,
+    bindings: &Bindings,
+    vars: HashMap<String, serde_json::Value>,
+) -> Result<(String, Overrides), VtlError> {
     if is_literal(template) {
         return Ok((template.to_string(), Overrides::new()));
     }
     let nodes = parsed(template)?;
-    eval::render(&nodes, bindings, template.len())
+    eval::render(&nodes, bindings, template.len(), vars)
 }
 
 thread_local! {
@@ -151,6 +160,14 @@ mod tests {
             stage_variables: &vars,
         };
         render(template, &b).unwrap_or_else(|e| panic!("{template}: {e}"))
+    }
+
+    #[test]
+    fn to_json_writes_a_value_as_json() {
+        assert_eq!(
+            run(r#"#set($m = {"a": [1, "x"]})$util.toJson($m)|$m"#, ""),
+            r#"{"a":[1,"x"]}|{a=[1, x]}"#
+        );
     }
 
     #[test]

@@ -421,7 +421,8 @@ async fn serve_located<'s>(
         }
         let matched = route(&located, cx)?;
         tracing::debug!(method = %matched.method.http_method, resource = %matched.resource.path, "routed");
-        let Some(integration) = &matched.method.method_integration else {
+        let integration = matched.method.method_integration.as_ref();
+        if integration.is_none() && matched.method.aggregate.is_none() {
             tracing::warn!(
                 "{} {} has no integration",
                 matched.method.http_method,
@@ -489,7 +490,20 @@ async fn serve_located<'s>(
         let request = integration_view(cx, &located, &matched, headers);
         let body = validate(&located, &matched, &request, body).await?;
         let integration_started = cx.started.map(|_| std::time::Instant::now());
-        let result = integrate(shared, snapshot, &request, integration, body).await;
+        let result = match (&matched.method.aggregate, integration) {
+            (Some(aggregate), _) => match collect(body).await {
+                Ok(bytes) => {
+                    crate::gateway::aggregate::run(shared, snapshot, &request, aggregate, bytes)
+                        .await
+                        .map(Served::new)
+                }
+                Err(e) => Err(e),
+            },
+            (None, Some(integration)) => {
+                integrate(shared, snapshot, &request, integration, body).await
+            }
+            (None, None) => Err(GatewayError::new(ResponseType::ApiConfigurationError)),
+        };
         // A `$context.responseOverride.*` set by any of the request's templates (a request
         // template's too) holds for the answer, as on AWS; proxies have no templates.
         let overrides = std::mem::take(

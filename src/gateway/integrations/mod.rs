@@ -134,6 +134,16 @@ impl RequestCx<'_> {
         template: &str,
         body: &str,
     ) -> Result<(String, crate::aws::vtl::Overrides), GatewayError> {
+        self.mapping_template_with_variables(template, body, Default::default())
+    }
+
+    /// [`RequestCx::mapping_template_with_overrides`] with variables already set (`$calls`).
+    pub fn mapping_template_with_variables(
+        &self,
+        template: &str,
+        body: &str,
+        vars: std::collections::HashMap<String, serde_json::Value>,
+    ) -> Result<(String, crate::aws::vtl::Overrides), GatewayError> {
         if crate::aws::vtl::is_literal(template) {
             return Ok((template.to_string(), Default::default()));
         }
@@ -164,8 +174,8 @@ impl RequestCx<'_> {
             context: &context,
             stage_variables: self.variables,
         };
-        let (out, set) =
-            crate::aws::vtl::render_with_overrides(template, &bindings).map_err(|e| {
+        let (out, set) = crate::aws::vtl::render_with_variables(template, &bindings, vars)
+            .map_err(|e| {
                 tracing::warn!("{} {}: {e}", self.method.http_method, self.resource.path);
                 GatewayError::with_message(
                     ResponseType::ApiConfigurationError,

@@ -187,6 +187,7 @@ fn method(
         method_responses: BTreeMap::new(),
         request_models: BTreeMap::new(),
         method_integration: None,
+        aggregate: None,
     };
     for p in &op.params {
         let loc = match p.location.as_str() {
@@ -218,6 +219,22 @@ fn method(
     auth::apply_security(cx, op, authorizers, &mut m);
     let mut validator = default_validator.map(str::to_string);
     for (key, value) in &op.extensions {
+        if key == "x-gw-aggregate" {
+            let ptr = format!("{}/x-gw-aggregate", op.pointer);
+            let aggregate: crate::model::Aggregate = serde_json::from_value(value.clone())
+                .map_err(|e| {
+                    cx.error(
+                        &ptr,
+                        format!("not an aggregate: {e}"),
+                        "give calls (each a name and a uri or function) and a responseTemplate",
+                    )
+                })?;
+            if let Some(problem) = aggregate.problem() {
+                return Err(cx.error(&ptr, problem, "see the aggregation section of the README"));
+            }
+            m.aggregate = Some(aggregate);
+            continue;
+        }
         let Some(name) = key.strip_prefix(EXT) else {
             continue;
         };
@@ -267,7 +284,7 @@ fn method(
     if validates_body {
         m.request_models = models::request_models(doc, op);
     }
-    if m.method_integration.is_none() {
+    if m.method_integration.is_none() && m.aggregate.is_none() {
         cx.warn(
             &op.pointer,
             "no x-amazon-apigateway-integration: the route is listed, but calls to it answer 500 until an integration is added",
