@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Loopback HTTP benchmark: gw against nginx as a reverse proxy, same backend, same run.
-# Targets: the backend directly; nginx proxying with keep-alive to the backend (1 and 2 workers);
+# Targets: the backend directly; nginx proxying with keep-alive to the backend (1 and 2 workers),
+# and balancing over three listeners of it (an `upstream` block, 2 workers: `nginx-upstream3-2w`,
+# which gw's VPC link over the same three targets, `gw-vpc-link`, is compared with);
 # and one `gw serve` (release build) answering five routes: HTTP_PROXY to the same backend, a MOCK,
 # the `hello` WebAssembly function (Lambda-style contract) built as a wasm32-wasip1 module and as a
 # wasm32-wasip2 component, the `http-hello` wasi:http component, and the hello handler of the
@@ -81,7 +83,10 @@ EOF
 }
 
 backend_port="$(free_port)"
-start_nginx backend "$BACKEND_WORKERS" "server { listen 127.0.0.1:$backend_port; location / { return 200 'ok\n'; } }"
+# Three listeners of the same backend: the three targets of a VPC link / an nginx upstream.
+backend2_port="$(free_port)"
+backend3_port="$(free_port)"
+start_nginx backend "$BACKEND_WORKERS" "server { listen 127.0.0.1:$backend_port; listen 127.0.0.1:$backend2_port; listen 127.0.0.1:$backend3_port; location / { return 200 'ok\n'; } }"
 wait_port "$backend_port"
 
 proxy_block() {
@@ -97,12 +102,30 @@ server {
 }
 EOF
 }
+# nginx balancing over the three (round robin, keep-alive), 2 workers: what a VPC link is
+# compared with.
+upstream3_block() {
+    cat <<EOF
+upstream backend3 { server 127.0.0.1:$backend_port; server 127.0.0.1:$backend2_port; server 127.0.0.1:$backend3_port; keepalive 256; }
+server {
+    listen 127.0.0.1:$1;
+    location /prod/linked/ {
+        proxy_pass http://backend3/;
+        proxy_http_version 1.1;
+        proxy_set_header Connection "";
+    }
+}
+EOF
+}
+nginx3_port="$(free_port)"
+start_nginx nginx-upstream3-2w 2 "$(upstream3_block "$nginx3_port")"
 nginx1_port="$(free_port)"
 start_nginx nginx-1w 1 "$(proxy_block "$nginx1_port")"
 nginx2_port="$(free_port)"
 start_nginx nginx-2w 2 "$(proxy_block "$nginx2_port")"
 wait_port "$nginx1_port"
 wait_port "$nginx2_port"
+wait_port "$nginx3_port"
 
 # gw: a greedy HTTP_PROXY route to the same backend, a MOCK (alone, and behind a Lambda TOKEN
 # authorizer whose answer is cached or not), and the WebAssembly functions.
@@ -164,6 +187,19 @@ paths:
     get:
       responses: {"200": {description: ok}}
       x-amazon-apigateway-integration: {type: aws_proxy, httpMethod: POST, uri: "$arn:hello-javascript/invocations"}
+  /linked/{proxy+}:
+    x-amazon-apigateway-any-method:
+      parameters:
+        - {name: proxy, in: path, required: true, schema: {type: string}}
+      responses: {"200": {description: ok}}
+      x-amazon-apigateway-integration:
+        type: http_proxy
+        httpMethod: ANY
+        uri: "http://backend.internal/{proxy}"
+        connectionType: VPC_LINK
+        connectionId: bench3
+        requestParameters:
+          integration.request.path.proxy: method.request.path.proxy
   /{proxy+}:
     x-amazon-apigateway-any-method:
       parameters:
@@ -185,6 +221,7 @@ EOF
 "$GW" function put hello-handler "$wasm/lambda_hello.wasm" >/dev/null
 "$GW" function put hello-python --runtime python3.12 --handler app.handler --code "$root/functions/python/hello" >/dev/null
 "$GW" function put hello-javascript --runtime nodejs20.x --handler index.handler --code "$root/functions/javascript/hello" >/dev/null
+"$GW" vpc-link create bench3 --target "127.0.0.1:$backend_port" --target "127.0.0.1:$backend2_port" --target "127.0.0.1:$backend3_port" >/dev/null
 "$GW" import "$work/bench.yaml" >/dev/null
 "$GW" deploy --stage prod >/dev/null
 gw_port="$(free_port)"
@@ -218,12 +255,14 @@ case " ${TARGETS:-} " in
         ;;
 esac
 
-names=(backend nginx-1w nginx-2w gw-http-proxy gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http gw-auth-cached gw-auth-uncached gw-wasm-handler gw-wasm-python gw-wasm-javascript)
+names=(backend nginx-1w nginx-2w nginx-upstream3-2w gw-http-proxy gw-vpc-link gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http gw-auth-cached gw-auth-uncached gw-wasm-handler gw-wasm-python gw-wasm-javascript)
 urls=(
     "http://127.0.0.1:$backend_port/bench"
     "http://127.0.0.1:$nginx1_port/prod/bench"
     "http://127.0.0.1:$nginx2_port/prod/bench"
+    "http://127.0.0.1:$nginx3_port/prod/linked/bench"
     "http://127.0.0.1:$gw_port/prod/bench"
+    "http://127.0.0.1:$gw_port/prod/linked/bench"
     "http://127.0.0.1:$gw_port/prod/mock"
     "http://127.0.0.1:$gw_port/prod/hello"
     "http://127.0.0.1:$gw_port/prod/hello-p2"
