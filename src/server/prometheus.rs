@@ -30,6 +30,16 @@ pub struct CanaryShare {
     pub percent: f64,
 }
 
+/// One VPC link target as the server sees it.
+#[derive(Debug, Clone)]
+pub struct LinkTargetStat {
+    pub link: String,
+    pub target: String,
+    pub healthy: bool,
+    pub requests: u64,
+    pub failures: u64,
+}
+
 type LabelSet = Vec<(&'static str, String)>;
 
 /// One scrape's worth of figures.
@@ -38,6 +48,9 @@ struct Scrape {
     /// Series summed over canary epochs, by their Prometheus labels.
     series: BTreeMap<LabelKey, Counts>,
     canaries: Vec<CanaryShare>,
+    links: Vec<LinkTargetStat>,
+    /// Link name → requests sent while no target was healthy.
+    failed_open: Vec<(String, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -164,12 +177,57 @@ impl Collector for Scrape {
             ];
             ConstGauge::new(c.percent).encode(e.encode_family(&set)?)?;
         }
+        for (name, help, kind) in [
+            (
+                "gw_vpc_link_target_healthy",
+                "Whether a VPC link's target is healthy (1) or not (0)",
+                MetricType::Gauge,
+            ),
+            (
+                "gw_vpc_link_target_requests",
+                "Requests sent to a VPC link's target",
+                MetricType::Counter,
+            ),
+            (
+                "gw_vpc_link_target_connect_failures",
+                "Connections to a VPC link's target that failed",
+                MetricType::Counter,
+            ),
+        ] {
+            let mut e = encoder.encode_descriptor(name, help, None, kind)?;
+            for t in &self.links {
+                let set: LabelSet = vec![("link", t.link.clone()), ("target", t.target.clone())];
+                match name {
+                    "gw_vpc_link_target_healthy" => {
+                        ConstGauge::new(i64::from(t.healthy)).encode(e.encode_family(&set)?)?
+                    }
+                    "gw_vpc_link_target_requests" => {
+                        ConstCounter::new(t.requests).encode(e.encode_family(&set)?)?
+                    }
+                    _ => ConstCounter::new(t.failures).encode(e.encode_family(&set)?)?,
+                }
+            }
+        }
+        let mut e = encoder.encode_descriptor(
+            "gw_vpc_link_failed_open",
+            "Requests a VPC link sent to an unhealthy target because none was healthy",
+            None,
+            MetricType::Counter,
+        )?;
+        for (link, n) in &self.failed_open {
+            ConstCounter::new(*n).encode(e.encode_family(&vec![("link", link.clone())])?)?;
+        }
         Ok(())
     }
 }
 
 /// The text a scrape answers.
-pub fn exposition(series: Vec<Series>, canaries: Vec<CanaryShare>) -> Result<String, String> {
+pub fn exposition(
+    series: Vec<Series>,
+    canaries: Vec<CanaryShare>,
+    links: Vec<LinkTargetStat>,
+    failed_open: Vec<(String, u64)>,
+) -> Result<String, String> {
     let mut merged: BTreeMap<LabelKey, Counts> = BTreeMap::new();
     for s in &series {
         merged
@@ -181,6 +239,8 @@ pub fn exposition(series: Vec<Series>, canaries: Vec<CanaryShare>) -> Result<Str
     registry.register_collector(Box::new(Scrape {
         series: merged,
         canaries,
+        links,
+        failed_open,
     }));
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &registry)

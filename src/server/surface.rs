@@ -38,6 +38,27 @@ pub struct Surface {
 pub struct ClientAddr(pub std::net::SocketAddr);
 
 impl Surface {
+    /// Every VPC link target's health and counts, and each link's fail-open count.
+    fn link_stats(&self) -> (Vec<super::prometheus::LinkTargetStat>, Vec<(String, u64)>) {
+        use std::sync::atomic::Ordering::Relaxed;
+        let snapshot = self.reloader.current();
+        let mut targets = Vec::new();
+        let mut failed_open = Vec::new();
+        for pool in self.links.all(&snapshot) {
+            failed_open.push((pool.name.clone(), pool.failed_open.load(Relaxed)));
+            for t in pool.targets().iter() {
+                targets.push(super::prometheus::LinkTargetStat {
+                    link: pool.name.clone(),
+                    target: t.address.clone(),
+                    healthy: t.is_healthy(),
+                    requests: t.requests.load(Relaxed),
+                    failures: t.failures.load(Relaxed),
+                });
+            }
+        }
+        (targets, failed_open)
+    }
+
     /// Every stage's canary share, from the serving snapshot.
     fn canaries(&self) -> Vec<super::prometheus::CanaryShare> {
         let snapshot = self.reloader.current();
@@ -140,7 +161,13 @@ async fn links(State(surface): State<Arc<Surface>>) -> Response {
 
 /// `GET /_gw/metrics`: the Prometheus (OpenMetrics) text exposition.
 async fn metrics(State(surface): State<Arc<Surface>>) -> Response {
-    match super::prometheus::exposition(surface.metrics.snapshot(), surface.canaries()) {
+    let (links, failed_open) = surface.link_stats();
+    match super::prometheus::exposition(
+        surface.metrics.snapshot(),
+        surface.canaries(),
+        links,
+        failed_open,
+    ) {
         Ok(text) => (
             [(
                 axum::http::header::CONTENT_TYPE,

@@ -362,6 +362,23 @@ async fn a_registration_with_a_ttl_leaves_unless_renewed() {
         assert_eq!(tag_of(&c, &server, "/prod/x", &[]).await, "a", "b expired");
     }
     assert_eq!(health(&gw).len(), 1, "gw vpc-links no longer lists it");
+    // The metrics show each target's health and requests.
+    let metrics = send(&c, "GET", &server.url("/_gw/metrics"), &[], Bytes::new())
+        .await
+        .text();
+    let a_addr = a.addr.to_string();
+    assert!(
+        metrics.contains(&format!(
+            "gw_vpc_link_target_healthy{{link=\"pets\",target=\"{a_addr}\"}} 1"
+        )),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains(&format!(
+            "gw_vpc_link_target_requests_total{{link=\"pets\",target=\"{a_addr}\"}}"
+        )),
+        "{metrics}"
+    );
     // A link that does not exist: the URI is called directly (and the log says so).
     gw.ok(&["deploy", "--stage", "prod", "--var", "vpcLinkId=nolink"]);
     let r = send(&c, "GET", &server.url("/prod/x"), &[], Bytes::new()).await;
