@@ -238,11 +238,18 @@ async fn one(
         crate::net::headers::materialize(&mut resp, r);
     }
     let (parts, incoming) = resp.into_parts();
-    let bytes = incoming
-        .collect()
-        .await
-        .map_err(|e| format!("reading the answer: {e}"))?
-        .to_bytes();
+    // API Gateway's payload limit holds for each call's answer too.
+    let mut incoming = incoming;
+    let mut bytes = Vec::new();
+    while let Some(frame) = incoming.frame().await {
+        let frame = frame.map_err(|e| format!("reading the answer: {e}"))?;
+        if let Some(data) = frame.data_ref() {
+            if bytes.len() + data.len() > crate::net::body::MAX_BODY_BYTES {
+                return Err("the answer is larger than 10 MB".into());
+            }
+            bytes.extend_from_slice(data);
+        }
+    }
     let headers = parts
         .headers
         .iter()

@@ -232,13 +232,24 @@ fn rendezvous(key: &[u8], target: &str) -> u64 {
 }
 
 /// Every link of a server, reconciled with the serving snapshot when it changes.
-#[derive(Default)]
 pub struct Links {
+    /// The snapshot generation the pools follow (-1: none yet).
     generation: AtomicI64,
     pools: RwLock<HashMap<String, Arc<Pool>>>,
     reconciling: Mutex<()>,
     /// `name:port` → the addresses it resolved to last.
     resolved: RwLock<HashMap<String, Vec<String>>>,
+}
+
+impl Default for Links {
+    fn default() -> Links {
+        Links {
+            generation: AtomicI64::new(-1),
+            pools: RwLock::new(HashMap::new()),
+            reconciling: Mutex::new(()),
+            resolved: RwLock::new(HashMap::new()),
+        }
+    }
 }
 
 impl std::fmt::Debug for Links {
@@ -278,11 +289,12 @@ impl Links {
     /// Brings the pools in line with the snapshot's links (once per snapshot generation): a
     /// target whose address stays keeps its state.
     pub fn reconcile(&self, snapshot: &Snapshot) {
-        if self.generation.load(Ordering::Acquire) == snapshot.generation {
+        // Only forward: a request still on an older snapshot never turns the pools back.
+        if self.generation.load(Ordering::Acquire) >= snapshot.generation {
             return;
         }
         let _one = self.reconciling.lock().unwrap_or_else(|p| p.into_inner());
-        if self.generation.load(Ordering::Acquire) == snapshot.generation {
+        if self.generation.load(Ordering::Acquire) >= snapshot.generation {
             return;
         }
         let resolved = self.resolved.read().unwrap_or_else(|p| p.into_inner());

@@ -99,11 +99,18 @@ fn read_truststore(uri: &str) -> Result<String> {
             "gw reads truststores from local files, not S3: give truststoreUri as file:///path/to/truststore.pem (not {uri})"
         )));
     }
-    std::fs::read_to_string(path).map_err(|e| {
+    // A PEM file of CA certificates: a regular file, and not a large one.
+    const MAX_TRUSTSTORE_BYTES: u64 = 1024 * 1024;
+    let refused = || {
         ApiError::bad_request(format!(
-            "Cannot read the truststore {uri}: {e}; give truststoreUri as file:///path/to/truststore.pem"
+            "Cannot read the truststore {uri}: give truststoreUri as file:///path/to/truststore.pem, a PEM file of CA certificates of at most 1 MiB"
         ))
-    })
+    };
+    let meta = std::fs::metadata(path).map_err(|_| refused())?;
+    if !meta.is_file() || meta.len() > MAX_TRUSTSTORE_BYTES {
+        return Err(refused());
+    }
+    std::fs::read_to_string(path).map_err(|_| refused())
 }
 
 /// POST /domainnames: CreateDomainName. A certificate given as PEM (`certificateBody`,

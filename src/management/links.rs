@@ -89,11 +89,23 @@ pub(super) fn get_link(store: &Store, id: &str) -> Result<Reply> {
 pub(super) fn update_link(store: &Store, req: &Req, id: &str) -> Result<Reply> {
     by_id(store, id)?;
     let ops = ops(req)?;
+    // Names other links have (integrations may name a link by name, so names stay unique).
+    let taken: Vec<String> = links::links(store)?
+        .into_iter()
+        .filter(|l| l.id != id)
+        .map(|l| l.name)
+        .collect();
     let mut refused = None;
     let done = links::edit_link(store, id, |l| {
         for op in &ops {
             match (op.op.as_str(), op.path.as_str()) {
                 ("replace", "/name") => match op.value.clone().filter(|n| !n.trim().is_empty()) {
+                    Some(n) if taken.contains(&n) => {
+                        refused = Some(ApiError::conflict(format!(
+                            "a VPC link named {n} already exists"
+                        )));
+                        return Err(StoreError::Invalid(String::new()));
+                    }
                     Some(n) => l.name = n,
                     None => {
                         refused = Some(ApiError::bad_request("Invalid VPC link name specified"));

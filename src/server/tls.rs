@@ -41,62 +41,93 @@ pub struct LocalCa {
 }
 
 impl LocalCa {
-    /// The CA in `<state_dir>/tls/`, made on first use. The key file is created exclusively
-    /// (mode 0600), so two servers starting together make one CA.
+    /// The CA in `<state_dir>/tls/`, made on first use. Its key and certificate are kept
+    /// together in `ca-key.pem` (mode 0600), published whole by one hard link, so two servers
+    /// starting together make one CA and a crash never leaves half of one; `ca.pem` is the
+    /// certificate alone, for clients, written again whenever it is missing.
     pub fn open(state_dir: &Path) -> Result<LocalCa, TlsError> {
         let dir = state_dir.join("tls");
         std::fs::create_dir_all(&dir).map_err(|e| file_error(&dir, e))?;
         let (key_path, cert_path) = (ca_key_path(state_dir), ca_cert_path(state_dir));
-        match create_private(&key_path) {
-            Ok(mut file) => {
-                let key = rcgen::KeyPair::generate().map_err(config_error)?;
-                use std::io::Write as _;
-                file.write_all(key.serialize_pem().as_bytes())
-                    .and_then(|()| file.sync_all())
-                    .map_err(|e| file_error(&key_path, e))?;
-                let params = ca_params()?;
-                let cert = params.self_signed(&key).map_err(config_error)?;
-                let tmp = dir.join(format!("ca.pem.{}", std::process::id()));
-                std::fs::write(&tmp, cert.pem())
-                    .and_then(|()| std::fs::rename(&tmp, &cert_path))
-                    .map_err(|e| file_error(&cert_path, e))?;
-                tracing::info!(
-                    "made a local certificate authority: trust {} to call gw over HTTPS",
-                    cert_path.display()
-                );
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(file_error(&key_path, e)),
-        }
-        // Another server may be writing the certificate that goes with the key: wait for it.
-        let mut waited = Duration::ZERO;
-        let cert_pem = loop {
-            match std::fs::read_to_string(&cert_path) {
-                Ok(pem) => break pem,
-                Err(_) if waited < Duration::from_secs(5) => {
-                    std::thread::sleep(Duration::from_millis(50));
-                    waited += Duration::from_millis(50);
+        let text = match std::fs::read_to_string(&key_path) {
+            Ok(text) if text.contains("-----BEGIN CERTIFICATE-----") => text,
+            Ok(key_only) => {
+                // A key file from before key and certificate were kept together: its certificate
+                // is ca.pem; without one, the CA was never finished and is made again.
+                match std::fs::read_to_string(&cert_path) {
+                    Ok(cert) => format!("{key_only}{cert}"),
+                    Err(_) => {
+                        let _ = std::fs::remove_file(&key_path);
+                        Self::create(&dir, &key_path)?
+                    }
                 }
-                Err(e) => return Err(file_error(&cert_path, e)),
             }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Self::create(&dir, &key_path)?,
+            Err(e) => return Err(file_error(&key_path, e)),
         };
-        let key_pem = std::fs::read_to_string(&key_path).map_err(|e| file_error(&key_path, e))?;
-        let key = rcgen::KeyPair::from_pem(&key_pem).map_err(|e| TlsError::File {
+        let cert_pem = text
+            .find("-----BEGIN CERTIFICATE-----")
+            .map(|i| text[i..].to_string())
+            .ok_or_else(|| TlsError::File {
+                path: key_path.display().to_string(),
+                message: "holds no CA certificate; delete the tls directory to make a new CA"
+                    .into(),
+            })?;
+        let key = rcgen::KeyPair::from_pem(&text).map_err(|e| TlsError::File {
             path: key_path.display().to_string(),
             message: format!("not the CA's private key: {e}"),
         })?;
         let issuer =
             rcgen::Issuer::from_ca_cert_pem(&cert_pem, key).map_err(|e| TlsError::File {
-                path: cert_path.display().to_string(),
+                path: key_path.display().to_string(),
                 message: format!("not a CA certificate: {e}"),
             })?;
         let cert_der = certs_from_pem(cert_pem.as_bytes())
             .map_err(|message| TlsError::File {
-                path: cert_path.display().to_string(),
+                path: key_path.display().to_string(),
                 message,
             })?
             .remove(0);
+        if std::fs::read_to_string(&cert_path).ok().as_deref() != Some(cert_pem.as_str()) {
+            let tmp = dir.join(format!("ca.pem.{}", std::process::id()));
+            std::fs::write(&tmp, &cert_pem)
+                .and_then(|()| std::fs::rename(&tmp, &cert_path))
+                .map_err(|e| file_error(&cert_path, e))?;
+        }
         Ok(LocalCa { issuer, cert_der })
+    }
+
+    /// Makes a CA and publishes it at `key_path` unless another process did first; answers the
+    /// published file's text (key, then certificate).
+    fn create(dir: &Path, key_path: &Path) -> Result<String, TlsError> {
+        let key = rcgen::KeyPair::generate().map_err(config_error)?;
+        let cert = ca_params()?.self_signed(&key).map_err(config_error)?;
+        let text = format!("{}{}", key.serialize_pem(), cert.pem());
+        let tmp = dir.join(format!("ca-key.pem.{}", std::process::id()));
+        let _ = std::fs::remove_file(&tmp);
+        {
+            let mut file = create_private(&tmp).map_err(|e| file_error(&tmp, e))?;
+            use std::io::Write as _;
+            file.write_all(text.as_bytes())
+                .and_then(|()| file.sync_all())
+                .map_err(|e| file_error(&tmp, e))?;
+        }
+        let published = std::fs::hard_link(&tmp, key_path);
+        let _ = std::fs::remove_file(&tmp);
+        match published {
+            Ok(()) => {
+                tracing::info!(
+                    "made a local certificate authority: trust {} to call gw over HTTPS",
+                    dir.join("ca.pem").display()
+                );
+                Ok(text)
+            }
+            // Another server made it first: theirs is the CA.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                std::fs::read_to_string(key_path).map_err(|e| file_error(key_path, e))
+            }
+            Err(e) => Err(file_error(key_path, e)),
+        }
     }
 
     /// A certificate for `names` (DNS names, wildcards or IP addresses), valid from an hour ago

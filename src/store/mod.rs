@@ -150,6 +150,17 @@ impl Store {
             db: dir.join("gw.db"),
             dir,
         };
+        // The state holds private keys (custom domains, user pools): a new database is readable
+        // by its owner only (SQLite gives its -wal and -shm files the same mode).
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let _ = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(&store.db);
+        }
         let conn = store.connect()?;
         let ready: i64 = store.sql(conn.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history', 'function_settings', 'stage_history_by_stage', 'apis_by_name')",

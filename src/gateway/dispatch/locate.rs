@@ -115,6 +115,7 @@ pub(super) fn domain_target<'a>(
     snapshot: &'a Snapshot,
     host: Option<&str>,
     path: &'a str,
+    tls: Option<&crate::gateway::dispatch::TlsInfo>,
 ) -> Option<Result<Target<'a>, GatewayError>> {
     if snapshot.domains.is_empty() {
         return None;
@@ -124,7 +125,22 @@ pub(super) fn domain_target<'a>(
         Some(i) if host.as_bytes()[i + 1..].iter().all(u8::is_ascii_digit) => &host[..i],
         _ => host,
     };
-    let domain = snapshot.domain(&host.to_ascii_lowercase())?;
+    let host = host.to_ascii_lowercase();
+    let domain = snapshot.domain(&host)?;
+    // Mutual TLS is the domain's whole door: only a request whose TLS handshake named this
+    // domain and presented a trusted certificate gets in (not the plain listener, not another
+    // name's connection with this Host).
+    if domain.tls.truststore_pem.is_some() {
+        let admitted = tls.is_some_and(|t| {
+            t.client_cert.is_some() && t.server_name.as_deref() == Some(host.as_str())
+        });
+        if !admitted {
+            return Some(Err(GatewayError::with_message(
+                ResponseType::InvalidApiKey,
+                "Forbidden",
+            )));
+        }
+    }
     let trimmed = path.strip_prefix('/').unwrap_or(path);
     for m in &domain.mappings {
         let rest = if m.base_path.is_empty() {

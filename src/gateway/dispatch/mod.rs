@@ -540,7 +540,7 @@ fn locate<'s>(
     cx: &mut RequestContext<'s>,
 ) -> Result<Located<'s>, GatewayError> {
     let path = cx.parts.uri.path();
-    let target = match locate::domain_target(snapshot, cx.host, path) {
+    let target = match locate::domain_target(snapshot, cx.host, path, cx.peer.tls.as_deref()) {
         Some(found) => found?,
         None => target(cx.host, path),
     };

@@ -458,6 +458,32 @@ fn mutual_tls_needs_a_client_certificate_from_the_truststore() {
         &url,
     ]);
     assert!(other.is_err(), "with another CA's certificate: {other:?}");
+    // The domain is reached only through its own mutual-TLS handshake: not with its name in
+    // the Host header of another name's connection, nor over plain HTTP.
+    let sneaky = curl(&[
+        "--cacert",
+        s(&ca),
+        "-H",
+        "Host: mtls.example.test",
+        &format!("https://localhost:{}/whoami", https.port()),
+    ])
+    .unwrap();
+    assert_eq!(
+        (sneaky.0, sneaky.2.as_str()),
+        (403, r#"{"message":"Forbidden"}"#)
+    );
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let plain = rt.block_on(async {
+        send(
+            &client(),
+            "GET",
+            &server.url("/whoami"),
+            &[("host", "mtls.example.test")],
+            Bytes::new(),
+        )
+        .await
+    });
+    assert_eq!(plain.status, 403);
     // Other names on the same listener ask for no certificate.
     let (code, _, _) = curl(&[
         "--cacert",

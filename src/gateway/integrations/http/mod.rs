@@ -279,7 +279,7 @@ pub async fn forward(
         }
     };
     let resp = match sent {
-        Err(UpstreamError::TimedOut) => {
+        Err(UpstreamError::TimedOut | UpstreamError::ConnectTimedOut { .. }) => {
             return Err(GatewayError::new(ResponseType::IntegrationTimeout))
         }
         Err(e) => return Err(upstream_error(e)),
@@ -358,9 +358,14 @@ async fn send_via_link(
     } else {
         (body, None)
     };
-    let mut failed: Option<Arc<Target>> = None;
+    let mut failed: Option<(Arc<Target>, Sent)> = None;
     loop {
-        let Some(target) = pool.pick(key, failed.as_deref()) else {
+        let avoid: Option<Arc<Target>> = failed.as_ref().map(|(t, _)| t.clone());
+        let Some(target) = pool.pick(key, avoid.as_deref()) else {
+            // No other target for the second try: the first try's failure is the answer.
+            if let Some((_, first)) = failed {
+                return Ok(first);
+            }
             return Err(config_error(format!(
                 "VPC link {} has no targets: register one (gw vpc-link register {} HOST:PORT)",
                 pool.name, pool.name
@@ -369,9 +374,6 @@ async fn send_via_link(
         target
             .requests
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        target
-            .in_flight
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let outgoing = Outgoing {
             method,
             backend: &target.address,
@@ -379,24 +381,51 @@ async fn send_via_link(
             head: head.clone(),
             body,
         };
-        let sent = client.send(outgoing, started, timeout).await;
-        target
-            .in_flight
-            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-        let refused = matches!(sent, Err(UpstreamError::Connect { .. }));
+        let sent = {
+            // Counted out even if this request is dropped on the way (a client gone, a timeout).
+            let _in_flight = InFlight::count(&target);
+            client.send(outgoing, started, timeout).await
+        };
+        let refused = matches!(
+            sent,
+            Err(UpstreamError::Connect { .. } | UpstreamError::ConnectTimedOut { .. })
+        );
         target.connected(!refused, &pool.health, &pool.name);
         match (&copy, refused, &failed) {
             (Some(bytes), true, None) => {
                 tracing::debug!(
-                    "VPC link {}: {} refused the connection; trying another target",
+                    "VPC link {}: no connection to {}; trying another target",
                     pool.name,
                     target.address
                 );
                 body = body::full(bytes.clone());
-                failed = Some(target);
+                failed = Some((target, sent));
             }
             _ => return Ok(sent),
         }
+    }
+}
+
+/// What one try at a backend came back with.
+type Sent = Result<(Response<Body>, Relayed), UpstreamError>;
+
+/// One request in flight to a link's target, for as long as it lives.
+struct InFlight(Arc<Target>);
+
+impl InFlight {
+    fn count(target: &Arc<Target>) -> InFlight {
+        target
+            .in_flight
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        InFlight(target.clone())
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0
+            .in_flight
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }
 

@@ -67,6 +67,9 @@ pub enum UpstreamError {
         backend: String,
         source: std::io::Error,
     },
+    /// No connection within the deadline (nothing was sent).
+    #[error("cannot connect to {backend}: no answer in time")]
+    ConnectTimedOut { backend: String },
     /// The TLS handshake with an `https://` backend failed (its certificate, most often).
     #[error("TLS with {backend} failed: {reason}")]
     Tls { backend: String, reason: String },

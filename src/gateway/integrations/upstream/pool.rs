@@ -23,10 +23,23 @@ pub(super) enum Stream {
 }
 
 impl Stream {
-    fn tcp(&self) -> &TcpStream {
+    /// Whether an idle connection is still open and has said nothing. A TLS connection is read
+    /// through rustls (without waiting), so records it handles itself, such as session tickets,
+    /// do not count, and plaintext it already holds does.
+    fn idle_and_open(&mut self) -> bool {
         match self {
-            Stream::Plain(s) => s,
-            Stream::Tls(s) => s.get_ref().0,
+            Stream::Plain(s) => {
+                let mut byte = [0u8; 1];
+                matches!(s.try_read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock)
+            }
+            Stream::Tls(s) => {
+                let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+                let mut byte = [0u8; 1];
+                let mut read = tokio::io::ReadBuf::new(&mut byte);
+                Pin::new(&mut **s)
+                    .poll_read(&mut cx, &mut read)
+                    .is_pending()
+            }
         }
     }
 
@@ -161,11 +174,7 @@ impl Upstream {
                 continue;
             }
             // A closed (or chattering) idle connection reads something; an open one would block.
-            // (A TLS connection that reads anything here is dropped, so its session is never
-            // read past.)
-            let mut byte = [0u8; 1];
-            if matches!(conn.stream.tcp().try_read(&mut byte), Err(e) if e.kind() == ErrorKind::WouldBlock)
-            {
+            if conn.stream.idle_and_open() {
                 conn.reused = true;
                 conn.started = now;
                 return Some(conn);
@@ -204,7 +213,9 @@ pub(super) async fn connect(
 ) -> Result<Conn, UpstreamError> {
     let tcp = tokio::time::timeout_at(deadline, TcpStream::connect(backend))
         .await
-        .map_err(|_| UpstreamError::TimedOut)?
+        .map_err(|_| UpstreamError::ConnectTimedOut {
+            backend: backend.to_string(),
+        })?
         .map_err(|source| UpstreamError::Connect {
             backend: backend.to_string(),
             source,
