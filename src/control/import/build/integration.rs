@@ -88,7 +88,7 @@ pub(super) fn integration(cx: &mut Ctx, ptr: &str, v: &Value) -> Result<Integrat
     if connection_type == "VPC_LINK" {
         cx.note(
             &spec.field("connectionType"),
-            "VPC links do not exist locally; gw calls the uri directly",
+            "served through the VPC link connectionId names (gw vpc-link create NAME --target HOST:PORT); until it exists gw calls the uri directly",
         );
     }
     let integration_responses = integration_responses(cx, &spec)?;
