@@ -14,7 +14,6 @@ use crate::model::{Aggregate, AggregateCall, Integration, IntegrationType};
 use crate::net::body::{self, Body};
 use bytes::Bytes;
 use http::{HeaderValue, Response, StatusCode};
-use http_body_util::BodyExt;
 use serde_json::{json, Map, Value};
 use std::collections::HashMap;
 use std::time::Duration;
@@ -239,17 +238,9 @@ async fn one(
     }
     let (parts, incoming) = resp.into_parts();
     // API Gateway's payload limit holds for each call's answer too.
-    let mut incoming = incoming;
-    let mut bytes = Vec::new();
-    while let Some(frame) = incoming.frame().await {
-        let frame = frame.map_err(|e| format!("reading the answer: {e}"))?;
-        if let Some(data) = frame.data_ref() {
-            if bytes.len() + data.len() > crate::net::body::MAX_BODY_BYTES {
-                return Err("the answer is larger than 10 MB".into());
-            }
-            bytes.extend_from_slice(data);
-        }
-    }
+    let bytes = body::read_bounded(incoming)
+        .await
+        .map_err(|e| format!("reading the answer: {e}"))?;
     let headers = parts
         .headers
         .iter()

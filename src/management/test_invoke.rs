@@ -9,7 +9,6 @@ use crate::model::RestApi;
 use crate::net::body::{self, Body};
 use axum::response::IntoResponse;
 use http::{HeaderName, HeaderValue, Response};
-use http_body_util::BodyExt;
 use serde::Deserialize;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
@@ -168,25 +167,10 @@ pub async fn prepare(
     ))
 }
 
-/// A body read in full, refused past API Gateway's 10 MB.
-async fn read_bounded(mut body: Body) -> std::result::Result<Vec<u8>, String> {
-    let mut out = Vec::new();
-    while let Some(frame) = body.frame().await {
-        let frame = frame.map_err(|e| e.to_string())?;
-        if let Some(data) = frame.data_ref() {
-            if out.len() + data.len() > crate::net::body::MAX_BODY_BYTES {
-                return Err("the answer is larger than 10 MB".into());
-            }
-            out.extend_from_slice(data);
-        }
-    }
-    Ok(out)
-}
-
 /// AWS's answer for a finished run.
 pub async fn answer(log: Log, response: Response<Body>) -> Response<Body> {
     let (parts, body) = response.into_parts();
-    let bytes = match read_bounded(body).await {
+    let bytes = match body::read_bounded(body).await {
         Ok(b) => b,
         Err(e) => {
             return super::whole(

@@ -28,6 +28,23 @@ pub fn empty() -> Body {
 /// API Gateway's payload limit (10 MB), the largest body any plane reads.
 pub const MAX_BODY_BYTES: usize = 10 * 1024 * 1024;
 
+/// A body read in full, refused past [`MAX_BODY_BYTES`] (a frame loop: `http_body_util`'s
+/// `Limited(..).collect()` inside the request future trips rustc's higher-ranked `Send` check).
+pub async fn read_bounded(mut body: Body) -> Result<Vec<u8>, String> {
+    use http_body_util::BodyExt as _;
+    let mut out = Vec::new();
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|e| e.to_string())?;
+        if let Some(data) = frame.data_ref() {
+            if out.len() + data.len() > MAX_BODY_BYTES {
+                return Err("the body is larger than 10 MB".into());
+            }
+            out.extend_from_slice(data);
+        }
+    }
+    Ok(out)
+}
+
 /// How much of an unwanted request body is read at most, and for how long, once it is dropped.
 const DISCARD_BYTES: usize = 4 * MAX_BODY_BYTES;
 const DISCARD_TIME: std::time::Duration = std::time::Duration::from_secs(2);
