@@ -44,6 +44,11 @@ pub enum FunctionCommand {
         /// waits up to 1 s, then is throttled (429).
         #[arg(long)]
         concurrency: Option<i64>,
+        /// Let the function make outgoing HTTP requests (wasi:http/outgoing-handler) to a VPC
+        /// link, addressed as http://LINK/..., or to HOST:PORT (repeatable). Everything else is
+        /// refused inside the sandbox. Default: no outgoing requests.
+        #[arg(long = "allow-http", value_name = "LINK|HOST:PORT")]
+        allow_http: Vec<String>,
         #[command(flatten)]
         json: JsonFlag,
     },
@@ -67,6 +72,7 @@ pub fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result
             timeout,
             env,
             concurrency,
+            allow_http,
             json,
         } => {
             let env = parse_kv(&env, "--env")?;
@@ -99,12 +105,23 @@ pub fn function_command(state: &Option<PathBuf>, cmd: FunctionCommand) -> Result
                 concurrency,
                 runtime: built.as_ref().map(|b| b.0.clone()),
                 handler: built.map(|b| b.1),
+                allow_http,
             };
             let (v, kind) =
                 control::put_function(&store, &name, &bytes, memory, timeout, &env, &settings)?;
             if concurrency.is_some() && kind != gw::wasm::ContractKind::Handler {
                 eprintln!(
                     "gw: warning: --concurrency applies to handler-world functions only; {kind} functions start a fresh instance per request"
+                );
+            }
+            for link in control::unknown_links(&store, &settings.allow_http)? {
+                eprintln!(
+                    "gw: warning: --allow-http {link}: no VPC link has this name or id yet; requests to http://{link}/ are refused until one does (gw vpc-link create {link} --target HOST:PORT)"
+                );
+            }
+            if !settings.allow_http.is_empty() && kind == gw::wasm::ContractKind::LambdaCommandP1 {
+                eprintln!(
+                    "gw: warning: --allow-http applies to component functions (wasm32-wasip2); a {kind} function cannot make HTTP requests"
                 );
             }
             if json.json {
@@ -137,7 +154,14 @@ pub fn functions(state: &Option<PathBuf>, json: JsonFlag) -> Result<()> {
         *e = (*e).max(f.version);
     }
     let mut t = Table::new(&[
-        "NAME", "VERSION", "KIND", "SIZE", "MEMORY", "TIMEOUT", "CREATED",
+        "NAME",
+        "VERSION",
+        "KIND",
+        "SIZE",
+        "MEMORY",
+        "TIMEOUT",
+        "ALLOW HTTP",
+        "CREATED",
     ]);
     for f in &list {
         let kind = f
@@ -157,6 +181,11 @@ pub fn functions(state: &Option<PathBuf>, json: JsonFlag) -> Result<()> {
             format!("{} KiB", (f.size + 1023) / 1024),
             format!("{} MiB", f.memory_mb),
             format!("{} s", f.timeout_seconds),
+            if f.allow_http.is_empty() {
+                "-".into()
+            } else {
+                f.allow_http.join(",")
+            },
             date(f.created_date),
         ]);
     }

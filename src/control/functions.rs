@@ -16,6 +16,35 @@ pub fn valid_function_name(name: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
+/// An `--allow-http` entry: `HOST:PORT`, or a VPC link's name or id (no `:`, `/` or spaces;
+/// the guest addresses it as `http://NAME/...`).
+pub fn valid_allow_http(entry: &str) -> bool {
+    if entry.contains(':') {
+        return super::links::valid_target(entry);
+    }
+    !entry.is_empty()
+        && entry.len() <= 253
+        && entry
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-' || b == b'_')
+}
+
+/// The `--allow-http` entries of `allowed` naming no link or link id `store` has: said as a
+/// warning (the link may be created later; until then requests to it are refused).
+pub fn unknown_links(store: &Store, allowed: &[String]) -> Result<Vec<String>> {
+    let links = store.read(|tx| tx.vpc_links())?;
+    Ok(allowed
+        .iter()
+        .filter(|e| !e.contains(':'))
+        .filter(|e| {
+            !links
+                .iter()
+                .any(|l| &l.id == *e || l.name.eq_ignore_ascii_case(e))
+        })
+        .cloned()
+        .collect())
+}
+
 /// Largest `--concurrency` a function may ask for (the runtime's instance pool is
 /// `wasm::MAX_CONCURRENT_INSTANCES`; beyond it invocations wait for a slot).
 pub const MAX_CONCURRENCY: i64 = 1000;
@@ -54,6 +83,13 @@ pub fn put_function(
         if !(1..=MAX_CONCURRENCY).contains(&c) {
             return Err(invalid(format!(
                 "--concurrency {c} is out of range: use 1 to {MAX_CONCURRENCY} (invocations at once)"
+            )));
+        }
+    }
+    for entry in &settings.allow_http {
+        if !valid_allow_http(entry) {
+            return Err(invalid(format!(
+                "--allow-http {entry:?} is invalid: give a VPC link's name or id, or HOST:PORT (e.g. api.example.com:443)"
             )));
         }
     }

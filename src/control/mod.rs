@@ -31,7 +31,10 @@ pub use deploy::{
     canary_stage, deploy, deploy_canary, deploy_canary_ramp, promote, rollback, set_canary,
     set_canary_percent, update_deployment_description, Deployed, NO_CANARY,
 };
-pub use functions::{missing_functions, put_function, valid_function_name, MAX_FUNCTION_MEMORY_MB};
+pub use functions::{
+    missing_functions, put_function, unknown_links, valid_allow_http, valid_function_name,
+    MAX_FUNCTION_MEMORY_MB,
+};
 pub use keys::{
     add_usage_plan_key, create_api_key, create_usage_plan, delete_api_key, find_api_key,
     find_usage_plan, grant_stage, remove_usage_plan_key, NewApiKey, NO_API_KEY, NO_USAGE_PLAN,

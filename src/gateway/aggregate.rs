@@ -182,6 +182,10 @@ async fn one(
             f,
             event.to_vec(),
             limit,
+            crate::gateway::outbound::Reach {
+                links: &shared.links,
+                snapshot,
+            },
             cx.request_id,
         )
         .await
@@ -228,10 +232,16 @@ async fn one(
     } else {
         None
     };
-    let (resp, relayed) =
-        integrations::http::forward(cx, &integration, &shared.client, body::full(body), link)
-            .await
-            .map_err(|e| e.message_string())?;
+    let (resp, relayed) = integrations::http::forward(
+        cx,
+        &integration,
+        &shared.client,
+        body::full(body),
+        link,
+        &shared.links,
+    )
+    .await
+    .map_err(|e| e.message_string())?;
     let mut resp = resp;
     if let Some(r) = relayed {
         crate::net::headers::materialize(&mut resp, r);

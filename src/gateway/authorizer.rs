@@ -138,6 +138,7 @@ pub async fn authorize(
     cx: &RequestCx<'_>,
     authorizer: &Authorizer,
     functions: &Functions,
+    reach: crate::gateway::outbound::Reach<'_>,
     cache: &Cache,
 ) -> Result<Authorized, GatewayError> {
     let arn = method_arn(cx);
@@ -180,7 +181,7 @@ pub async fn authorize(
                 request_event(cx, &arn)
             };
             let started = Instant::now();
-            let decision = Arc::new(invoke(cx, authorizer, functions, event).await?);
+            let decision = Arc::new(invoke(cx, authorizer, functions, reach, event).await?);
             let latency = started.elapsed().as_millis() as u64;
             if let Some(key) = key {
                 cache.put(key, Duration::from_secs(ttl as u64), decision.clone());
@@ -281,6 +282,7 @@ async fn invoke(
     cx: &RequestCx<'_>,
     authorizer: &Authorizer,
     functions: &Functions,
+    reach: crate::gateway::outbound::Reach<'_>,
     event: Value,
 ) -> Result<Decision, GatewayError> {
     let uri = authorizer.authorizer_uri.as_deref().unwrap_or("");
@@ -302,6 +304,7 @@ async fn invoke(
         f,
         event,
         AUTHORIZER_TIMEOUT,
+        reach,
         cx.request_id,
     )
     .await

@@ -34,6 +34,18 @@ pub enum Balance {
     HashIp,
 }
 
+impl std::fmt::Display for Balance {
+    /// The mode as `--balance` takes it.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Balance::RoundRobin => f.write_str("round-robin"),
+            Balance::LeastRequests => f.write_str("least-requests"),
+            Balance::HashHeader(h) => write!(f, "hash:header:{h}"),
+            Balance::HashIp => f.write_str("hash:ip"),
+        }
+    }
+}
+
 impl Balance {
     pub fn parse(mode: &str) -> Balance {
         match mode {
@@ -239,6 +251,9 @@ pub struct Links {
     reconciling: Mutex<()>,
     /// `name:port` → the addresses it resolved to last.
     resolved: RwLock<HashMap<String, Vec<String>>>,
+    /// Backend names of plain integration URIs (`name:port`): a pool when the name resolves to
+    /// two or more addresses of one family, `None` when the URI is connected to as it says.
+    named: RwLock<HashMap<String, Option<Arc<Pool>>>>,
 }
 
 impl Default for Links {
@@ -248,6 +263,7 @@ impl Default for Links {
             pools: RwLock::new(HashMap::new()),
             reconciling: Mutex::new(()),
             resolved: RwLock::new(HashMap::new()),
+            named: RwLock::new(HashMap::new()),
         }
     }
 }
@@ -336,6 +352,81 @@ impl Links {
             .store(snapshot.generation, Ordering::Release);
     }
 
+    /// The pool a plain integration URI's backend `name:port` is balanced over: its addresses of
+    /// one family (see [`balanced`]); `None`, to connect as the URI says (a name that does not
+    /// resolve, or one IPv4 address beside IPv6 ones, as `localhost` has). Resolved on first
+    /// use, then every [`DNS_REFRESH`] by the health thread.
+    pub async fn backend_name(&self, name_port: &str) -> Option<Arc<Pool>> {
+        {
+            let named = self.named.read().unwrap_or_else(|p| p.into_inner());
+            if let Some(known) = named.get(name_port) {
+                return known.clone();
+            }
+            if named.len() >= MAX_BACKEND_NAMES {
+                return None;
+            }
+        }
+        let addresses = resolve(name_port).await;
+        let pool = balanced(addresses.as_deref().unwrap_or_default())
+            .map(|set| Arc::new(name_pool(name_port, set, None)));
+        self.named
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .entry(name_port.to_string())
+            .or_insert(pool)
+            .clone()
+    }
+
+    /// The backend-name pools now (for the health checks).
+    fn backend_pools(&self) -> Vec<Arc<Pool>> {
+        self.named
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .values()
+            .flatten()
+            .cloned()
+            .collect()
+    }
+
+    /// Resolves the backend names of plain URIs again: a pool follows its name's addresses.
+    async fn refresh_backend_names(&self) {
+        let names: Vec<String> = self
+            .named
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .keys()
+            .cloned()
+            .collect();
+        for name in names {
+            let Some(addresses) = resolve(&name).await else {
+                continue;
+            };
+            let set = balanced(&addresses);
+            let mut named = self.named.write().unwrap_or_else(|p| p.into_inner());
+            let Some(entry) = named.get_mut(&name) else {
+                continue;
+            };
+            let now: Vec<String> = entry
+                .as_ref()
+                .map(|p| p.targets().iter().map(|t| t.address.clone()).collect())
+                .unwrap_or_default();
+            let next = set.clone().unwrap_or_default();
+            if now == next {
+                continue;
+            }
+            tracing::info!(
+                "backend {name} now resolves to {}; {}",
+                addresses.join(", "),
+                if next.is_empty() {
+                    "connecting as the URI says".to_string()
+                } else {
+                    format!("balancing over {}", next.join(", "))
+                }
+            );
+            *entry = set.map(|set| Arc::new(name_pool(&name, set, entry.as_ref())));
+        }
+    }
+
     /// Resolves every target given by name again; a pool whose names now mean other addresses
     /// gets its new targets (those whose address stays keep their state).
     pub async fn refresh_names(&self) {
@@ -393,7 +484,7 @@ impl Links {
 }
 
 /// Whether a target's host is a DNS name (not an IP address).
-fn is_name(address: &str) -> bool {
+pub fn is_name(address: &str) -> bool {
     let host = address.rsplit_once(':').map_or(address, |(h, _)| h);
     let host = host.trim_start_matches('[').trim_end_matches(']');
     host.parse::<std::net::IpAddr>().is_err()
@@ -432,6 +523,55 @@ async fn resolve(name_port: &str) -> Option<Vec<String>> {
     found.sort();
     found.dedup();
     Some(found)
+}
+
+/// Most backend names of plain URIs kept (each a deployment's integration host).
+const MAX_BACKEND_NAMES: usize = 1024;
+
+/// The addresses a backend name is balanced over: its IPv4 ones when it has two or more, or only
+/// IPv4 ones; else its IPv6 ones when it has only those; else (one IPv4 address and IPv6 ones, as
+/// `localhost` has) none: the URI is connected to as before, trying each address in turn.
+fn balanced(addresses: &[String]) -> Option<Vec<String>> {
+    let family = |v4: bool| -> Vec<String> {
+        addresses
+            .iter()
+            .filter(|a| {
+                a.parse::<std::net::SocketAddr>()
+                    .is_ok_and(|s| s.is_ipv4() == v4)
+            })
+            .cloned()
+            .collect()
+    };
+    let (v4, v6) = (family(true), family(false));
+    if v4.len() >= 2 || (!v4.is_empty() && v6.is_empty()) {
+        Some(v4)
+    } else if v4.is_empty() && !v6.is_empty() {
+        Some(v6)
+    } else {
+        None
+    }
+}
+
+/// The pool of a backend name: round robin, TCP checks at the default interval, keeping the
+/// state of `old`'s targets whose address stays.
+fn name_pool(name_port: &str, addresses: Vec<String>, old: Option<&Arc<Pool>>) -> Pool {
+    let configured = vec![LinkTarget {
+        address: name_port.to_string(),
+        expires_ms: None,
+    }];
+    let resolved = HashMap::from([(name_port.to_string(), addresses)]);
+    let targets = targets_for(&configured, old.map(|p| p.targets()).as_ref(), &resolved);
+    Pool {
+        id: name_port.to_string(),
+        name: name_port.to_string(),
+        balance: Balance::RoundRobin,
+        health: HealthCheck::default(),
+        configured: RwLock::new(configured),
+        targets: RwLock::new(Arc::new(targets)),
+        rr: AtomicUsize::new(0),
+        failed_open: AtomicU64::new(0),
+        last_fail_open_log: Mutex::new(None),
+    }
 }
 
 /// A link's targets — a name stands for every address it resolved to — keeping the state of
@@ -532,9 +672,12 @@ pub fn spawn_checks(
                     if now >= names_due {
                         links.reconcile(&snapshot());
                         links.refresh_names().await;
+                        links.refresh_backend_names().await;
                         names_due = now + DNS_REFRESH;
                     }
-                    for pool in links.all(&snapshot()) {
+                    let mut pools = links.all(&snapshot());
+                    pools.extend(links.backend_pools());
+                    for pool in pools {
                         for target in pool.targets().iter() {
                             {
                                 let mut due =

@@ -15,6 +15,7 @@ pub mod integrations;
 pub mod jwt;
 pub mod links;
 pub mod metrics;
+pub mod outbound;
 pub mod router;
 pub mod snapshot;
 pub mod throttle;

@@ -151,6 +151,7 @@ async fn links(State(surface): State<Arc<Surface>>) -> Response {
             json!({
                 "id": pool.id,
                 "name": pool.name,
+                "balance": pool.balance.to_string(),
                 "failedOpen": pool.failed_open.load(Relaxed),
                 "targets": targets,
             })

@@ -26,6 +26,10 @@ pub struct FunctionVersion {
     pub runtime: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
+    /// Where the function's outgoing HTTP requests may go: VPC link names or ids, and
+    /// `HOST:PORT`s (`gw function put --allow-http`). Empty: nowhere.
+    #[serde(rename = "allowHttp", default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_http: Vec<String>,
 }
 
 /// A function version's settings beyond its code and limits (the `function_settings` table).
@@ -37,6 +41,8 @@ pub struct FunctionSettings {
     pub runtime: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub handler: Option<String>,
+    #[serde(rename = "allowHttp", default, skip_serializing_if = "Vec::is_empty")]
+    pub allow_http: Vec<String>,
 }
 
 impl Tx<'_> {
@@ -86,6 +92,7 @@ impl Tx<'_> {
             concurrency: settings.concurrency,
             runtime: settings.runtime.clone(),
             handler: settings.handler.clone(),
+            allow_http: settings.allow_http.clone(),
         })
     }
 
@@ -108,6 +115,7 @@ impl Tx<'_> {
                 concurrency: settings.concurrency,
                 runtime: settings.runtime,
                 handler: settings.handler,
+                allow_http: settings.allow_http,
             },
             r.get(7)?,
         ))

@@ -241,6 +241,8 @@ impl Runtime {
             deadline_ms: deadline_epoch_ms(deadline),
         };
         arm_deadline(&mut env.store, deadline);
+        // This invocation's outbound policy (a warm environment keeps none between calls).
+        env.store.data_mut().hooks.outbound = limits.outbound.clone();
         let call = env.handler.call_handle(&mut env.store, &event, &ctx);
         let result = match tokio::time::timeout_at(deadline, call).await {
             Err(_elapsed) => Err(InvokeError::Timeout),
@@ -284,7 +286,10 @@ impl Runtime {
         wasi.stdout(output.clone())
             .stderr(output.clone())
             .envs(vars);
-        let mut store = Store::new(self.engine(), P2Host::new(wasi.build(), limiter));
+        let mut store = Store::new(
+            self.engine(),
+            P2Host::new(wasi.build(), limiter, limits.outbound.clone()),
+        );
         store.limiter(|h| &mut h.limiter);
         arm_deadline(&mut store, deadline);
         let started = async {

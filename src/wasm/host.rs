@@ -1,11 +1,12 @@
 //! What one guest instance can see and touch: the per-request `Store` data for each contract, the
 //! memory limiter that remembers whether it refused a growth (so an out-of-memory guest is told
 //! apart from one that merely trapped), a bounded log pipe for guest stderr, and the outbound-HTTP
-//! policy (deny everything).
+//! hooks (deny everything unless the invocation carries a policy, which decides each request).
 //!
 //! Architecture invariant: nothing here grants a capability. Every WASI context is built from
 //! `WasiCtxBuilder::new()` (no preopens, no sockets, no inherited environment) plus exactly the
-//! pipes and environment variables the caller passes.
+//! pipes and environment variables the caller passes; an outgoing HTTP request leaves only when
+//! the caller's [`OutboundPolicy`] routes it.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -35,19 +36,19 @@ pub(crate) struct P2Host {
     ctx: WasiCtx,
     table: ResourceTable,
     http: WasiHttpCtx,
-    hooks: DenyOutbound,
+    pub(crate) hooks: OutboundHooks,
     pub(crate) limiter: Limiter,
 }
 
 impl P2Host {
-    pub(crate) fn new(ctx: WasiCtx, limiter: Limiter) -> P2Host {
+    pub(crate) fn new(ctx: WasiCtx, limiter: Limiter, outbound: Outbound) -> P2Host {
         let mut table = ResourceTable::new();
         table.set_max_capacity(MAX_RESOURCES);
         P2Host {
             ctx,
             table,
             http: WasiHttpCtx::new(),
-            hooks: DenyOutbound,
+            hooks: OutboundHooks { outbound },
             limiter,
         }
     }
@@ -72,28 +73,101 @@ impl WasiHttpView for P2Host {
     }
 }
 
-/// Outbound HTTP policy: a function may not call out. Every `wasi:http/outgoing-handler` request
-/// fails with `HttpRequestDenied` before any connection is attempted.
-struct DenyOutbound;
+/// Where a function's outgoing HTTP requests may go: asked once per request, before any
+/// connection is made. The runtime knows nothing of links or hosts; the gateway implements this.
+pub trait OutboundPolicy: Send + Sync {
+    /// The route for a request to `host` (`port` as the URL gives it or its scheme's default),
+    /// or `None`: refused (the implementation logs why; the guest sees `HTTP-request-denied`).
+    fn route(&self, method: &http::Method, host: &str, port: u16, https: bool) -> Option<Route>;
+}
+
+/// Where one allowed request goes.
+pub struct Route {
+    /// `ip:port` to connect to instead of the URL's authority (a VPC link's picked target), or
+    /// `None` to connect where the URL says. The `Host` field stays the URL's.
+    pub connect: Option<String>,
+    /// Called with whether the connection (and the answer's head) succeeded.
+    pub done: Option<Box<dyn FnOnce(bool) + Send>>,
+}
+
+/// A function's outbound HTTP policy: none (the default) refuses every request.
+#[derive(Clone, Default)]
+pub struct Outbound(Option<Arc<dyn OutboundPolicy>>);
+
+impl Outbound {
+    pub fn new(policy: Arc<dyn OutboundPolicy>) -> Outbound {
+        Outbound(Some(policy))
+    }
+
+    /// Whether any request may go out.
+    pub fn allows_any(&self) -> bool {
+        self.0.is_some()
+    }
+}
+
+impl std::fmt::Debug for Outbound {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Outbound(policy)"
+        } else {
+            "Outbound(none)"
+        })
+    }
+}
+
+/// The `wasi:http` hooks: every outgoing request asks the policy, and an allowed one is sent by
+/// wasmtime's own client (a connection per request, HTTP/1.1; HTTPS verified against the public
+/// web roots), connected where the policy says.
+pub(crate) struct OutboundHooks {
+    pub(crate) outbound: Outbound,
+}
 
 type IoFuture = Box<dyn Future<Output = Result<(), wasmtime_wasi_http::Error>> + Send>;
+type Sent =
+    Result<(http::Response<wasmtime_wasi_http::WasiBody>, IoFuture), wasmtime_wasi_http::Error>;
 
-impl WasiHttpHooks for DenyOutbound {
+impl WasiHttpHooks for OutboundHooks {
     fn send_request(
         &mut self,
-        request: http::Request<wasmtime_wasi_http::WasiBody>,
-        _options: Option<wasmtime_wasi_http::RequestOptions>,
+        mut request: http::Request<wasmtime_wasi_http::WasiBody>,
+        options: Option<wasmtime_wasi_http::RequestOptions>,
         _fut: IoFuture,
-    ) -> Box<
-        dyn Future<
-                Output = Result<
-                    (http::Response<wasmtime_wasi_http::WasiBody>, IoFuture),
-                    wasmtime_wasi_http::Error,
-                >,
-            > + Send,
-    > {
-        tracing::debug!(target: "gw::function", uri = %request.uri(), "outbound HTTP denied");
-        Box::new(async { Err(wasmtime_wasi_http::Error::HttpRequestDenied) })
+    ) -> Box<dyn Future<Output = Sent> + Send> {
+        use wasmtime_wasi_http::Error;
+        let Some(policy) = self.outbound.0.clone() else {
+            tracing::debug!(target: "gw::function", uri = %request.uri(), "outbound HTTP denied");
+            return Box::new(async { Err(Error::HttpRequestDenied) });
+        };
+        Box::new(async move {
+            let uri = request.uri();
+            let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
+            let host = uri
+                .host()
+                .ok_or(Error::HttpRequestUriInvalid)?
+                .to_ascii_lowercase();
+            let port = uri.port_u16().unwrap_or(if https { 443 } else { 80 });
+            let route = policy
+                .route(request.method(), &host, port, https)
+                .ok_or(Error::HttpRequestDenied)?;
+            if let Some(connect) = &route.connect {
+                let mut parts = request.uri().clone().into_parts();
+                parts.authority =
+                    Some(connect.parse().map_err(|_| {
+                        Error::InternalError(Some(format!("bad target {connect}")))
+                    })?);
+                *request.uri_mut() =
+                    http::Uri::from_parts(parts).map_err(|_| Error::HttpRequestUriInvalid)?;
+            }
+            let sent = wasmtime_wasi_http::default_send_request(request, options).await;
+            if let Some(done) = route.done {
+                done(sent.is_ok());
+            }
+            let (resp, io) = sent?;
+            Ok((
+                resp.map(http_body_util::BodyExt::boxed_unsync),
+                Box::new(io) as IoFuture,
+            ))
+        })
     }
 }
 

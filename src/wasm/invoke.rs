@@ -128,7 +128,10 @@ impl Runtime {
                     start.call_async(&mut store, ()).await.map(Ok)
                 }
                 Pre::P2(pre) => {
-                    let mut store = Store::new(engine, P2Host::new(wasi.build(), limiter));
+                    let mut store = Store::new(
+                        engine,
+                        P2Host::new(wasi.build(), limiter, limits.outbound.clone()),
+                    );
                     store.limiter(|h| &mut h.limiter);
                     arm_deadline(&mut store, deadline);
                     let command = pre.instantiate_async(&mut store).await?;
@@ -178,7 +181,10 @@ impl Runtime {
         let (limiter, refused) = Limiter::new(memory_limit(limits));
         let mut wasi = WasiCtxBuilder::new();
         wasi.stdout(log.clone()).stderr(log.clone()).envs(env);
-        let mut store = Store::new(self.engine(), P2Host::new(wasi.build(), limiter));
+        let mut store = Store::new(
+            self.engine(),
+            P2Host::new(wasi.build(), limiter, limits.outbound.clone()),
+        );
         store.limiter(|h| &mut h.limiter);
         arm_deadline(&mut store, deadline);
 

@@ -25,6 +25,7 @@ mod invoke;
 pub mod logs;
 
 pub use handler::{GuestError, Invocation, Invoked, Outcome, Report, IDLE_TTL};
+pub use host::{Outbound, OutboundPolicy, Route};
 pub use invoke::CommandRun;
 
 use std::fmt;
@@ -125,8 +126,9 @@ impl std::str::FromStr for ContractKind {
     }
 }
 
-/// Per-invocation limits of one function.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Per-invocation limits of one function: its memory, time and concurrency, and where it may
+/// send HTTP requests.
+#[derive(Debug, Clone)]
 pub struct Limits {
     /// Most linear memory the guest may grow to (clamped to [`MAX_MEMORY_BYTES`]).
     pub memory_bytes: u64,
@@ -138,6 +140,8 @@ pub struct Limits {
     /// Handler-world functions: how long an invocation may wait for a free environment before
     /// it is throttled ([`InvokeError::Throttled`]).
     pub queue_wait: Duration,
+    /// Where the function's `wasi:http/outgoing-handler` requests may go (default: nowhere).
+    pub outbound: Outbound,
 }
 
 /// A function's concurrency when none is set (`gw function put --concurrency`).
@@ -154,6 +158,7 @@ impl Default for Limits {
             timeout: Duration::from_millis(29_000),
             concurrency: DEFAULT_CONCURRENCY,
             queue_wait: DEFAULT_QUEUE_WAIT,
+            outbound: Outbound::default(),
         }
     }
 }

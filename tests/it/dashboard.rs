@@ -444,6 +444,21 @@ async fn in_a_real_browser_the_page_shows_what_metrics_count_and_promotes() {
         "--min-requests",
         "20",
     ]);
+    // A VPC link with a live target and one that refuses connections.
+    let live = common::echo_upstream("link-target").await.to_string();
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "backends",
+        "--target",
+        &live,
+        "--target",
+        "127.0.0.1:9",
+        "--health-interval",
+        "200ms",
+        "--unhealthy",
+        "1",
+    ]);
     let profile = tempfile::tempdir().unwrap();
     let mut browser = Browser::launch(profile.path());
     let server = gw.serve(&[]);
@@ -637,6 +652,16 @@ async fn in_a_real_browser_the_page_shows_what_metrics_count_and_promotes() {
         assert_eq!(deployment, canary, "the former canary answers");
         assert_eq!(is_canary, "false");
     }
+    // The links table: each target of the link with its health, as the checks found it.
+    browser.wait_for(
+        &format!(
+            "(() => {{ const rows = [...document.querySelectorAll('#link-rows tr')]
+                .map((r) => r.dataset.link + ' ' + r.dataset.target + ' ' + r.querySelector('[data-testid=health]').textContent);
+              return rows.includes('backends {live} healthy') && rows.includes('backends 127.0.0.1:9 unhealthy'); }})()"
+        ),
+        "document.getElementById('links').innerText",
+        Duration::from_secs(15),
+    );
     assert_eq!(
         browser.eval(
             "document.querySelector('[data-testid=\"deployment-production-prod\"]').textContent"

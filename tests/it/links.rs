@@ -1,7 +1,8 @@
 //! VPC links through the real server: requests spread over a link's targets as its balancing
 //! mode says, a killed instance costs no GET and is taken out and brought back by its health
 //! checks, POSTs are never sent twice, and a registration with a time to live leaves the pool
-//! when it is not renewed.
+//! when it is not renewed; a function put with `--allow-http` fans out to its links and is
+//! refused everything else.
 
 use crate::common::{self, client, send, Gw, Server};
 use bytes::Bytes;
@@ -40,6 +41,8 @@ struct Instance {
     addr: SocketAddr,
     tag: &'static str,
     posts: Arc<AtomicUsize>,
+    /// Every request it answered.
+    hits: Arc<AtomicUsize>,
     task: Option<tokio::task::JoinHandle<()>>,
 }
 
@@ -54,6 +57,7 @@ impl Instance {
             addr: listener.local_addr().unwrap(),
             tag,
             posts: Arc::new(AtomicUsize::new(0)),
+            hits: Arc::new(AtomicUsize::new(0)),
             task: None,
         };
         i.serve(listener);
@@ -61,20 +65,21 @@ impl Instance {
     }
 
     fn serve(&mut self, listener: tokio::net::TcpListener) {
-        let (tag, posts) = (self.tag, self.posts.clone());
+        let (tag, posts, hits) = (self.tag, self.posts.clone(), self.hits.clone());
         self.task = Some(tokio::spawn(async move {
             let mut conns = tokio::task::JoinSet::new();
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     break;
                 };
-                let posts = posts.clone();
+                let (posts, hits) = (posts.clone(), hits.clone());
                 conns.spawn(async move {
                     let service = hyper::service::service_fn(move |req: http::Request<hyper::body::Incoming>| {
+                        hits.fetch_add(1, Ordering::SeqCst);
                         if req.method() == http::Method::POST {
                             posts.fetch_add(1, Ordering::SeqCst);
                         }
-                        let body = json!({"tag": tag, "path": req.uri().path(), "host": req.headers().get("host").and_then(|h| h.to_str().ok())}).to_string();
+                        let body = json!({"tag": tag, "path": req.uri().path(), "query": req.uri().query(), "host": req.headers().get("host").and_then(|h| h.to_str().ok())}).to_string();
                         async move { Ok::<_, std::convert::Infallible>(http::Response::new(Full::new(Bytes::from(body)))) }
                     });
                     let _ = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
@@ -452,6 +457,58 @@ async fn a_dns_name_target_follows_the_names_addresses() {
     drop(b);
 }
 
+/// A name in a plain HTTP_PROXY URI that resolves to several addresses is balanced over them,
+/// and followed as they change.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_uri_name_with_several_addresses_is_balanced() {
+    let a = Instance::start("a").await;
+    let port = a.addr.port();
+    let b = Instance::start_on("b", &format!("127.0.0.2:{port}")).await;
+    let gw = Gw::new();
+    let hosts = gw.state().join("hosts");
+    std::fs::write(&hosts, "127.0.0.1 svc.test\n127.0.0.2 svc.test\n").unwrap();
+    let mut spec = link_spec();
+    let integration = &mut spec["paths"]["/{proxy+}"]["x-amazon-apigateway-any-method"]
+        ["x-amazon-apigateway-integration"];
+    integration["uri"] = json!(format!("http://svc.test:{port}/{{proxy}}"));
+    integration["connectionType"] = json!("INTERNET");
+    integration.as_object_mut().unwrap().remove("connectionId");
+    gw.import_spec("plain.json", &spec);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let server = gw.serve_with_env(&[], &[("GW_HOSTS", hosts.to_str().unwrap())]);
+    let c = client();
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for _ in 0..200 {
+        *counts
+            .entry(tag_of(&c, &server, "/prod/x", &[]).await)
+            .or_default() += 1;
+    }
+    // Round robin over the two addresses: 100 each, within ±5 %.
+    for tag in ["a", "b"] {
+        let n = counts.get(tag).copied().unwrap_or(0);
+        assert!((95..=105).contains(&n), "{tag}: {n} of 200 ({counts:?})");
+    }
+    // The name drops an address: followed within the refresh (1 s) and a margin.
+    std::fs::write(&hosts, "127.0.0.2 svc.test\n").unwrap();
+    let started = Instant::now();
+    loop {
+        let mut tags = std::collections::BTreeSet::new();
+        for _ in 0..10 {
+            tags.insert(tag_of(&c, &server, "/prod/x", &[]).await);
+        }
+        if tags.into_iter().collect::<Vec<_>>() == ["b"] {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still sent to a"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(server.log().contains("now resolves to"), "{}", server.log());
+    assert!(b.hits.load(Ordering::SeqCst) >= 110);
+}
+
 /// The fargate sample's NLB spec (every HTTP_PROXY over a VPC link named by a CloudFormation
 /// `Ref`, its URI an `Fn::Join` with the load balancer's DNS name, a TOKEN authorizer whose URI
 /// is an `Fn::Sub`) imports, and with a link created and the stage variables the intrinsics
@@ -510,4 +567,210 @@ async fn the_fargate_nlb_corpus_spec_serves_through_a_link() {
     assert_eq!(r.json()["host"], "locations.internal");
     let r = send(&c, "GET", &url, &[], Bytes::new()).await;
     assert_eq!(r.status, 401, "the TOKEN authorizer still guards it");
+}
+
+/// An API whose `/profile/{id}` runs the `fan-out` function (AWS_PROXY).
+fn fan_out_spec() -> Value {
+    json!({
+        "openapi": "3.0.1",
+        "info": {"title": "orchestrated", "version": "1"},
+        "paths": {"/profile/{id}": {"get": {
+            "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+            "responses": {"200": {"description": "ok"}},
+            "x-amazon-apigateway-integration": {
+                "type": "aws_proxy",
+                "httpMethod": "POST",
+                "uri": "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:fan-out/invocations"
+            }
+        }}}
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_orchestrating_function_calls_its_two_links_and_is_refused_a_third_host() {
+    let users_a = Instance::start("users-a").await;
+    let users_b = Instance::start("users-b").await;
+    let orders = Instance::start("orders").await;
+    let other = Instance::start("other").await;
+    let gw = Gw::new();
+    gw.import_spec("orchestrated.json", &fan_out_spec());
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "users",
+        "--target",
+        &users_a.addr.to_string(),
+        "--target",
+        &users_b.addr.to_string(),
+    ]);
+    gw.ok(&[
+        "vpc-link",
+        "create",
+        "orders",
+        "--target",
+        &orders.addr.to_string(),
+    ]);
+    let wasm = common::guest("fan_out");
+    let wasm = wasm.to_str().unwrap();
+    gw.ok(&[
+        "function",
+        "put",
+        "fan-out",
+        wasm,
+        "--allow-http",
+        "users",
+        "--allow-http",
+        "orders",
+    ]);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let server = gw.serve(&[]);
+    let client = client();
+
+    // The example's two calls, each to a target of its link, merged into one answer.
+    let mut users_seen = std::collections::BTreeSet::new();
+    for _ in 0..4 {
+        let r = send(
+            &client,
+            "GET",
+            &server.url("/prod/profile/7"),
+            &[],
+            Bytes::new(),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{}", r.text());
+        let v = r.json();
+        assert_eq!(v["user"]["path"], "/users/7", "{v}");
+        assert_eq!(v["user"]["host"], "users", "{v}");
+        assert_eq!(v["orders"]["tag"], "orders", "{v}");
+        assert_eq!(v["orders"]["path"], "/orders", "{v}");
+        assert_eq!(v["orders"]["query"], "user=7", "{v}");
+        users_seen.insert(v["user"]["tag"].as_str().unwrap().to_string());
+    }
+    // The users link balanced the function's calls over both of its targets.
+    assert_eq!(
+        users_seen.into_iter().collect::<Vec<_>>(),
+        ["users-a", "users-b"]
+    );
+    assert_eq!(orders.hits.load(Ordering::SeqCst), 4);
+    // And counted them as the link's requests.
+    let links: Value = serde_json::from_str(&gw.ok(&["vpc-links", "--json"])).unwrap();
+    let users_requests: u64 = links["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["name"] == "users")
+        .unwrap()["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["requests"].as_u64().unwrap())
+        .sum();
+    assert_eq!(users_requests, 4, "{links}");
+
+    // A third host, not allowed: refused inside the sandbox, before any connection; the two
+    // allowed calls still answer.
+    let audit = format!("http://{}/audit", other.addr);
+    let calls = format!(
+        "CALLS=user=http://users/users/{{id}};orders=http://orders/orders?user={{id}};audit={audit}"
+    );
+    gw.ok(&[
+        "function",
+        "put",
+        "fan-out",
+        wasm,
+        "--allow-http",
+        "users",
+        "--allow-http",
+        "orders",
+        "--env",
+        &calls,
+    ]);
+    let r = send(
+        &client,
+        "GET",
+        &server.url("/prod/profile/8"),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    let v = r.json();
+    assert!(
+        v["audit"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("HttpRequestDenied"),
+        "{v}"
+    );
+    assert_eq!(v["user"]["path"], "/users/8", "{v}");
+    assert_eq!(v["orders"]["query"], "user=8", "{v}");
+    assert_eq!(other.hits.load(Ordering::SeqCst), 0);
+    assert!(
+        server.log().contains("--allow-http"),
+        "the refusal is logged with its fix: {}",
+        server.log()
+    );
+    // A link's own target addressed directly is another host: refused too.
+    let direct = format!("CALLS=user=http://{}/users/{{id}}", users_a.addr);
+    gw.ok(&[
+        "function",
+        "put",
+        "fan-out",
+        wasm,
+        "--allow-http",
+        "users",
+        "--env",
+        &direct,
+    ]);
+    let r = send(
+        &client,
+        "GET",
+        &server.url("/prod/profile/9"),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 502, "{}", r.text());
+    assert!(r.json()["user"]["error"]
+        .as_str()
+        .unwrap()
+        .contains("HttpRequestDenied"));
+
+    // Allowed by HOST:PORT, the third host is reached.
+    gw.ok(&[
+        "function",
+        "put",
+        "fan-out",
+        wasm,
+        "--allow-http",
+        "users",
+        "--allow-http",
+        "orders",
+        "--allow-http",
+        &other.addr.to_string(),
+        "--env",
+        &calls,
+    ]);
+    let r = send(
+        &client,
+        "GET",
+        &server.url("/prod/profile/10"),
+        &[],
+        Bytes::new(),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.json()["audit"]["path"], "/audit");
+    assert_eq!(other.hits.load(Ordering::SeqCst), 1);
+
+    // A bad entry is refused at put, naming the fix.
+    let err = gw.fails(&[
+        "function",
+        "put",
+        "fan-out",
+        wasm,
+        "--allow-http",
+        "http://x/",
+    ]);
+    assert!(err.contains("HOST:PORT"), "{err}");
 }

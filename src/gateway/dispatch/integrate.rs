@@ -4,6 +4,7 @@
 use super::{collect, Served, Shared};
 use crate::aws::gateway_response::GatewayError;
 use crate::gateway::integrations::{self, RequestCx};
+use crate::gateway::outbound::Reach;
 use crate::gateway::snapshot::Snapshot;
 use crate::model::IntegrationType;
 use crate::net::body::{Body, MAX_BODY_BYTES};
@@ -49,6 +50,7 @@ pub(super) async fn integrate<'s>(
                 &shared.client,
                 limit(body),
                 link,
+                &shared.links,
             )
             .await?;
             Ok(Served {
@@ -71,9 +73,14 @@ pub(super) async fn integrate<'s>(
         }
         IntegrationType::AwsProxy => {
             let bytes = collect(body).await?;
-            let (response, function) =
-                integrations::function::invoke(request, integration, &snapshot.functions, bytes)
-                    .await?;
+            let (response, function) = integrations::function::invoke(
+                request,
+                integration,
+                &snapshot.functions,
+                reach(shared, snapshot),
+                bytes,
+            )
+            .await?;
             Ok(Served {
                 response,
                 relayed: None,
@@ -82,15 +89,28 @@ pub(super) async fn integrate<'s>(
         }
         IntegrationType::Aws => {
             let bytes = collect(body).await?;
-            let (response, function) =
-                integrations::lambda::invoke(request, integration, &snapshot.functions, bytes)
-                    .await?;
+            let (response, function) = integrations::lambda::invoke(
+                request,
+                integration,
+                &snapshot.functions,
+                reach(shared, snapshot),
+                bytes,
+            )
+            .await?;
             Ok(Served {
                 response,
                 relayed: None,
                 function,
             })
         }
+    }
+}
+
+/// What the functions a request invokes can reach with outgoing requests.
+pub(super) fn reach<'a>(shared: &'a Shared, snapshot: &'a Snapshot) -> Reach<'a> {
+    Reach {
+        links: &shared.links,
+        snapshot,
     }
 }
 

@@ -710,6 +710,7 @@ async fn authorize(
         request,
         authorizer,
         &snapshot.functions,
+        integrate::reach(shared, snapshot),
         &shared.authorizers,
     )
     .await

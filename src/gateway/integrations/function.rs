@@ -9,6 +9,7 @@ use super::RequestCx;
 use crate::aws::gateway_response::{GatewayError, Origin, ResponseType};
 use crate::aws::lambda::{self, EventInput, PayloadVersion};
 use crate::aws::uri::parse_function_uri;
+use crate::gateway::outbound::Reach;
 use crate::model::Integration;
 use crate::net::body::{self, Body};
 use crate::store::{FunctionVersion, Store, StoreError};
@@ -97,7 +98,8 @@ pub fn load_all(store: &Store, cache: &mut FunctionCache) -> Result<Functions, S
                     && l.meta.environment == meta.environment
                     && l.meta.concurrency == meta.concurrency
                     && l.meta.memory_mb == meta.memory_mb
-                    && l.meta.timeout_seconds == meta.timeout_seconds =>
+                    && l.meta.timeout_seconds == meta.timeout_seconds
+                    && l.meta.allow_http == meta.allow_http =>
             {
                 l.clone()
             }
@@ -268,9 +270,10 @@ pub async fn run_lambda(
     function: &Arc<LiveFunction>,
     event: Vec<u8>,
     timeout: Duration,
+    reach: Reach<'_>,
     request_id: &str,
 ) -> Result<Called, InvokeError> {
-    let limits = limits(function, timeout);
+    let limits = limits(function, timeout, reach);
     let own_timeout = Duration::from_secs(function.meta.timeout_seconds.max(1) as u64);
     let task = tokio::spawn(invoke_and_log(
         runtime.clone(),
@@ -388,8 +391,9 @@ async fn invoke_and_log(
     invoked.result
 }
 
-/// The function's memory limit, and its timeout capped at `timeout`.
-fn limits(function: &LiveFunction, timeout: Duration) -> Limits {
+/// The function's memory limit, its timeout capped at `timeout`, and what its outgoing requests
+/// can reach.
+fn limits(function: &LiveFunction, timeout: Duration, reach: Reach<'_>) -> Limits {
     Limits {
         memory_bytes: (function.meta.memory_mb.max(1) as u64) << 20,
         timeout: timeout.min(Duration::from_secs(
@@ -401,6 +405,7 @@ fn limits(function: &LiveFunction, timeout: Duration) -> Limits {
             .map_or(crate::wasm::DEFAULT_CONCURRENCY, |c| {
                 c.clamp(1, 1000) as u32
             }),
+        outbound: reach.outbound(function.loaded.label(), &function.meta.allow_http),
         ..Limits::default()
     }
 }
@@ -411,6 +416,7 @@ pub async fn invoke<'f>(
     cx: &RequestCx<'_>,
     integration: &Integration,
     functions: &'f Functions,
+    reach: Reach<'_>,
     body_bytes: Bytes,
 ) -> Result<(Response<Body>, &'f str), GatewayError> {
     let (function, runtime) = resolve(cx, integration.uri.as_deref().unwrap_or(""), functions)
@@ -418,7 +424,7 @@ pub async fn invoke<'f>(
     let timeout = Duration::from_millis(integration.timeout_in_millis);
     let label = function.loaded.label();
     if !function.loaded.kind().is_lambda() {
-        let limits = limits(function, timeout);
+        let limits = limits(function, timeout, reach);
         return invoke_http(cx, runtime, function, &limits, body_bytes)
             .await
             .map(|r| (r, label));
@@ -431,9 +437,17 @@ pub async fn invoke<'f>(
     let binary_types = &cx.deployment.api.binary_media_types;
     let input = event_input(cx, version, &body_bytes);
     let event = lambda::encode_event(&input);
-    let stdout = match run_lambda(functions, runtime, function, event, timeout, cx.request_id)
-        .await
-        .map_err(|e| invoke_error(label, e))?
+    let stdout = match run_lambda(
+        functions,
+        runtime,
+        function,
+        event,
+        timeout,
+        reach,
+        cx.request_id,
+    )
+    .await
+    .map_err(|e| invoke_error(label, e))?
     {
         Called::Result(out) => out,
         // A function error behind a proxy integration: AWS answers 502 "Internal server error".

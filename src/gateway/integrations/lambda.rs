@@ -23,6 +23,7 @@ pub async fn invoke<'f>(
     cx: &RequestCx<'_>,
     integration: &Integration,
     functions: &'f Functions,
+    reach: crate::gateway::outbound::Reach<'_>,
     body_bytes: Bytes,
 ) -> Result<(Response<Body>, Option<&'f str>), GatewayError> {
     let uri = integration.uri.as_deref().unwrap_or("");
@@ -63,6 +64,7 @@ pub async fn invoke<'f>(
         f,
         event.into_bytes(),
         timeout,
+        reach,
         cx.request_id,
     )
     .await;

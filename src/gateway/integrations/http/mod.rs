@@ -122,6 +122,7 @@ pub async fn forward(
     client: &HttpClient,
     body: Body,
     link: Option<Arc<Pool>>,
+    links: &crate::gateway::links::Links,
 ) -> Result<(Response<Body>, Option<Relayed>), GatewayError> {
     let planned = integration
         .uri
@@ -251,6 +252,13 @@ pub async fn forward(
         }
     }
     let timeout = Duration::from_millis(integration.timeout_in_millis);
+    // A backend name with several addresses is balanced over them as a link's targets are.
+    let link = match link {
+        None if crate::gateway::links::is_name(&backend.connect) => {
+            links.backend_name(&backend.connect).await
+        }
+        link => link,
+    };
     let sent = match link {
         None => {
             let outgoing = Outgoing {
