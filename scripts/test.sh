@@ -2,7 +2,8 @@
 # The whole test suite from a fresh clone: installs what the tests need (the wasm32 targets for
 # the example functions, a Python venv with the AWS CLI and boto3; python3 and python3-venv must be
 # installed, or are installed with apt-get when run as root; Debian's chromium and, from npm,
-# playwright-core for the dashboard's browser test; gw installs componentize-py and componentize-js
+# playwright-core for the dashboard's browser test; Debian's redis-server for the shared-counters
+# test; gw installs componentize-py and componentize-js
 # itself when the tests first build a Python or JavaScript handler), builds the guest functions,
 # then runs every test against the real binary, server, store and WebAssembly runtime.
 set -euo pipefail
@@ -32,6 +33,20 @@ if [ -z "${GW_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
     else
         echo "test.sh: chromium is missing: the dashboard's browser test needs it;" \
             "install Debian's chromium package (apt-get install chromium) or set GW_CHROMIUM" >&2
+    fi
+fi
+# The shared-counters test (tests/it/nodes.rs) starts a real redis-server of its own on a loopback
+# port (Debian's redis-server package; the distribution's service is not used).
+if [ -z "${GW_REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing redis-server (apt-get) for the shared-counters test" >&2
+        if ! { apt-get update -qq >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }; then
+            echo "test.sh: could not install redis-server: the shared-counters test will fail" >&2
+        fi
+    else
+        echo "test.sh: redis-server is missing: the shared-counters test needs it;" \
+            "install Debian's redis-server package (apt-get install redis-server) or set GW_REDIS_SERVER" >&2
     fi
 fi
 playwright_version=1.65.2

@@ -47,6 +47,20 @@ pub struct ServeArgs {
     /// the system's roots (repeatable).
     #[arg(long = "backend-ca", value_name = "FILE")]
     backend_ca: Vec<PathBuf>,
+    /// Keep usage-plan and stage throttles and quotas in this Redis, shared by every gw node
+    /// given the same URL (redis://[:PASSWORD@]HOST:PORT[/DB]); by default each server counts
+    /// alone.
+    #[arg(long, value_name = "redis://HOST:PORT", env = "GW_COUNTERS")]
+    counters: Option<String>,
+    /// What a limit check does while --counters' Redis does not answer: count on this node
+    /// alone (local), admit (allow) or refuse with 429 (deny).
+    #[arg(
+        long,
+        value_name = "local|allow|deny",
+        default_value = "local",
+        requires = "counters"
+    )]
+    counters_unavailable: String,
 }
 
 #[derive(Args)]
@@ -168,6 +182,16 @@ fn run_server(
             "--tls-cert and --tls-key are for the HTTPS listener: add --tls-listen 127.0.0.1:4443"
         );
     }
+    let counters = match &args.counters {
+        Some(url) => Some(gw::gateway::counters::Config {
+            url: url.clone(),
+            unavailable: args
+                .counters_unavailable
+                .parse()
+                .map_err(|e: String| anyhow::anyhow!(e))?,
+        }),
+        None => None,
+    };
     let plain_off = args.listen.eq_ignore_ascii_case("off");
     if plain_off && args.tls_listen.is_none() {
         bail!("--listen off leaves no listener: add --tls-listen 127.0.0.1:4443, or give --listen an address");
@@ -202,6 +226,7 @@ fn run_server(
             metrics: !args.no_metrics,
             issuers,
             backend_tls,
+            counters,
             ..Default::default()
         };
         gw::server::run_with(listener, tls, store, config, gw::server::shutdown_signal()).await?;

@@ -10,6 +10,7 @@ pub mod aggregate;
 pub mod authorizer;
 pub mod canary;
 pub mod cors;
+pub mod counters;
 pub mod dispatch;
 pub mod integrations;
 pub mod jwt;

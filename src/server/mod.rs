@@ -58,6 +58,8 @@ pub struct Config {
     /// How `https://` backends are verified (`gw serve --backend-ca`); the system's roots when
     /// `None`.
     pub backend_tls: Option<Arc<crate::net::tls::ClientTls>>,
+    /// Throttle and quota counters shared with other nodes (`gw serve --counters redis://...`).
+    pub counters: Option<crate::gateway::counters::Config>,
 }
 
 impl Default for Config {
@@ -74,6 +76,7 @@ impl Default for Config {
             metrics: true,
             issuers: Default::default(),
             backend_tls: None,
+            counters: None,
         }
     }
 }
@@ -88,6 +91,8 @@ pub enum ServerError {
     AccessLog(std::io::Error),
     #[error("HTTPS listener: {0}")]
     Tls(String),
+    #[error("{0}")]
+    Counters(String),
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -170,6 +175,19 @@ pub async fn run_with(
     let authorizers = Arc::new(crate::gateway::authorizer::Cache::default());
     let limiter = Arc::new(crate::gateway::throttle::Limiter::default());
     let links = Arc::new(crate::gateway::links::Links::default());
+    let counters = match &config.counters {
+        Some(c) => {
+            // The URL is checked here, once; each worker connects on its first check.
+            redis::Client::open(c.url.as_str()).map_err(|e| {
+                ServerError::Counters(format!(
+                    "--counters {}: {e}; give a URL such as redis://127.0.0.1:6379",
+                    c.url
+                ))
+            })?;
+            Some(Arc::new(crate::gateway::counters::Status::default()))
+        }
+        None => None,
+    };
     let access_log = crate::gateway::access_log::Writer::start(&config.access_log)
         .map_err(ServerError::AccessLog)?;
     let management = {
@@ -218,6 +236,7 @@ pub async fn run_with(
         metrics: metrics.clone(),
         store: store.clone(),
         links: links.clone(),
+        counters: counters.clone(),
     });
     let stop = Arc::new(AtomicBool::new(false));
     let reload = spawn_watcher(reloader.clone(), stop.clone(), config.reload_interval)?;
@@ -252,6 +271,7 @@ pub async fn run_with(
         let authorizers = authorizers.clone();
         let limiter = limiter.clone();
         let links = links.clone();
+        let counters = counters.clone();
         let access_log = access_log.clone();
         let acceptance = acceptance.clone();
         let handle = std::thread::Builder::new()
@@ -261,6 +281,13 @@ pub async fn run_with(
                     .enable_all()
                     .build()?;
                 rt.block_on(async move {
+                    let counters = match (&config.counters, counters) {
+                        (Some(c), Some(status)) => Some(
+                            crate::gateway::counters::Remote::connect(c, status)
+                                .map_err(ServerError::Counters)?,
+                        ),
+                        _ => None,
+                    };
                     let gateway = Shared {
                         snapshot: crate::gateway::snapshot::WorkerSnapshot::new(reloader),
                         client: match &config.backend_tls {
@@ -276,6 +303,7 @@ pub async fn run_with(
                         draw,
                         authorizers,
                         limiter,
+                        counters,
                         links,
                         access_log,
                         metrics: cells,

@@ -51,6 +51,15 @@ struct Scrape {
     links: Vec<LinkTargetStat>,
     /// Link name → requests sent while no target was healthy.
     failed_open: Vec<(String, u64)>,
+    counters: Option<SharedCounters>,
+}
+
+/// The shared (Redis) counters' figures, when `--counters` is given.
+#[derive(Debug, Clone, Copy)]
+pub struct SharedCounters {
+    pub up: bool,
+    pub checks: u64,
+    pub fallbacks: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
@@ -217,6 +226,29 @@ impl Collector for Scrape {
         for (link, n) in &self.failed_open {
             ConstCounter::new(*n).encode(e.encode_family(&vec![("link", link.clone())])?)?;
         }
+        if let Some(c) = self.counters {
+            let e = encoder.encode_descriptor(
+                "gw_counters_redis_up",
+                "Whether the last throttle or quota check reached Redis (--counters)",
+                None,
+                MetricType::Gauge,
+            )?;
+            ConstGauge::new(i64::from(c.up)).encode(e)?;
+            let e = encoder.encode_descriptor(
+                "gw_counters_redis_checks",
+                "Throttle and quota checks answered by Redis",
+                None,
+                MetricType::Counter,
+            )?;
+            ConstCounter::new(c.checks).encode(e)?;
+            let e = encoder.encode_descriptor(
+                "gw_counters_fallbacks",
+                "Throttle and quota checks that fell back because Redis did not answer",
+                None,
+                MetricType::Counter,
+            )?;
+            ConstCounter::new(c.fallbacks).encode(e)?;
+        }
         Ok(())
     }
 }
@@ -227,6 +259,7 @@ pub fn exposition(
     canaries: Vec<CanaryShare>,
     links: Vec<LinkTargetStat>,
     failed_open: Vec<(String, u64)>,
+    counters: Option<SharedCounters>,
 ) -> Result<String, String> {
     let mut merged: BTreeMap<LabelKey, Counts> = BTreeMap::new();
     for s in &series {
@@ -241,6 +274,7 @@ pub fn exposition(
         canaries,
         links,
         failed_open,
+        counters,
     }));
     let mut out = String::new();
     prometheus_client::encoding::text::encode(&mut out, &registry)

@@ -30,6 +30,8 @@ pub struct Surface {
     pub store: crate::store::Store,
     /// The VPC links' targets, their health and counts.
     pub links: Arc<crate::gateway::links::Links>,
+    /// The shared (Redis) counters' state, with `--counters`.
+    pub counters: Option<Arc<crate::gateway::counters::Status>>,
 }
 
 /// The address of the client that sent a surface request; the door puts it in the request's
@@ -168,6 +170,14 @@ async fn metrics(State(surface): State<Arc<Surface>>) -> Response {
         surface.canaries(),
         links,
         failed_open,
+        surface.counters.as_ref().map(|c| {
+            use std::sync::atomic::Ordering::Relaxed;
+            super::prometheus::SharedCounters {
+                up: c.up.load(Relaxed),
+                checks: c.checks.load(Relaxed),
+                fallbacks: c.fallbacks.load(Relaxed),
+            }
+        }),
     ) {
         Ok(text) => (
             [(

@@ -24,6 +24,7 @@ mod links;
 mod management;
 mod mapping_templates;
 mod metrics;
+mod nodes;
 mod prop_authorizer;
 mod prop_import;
 mod prop_patch;

@@ -11,14 +11,14 @@ use http::HeaderMap;
 /// A method with `apiKeyRequired`: the key (from `x-api-key`, or from the authorizer when the
 /// API's `apiKeySource` is `AUTHORIZER`) must be an enabled key of a usage plan of this stage,
 /// within the plan's throttle and quota.
-pub(super) fn admit_api_key(
+pub(super) async fn admit_api_key(
     shared: &Shared,
     snapshot: &Snapshot,
     deployment: &LiveDeployment,
     stage: &str,
     headers: &HeaderMap,
     authorized: Option<&crate::aws::lambda::Authorized>,
-    matched: &crate::gateway::router::Matched,
+    matched: &crate::gateway::router::Matched<'_>,
 ) -> Result<(), GatewayError> {
     let from_authorizer = deployment
         .api
@@ -34,16 +34,16 @@ pub(super) fn admit_api_key(
         return Err(GatewayError::new(ResponseType::InvalidApiKey));
     };
     let (now, utc) = (std::time::Instant::now(), chrono::Utc::now());
-    admit_grant(shared, grant, matched, now, utc)?;
+    admit_grant(shared, grant, matched, now, utc).await?;
     shared.limiter.count_use(&grant.id, utc);
     Ok(())
 }
 
 /// The grant's throttle (the method's own, when the plan has one for it) and quota.
-fn admit_grant(
+async fn admit_grant(
     shared: &Shared,
     grant: &crate::gateway::snapshot::KeyGrant,
-    matched: &crate::gateway::router::Matched,
+    matched: &crate::gateway::router::Matched<'_>,
     now: std::time::Instant,
     utc: chrono::DateTime<chrono::Utc>,
 ) -> Result<(), GatewayError> {
@@ -51,20 +51,42 @@ fn admit_grant(
         let key = format!("{}/{}", matched.resource.path, matched.method.http_method);
         if let Some(method) = grant.methods.get(&key) {
             // The method's own bucket, in place of the plan's; the quota stays the plan's.
-            shared
-                .limiter
-                .admit(&format!("{} {key}", grant.id), method, now, utc)?;
+            limit(shared, &format!("{} {key}", grant.id), method, now, utc).await?;
             let quota = crate::gateway::throttle::Limits {
                 throttle: None,
                 ..grant.limits
             };
-            return shared.limiter.admit(&grant.id, &quota, now, utc);
+            if quota.is_empty() {
+                return Ok(());
+            }
+            return limit(shared, &grant.id, &quota, now, utc).await;
         }
     }
     if grant.limits.is_empty() {
         return Ok(());
     }
-    shared.limiter.admit(&grant.id, &grant.limits, now, utc)
+    limit(shared, &grant.id, &grant.limits, now, utc).await
+}
+
+/// One check of `key`'s limits: in the counters the nodes share (`--counters`), else this
+/// server's own.
+async fn limit(
+    shared: &Shared,
+    key: &str,
+    limits: &crate::gateway::throttle::Limits,
+    now: std::time::Instant,
+    utc: chrono::DateTime<chrono::Utc>,
+) -> Result<(), GatewayError> {
+    match &shared.counters {
+        Some(remote) => {
+            remote
+                .admit(key, limits, utc, || {
+                    shared.limiter.admit(key, limits, now, utc)
+                })
+                .await
+        }
+        None => shared.limiter.admit(key, limits, now, utc),
+    }
 }
 
 /// An `AWS_IAM` method: a request without a signature gets 403 "Missing Authentication Token"
@@ -125,11 +147,11 @@ pub(super) async fn check_iam(
 
 /// The stage's `methodSettings` throttle for the matched method (its own entry, else `*/*`):
 /// a token bucket per stage and method, as API Gateway keeps one per method.
-pub(super) fn admit_method(
+pub(super) async fn admit_method(
     shared: &Shared,
     api_id: &str,
     stage: &LiveStage,
-    matched: &crate::gateway::router::Matched,
+    matched: &crate::gateway::router::Matched<'_>,
 ) -> Result<(), GatewayError> {
     let key = format!(
         "{}/{}",
@@ -143,10 +165,12 @@ pub(super) fn admit_method(
     else {
         return Ok(());
     };
-    shared.limiter.admit(
+    limit(
+        shared,
         &format!("stage {api_id}/{} {key}", stage.name),
         limits,
         std::time::Instant::now(),
         chrono::Utc::now(),
     )
+    .await
 }

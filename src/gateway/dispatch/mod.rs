@@ -63,6 +63,9 @@ pub struct Shared {
     pub authorizers: Arc<crate::gateway::authorizer::Cache>,
     /// Usage-plan and stage throttles and quotas, shared by every worker.
     pub limiter: Arc<crate::gateway::throttle::Limiter>,
+    /// This worker's connection to the throttle and quota counters other nodes share
+    /// (`--counters`); `None`: the limiter alone.
+    pub counters: Option<crate::gateway::counters::Remote>,
     /// The VPC links' targets, health and counts, shared by every worker.
     pub links: Arc<crate::gateway::links::Links>,
     /// Where the access-log lines of stages with `accessLogSettings` go.
@@ -483,10 +486,11 @@ async fn serve_located<'s>(
                 &parts.headers,
                 cx.authorized.as_ref(),
                 &matched,
-            )?;
+            )
+            .await?;
         }
         if checked && !located.stage.throttles.is_empty() {
-            admit::admit_method(shared, &located.api.id, located.stage, &matched)?;
+            admit::admit_method(shared, &located.api.id, located.stage, &matched).await?;
         }
         let request = integration_view(cx, &located, &matched, headers);
         let body = validate(&located, &matched, &request, body).await?;

@@ -2,6 +2,7 @@
 //! real server on 127.0.0.1:0, fake upstreams on port 0, a small HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod redis;
 pub mod stripe;
 
 use bytes::Bytes;

@@ -21,14 +21,14 @@ fn venv_bin(tool: &str) -> PathBuf {
 }
 
 /// The AWS CLI pointed at `addr`, with test credentials and no user configuration.
-struct Aws {
+pub(crate) struct Aws {
     endpoint: String,
     access_key: String,
     secret: String,
 }
 
 impl Aws {
-    fn new(addr: SocketAddr) -> Aws {
+    pub(crate) fn new(addr: SocketAddr) -> Aws {
         Aws {
             endpoint: format!("http://{addr}"),
             access_key: "test".into(),
@@ -71,7 +71,7 @@ impl Aws {
     }
 
     /// Run, assert success, parse stdout (empty stdout → Null).
-    fn json(&self, args: &[&str]) -> Value {
+    pub(crate) fn json(&self, args: &[&str]) -> Value {
         let out = self.run(args);
         assert!(
             out.status.success(),
@@ -98,7 +98,7 @@ impl Aws {
     }
 }
 
-fn s(v: &Value) -> &str {
+pub(crate) fn s(v: &Value) -> &str {
     v.as_str().unwrap_or_else(|| panic!("not a string: {v}"))
 }
 
@@ -186,7 +186,7 @@ impl MethodCalls<'_> {
 
 /// A deployed API (stage `prod`) whose root GET is a MOCK answering "keyed" and requires an API
 /// key; returns its id.
-fn api_requiring_a_key(aws: &Aws) -> String {
+pub(crate) fn api_requiring_a_key(aws: &Aws) -> String {
     let api = aws.json(&["create-rest-api", "--name", "keyed"]);
     let id = s(&api["id"]).to_string();
     let root = s(&api["rootResourceId"]).to_string();

@@ -1,0 +1,195 @@
+//! Several gw nodes: three `gw serve` processes on one state, their usage-plan throttles and
+//! quotas counted in one real Redis (`--counters`), so a limit holds across the nodes; Redis
+//! stopped, each node falls back as `--counters-unavailable` says, and recovers when it returns.
+
+use crate::common::{self, redis::RedisServer, send, Gw, Server};
+use crate::management::{api_requiring_a_key, s, Aws};
+use std::time::{Duration, Instant};
+
+/// Waits until every node serves the generation the first one does.
+async fn same_generation(nodes: &[&Server]) {
+    let c = common::client();
+    let started = Instant::now();
+    loop {
+        let mut generations = Vec::new();
+        for n in nodes {
+            let r = common::get(&c, &n.url("/_gw/health")).await;
+            generations.push(r.json()["generation"].as_i64().unwrap());
+        }
+        if generations.windows(2).all(|w| w[0] == w[1]) {
+            return;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "nodes serve different generations: {generations:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// `requests` calls with key `value`, 8 at a time, spread round robin over `nodes`: the
+/// statuses in order of completion.
+async fn spread(nodes: &[&Server], url_path: &str, value: &str, requests: usize) -> Vec<u16> {
+    let c = common::client();
+    let urls: Vec<String> = nodes.iter().map(|n| n.url(url_path)).collect();
+    let next = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let (c, urls, next, value) = (c.clone(), urls.clone(), next.clone(), value.to_string());
+        tasks.push(tokio::spawn(async move {
+            let mut got = Vec::new();
+            loop {
+                let i = next.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                if i >= requests {
+                    return got;
+                }
+                let url = &urls[i % urls.len()];
+                let r = send(&c, "GET", url, &[("x-api-key", value.as_str())], "").await;
+                got.push(r.status);
+            }
+        }));
+    }
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all
+}
+
+fn metric(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.starts_with(name) && l[name.len()..].starts_with(' '))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn three_nodes_share_a_quota_and_a_throttle_in_redis() {
+    let mut redis = RedisServer::start();
+    let gw = Gw::new();
+    let url = redis.url();
+    let nodes: Vec<Server> = (0..3).map(|_| gw.serve(&["--counters", &url])).collect();
+    let all: Vec<&Server> = nodes.iter().collect();
+    let aws = Aws::new(nodes[0].addr);
+    let id = api_requiring_a_key(&aws);
+    let stages = format!("apiId={id},stage=prod");
+    let plan_with_key = |name: &str, limits: &[&str]| -> String {
+        let mut args = vec!["create-usage-plan", "--name", name, "--api-stages", &stages];
+        args.extend_from_slice(limits);
+        let plan = aws.json(&args);
+        let key = aws.json(&["create-api-key", "--name", name, "--enabled"]);
+        aws.json(&[
+            "create-usage-plan-key",
+            "--usage-plan-id",
+            s(&plan["id"]),
+            "--key-id",
+            s(&key["id"]),
+            "--key-type",
+            "API_KEY",
+        ]);
+        s(&key["value"]).to_string()
+    };
+    let quota_key = plan_with_key("quota", &["--quota", "limit=100,period=DAY"]);
+    let throttle_key = plan_with_key("throttle", &["--throttle", "burstLimit=20,rateLimit=20"]);
+    same_generation(&all).await;
+    let path = format!("/_aws/execute-api/{id}/prod/");
+
+    // A quota of 100 a day, 150 requests over three nodes in parallel: exactly 100 pass.
+    let statuses = spread(&all, &path, &quota_key, 150).await;
+    let passed = statuses.iter().filter(|s| **s == 200).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!((passed, refused), (100, 50), "{statuses:?}");
+
+    // A throttle of 20 a second with a burst of 20: over about two seconds of 8 clients on three
+    // nodes, no more than burst + rate × elapsed pass (each node counting alone would let up
+    // to three times that through).
+    let started = Instant::now();
+    let mut statuses = Vec::new();
+    while started.elapsed() < Duration::from_secs(2) {
+        statuses.extend(spread(&all, &path, &throttle_key, 48).await);
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let passed = statuses.iter().filter(|s| **s == 200).count() as f64;
+    let mut fallbacks = Vec::new();
+    for n in &nodes {
+        let m = common::get(&common::client(), &n.url("/_gw/metrics"))
+            .await
+            .text();
+        fallbacks.push(metric(&m, "gw_counters_fallbacks_total"));
+    }
+    assert!(
+        passed <= 20.0 + 20.0 * elapsed,
+        "{passed} passed of {} in {elapsed:.2} s: more than 20 + 20/s allows (fallbacks {fallbacks:?}; {})",
+        statuses.len(),
+        nodes[0].log()
+    );
+    assert!(passed >= 20.0, "only {passed} passed: not even the burst");
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 429),
+        "{statuses:?}"
+    );
+
+    // Redis stops: each node counts alone (the default), says so, and the metrics show it.
+    redis.stop();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let c = common::client();
+    let r = send(
+        &c,
+        "GET",
+        &nodes[1].url(&path),
+        &[("x-api-key", throttle_key.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 200, "local counters admit: {}", r.text());
+    assert!(
+        nodes[1].log().contains("counting on this node alone"),
+        "{}",
+        nodes[1].log()
+    );
+    let m = common::get(&c, &nodes[1].url("/_gw/metrics")).await.text();
+    assert_eq!(metric(&m, "gw_counters_redis_up"), Some(0.0), "{m}");
+    assert!(
+        metric(&m, "gw_counters_fallbacks_total").unwrap_or(0.0) >= 1.0,
+        "{m}"
+    );
+    // A node told to refuse while the counters are away refuses.
+    let strict = gw.serve(&["--counters", &url, "--counters-unavailable", "deny"]);
+    let r = send(
+        &c,
+        "GET",
+        &strict.url(&path),
+        &[("x-api-key", throttle_key.as_str())],
+        "",
+    )
+    .await;
+    assert_eq!(r.status, 429, "{}", r.text());
+
+    // Redis returns: the node counts in it again.
+    redis.restart();
+    let started = Instant::now();
+    loop {
+        send(
+            &c,
+            "GET",
+            &nodes[1].url(&path),
+            &[("x-api-key", throttle_key.as_str())],
+            "",
+        )
+        .await;
+        let m = common::get(&c, &nodes[1].url("/_gw/metrics")).await.text();
+        if metric(&m, "gw_counters_redis_up") == Some(1.0) {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "not back on Redis 10 s after it returned: {m}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert!(
+        nodes[1].log().contains("limits are shared"),
+        "{}",
+        nodes[1].log()
+    );
+}
