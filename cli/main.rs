@@ -89,6 +89,9 @@ enum Command {
     /// List VPC links with their targets' health and counts (from the running servers).
     #[command(name = "vpc-links")]
     VpcLinks(JsonFlag),
+    /// List the servers (nodes) on this store: address, version, the generation each serves,
+    /// from their heartbeats.
+    Nodes(JsonFlag),
     /// Show a function's log: START, its output, END and REPORT per invocation, as Lambda's.
     Logs {
         /// The function's name.
@@ -139,6 +142,7 @@ impl Command {
             | Command::Tls(_)
             | Command::Domains(_)
             | Command::VpcLinks(_)
+            | Command::Nodes(_)
             | Command::Token(_)
             | Command::ApiKeys(_)
             | Command::Serve(_)
@@ -187,6 +191,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Domains(json) => commands::domains::list(state, json),
         Command::VpcLink(cmd) => commands::links::link_command(state, cmd),
         Command::VpcLinks(json) => commands::links::list(state, json),
+        Command::Nodes(json) => commands::nodes::list(state, json),
         Command::ApiKey(cmd) => keys::api_key_command(state, cmd),
         Command::ApiKeys(json) => keys::api_keys(state, json),
         Command::Invoke(args) => invoke::invoke(state, args),

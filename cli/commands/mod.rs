@@ -8,6 +8,7 @@ pub mod invoke;
 pub mod judge;
 pub mod keys;
 pub mod links;
+pub mod nodes;
 pub mod release;
 pub mod serve;
 pub mod stages;

@@ -11,6 +11,7 @@
 pub mod conn;
 mod dashboard;
 pub mod door;
+pub mod nodes;
 pub mod peers;
 pub mod prometheus;
 pub mod ramp;
@@ -256,6 +257,17 @@ pub async fn run_with(
     } else {
         None
     };
+    // So is the node registry (`gw nodes`).
+    let node = if config.announce {
+        Some(nodes::spawn(
+            store.clone(),
+            reloader.clone(),
+            addr.to_string(),
+            stop.clone(),
+        )?)
+    } else {
+        None
+    };
 
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let mut handles = Vec::with_capacity(workers);
@@ -382,6 +394,9 @@ pub async fn run_with(
     let _ = health.join();
     if let Some(r) = ramps {
         let _ = r.join();
+    }
+    if let Some(n) = node {
+        let _ = n.join();
     }
     joined.map(|_| ())
 }

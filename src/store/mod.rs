@@ -18,6 +18,7 @@ mod apis;
 mod deployments;
 mod documents;
 mod functions;
+mod nodes;
 mod ramps;
 
 use crate::model::{CanarySettings, Stage};
@@ -28,6 +29,7 @@ use std::time::Duration;
 
 pub use apis::ApiSummary;
 pub use functions::{FunctionSettings, FunctionVersion};
+pub use nodes::{Node, NODE_TIMEOUT_SECONDS};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -121,6 +123,15 @@ CREATE TABLE IF NOT EXISTS function_settings (
     settings TEXT NOT NULL,
     PRIMARY KEY (name, version)
 );
+CREATE TABLE IF NOT EXISTS nodes (
+    id TEXT PRIMARY KEY,
+    host TEXT NOT NULL,
+    address TEXT NOT NULL,
+    version TEXT NOT NULL,
+    generation INTEGER NOT NULL,
+    started_ms INTEGER NOT NULL,
+    heartbeat_ms INTEGER NOT NULL
+);
 CREATE TABLE IF NOT EXISTS generation (
     id INTEGER PRIMARY KEY CHECK (id = 1),
     n INTEGER NOT NULL
@@ -163,7 +174,7 @@ impl Store {
         }
         let conn = store.connect()?;
         let ready: i64 = store.sql(conn.query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history', 'function_settings', 'stage_history_by_stage', 'apis_by_name')",
+            "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history', 'function_settings', 'stage_history_by_stage', 'apis_by_name', 'nodes')",
             [],
             |r| r.get(0),
         ))?;
@@ -202,7 +213,7 @@ impl Store {
                  PRAGMA foreign_keys = ON;",
             ))?;
         }
-        if ready < 11 {
+        if ready < 12 {
             // Schema creation races between first-time processes are serialized by the write lock.
             store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
         }

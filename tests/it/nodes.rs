@@ -1,6 +1,8 @@
 //! Several gw nodes: three `gw serve` processes on one state, their usage-plan throttles and
 //! quotas counted in one real Redis (`--counters`), so a limit holds across the nodes; Redis
 //! stopped, each node falls back as `--counters-unavailable` says, and recovers when it returns.
+//! Each node registers with a heartbeat (`gw nodes`); one killed outright leaves the list, and
+//! clients that retry on another node see no failure.
 
 use crate::common::{self, redis::RedisServer, send, Gw, Server};
 use crate::management::{api_requiring_a_key, s, Aws};
@@ -192,4 +194,129 @@ async fn three_nodes_share_a_quota_and_a_throttle_in_redis() {
         "{}",
         nodes[1].log()
     );
+}
+
+/// `gw nodes --json`'s items.
+fn listed(gw: &Gw) -> (Vec<serde_json::Value>, i64) {
+    let v: serde_json::Value = serde_json::from_str(&gw.ok(&["nodes", "--json"])).unwrap();
+    (
+        v["item"].as_array().unwrap().clone(),
+        v["generation"].as_i64().unwrap(),
+    )
+}
+
+/// One GET through `urls[first]`, then each other node in turn while one fails (a client that
+/// retries on another node): the status, or `None` when every node failed.
+async fn get_with_retry(c: &common::TestClient, urls: &[String], first: usize) -> Option<u16> {
+    for i in 0..urls.len() {
+        let url = &urls[(first + i) % urls.len()];
+        let Ok(req) = http::Request::builder()
+            .uri(url)
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
+        else {
+            return None;
+        };
+        if let Ok(resp) = c.request(req).await {
+            let status = resp.status().as_u16();
+            use http_body_util::BodyExt as _;
+            if resp.into_body().collect().await.is_ok() && status < 500 {
+                return Some(status);
+            }
+        }
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_killed_outright_leaves_the_list_and_the_others_keep_answering() {
+    let gw = Gw::new();
+    gw.import_spec(
+        "mocked.json",
+        &serde_json::json!({
+            "openapi": "3.0.1",
+            "info": {"title": "mocked", "version": "1"},
+            "paths": {"/ping": {"get": {
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "mock",
+                    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                    "responses": {"default": {"statusCode": "200",
+                        "responseTemplates": {"application/json": "{\"pong\": true}"}}}
+                }
+            }}}
+        }),
+    );
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let mut nodes: Vec<Server> = (0..3).map(|_| gw.serve(&[])).collect();
+    let urls: Vec<String> = nodes.iter().map(|n| n.url("/prod/ping")).collect();
+
+    // Every node registers, serving the store's generation.
+    let started = Instant::now();
+    loop {
+        let (items, generation) = listed(&gw);
+        if items.len() == 3 && items.iter().all(|n| n["generation"] == generation) {
+            let addresses: Vec<&str> = items
+                .iter()
+                .map(|n| n["address"].as_str().unwrap())
+                .collect();
+            for n in &nodes {
+                assert!(
+                    addresses.contains(&n.addr.to_string().as_str()),
+                    "{items:?}"
+                );
+            }
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(5), "{items:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // Load from 8 clients that retry on another node; one node is killed with SIGKILL midway.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let mut clients = Vec::new();
+    for k in 0..8 {
+        let (urls, stop) = (urls.clone(), stop.clone());
+        clients.push(tokio::spawn(async move {
+            let c = common::client();
+            let (mut ok, mut failed, mut i) = (0usize, 0usize, k);
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                match get_with_retry(&c, &urls, i).await {
+                    Some(200) => ok += 1,
+                    _ => failed += 1,
+                }
+                i += 1;
+            }
+            (ok, failed)
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let killed = nodes.pop().unwrap();
+    let killed_addr = killed.addr.to_string();
+    drop(killed); // SIGKILL: no clean shutdown, no deregistration
+    let killed_at = Instant::now();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    let (mut ok, mut failed) = (0, 0);
+    for c in clients {
+        let (o, f) = c.await.unwrap();
+        ok += o;
+        failed += f;
+    }
+    assert_eq!(failed, 0, "{failed} failed of {}", ok + failed);
+    assert!(ok > 100, "only {ok} requests");
+
+    // The dead node drops out of `gw nodes` within its heartbeat timeout (3 s after its last
+    // heartbeat, which is at most 1 s before the kill).
+    loop {
+        let (items, _) = listed(&gw);
+        if !items.iter().any(|n| n["address"] == killed_addr.as_str()) {
+            assert_eq!(items.len(), 2, "{items:?}");
+            break;
+        }
+        assert!(
+            killed_at.elapsed() < Duration::from_millis(4500),
+            "the killed node is still listed: {items:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
