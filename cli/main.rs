@@ -30,6 +30,10 @@ struct Cli {
     /// State directory (default: .gw under the current directory).
     #[arg(long, global = true, env = "GW_STATE", value_name = "DIR")]
     state: Option<PathBuf>,
+    /// The database: postgres://USER:PASSWORD@HOST:PORT/DATABASE, shared by gw nodes on
+    /// several machines (default: the SQLite database in the state directory).
+    #[arg(long, global = true, env = "GW_STORE", value_name = "URL")]
+    store: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -89,6 +93,9 @@ enum Command {
     /// List VPC links with their targets' health and counts (from the running servers).
     #[command(name = "vpc-links")]
     VpcLinks(JsonFlag),
+    /// The store itself: copy a state between SQLite and PostgreSQL.
+    #[command(subcommand)]
+    Store(commands::store_copy::StoreCommand),
     /// List the servers (nodes) on this store: address, version, the generation each serves,
     /// from their heartbeats.
     Nodes(JsonFlag),
@@ -143,6 +150,7 @@ impl Command {
             | Command::Domains(_)
             | Command::VpcLinks(_)
             | Command::Nodes(_)
+            | Command::Store(_)
             | Command::Token(_)
             | Command::ApiKeys(_)
             | Command::Serve(_)
@@ -154,6 +162,7 @@ impl Command {
 
 fn main() {
     let cli = Cli::parse();
+    commands::set_database(cli.store.clone());
     let changes_state = cli.command.changes_state();
     let state = cli.state.clone();
     if let Err(e) = run(cli) {
@@ -192,6 +201,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::VpcLink(cmd) => commands::links::link_command(state, cmd),
         Command::VpcLinks(json) => commands::links::list(state, json),
         Command::Nodes(json) => commands::nodes::list(state, json),
+        Command::Store(cmd) => commands::store_copy::command(state, cmd),
         Command::ApiKey(cmd) => keys::api_key_command(state, cmd),
         Command::ApiKeys(json) => keys::api_keys(state, json),
         Command::Invoke(args) => invoke::invoke(state, args),
@@ -213,6 +223,17 @@ fn wait_until_served(state: &Option<PathBuf>) {
     let Ok(generation) = store.generation() else {
         return;
     };
+    if store.is_postgres() {
+        for n in gw::store::serving::wait_until_nodes_serve(&store, generation, SERVED_WITHIN) {
+            eprintln!(
+                "warning: gw node {} ({}) has not picked up this change within {} s; it serves the state before it until it does",
+                n.id,
+                n.host,
+                SERVED_WITHIN.as_secs()
+            );
+        }
+        return;
+    }
     for b in gw::store::serving::wait_until_served(store.dir(), generation, SERVED_WITHIN) {
         eprintln!(
             "warning: the gw server with process id {} has not picked up this change within {} s; it serves the state before it until it does",

@@ -2,8 +2,8 @@
 # The whole test suite from a fresh clone: installs what the tests need (the wasm32 targets for
 # the example functions, a Python venv with the AWS CLI and boto3; python3 and python3-venv must be
 # installed, or are installed with apt-get when run as root; Debian's chromium and, from npm,
-# playwright-core for the dashboard's browser test; Debian's redis-server for the shared-counters
-# test; gw installs componentize-py and componentize-js
+# playwright-core for the dashboard's browser test; Debian's redis-server and postgresql for the
+# several-nodes tests; gw installs componentize-py and componentize-js
 # itself when the tests first build a Python or JavaScript handler), builds the guest functions,
 # then runs every test against the real binary, server, store and WebAssembly runtime.
 set -euo pipefail
@@ -47,6 +47,21 @@ if [ -z "${GW_REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; t
     else
         echo "test.sh: redis-server is missing: the shared-counters test needs it;" \
             "install Debian's redis-server package (apt-get install redis-server) or set GW_REDIS_SERVER" >&2
+    fi
+fi
+# The PostgreSQL store's tests (tests/it/postgres.rs) start a real PostgreSQL of their own: a
+# fresh cluster in a temporary folder on a loopback port (Debian's postgresql package; the
+# distribution's service is not used; run as the postgres user when the tests run as root).
+if [ -z "${GW_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing postgresql (apt-get) for the PostgreSQL store's tests" >&2
+        if ! { apt-get update -qq >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; then
+            echo "test.sh: could not install postgresql: the PostgreSQL store's tests will fail" >&2
+        fi
+    else
+        echo "test.sh: PostgreSQL is missing: the PostgreSQL store's tests need it;" \
+            "install Debian's postgresql package (apt-get install postgresql) or set GW_PG_BIN" >&2
     fi
 fi
 playwright_version=1.65.2

@@ -12,6 +12,7 @@ pub mod nodes;
 pub mod release;
 pub mod serve;
 pub mod stages;
+pub mod store_copy;
 pub mod user_pools;
 
 use anyhow::{bail, Result};
@@ -37,10 +38,20 @@ pub struct ApiFlag {
     pub api: Option<String>,
 }
 
-/// The store in the state directory (`--state`, `GW_STATE`, else `.gw`).
+/// `--store` / `GW_STORE`, set once by `main`.
+static DATABASE: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+/// Records `--store` for [`store`].
+pub fn set_database(url: Option<String>) {
+    let _ = DATABASE.set(url.filter(|u| !u.is_empty()));
+}
+
+/// The store: the state directory (`--state`, `GW_STATE`, else `.gw`) and its database
+/// (`--store`, `GW_STORE`, else the SQLite file in the directory).
 pub fn store(cli_state: &Option<PathBuf>) -> Result<Store> {
     let dir = cli_state.clone().unwrap_or_else(|| PathBuf::from(".gw"));
-    Ok(Store::open(&dir)?)
+    let database = DATABASE.get().and_then(Option::as_deref);
+    Ok(Store::open_at(&dir, database)?)
 }
 
 /// `K=V` items (`--var`, `--env`, `set-var` arguments); `what` names them in the error.

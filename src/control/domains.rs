@@ -166,10 +166,10 @@ pub fn delete_domain(store: &Store, name: &str) -> Result<DomainName> {
 }
 
 /// Runs `edit` on domain `name` and stores the result.
-pub fn edit_domain<T>(
+pub fn edit_domain<T: Send>(
     store: &Store,
     name: &str,
-    edit: impl FnOnce(&store::Tx, &mut DomainName) -> std::result::Result<T, StoreError>,
+    edit: impl FnOnce(&store::Tx, &mut DomainName) -> std::result::Result<T, StoreError> + Send,
 ) -> Result<T> {
     let name = name.to_ascii_lowercase();
     Ok(store.write(|tx| {

@@ -133,10 +133,10 @@ pub fn find_link(store: &Store, id_or_name: &str) -> Result<VpcLink> {
 }
 
 /// Runs `edit` on a link (by id or name), checks and stores the result.
-pub fn edit_link<T>(
+pub fn edit_link<T: Send>(
     store: &Store,
     id_or_name: &str,
-    edit: impl FnOnce(&mut VpcLink) -> std::result::Result<T, StoreError>,
+    edit: impl FnOnce(&mut VpcLink) -> std::result::Result<T, StoreError> + Send,
 ) -> Result<(VpcLink, T)> {
     let mut refused = None;
     let done = store.write(|tx| {

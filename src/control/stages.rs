@@ -46,22 +46,22 @@ pub(super) fn check_percent(pct: f64) -> Result<()> {
 }
 
 /// Apply `f` to one stage of an API, in one transaction.
-pub fn update_stage<T>(
+pub fn update_stage<T: Send>(
     store: &Store,
     api: Option<&str>,
     stage_name: &str,
-    f: impl FnOnce(&mut Stage) -> Result<T>,
+    f: impl FnOnce(&mut Stage) -> Result<T> + Send,
 ) -> Result<(RestApi, Stage, T)> {
     update_stage_in(store, api, stage_name, |_, _, stage| f(stage))
 }
 
 /// [`update_stage`] with the open transaction and the API at hand, for updates that must check
 /// other state in the same transaction (UpdateStage's patch checks that deployment ids exist).
-pub fn update_stage_in<T>(
+pub fn update_stage_in<T: Send>(
     store: &Store,
     api: Option<&str>,
     stage_name: &str,
-    f: impl FnOnce(&store::Tx, &RestApi, &mut Stage) -> Result<T>,
+    f: impl FnOnce(&store::Tx, &RestApi, &mut Stage) -> Result<T> + Send,
 ) -> Result<(RestApi, Stage, T)> {
     let mut f = Some(f);
     let mut out = None;

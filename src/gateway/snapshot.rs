@@ -417,7 +417,7 @@ impl Reloader {
         listen: Option<std::net::SocketAddr>,
         external_issuers: crate::gateway::jwt::Issuers,
     ) -> Result<Reloader, StoreError> {
-        let watcher = store::Watcher::new(store)?;
+        let mut watcher = store::Watcher::new(store)?;
         let seen = watcher.data_version().ok();
         let mut cache = SnapshotCache {
             external_issuers,

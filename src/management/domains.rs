@@ -302,7 +302,7 @@ pub(super) fn delete_mapping(store: &Store, name: &str, base_path: &str) -> Resu
 pub(super) fn edit_tags(
     store: &Store,
     name: &str,
-    edit: impl FnOnce(&mut BTreeMap<String, String>),
+    edit: impl FnOnce(&mut BTreeMap<String, String>) + Send,
 ) -> Result<()> {
     domains::edit_domain(store, name, |_, d| {
         edit(&mut d.tags);

@@ -139,7 +139,7 @@ pub(super) fn delete_link(store: &Store, id: &str) -> Result<Reply> {
 pub(super) fn edit_tags(
     store: &Store,
     id: &str,
-    edit: impl FnOnce(&mut BTreeMap<String, String>),
+    edit: impl FnOnce(&mut BTreeMap<String, String>) + Send,
 ) -> Result<()> {
     by_id(store, id)?;
     links::edit_link(store, id, |l| {

@@ -30,7 +30,7 @@ const NO_RESPONSE: &str = missing::RESPONSE;
 pub(super) fn edit_api(
     store: &Store,
     id: &str,
-    edit: impl FnOnce(&mut RestApi) -> Result<Value>,
+    edit: impl FnOnce(&mut RestApi) -> Result<Value> + Send,
 ) -> Result<Value> {
     let mut answer = None;
     let mut refused = None;

@@ -47,7 +47,7 @@ fn tagged(arn: &str) -> Result<Tagged<'_>> {
 fn edit_tags(
     store: &Store,
     arn: &str,
-    edit: impl FnOnce(&mut std::collections::BTreeMap<String, String>),
+    edit: impl FnOnce(&mut std::collections::BTreeMap<String, String>) + Send,
 ) -> Result<()> {
     match tagged(arn)? {
         Tagged::Api(id) => {

@@ -55,11 +55,15 @@ pub fn spawn(
                         }
                     }
                 }
-                // Sleep in short steps, so a shutdown is not kept waiting for a beat.
+                // Sleep in short steps, so a shutdown is not kept waiting for a beat, and a
+                // reload is said at once (a CLI change on a PostgreSQL store waits for it).
                 let mut slept = Duration::ZERO;
-                while slept < HEARTBEAT && !stop.load(Ordering::Relaxed) {
-                    std::thread::sleep(Duration::from_millis(50));
-                    slept += Duration::from_millis(50);
+                while slept < HEARTBEAT
+                    && !stop.load(Ordering::Relaxed)
+                    && reloader.current().generation == node.generation
+                {
+                    std::thread::sleep(Duration::from_millis(10));
+                    slept += Duration::from_millis(10);
                 }
             }
             if let Err(e) = store.write_unversioned(|tx| tx.remove_node(&node.id)) {

@@ -2,9 +2,9 @@
 //! last imported from; finding an API by id or name (or the only one), inserting, updating and
 //! deleting it (with its deployments and stages).
 
+use super::db::p;
 use super::{corrupt, Result, StoreError, Tx};
 use crate::model::RestApi;
-use rusqlite::{params, OptionalExtension};
 
 /// A summary row for listings.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -22,13 +22,10 @@ pub struct ApiSummary {
 
 impl Tx<'_> {
     pub fn list_apis(&self) -> Result<Vec<RestApi>> {
-        let mut stmt = self.sql(self.tx.prepare("SELECT model FROM apis ORDER BY name"))?;
-        let rows = self.sql(stmt.query_map([], |r| r.get::<_, String>(0)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(serde_json::from_str(&self.sql(row)?).map_err(corrupt)?);
-        }
-        Ok(out)
+        self.rows("SELECT model FROM apis ORDER BY name, id", &[])?
+            .iter()
+            .map(|r| serde_json::from_str(&r.text(0)?).map_err(corrupt))
+            .collect()
     }
 
     pub fn api_summaries(&self) -> Result<Vec<ApiSummary>> {
@@ -48,18 +45,12 @@ impl Tx<'_> {
 
     /// Find an API by id or by name.
     pub fn find_api(&self, id_or_name: &str) -> Result<Option<RestApi>> {
-        let model: Option<String> = self.sql(
-            self.tx
-                .query_row(
-                    "SELECT model FROM apis WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC LIMIT 1",
-                    [id_or_name],
-                    |r| r.get(0),
-                )
-                .optional(),
-        )?;
-        model
-            .map(|m| serde_json::from_str(&m).map_err(corrupt))
-            .transpose()
+        self.one(
+            "SELECT model FROM apis WHERE id = ?1 OR name = ?1 ORDER BY id = ?1 DESC, id LIMIT 1",
+            p![id_or_name],
+        )?
+        .map(|r| serde_json::from_str(&r.text(0)?).map_err(corrupt))
+        .transpose()
     }
 
     /// The API named by `selector`, or the only API when `selector` is `None`.
@@ -138,24 +129,24 @@ impl Tx<'_> {
     /// is the identity).
     pub fn insert_api_any_name(&self, api: &RestApi, spec: &[u8], spec_file: &str) -> Result<()> {
         let model = serde_json::to_string(api).map_err(corrupt)?;
-        self.sql(self.tx.execute(
+        self.exec(
             "INSERT INTO apis (id, name, created, model, spec, spec_file) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-            params![api.id, api.name, api.created_date, model, spec, spec_file],
-        ))?;
+            p![&api.id, &api.name, api.created_date, &model, spec, spec_file],
+        )?;
         Ok(())
     }
 
     pub fn update_api(&self, api: &RestApi, spec: Option<(&[u8], &str)>) -> Result<()> {
         let model = serde_json::to_string(api).map_err(corrupt)?;
         let n = match spec {
-            Some((bytes, file)) => self.sql(self.tx.execute(
+            Some((bytes, file)) => self.exec(
                 "UPDATE apis SET name = ?2, model = ?3, spec = ?4, spec_file = ?5 WHERE id = ?1",
-                params![api.id, api.name, model, bytes, file],
-            ))?,
-            None => self.sql(self.tx.execute(
+                p![&api.id, &api.name, &model, bytes, file],
+            )?,
+            None => self.exec(
                 "UPDATE apis SET name = ?2, model = ?3 WHERE id = ?1",
-                params![api.id, api.name, model],
-            ))?,
+                p![&api.id, &api.name, &model],
+            )?,
         };
         if n == 0 {
             return Err(StoreError::NotFound(format!("no API with id {}", api.id)));
@@ -165,32 +156,18 @@ impl Tx<'_> {
 
     /// The spec bytes an API was last imported from.
     pub fn api_spec(&self, api_id: &str) -> Result<Option<(Vec<u8>, String)>> {
-        self.sql(
-            self.tx
-                .query_row(
-                    "SELECT spec, spec_file FROM apis WHERE id = ?1 AND spec IS NOT NULL",
-                    [api_id],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get::<_, Option<String>>(1)?.unwrap_or_default(),
-                        ))
-                    },
-                )
-                .optional(),
-        )
+        self.one(
+            "SELECT spec, spec_file FROM apis WHERE id = ?1 AND spec IS NOT NULL",
+            p![api_id],
+        )?
+        .map(|r| Ok((r.blob(0)?, r.opt_text(1)?.unwrap_or_default())))
+        .transpose()
     }
 
     pub fn delete_api(&self, api_id: &str) -> Result<()> {
-        self.sql(
-            self.tx
-                .execute("DELETE FROM stages WHERE api_id = ?1", [api_id]),
-        )?;
-        self.sql(
-            self.tx
-                .execute("DELETE FROM deployments WHERE api_id = ?1", [api_id]),
-        )?;
-        self.sql(self.tx.execute("DELETE FROM apis WHERE id = ?1", [api_id]))?;
+        self.exec("DELETE FROM stages WHERE api_id = ?1", p![api_id])?;
+        self.exec("DELETE FROM deployments WHERE api_id = ?1", p![api_id])?;
+        self.exec("DELETE FROM apis WHERE id = ?1", p![api_id])?;
         Ok(())
     }
 }

@@ -2,9 +2,9 @@
 //! deployment a stage or its canary points at cannot be deleted); a stage is stored whole, as
 //! JSON, and replaced whole.
 
+use super::db::{p, Row};
 use super::{corrupt, now, Result, StoreError, Tx};
 use crate::model::{Deployment, RestApi, Stage};
-use rusqlite::{params, OptionalExtension};
 
 impl Tx<'_> {
     // ---- deployments ----
@@ -35,25 +35,21 @@ impl Tx<'_> {
             })
         }
         .map_err(corrupt)?;
-        self.sql(self.tx.execute(
+        self.exec(
             "INSERT INTO deployments (api_id, id, description, created, snapshot) VALUES (?1, ?2, ?3, ?4, ?5)",
-            params![api.id, deployment.id, deployment.description, deployment.created_date, snapshot],
-        ))?;
+            p![&api.id, &deployment.id, deployment.description.as_deref(), deployment.created_date, &snapshot],
+        )?;
         Ok(deployment)
     }
 
     pub fn deployments(&self, api_id: &str) -> Result<Vec<Deployment>> {
-        let mut stmt = self.sql(self.tx.prepare(
+        self.rows(
             "SELECT id, description, created FROM deployments WHERE api_id = ?1 ORDER BY created, rowid",
-        ))?;
-        let rows = self.sql(stmt.query_map([api_id], |r| {
-            Ok(Deployment {
-                id: r.get(0)?,
-                description: r.get(1)?,
-                created_date: r.get(2)?,
-            })
-        }))?;
-        rows.map(|r| self.sql(r)).collect()
+            p![api_id],
+        )?
+        .iter()
+        .map(deployment_row)
+        .collect()
     }
 
     /// Sets (or clears) a deployment's description; false if there is no such deployment.
@@ -63,44 +59,31 @@ impl Tx<'_> {
         id: &str,
         description: Option<&str>,
     ) -> Result<bool> {
-        let n = self.sql(self.tx.execute(
+        let n = self.exec(
             "UPDATE deployments SET description = ?3 WHERE api_id = ?1 AND id = ?2",
-            rusqlite::params![api_id, id, description],
-        ))?;
+            p![api_id, id, description],
+        )?;
         Ok(n > 0)
     }
 
     pub fn deployment(&self, api_id: &str, id: &str) -> Result<Option<Deployment>> {
-        self.sql(
-            self.tx
-                .query_row(
-                    "SELECT id, description, created FROM deployments WHERE api_id = ?1 AND id = ?2",
-                    [api_id, id],
-                    |r| {
-                        Ok(Deployment {
-                            id: r.get(0)?,
-                            description: r.get(1)?,
-                            created_date: r.get(2)?,
-                        })
-                    },
-                )
-                .optional(),
-        )
+        self.one(
+            "SELECT id, description, created FROM deployments WHERE api_id = ?1 AND id = ?2",
+            p![api_id, id],
+        )?
+        .as_ref()
+        .map(deployment_row)
+        .transpose()
     }
 
     /// The frozen API of a deployment.
     pub fn deployment_snapshot(&self, api_id: &str, id: &str) -> Result<Option<RestApi>> {
-        let s: Option<String> = self.sql(
-            self.tx
-                .query_row(
-                    "SELECT snapshot FROM deployments WHERE api_id = ?1 AND id = ?2",
-                    [api_id, id],
-                    |r| r.get(0),
-                )
-                .optional(),
-        )?;
-        s.map(|s| serde_json::from_str(&s).map_err(corrupt))
-            .transpose()
+        self.one(
+            "SELECT snapshot FROM deployments WHERE api_id = ?1 AND id = ?2",
+            p![api_id, id],
+        )?
+        .map(|r| serde_json::from_str(&r.text(0)?).map_err(corrupt))
+        .transpose()
     }
 
     pub fn delete_deployment(&self, api_id: &str, id: &str) -> Result<()> {
@@ -115,10 +98,10 @@ impl Tx<'_> {
                 "Active stages pointing to this deployment must be moved or deleted".into(),
             ));
         }
-        let n = self.sql(self.tx.execute(
+        let n = self.exec(
             "DELETE FROM deployments WHERE api_id = ?1 AND id = ?2",
-            [api_id, id],
-        ))?;
+            p![api_id, id],
+        )?;
         if n == 0 {
             return Err(StoreError::NotFound(
                 "Invalid Deployment identifier specified".into(),
@@ -130,48 +113,40 @@ impl Tx<'_> {
     // ---- stages ----
 
     pub fn stages(&self, api_id: &str) -> Result<Vec<Stage>> {
-        let mut stmt = self.sql(
-            self.tx
-                .prepare("SELECT stage FROM stages WHERE api_id = ?1 ORDER BY name"),
-        )?;
-        let rows = self.sql(stmt.query_map([api_id], |r| r.get::<_, String>(0)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(serde_json::from_str(&self.sql(row)?).map_err(corrupt)?);
-        }
-        Ok(out)
+        self.rows(
+            "SELECT stage FROM stages WHERE api_id = ?1 ORDER BY name",
+            p![api_id],
+        )?
+        .iter()
+        .map(|r| serde_json::from_str(&r.text(0)?).map_err(corrupt))
+        .collect()
     }
 
     pub fn stage(&self, api_id: &str, name: &str) -> Result<Option<Stage>> {
-        let s: Option<String> = self.sql(
-            self.tx
-                .query_row(
-                    "SELECT stage FROM stages WHERE api_id = ?1 AND name = ?2",
-                    [api_id, name],
-                    |r| r.get(0),
-                )
-                .optional(),
-        )?;
-        s.map(|s| serde_json::from_str(&s).map_err(corrupt))
-            .transpose()
+        self.one(
+            "SELECT stage FROM stages WHERE api_id = ?1 AND name = ?2",
+            p![api_id, name],
+        )?
+        .map(|r| serde_json::from_str(&r.text(0)?).map_err(corrupt))
+        .transpose()
     }
 
     /// Insert or replace a stage.
     pub fn put_stage(&self, api_id: &str, stage: &Stage) -> Result<()> {
         let json = serde_json::to_string(stage).map_err(corrupt)?;
-        self.sql(self.tx.execute(
+        self.exec(
             "INSERT INTO stages (api_id, name, stage) VALUES (?1, ?2, ?3)
              ON CONFLICT (api_id, name) DO UPDATE SET stage = excluded.stage",
-            params![api_id, stage.stage_name, json],
-        ))?;
+            p![api_id, &stage.stage_name, &json],
+        )?;
         Ok(())
     }
 
     pub fn delete_stage(&self, api_id: &str, name: &str) -> Result<()> {
-        let n = self.sql(self.tx.execute(
+        let n = self.exec(
             "DELETE FROM stages WHERE api_id = ?1 AND name = ?2",
-            [api_id, name],
-        ))?;
+            p![api_id, name],
+        )?;
         if n == 0 {
             return Err(StoreError::NotFound(
                 "Invalid Stage identifier specified".into(),
@@ -179,4 +154,12 @@ impl Tx<'_> {
         }
         Ok(())
     }
+}
+
+fn deployment_row(r: &Row) -> Result<Deployment> {
+    Ok(Deployment {
+        id: r.text(0)?,
+        description: r.opt_text(1)?,
+        created_date: r.int(2)?,
+    })
 }

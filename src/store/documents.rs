@@ -1,39 +1,36 @@
 //! The `documents` table: account-wide objects (API keys, usage plans, local user pools) stored
 //! as JSON by kind and id, in creation order.
 
+use super::db::p;
 use super::{corrupt, Result, Tx};
-use rusqlite::params;
 
 /// Account-wide documents (API keys, usage plans), stored as JSON by kind and id.
 impl Tx<'_> {
     fn documents<T: serde::de::DeserializeOwned>(&self, kind: &str) -> Result<Vec<T>> {
-        let mut stmt = self.sql(
-            self.tx
-                .prepare("SELECT body FROM documents WHERE kind = ?1 ORDER BY rowid"),
-        )?;
-        let rows = self.sql(stmt.query_map([kind], |r| r.get::<_, String>(0)))?;
-        let mut out = Vec::new();
-        for row in rows {
-            out.push(serde_json::from_str(&self.sql(row)?).map_err(corrupt)?);
-        }
-        Ok(out)
+        self.rows(
+            "SELECT body FROM documents WHERE kind = ?1 ORDER BY rowid",
+            p![kind],
+        )?
+        .iter()
+        .map(|r| serde_json::from_str(&r.text(0)?).map_err(corrupt))
+        .collect()
     }
 
     fn put_document<T: serde::Serialize>(&self, kind: &str, id: &str, doc: &T) -> Result<()> {
         let body = serde_json::to_string(doc).map_err(corrupt)?;
-        self.sql(self.tx.execute(
+        self.exec(
             "INSERT INTO documents (kind, id, body) VALUES (?1, ?2, ?3)
              ON CONFLICT (kind, id) DO UPDATE SET body = excluded.body",
-            params![kind, id, body],
-        ))?;
+            p![kind, id, &body],
+        )?;
         Ok(())
     }
 
     fn delete_document(&self, kind: &str, id: &str) -> Result<bool> {
-        let n = self.sql(self.tx.execute(
+        let n = self.exec(
             "DELETE FROM documents WHERE kind = ?1 AND id = ?2",
-            params![kind, id],
-        ))?;
+            p![kind, id],
+        )?;
         Ok(n > 0)
     }
 

@@ -1,8 +1,8 @@
 //! The `functions` table: WebAssembly function versions, numbered per name from 1, with their
 //! code, limits and environment; `$LATEST` is the highest version.
 
+use super::db::{p, Row};
 use super::{corrupt, now, Result, StoreError, Tx};
-use rusqlite::{params, OptionalExtension};
 use std::collections::BTreeMap;
 
 /// A registered WebAssembly function version.
@@ -60,24 +60,27 @@ impl Tx<'_> {
         environment: &BTreeMap<String, String>,
         settings: &FunctionSettings,
     ) -> Result<FunctionVersion> {
-        let version: i64 = self.sql(self.tx.query_row(
-            "SELECT COALESCE(MAX(version), 0) + 1 FROM functions WHERE name = ?1",
-            [name],
-            |r| r.get(0),
-        ))?;
+        let version = self
+            .one(
+                "SELECT COALESCE(MAX(version), 0) + 1 FROM functions WHERE name = ?1",
+                p![name],
+            )?
+            .ok_or_else(|| StoreError::Corrupt("no next function version".into()))?
+            .int(0)?;
         let env = serde_json::to_string(environment).map_err(corrupt)?;
         let created = now();
-        self.sql(self.tx.execute(
+        self.exec(
             "INSERT INTO functions (name, version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, wasm)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            params![name, version, sha256, wasm.len() as i64, kind, memory_mb, timeout_seconds, env, created, wasm],
-        ))?;
+            p![name, version, sha256, wasm.len() as i64, kind, memory_mb, timeout_seconds, &env, created, wasm],
+        )?;
         if settings != &FunctionSettings::default() {
             let json = serde_json::to_string(settings).map_err(corrupt)?;
-            self.sql(self.tx.execute(
-                "INSERT OR REPLACE INTO function_settings (name, version, settings) VALUES (?1, ?2, ?3)",
-                params![name, version, json],
-            ))?;
+            self.exec(
+                "INSERT INTO function_settings (name, version, settings) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (name, version) DO UPDATE SET settings = excluded.settings",
+                p![name, version, &json],
+            )?;
         }
         Ok(FunctionVersion {
             name: name.to_string(),
@@ -96,41 +99,42 @@ impl Tx<'_> {
         })
     }
 
-    fn function_row(r: &rusqlite::Row) -> rusqlite::Result<(FunctionVersion, String)> {
+    /// A `functions` row (with its settings) and its environment's JSON.
+    fn function_row(r: &Row) -> Result<(FunctionVersion, String)> {
         let settings: FunctionSettings = r
-            .get::<_, Option<String>>(9)?
+            .opt_text(9)?
             .and_then(|s| serde_json::from_str(&s).ok())
             .unwrap_or_default();
         Ok((
             FunctionVersion {
-                name: r.get(0)?,
-                version: r.get(1)?,
-                sha256: r.get(2)?,
-                size: r.get(3)?,
-                kind: r.get(4)?,
-                memory_mb: r.get(5)?,
-                timeout_seconds: r.get(6)?,
+                name: r.text(0)?,
+                version: r.int(1)?,
+                sha256: r.text(2)?,
+                size: r.int(3)?,
+                kind: r.text(4)?,
+                memory_mb: r.int(5)?,
+                timeout_seconds: r.int(6)?,
                 environment: BTreeMap::new(),
-                created_date: r.get(8)?,
+                created_date: r.int(8)?,
                 concurrency: settings.concurrency,
                 runtime: settings.runtime,
                 handler: settings.handler,
                 allow_http: settings.allow_http,
             },
-            r.get(7)?,
+            r.text(7)?,
         ))
     }
 
     pub fn functions(&self) -> Result<Vec<FunctionVersion>> {
-        let mut stmt = self.sql(self.tx.prepare(
+        let rows = self.rows(
             "SELECT f.name, f.version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, s.settings
              FROM functions f LEFT JOIN function_settings s ON s.name = f.name AND s.version = f.version
              ORDER BY f.name, f.version",
-        ))?;
-        let rows = self.sql(stmt.query_map([], Self::function_row))?;
+            &[],
+        )?;
         let mut out = Vec::new();
-        for row in rows {
-            let (mut f, env) = self.sql(row)?;
+        for row in &rows {
+            let (mut f, env) = Self::function_row(row)?;
             f.environment = serde_json::from_str(&env).map_err(corrupt)?;
             out.push(f);
         }
@@ -143,36 +147,26 @@ impl Tx<'_> {
         name: &str,
         version: Option<i64>,
     ) -> Result<Option<(FunctionVersion, Vec<u8>)>> {
-        let row = self.sql(
-            self.tx
-                .query_row(
-                    "SELECT f.name, f.version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, s.settings, wasm
-                     FROM functions f LEFT JOIN function_settings s ON s.name = f.name AND s.version = f.version
-                     WHERE f.name = ?1 AND (?2 IS NULL OR f.version = ?2)
-                     ORDER BY f.version DESC LIMIT 1",
-                    params![name, version],
-                    |r| Ok((Self::function_row(r)?, r.get::<_, Vec<u8>>(10)?)),
-                )
-                .optional(),
-        )?;
+        let sql = "SELECT f.name, f.version, sha256, size, kind, memory_mb, timeout_seconds, environment, created, s.settings, wasm
+             FROM functions f LEFT JOIN function_settings s ON s.name = f.name AND s.version = f.version
+             WHERE f.name = ?1";
+        let row = match version {
+            Some(v) => self.one(&format!("{sql} AND f.version = ?2"), p![name, v])?,
+            None => self.one(&format!("{sql} ORDER BY f.version DESC LIMIT 1"), p![name])?,
+        };
         match row {
             None => Ok(None),
-            Some(((mut f, env), wasm)) => {
+            Some(row) => {
+                let (mut f, env) = Self::function_row(&row)?;
                 f.environment = serde_json::from_str(&env).map_err(corrupt)?;
-                Ok(Some((f, wasm)))
+                Ok(Some((f, row.blob(10)?)))
             }
         }
     }
 
     pub fn delete_function(&self, name: &str) -> Result<usize> {
-        let n = self.sql(
-            self.tx
-                .execute("DELETE FROM functions WHERE name = ?1", [name]),
-        )?;
-        self.sql(
-            self.tx
-                .execute("DELETE FROM function_settings WHERE name = ?1", [name]),
-        )?;
+        let n = self.exec("DELETE FROM functions WHERE name = ?1", p![name])?;
+        self.exec("DELETE FROM function_settings WHERE name = ?1", p![name])?;
         if n == 0 {
             return Err(StoreError::NotFound(format!(
                 "no function named {name:?}; `gw functions` lists them"

@@ -1,33 +1,45 @@
-//! The embedded store: one SQLite database (WAL) under the state directory, shared by every gw
-//! process. The only code that writes state.
+//! The store: by default one SQLite database (WAL) under the state directory, shared by every gw
+//! process on the machine; with `--store postgres://...` (or `GW_STORE`), a PostgreSQL database
+//! shared by gw nodes anywhere. The only code that writes state.
 //!
-//! Every write runs in one `BEGIN IMMEDIATE` transaction, so a command either lands whole or not
-//! at all (a kill -9 mid-write leaves the previous state), and concurrent writers queue on
-//! SQLite's lock (with a generous busy timeout) instead of failing. Readers never block writers
-//! (WAL). `PRAGMA data_version` tells a long-lived reader (the server) that someone committed.
+//! Every write runs in one transaction that first takes the store's write lock (SQLite's
+//! `BEGIN IMMEDIATE`; on PostgreSQL a row lock on the generation counter), so a command either
+//! lands whole or not at all (a kill -9 mid-write leaves the previous state), writers queue
+//! instead of failing, and each sees the last committed state. Readers never block writers. A
+//! long-lived reader (the server) learns that someone committed from `PRAGMA data_version`, or
+//! on PostgreSQL from `LISTEN gw_changes` with a periodic check of the generation as a fallback
+//! ([`Watcher`]).
 //!
-//! This module is the database itself: opening it (the schema, added to by `IF NOT EXISTS` for
-//! state directories from an older gw), connections, transactions ([`Store::write`],
-//! [`Store::read`], [`Tx`]) and the [`Watcher`]. The queries a [`Tx`] offers are grouped by the
-//! table they touch: `apis`, `deployments` (deployments and stages), `functions`, `documents`
-//! (API keys and usage plans).
+//! This module is the database itself: opening it (the schema: on SQLite added to by `IF NOT
+//! EXISTS` for state directories from an older gw; on PostgreSQL versioned migrations, refused
+//! when the database is newer than this gw), connections, transactions ([`Store::write`],
+//! [`Store::read`], [`Tx`]) and the [`Watcher`]. `db` is the SQL both engines share. The queries
+//! a [`Tx`] offers are grouped by the table they touch: `apis`, `deployments` (deployments and
+//! stages), `functions`, `documents` (API keys and usage plans), `ramps`, `nodes`.
 
 pub mod serving;
 
 mod apis;
+mod copy;
+pub(crate) mod db;
 mod deployments;
 mod documents;
 mod functions;
 mod nodes;
+mod postgres_store;
 mod ramps;
 
 use crate::model::{CanarySettings, Stage};
+use db::{Row, P};
 use rusqlite::{Connection, TransactionBehavior};
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 pub use apis::ApiSummary;
+pub use copy::Copied;
 pub use functions::{FunctionSettings, FunctionVersion};
 pub use nodes::{Node, NODE_TIMEOUT_SECONDS};
 
@@ -42,6 +54,8 @@ pub enum StoreError {
         path: PathBuf,
         error: rusqlite::Error,
     },
+    #[error("PostgreSQL store {url}: {error}; check that the server runs and the URL (--store, GW_STORE) is right")]
+    Postgres { url: String, error: String },
     #[error("stored data is damaged ({0}); the store may come from a newer gw")]
     Corrupt(String),
     #[error("{0}")]
@@ -54,11 +68,19 @@ pub enum StoreError {
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
-/// A handle on the state directory. Cheap to create; opens a connection per call site.
+/// A handle on the store: the state directory (function cache, logs, TLS material, serving
+/// markers) and the database. Cheap to clone; SQLite opens a connection per call, PostgreSQL
+/// keeps a few open.
 #[derive(Debug, Clone)]
 pub struct Store {
     dir: PathBuf,
-    db: PathBuf,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Sqlite { db: PathBuf },
+    Postgres(Arc<postgres_store::Pg>),
 }
 
 const SCHEMA: &str = "
@@ -143,9 +165,20 @@ pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
 }
 
+/// Whether `location` (`--store`, `GW_STORE`) names a PostgreSQL database.
+pub fn is_postgres_url(location: &str) -> bool {
+    location.starts_with("postgres://") || location.starts_with("postgresql://")
+}
+
 impl Store {
-    /// The state directory: `--state`, else `GW_STATE`, else `.gw` under the current directory.
+    /// The SQLite store in state directory `dir` (`--state`, else `GW_STATE`, else `.gw`).
     pub fn open(dir: impl AsRef<Path>) -> Result<Store> {
+        Store::open_at(dir, None)
+    }
+
+    /// The store in `dir`, its database at `database` when given (`postgres://...`), else the
+    /// SQLite database in `dir`.
+    pub fn open_at(dir: impl AsRef<Path>, database: Option<&str>) -> Result<Store> {
         let dir = dir.as_ref().to_path_buf();
         if dir.exists() && !dir.is_dir() {
             return Err(StoreError::Dir {
@@ -157,8 +190,22 @@ impl Store {
             dir: dir.clone(),
             reason: e.to_string(),
         })?;
+        match database {
+            Some(url) if is_postgres_url(url) => Ok(Store {
+                dir,
+                backend: Backend::Postgres(Arc::new(postgres_store::Pg::open(url)?)),
+            }),
+            Some(other) => Err(StoreError::Invalid(format!(
+                "--store {other:?} is not a store gw knows: give postgres://USER:PASSWORD@HOST:PORT/DATABASE, or leave it out for the SQLite database in the state directory"
+            ))),
+            None => Store::open_sqlite(dir),
+        }
+    }
+
+    fn open_sqlite(dir: PathBuf) -> Result<Store> {
+        let db = dir.join("gw.db");
         let store = Store {
-            db: dir.join("gw.db"),
+            backend: Backend::Sqlite { db: db.clone() },
             dir,
         };
         // The state holds private keys (custom domains, user pools): a new database is readable
@@ -170,10 +217,11 @@ impl Store {
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .open(&store.db);
+                .open(&db);
         }
         let conn = store.connect()?;
-        let ready: i64 = store.sql(conn.query_row(
+        let lite = |r| sqlite_error(&db, r);
+        let ready: i64 = lite(conn.query_row(
             "SELECT count(*) FROM sqlite_master WHERE type IN ('table', 'index') AND name IN ('apis', 'deployments', 'stages', 'functions', 'generation', 'documents', 'ramps', 'stage_history', 'function_settings', 'stage_history_by_stage', 'apis_by_name', 'nodes')",
             [],
             |r| r.get(0),
@@ -182,7 +230,8 @@ impl Store {
         // `IF NOT EXISTS`) adds them.
         // A state directory made before REST API names could repeat (as on AWS) has a UNIQUE
         // name column: rebuild the table without it, keeping every row.
-        let apis_sql: Option<String> = store.sql(
+        let apis_sql: Option<String> = sqlite_error(
+            &db,
             conn.query_row(
                 "SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'apis'",
                 [],
@@ -195,8 +244,10 @@ impl Store {
             }),
         )?;
         if apis_sql.is_some_and(|sql| sql.contains("UNIQUE")) {
-            store.sql(conn.execute_batch(
-                "PRAGMA foreign_keys = OFF;
+            sqlite_error(
+                &db,
+                conn.execute_batch(
+                    "PRAGMA foreign_keys = OFF;
                  BEGIN IMMEDIATE;
                  CREATE TABLE apis_without_unique_names (
                      id TEXT PRIMARY KEY,
@@ -211,17 +262,35 @@ impl Store {
                  ALTER TABLE apis_without_unique_names RENAME TO apis;
                  COMMIT;
                  PRAGMA foreign_keys = ON;",
-            ))?;
+                ),
+            )?;
         }
         if ready < 12 {
             // Schema creation races between first-time processes are serialized by the write lock.
-            store.sql(conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")))?;
+            sqlite_error(
+                &db,
+                conn.execute_batch(&format!("BEGIN IMMEDIATE; {SCHEMA} COMMIT;")),
+            )?;
         }
         Ok(store)
     }
 
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// Where the database is, for messages: the SQLite file, or the PostgreSQL URL without its
+    /// password.
+    pub fn location(&self) -> String {
+        match &self.backend {
+            Backend::Sqlite { db } => db.display().to_string(),
+            Backend::Postgres(pg) => pg.url.clone(),
+        }
+    }
+
+    /// Whether the database is PostgreSQL (shared by nodes on several machines).
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.backend, Backend::Postgres(_))
     }
 
     /// Where function logs are written (`logs/functions/NAME.log` in the state directory).
@@ -234,17 +303,20 @@ impl Store {
         self.dir.join("cache").join("functions")
     }
 
-    fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
-        r.map_err(|error| StoreError::Sql {
-            path: self.db.clone(),
-            error,
-        })
-    }
-
-    /// A new connection with WAL, foreign keys and a busy timeout long enough that writers queue.
+    /// A new SQLite connection with WAL, foreign keys and a busy timeout long enough that
+    /// writers queue. (SQLite stores only: a PostgreSQL store has no such file.)
     pub fn connect(&self) -> Result<Connection> {
-        let conn = self.sql(Connection::open(&self.db))?;
-        self.sql(conn.busy_timeout(Duration::from_secs(30)))?;
+        let db = match &self.backend {
+            Backend::Sqlite { db } => db,
+            Backend::Postgres(pg) => {
+                return Err(StoreError::Invalid(format!(
+                    "the store is PostgreSQL ({}), not a SQLite file",
+                    pg.url
+                )))
+            }
+        };
+        let conn = sqlite_error(db, Connection::open(db))?;
+        sqlite_error(db, conn.busy_timeout(Duration::from_secs(30)))?;
         // Switching a new database to WAL can answer SQLITE_BUSY at once (the busy handler is not
         // consulted for it) while another process opens it too: try again for a while.
         let mut tries = 0;
@@ -261,27 +333,20 @@ impl Store {
                     std::thread::sleep(Duration::from_millis(20));
                 }
                 other => {
-                    self.sql(other)?;
+                    sqlite_error(db, other)?;
                     break;
                 }
             }
         }
-        self.sql(conn.pragma_update(None, "synchronous", "NORMAL"))?;
-        self.sql(conn.pragma_update(None, "foreign_keys", "ON"))?;
+        sqlite_error(db, conn.pragma_update(None, "synchronous", "NORMAL"))?;
+        sqlite_error(db, conn.pragma_update(None, "foreign_keys", "ON"))?;
         Ok(conn)
     }
 
-    /// Run `f` in one IMMEDIATE transaction: all of it commits, or none of it.
-    pub fn write<T>(&self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
-        let mut conn = self.connect()?;
-        let tx = self.sql(conn.transaction_with_behavior(TransactionBehavior::Immediate))?;
-        let out = f(&Tx {
-            tx: &tx,
-            store: self,
-        })?;
-        self.sql(tx.execute("UPDATE generation SET n = n + 1", []))?;
-        self.sql(tx.commit())?;
-        Ok(out)
+    /// Run `f` in one write transaction: all of it commits, or none of it; the generation
+    /// advances with it.
+    pub fn write<T: Send>(&self, f: impl FnOnce(&Tx) -> Result<T> + Send) -> Result<T> {
+        self.transaction(Mode::Write, f)
     }
 
     /// The store's generation: a counter every committed [`Store::write`] advances.
@@ -290,52 +355,161 @@ impl Store {
     }
 
     /// Run `f` on a read snapshot.
-    pub fn read<T>(&self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
-        let mut conn = self.connect()?;
-        let tx = self.sql(conn.transaction_with_behavior(TransactionBehavior::Deferred))?;
-        f(&Tx {
-            tx: &tx,
-            store: self,
-        })
+    pub fn read<T: Send>(&self, f: impl FnOnce(&Tx) -> Result<T> + Send) -> Result<T> {
+        self.transaction(Mode::Read, f)
     }
 
     /// Like [`Store::write`], but without advancing the generation: for bookkeeping that no
-    /// server serves (a ramp's lease), so that servers do not rebuild their snapshot for it.
-    pub fn write_unversioned<T>(&self, f: impl FnOnce(&Tx) -> Result<T>) -> Result<T> {
-        let mut conn = self.connect()?;
-        let tx = self.sql(conn.transaction_with_behavior(TransactionBehavior::Immediate))?;
-        let out = f(&Tx {
-            tx: &tx,
-            store: self,
-        })?;
-        self.sql(tx.commit())?;
-        Ok(out)
+    /// server serves (a ramp's lease, a node's heartbeat), so that servers do not rebuild their
+    /// snapshot for it.
+    pub fn write_unversioned<T: Send>(&self, f: impl FnOnce(&Tx) -> Result<T> + Send) -> Result<T> {
+        self.transaction(Mode::Unversioned, f)
     }
 
-    /// `PRAGMA integrity_check` result (`ok` when healthy).
-    pub fn integrity_check(&self) -> Result<String> {
-        let conn = self.connect()?;
-        self.sql(conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)))
+    fn transaction<T: Send>(
+        &self,
+        mode: Mode,
+        f: impl FnOnce(&Tx) -> Result<T> + Send,
+    ) -> Result<T> {
+        match &self.backend {
+            Backend::Sqlite { db } => {
+                let mut conn = self.connect()?;
+                let behavior = match mode {
+                    Mode::Read => TransactionBehavior::Deferred,
+                    Mode::Write | Mode::Unversioned => TransactionBehavior::Immediate,
+                };
+                let tx = sqlite_error(db, conn.transaction_with_behavior(behavior))?;
+                let out = f(&Tx {
+                    conn: Conn::Sqlite(&tx),
+                    store: self,
+                })?;
+                match mode {
+                    Mode::Read => {}
+                    Mode::Write => {
+                        sqlite_error(db, tx.execute("UPDATE generation SET n = n + 1", []))?;
+                        sqlite_error(db, tx.commit())?;
+                    }
+                    Mode::Unversioned => sqlite_error(db, tx.commit())?,
+                }
+                Ok(out)
+            }
+            Backend::Postgres(pg) => pg.transaction(mode, |client| {
+                f(&Tx {
+                    conn: Conn::Postgres(RefCell::new(client)),
+                    store: self,
+                })
+            }),
+        }
     }
+
+    /// `PRAGMA integrity_check` result (`ok` when healthy); PostgreSQL checks itself.
+    pub fn integrity_check(&self) -> Result<String> {
+        match &self.backend {
+            Backend::Sqlite { db } => {
+                let conn = self.connect()?;
+                sqlite_error(
+                    db,
+                    conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)),
+                )
+            }
+            Backend::Postgres(_) => self.read(|tx| tx.generation()).map(|_| "ok".into()),
+        }
+    }
+}
+
+/// What a transaction may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    Read,
+    Write,
+    Unversioned,
+}
+
+fn sqlite_error<T>(db: &Path, r: rusqlite::Result<T>) -> Result<T> {
+    r.map_err(|error| StoreError::Sql {
+        path: db.to_path_buf(),
+        error,
+    })
 }
 
 /// An open transaction on the store.
 pub struct Tx<'a> {
-    tx: &'a rusqlite::Transaction<'a>,
+    conn: Conn<'a>,
     store: &'a Store,
+}
+
+enum Conn<'a> {
+    Sqlite(&'a rusqlite::Transaction<'a>),
+    Postgres(RefCell<&'a mut postgres::Client>),
 }
 
 impl Tx<'_> {
     /// The generation this transaction sees (see [`Store::generation`]).
     pub fn generation(&self) -> Result<i64> {
-        self.store.sql(
-            self.tx
-                .query_row("SELECT n FROM generation WHERE id = 1", [], |r| r.get(0)),
-        )
+        self.one("SELECT n FROM generation WHERE id = 1", &[])?
+            .ok_or_else(|| StoreError::Corrupt("no generation row".into()))?
+            .int(0)
     }
 
-    fn sql<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
-        self.store.sql(r)
+    /// Runs a statement; the number of rows it changed.
+    pub(crate) fn exec(&self, sql: &str, params: &[P<'_>]) -> Result<usize> {
+        match &self.conn {
+            Conn::Sqlite(tx) => self.lite(tx.execute(sql, rusqlite::params_from_iter(params))),
+            Conn::Postgres(client) => {
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                let n = client
+                    .borrow_mut()
+                    .execute(db::pg_sql(sql).as_str(), &params)
+                    .map_err(|e| self.pg(e))?;
+                Ok(usize::try_from(n).unwrap_or(usize::MAX))
+            }
+        }
+    }
+
+    /// Every row a query answers.
+    pub(crate) fn rows(&self, sql: &str, params: &[P<'_>]) -> Result<Vec<Row>> {
+        match &self.conn {
+            Conn::Sqlite(tx) => {
+                let mut stmt = self.lite(tx.prepare(sql))?;
+                let columns = stmt.column_count();
+                let rows = self.lite(stmt.query_map(rusqlite::params_from_iter(params), |r| {
+                    Row::from_sqlite(r, columns)
+                }))?;
+                rows.map(|r| self.lite(r)).collect()
+            }
+            Conn::Postgres(client) => {
+                let params: Vec<&(dyn postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p as &(dyn postgres::types::ToSql + Sync))
+                    .collect();
+                let rows = client
+                    .borrow_mut()
+                    .query(db::pg_sql(sql).as_str(), &params)
+                    .map_err(|e| self.pg(e))?;
+                rows.iter()
+                    .map(|r| Row::from_pg(r).map_err(|e| self.pg(e)))
+                    .collect()
+            }
+        }
+    }
+
+    /// The first row a query answers, if any.
+    pub(crate) fn one(&self, sql: &str, params: &[P<'_>]) -> Result<Option<Row>> {
+        Ok(self.rows(sql, params)?.into_iter().next())
+    }
+
+    fn lite<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
+        r.map_err(|error| StoreError::Sql {
+            path: PathBuf::from(self.store.location()),
+            error,
+        })
+    }
+
+    fn pg(&self, e: postgres::Error) -> StoreError {
+        postgres_store::error(&self.store.location(), &e)
     }
 }
 
@@ -352,28 +526,40 @@ pub fn merged_canary_variables(stage: &Stage, canary: &CanarySettings) -> BTreeM
     vars
 }
 
-/// A connection that watches for commits by other processes.
+/// Tells a long-lived reader that someone committed.
 pub struct Watcher {
-    conn: Connection,
-    db: PathBuf,
+    inner: WatcherInner,
+}
+
+enum WatcherInner {
+    Sqlite { conn: Connection, db: PathBuf },
+    Postgres(Box<postgres_store::Listener>),
 }
 
 impl Watcher {
     pub fn new(store: &Store) -> Result<Watcher> {
         Ok(Watcher {
-            conn: store.connect()?,
-            db: store.db.clone(),
+            inner: match &store.backend {
+                Backend::Sqlite { db } => WatcherInner::Sqlite {
+                    conn: store.connect()?,
+                    db: db.clone(),
+                },
+                Backend::Postgres(pg) => {
+                    WatcherInner::Postgres(Box::new(postgres_store::Listener::new(pg)))
+                }
+            },
         })
     }
 
-    /// Changes whenever another connection commits.
-    pub fn data_version(&self) -> Result<i64> {
-        self.conn
-            .query_row("PRAGMA data_version", [], |r| r.get(0))
-            .map_err(|error| StoreError::Sql {
-                path: self.db.clone(),
-                error,
-            })
+    /// Changes whenever another connection commits (on PostgreSQL: a notification, or the
+    /// periodic check of the generation, says so).
+    pub fn data_version(&mut self) -> Result<i64> {
+        match &mut self.inner {
+            WatcherInner::Sqlite { conn, db } => {
+                sqlite_error(db, conn.query_row("PRAGMA data_version", [], |r| r.get(0)))
+            }
+            WatcherInner::Postgres(listener) => listener.version(),
+        }
     }
 }
 

@@ -3,8 +3,8 @@
 //! [`NODE_TIMEOUT_SECONDS`] is a node that is gone. Written without advancing the generation (no
 //! server serves it).
 
+use super::db::p;
 use super::{Result, Tx};
-use rusqlite::params;
 
 /// A node whose heartbeat is older than this is gone (`gw nodes` leaves it out).
 pub const NODE_TIMEOUT_SECONDS: f64 = 3.0;
@@ -33,54 +33,53 @@ pub struct Node {
 impl Tx<'_> {
     /// Registers or renews `node`, and forgets nodes gone for an hour.
     pub fn heartbeat(&self, node: &Node) -> Result<()> {
-        self.sql(self.tx.execute(
+        self.exec(
             "INSERT INTO nodes (id, host, address, version, generation, started_ms, heartbeat_ms)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
              ON CONFLICT (id) DO UPDATE SET address = excluded.address, version = excluded.version,
                  generation = excluded.generation, heartbeat_ms = excluded.heartbeat_ms",
-            params![
-                node.id,
-                node.host,
-                node.address,
-                node.version,
+            p![
+                &node.id,
+                &node.host,
+                &node.address,
+                &node.version,
                 node.generation,
                 node.started_ms,
                 node.heartbeat_ms
             ],
-        ))?;
-        self.sql(self.tx.execute(
+        )?;
+        self.exec(
             "DELETE FROM nodes WHERE heartbeat_ms < ?1",
-            [node.heartbeat_ms - (FORGET_AFTER_SECONDS * 1000.0) as i64],
-        ))?;
+            p![node.heartbeat_ms - (FORGET_AFTER_SECONDS * 1000.0) as i64],
+        )?;
         Ok(())
     }
 
     /// A node leaving (a clean shutdown).
     pub fn remove_node(&self, id: &str) -> Result<()> {
-        self.sql(self.tx.execute("DELETE FROM nodes WHERE id = ?1", [id]))?;
+        self.exec("DELETE FROM nodes WHERE id = ?1", p![id])?;
         Ok(())
     }
 
     /// The nodes whose heartbeat is within [`NODE_TIMEOUT_SECONDS`] of `now_ms`, by id.
     pub fn nodes(&self, now_ms: i64) -> Result<Vec<Node>> {
-        let mut stmt = self.sql(self.tx.prepare(
+        self.rows(
             "SELECT id, host, address, version, generation, started_ms, heartbeat_ms FROM nodes
              WHERE heartbeat_ms >= ?1 ORDER BY id",
-        ))?;
-        let rows = self.sql(stmt.query_map(
-            [now_ms - (NODE_TIMEOUT_SECONDS * 1000.0) as i64],
-            |r| {
-                Ok(Node {
-                    id: r.get(0)?,
-                    host: r.get(1)?,
-                    address: r.get(2)?,
-                    version: r.get(3)?,
-                    generation: r.get(4)?,
-                    started_ms: r.get(5)?,
-                    heartbeat_ms: r.get(6)?,
-                })
-            },
-        ))?;
-        rows.map(|r| self.sql(r)).collect()
+            p![now_ms - (NODE_TIMEOUT_SECONDS * 1000.0) as i64],
+        )?
+        .iter()
+        .map(|r| {
+            Ok(Node {
+                id: r.text(0)?,
+                host: r.text(1)?,
+                address: r.text(2)?,
+                version: r.text(3)?,
+                generation: r.int(4)?,
+                started_ms: r.int(5)?,
+                heartbeat_ms: r.int(6)?,
+            })
+        })
+        .collect()
     }
 }

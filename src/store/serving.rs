@@ -122,6 +122,31 @@ pub fn wait_until_served(state_dir: &Path, generation: i64, timeout: Duration) -
     }
 }
 
+/// Waits until every live node of `store` (its `nodes` table: a PostgreSQL store's nodes on any
+/// machine) serves `generation` or newer, at most `timeout`. Returns the nodes still behind.
+pub fn wait_until_nodes_serve(
+    store: &super::Store,
+    generation: i64,
+    timeout: Duration,
+) -> Vec<super::Node> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        let behind: Vec<super::Node> = match store.read(|tx| tx.nodes(now_ms)) {
+            Ok(nodes) => nodes
+                .into_iter()
+                .filter(|n| n.generation < generation)
+                .collect(),
+            // The store answers no more: nothing to wait for that can be seen.
+            Err(_) => return Vec::new(),
+        };
+        if behind.is_empty() || Instant::now() >= deadline {
+            return behind;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn behind(state_dir: &Path, generation: i64) -> Vec<Behind> {
     live_markers(state_dir)
         .into_iter()

@@ -25,6 +25,7 @@ mod management;
 mod mapping_templates;
 mod metrics;
 mod nodes;
+mod postgres;
 mod prop_authorizer;
 mod prop_import;
 mod prop_patch;

@@ -2,6 +2,7 @@
 //! real server on 127.0.0.1:0, fake upstreams on port 0, a small HTTP client.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod postgres;
 pub mod redis;
 pub mod stripe;
 
@@ -61,12 +62,23 @@ pub fn guest(name: &str) -> PathBuf {
 /// A temporary state directory with helpers to run `gw` in it.
 pub struct Gw {
     pub dir: tempfile::TempDir,
+    /// `--store` (`GW_STORE`): a PostgreSQL database instead of the directory's SQLite file.
+    pub database: Option<String>,
 }
 
 impl Gw {
     pub fn new() -> Gw {
         Gw {
             dir: tempfile::tempdir().unwrap(),
+            database: None,
+        }
+    }
+
+    /// A state directory of its own whose database is `url` (`postgres://...`).
+    pub fn on_database(url: &str) -> Gw {
+        Gw {
+            dir: tempfile::tempdir().unwrap(),
+            database: Some(url.to_string()),
         }
     }
 
@@ -84,12 +96,16 @@ impl Gw {
     }
 
     pub fn store(&self) -> gw::store::Store {
-        gw::store::Store::open(self.state()).unwrap()
+        gw::store::Store::open_at(self.state(), self.database.as_deref()).unwrap()
     }
 
     pub fn cmd(&self) -> Command {
         let mut c = Command::new(env!("CARGO_BIN_EXE_gw"));
         c.env("GW_STATE", self.state()).current_dir(root());
+        match &self.database {
+            Some(url) => c.env("GW_STORE", url),
+            None => c.env_remove("GW_STORE"),
+        };
         c
     }
 
