@@ -17,6 +17,10 @@
 #       # a second build of gw serving the same HTTP_PROXY route, in the same interleaved rounds
 #   TARGETS="gw-http-proxy gw-http-proxy-no-metrics" scripts/bench-http.sh
 #       # the same build with `gw serve --no-metrics`: what counting costs
+#   TARGETS="gw-http-proxy gw-http-proxy-pg gw-throttled-local gw-throttled-redis" scripts/bench-http.sh
+#       # a second server on a PostgreSQL store (a cluster started here) with --counters in a
+#       # redis-server started here: HTTP_PROXY with no limit (the store is not on the request
+#       # path), and a stage throttle counted locally vs in Redis (one round trip per request)
 #
 # Needs wrk and nginx (apt-get install -y wrk nginx) and `cargo build --release`.
 # The backend is nginx itself answering a static 200 (1 worker), identical for every target.
@@ -224,6 +228,9 @@ EOF
 "$GW" vpc-link create bench3 --target "127.0.0.1:$backend_port" --target "127.0.0.1:$backend2_port" --target "127.0.0.1:$backend3_port" >/dev/null
 "$GW" import "$work/bench.yaml" >/dev/null
 "$GW" deploy --stage prod >/dev/null
+# The same API on a stage with a throttle far above what a run reaches: every request is checked.
+"$GW" deploy --stage throttled >/dev/null
+"$GW" stage throttle throttled --rate 100000000 --burst 100000000 >/dev/null
 gw_port="$(free_port)"
 "$GW" serve --listen "127.0.0.1:$gw_port" 2>"$work/gw.log" &
 gw_pid=$!
@@ -255,6 +262,40 @@ case " ${TARGETS:-} " in
         ;;
 esac
 
+# A second server on PostgreSQL with Redis counters (only when asked for: TARGETS names
+# gw-http-proxy-pg or gw-throttled-redis). PostgreSQL runs as its own user when this runs as root.
+pg_pid=""
+case " ${TARGETS:-} " in
+    *" gw-http-proxy-pg "* | *" gw-throttled-redis "*)
+        pg_bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+        [ -x "$pg_bin/initdb" ] || { echo "bench-http: PostgreSQL is missing (apt-get install -y postgresql)" >&2; exit 1; }
+        command -v redis-server >/dev/null || { echo "bench-http: redis-server is missing (apt-get install -y redis-server)" >&2; exit 1; }
+        as_pg=()
+        if [ "$(id -u)" = 0 ]; then as_pg=(setpriv --reuid=postgres --regid=postgres --init-groups --reset-env); fi
+        mkdir -p "$work/pg"
+        [ "$(id -u)" = 0 ] && chown postgres:postgres "$work/pg" && chmod 755 "$work"
+        "${as_pg[@]}" "$pg_bin/initdb" -D "$work/pg/cluster" -A trust -U gw -E UTF8 --no-sync >/dev/null
+        pg_port="$(free_port)"
+        "${as_pg[@]}" "$pg_bin/postgres" -D "$work/pg/cluster" -p "$pg_port" -k "$work/pg" \
+            -c listen_addresses=127.0.0.1 >"$work/pg.log" 2>&1 &
+        pids+=($!)
+        wait_port "$pg_port"
+        sleep 1
+        redis_port="$(free_port)"
+        redis-server --port "$redis_port" --bind 127.0.0.1 --save '' --appendonly no >/dev/null &
+        pids+=($!)
+        wait_port "$redis_port"
+        pg_url="postgres://gw@127.0.0.1:$pg_port/postgres"
+        "$GW" store copy --from "$GW_STATE" --to "$pg_url" >/dev/null
+        pg_gw_port="$(free_port)"
+        GW_STATE="$work/gw-pg-state" "$GW" serve --store "$pg_url" --counters "redis://127.0.0.1:$redis_port" \
+            --listen "127.0.0.1:$pg_gw_port" 2>"$work/gw-pg.log" &
+        pg_pid=$!
+        pids+=("$pg_pid")
+        wait_port "$pg_gw_port"
+        ;;
+esac
+
 names=(backend nginx-1w nginx-2w nginx-upstream3-2w gw-http-proxy gw-vpc-link gw-mock gw-wasm-lambda gw-wasm-lambda-p2 gw-wasm-http gw-auth-cached gw-auth-uncached gw-wasm-handler gw-wasm-python gw-wasm-javascript)
 urls=(
     "http://127.0.0.1:$backend_port/bench"
@@ -273,6 +314,12 @@ urls=(
     "http://127.0.0.1:$gw_port/prod/python"
     "http://127.0.0.1:$gw_port/prod/javascript"
 )
+names+=(gw-throttled-local)
+urls+=("http://127.0.0.1:$gw_port/throttled/bench")
+if [ -n "$pg_pid" ]; then
+    names+=(gw-http-proxy-pg gw-throttled-redis)
+    urls+=("http://127.0.0.1:$pg_gw_port/prod/bench" "http://127.0.0.1:$pg_gw_port/throttled/bench")
+fi
 if [ -n "$nometrics_pid" ]; then
     names+=(gw-http-proxy-no-metrics)
     urls+=("http://127.0.0.1:$nometrics_port/prod/bench")
@@ -324,6 +371,9 @@ target_pids() {
     case "$1" in
         gw-http-proxy-baseline) echo "$base_pid" ;;
         gw-http-proxy-no-metrics) echo "$nometrics_pid" ;;
+        # The Redis server's CPU is counted with the node's: it is the counters' cost.
+        gw-http-proxy-pg) echo "$pg_pid" ;;
+        gw-throttled-redis) echo "$pg_pid $(pgrep -x redis-server | tr '\n' ' ')" ;;
         gw*) echo "$gw_pid" ;;
         *) pgrep -P "${nginx_pid[$1]}" | tr '\n' ' ' ;;
     esac

@@ -91,14 +91,18 @@ if rate >= 0 then
   -- Stored to the microsecond: tostring's 14 digits would round the time to 0.1 ms, and the
   -- refill, never negative, would gain from the rounding.
   local stamp = string.format('%.6f', now)
-  if tokens < 1 then
-    redis.call('HSET', KEYS[1], 'tokens', string.format('%.9f', tokens), 'at', stamp)
+  local admit = tokens >= 1
+  if admit then tokens = tokens - 1 end
+  redis.call('HSET', KEYS[1], 'tokens', string.format('%.9f', tokens), 'at', stamp)
+  -- Gone once it would be full again anyway; a bucket that never refills stays.
+  if rate > 0 then
+    redis.call('PEXPIRE', KEYS[1], math.ceil(burst / rate * 1000) + 1000)
+  else
+    redis.call('PERSIST', KEYS[1])
+  end
+  if not admit then
     return 1
   end
-  redis.call('HSET', KEYS[1], 'tokens', string.format('%.9f', tokens - 1), 'at', stamp)
-  local full = 1000
-  if rate > 0 then full = math.ceil(burst / rate * 1000) + 1000 end
-  redis.call('PEXPIRE', KEYS[1], full)
 end
 if limit >= 0 then
   local used = tonumber(redis.call('GET', KEYS[2]) or '0')

@@ -126,13 +126,30 @@ impl OutboundPolicy for AllowList {
 /// A request through `pool` to `target`: counted as the link's other requests are, its
 /// connection's outcome fed to the target's passive health.
 fn route_to(pool: Arc<Pool>, target: Arc<Target>) -> Route {
-    target.in_flight.fetch_add(1, Ordering::Relaxed);
     target.requests.fetch_add(1, Ordering::Relaxed);
+    let flight = Flight::start(target);
     Route {
-        connect: Some(target.address.clone()),
+        connect: Some(flight.0.address.clone()),
         done: Some(Box::new(move |ok| {
-            target.in_flight.fetch_sub(1, Ordering::Relaxed);
-            target.connected(ok, &pool.health, &pool.name);
+            flight.0.connected(ok, &pool.health, &pool.name);
+            drop(flight);
         })),
+    }
+}
+
+/// One request in flight to a target, counted out when it ends — or when it is dropped unsent
+/// (the guest gave up on it, timed out or trapped).
+struct Flight(Arc<Target>);
+
+impl Flight {
+    fn start(target: Arc<Target>) -> Flight {
+        target.in_flight.fetch_add(1, Ordering::Relaxed);
+        Flight(target)
+    }
+}
+
+impl Drop for Flight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -74,9 +74,25 @@ impl postgres::types::ToSql for P<'_> {
         out: &mut bytes::BytesMut,
     ) -> std::result::Result<postgres::types::IsNull, Box<dyn std::error::Error + Sync + Send>>
     {
+        use postgres::types::Type;
+        let fits = match *self {
+            P::Null => true,
+            P::Int(_) => *ty == Type::INT8 || *ty == Type::INT4,
+            P::Text(_) => <&str as postgres::types::ToSql>::accepts(ty),
+            P::Blob(_) => *ty == Type::BYTEA,
+        };
+        if !fits {
+            let kind = match self {
+                P::Null => "null",
+                P::Int(_) => "integer",
+                P::Text(_) => "text",
+                P::Blob(_) => "bytes",
+            };
+            return Err(format!("a {kind} parameter for a column of type {ty}").into());
+        }
         match *self {
             P::Null => Ok(postgres::types::IsNull::Yes),
-            P::Int(v) if *ty == postgres::types::Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
+            P::Int(v) if *ty == Type::INT4 => i32::try_from(v)?.to_sql(ty, out),
             P::Int(v) => v.to_sql(ty, out),
             P::Text(v) => v.to_sql(ty, out),
             P::Blob(v) => v.to_sql(ty, out),
@@ -84,7 +100,7 @@ impl postgres::types::ToSql for P<'_> {
     }
 
     fn accepts(_: &postgres::types::Type) -> bool {
-        // Checked by the inner type's `to_sql` when the value is written.
+        // Which types a parameter fits depends on its value: `to_sql` checks.
         true
     }
 

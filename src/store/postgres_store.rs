@@ -124,7 +124,7 @@ fn redacted(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_string();
     };
-    match rest.split_once('@') {
+    match rest.rsplit_once('@') {
         Some((user, host)) if user.contains(':') => {
             let name = user.split(':').next().unwrap_or("");
             format!("{scheme}://{name}:***@{host}")
@@ -148,6 +148,23 @@ pub fn error(url: &str, e: &postgres::Error) -> StoreError {
 impl Pg {
     /// Connects, and brings the schema to [`SCHEMA_VERSION`] (refusing a newer database).
     pub fn open(url: &str) -> Result<Pg> {
+        // The client blocks on a runtime of its own; see `Pg::transaction`.
+        if tokio::runtime::Handle::try_current().is_ok() {
+            let url = url.to_string();
+            return std::thread::scope(|s| {
+                s.spawn(move || Pg::open_here(&url))
+                    .join()
+                    .unwrap_or_else(|_| {
+                        Err(StoreError::Invalid(
+                            "opening the store failed unexpectedly".into(),
+                        ))
+                    })
+            });
+        }
+        Pg::open_here(url)
+    }
+
+    fn open_here(url: &str) -> Result<Pg> {
         let config: postgres::Config = url.parse().map_err(|e| StoreError::Postgres {
             url: redacted(url),
             error: format!("not a PostgreSQL URL ({e}); write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
@@ -170,6 +187,14 @@ impl Pg {
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
+        // A server gone without closing the connection (a crash, a cut network) is noticed
+        // within seconds, not when the kernel gives up hours later.
+        config
+            .keepalives(true)
+            .keepalives_idle(Duration::from_secs(5))
+            .keepalives_interval(Duration::from_secs(2))
+            .keepalives_retries(3)
+            .tcp_user_timeout(Duration::from_secs(15));
         config
             .application_name("gw")
             .connect(postgres::NoTls)
@@ -253,14 +278,20 @@ impl Pg {
         mode: Mode,
         f: impl FnOnce(&mut postgres::Client) -> Result<T>,
     ) -> Result<T> {
-        let mut client = self.checkout()?;
         let begin = match mode {
             Mode::Read => "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
             Mode::Write | Mode::Unversioned => {
                 "BEGIN; SELECT n FROM generation WHERE id = 1 FOR UPDATE"
             }
         };
-        client.batch_execute(begin).map_err(|e| self.err(&e))?;
+        let mut client = self.checkout()?;
+        if client.batch_execute(begin).is_err() {
+            // A kept connection the server closed (a restart, an idle timeout) is only noticed
+            // when used: once more on a new one.
+            drop_off_runtime(vec![client]);
+            client = self.connect()?;
+            client.batch_execute(begin).map_err(|e| self.err(&e))?;
+        }
         let out = f(&mut client);
         let end = match (&out, mode) {
             (Err(_), _) | (Ok(_), Mode::Read) => client.batch_execute("ROLLBACK"),
@@ -273,12 +304,33 @@ impl Pg {
             Ok(()) => self.checkin(client),
             // A connection whose transaction state is unknown is not kept.
             Err(e) => {
+                drop_off_runtime(vec![client]);
                 if out.is_ok() {
                     return Err(self.err(&e));
                 }
             }
         }
         out
+    }
+}
+
+impl Drop for Pg {
+    fn drop(&mut self) {
+        let idle = std::mem::take(self.idle.get_mut().unwrap_or_else(|p| p.into_inner()));
+        drop_off_runtime(idle);
+    }
+}
+
+/// Closes `clients`: a client's drop blocks on its own runtime, which tokio refuses inside
+/// another, so inside one they are dropped on a thread of their own.
+fn drop_off_runtime(clients: Vec<postgres::Client>) {
+    if clients.is_empty() {
+        return;
+    }
+    if tokio::runtime::Handle::try_current().is_ok() {
+        let _ = std::thread::spawn(move || drop(clients)).join();
+    } else {
+        drop(clients);
     }
 }
 
@@ -291,6 +343,14 @@ pub struct Listener {
     version: i64,
     last_generation: Option<i64>,
     checked: Option<Instant>,
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(client) = self.client.take() {
+            drop_off_runtime(vec![client]);
+        }
+    }
 }
 
 impl Listener {
@@ -319,6 +379,9 @@ impl Listener {
 
     fn poll(&mut self) -> Result<i64> {
         if self.client.as_ref().is_none_or(postgres::Client::is_closed) {
+            if let Some(old) = self.client.take() {
+                drop_off_runtime(vec![old]);
+            }
             let mut client = self.pg.connect()?;
             client
                 .batch_execute("LISTEN gw_changes")
@@ -348,7 +411,9 @@ impl Listener {
             Ok(n) => n,
             Err(e) => {
                 let e = self.pg.err(&e);
-                self.client = None;
+                if let Some(old) = self.client.take() {
+                    drop_off_runtime(vec![old]);
+                }
                 return Err(e);
             }
         };
@@ -369,7 +434,9 @@ impl Listener {
                 }
                 Err(e) => {
                     let e = self.pg.err(&e);
-                    self.client = None;
+                    if let Some(old) = self.client.take() {
+                        drop_off_runtime(vec![old]);
+                    }
                     return Err(e);
                 }
             }

@@ -140,6 +140,10 @@ impl WasiHttpHooks for OutboundHooks {
         };
         Box::new(async move {
             let uri = request.uri();
+            // The name checked must be the name connected to: no `user@` before it.
+            if uri.authority().is_some_and(|a| a.as_str().contains('@')) {
+                return Err(Error::HttpRequestDenied);
+            }
             let https = uri.scheme() == Some(&http::uri::Scheme::HTTPS);
             let host = uri
                 .host()

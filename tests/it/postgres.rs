@@ -145,6 +145,28 @@ async fn three_nodes_on_one_postgres_follow_changes_and_outlive_an_outage() {
             n.log()
         );
     }
+
+    // A clean shutdown (SIGTERM) exits 0 — its database connections closed off the runtime —
+    // and deregisters the node.
+    let mut nodes = nodes;
+    let mut first = nodes.remove(0);
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &first.child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let started = Instant::now();
+    let exit = loop {
+        if let Some(s) = first.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(started.elapsed() < Duration::from_secs(15), "no exit after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(exit.success(), "exit {exit:?}: {}", first.log());
+    assert!(!first.log().contains("panicked"), "{}", first.log());
+    let listed: Value = serde_json::from_str(&cli.ok(&["nodes", "--json"])).unwrap();
+    assert_eq!(listed["item"].as_array().unwrap().len(), 2, "{listed}");
 }
 
 /// Every listing that shows state, as JSON (ids, dates and all).
@@ -205,6 +227,20 @@ fn store_copy_round_trips_a_state_through_postgres() {
     let back_dir = back.state().to_str().unwrap().to_string();
     on_pg.ok(&["store", "copy", "--from", &url, "--to", &back_dir]);
     assert_eq!(state_of(&back), before, "PostgreSQL → SQLite");
+    // A database written by a newer gw is refused, saying so.
+    let newer = url.clone();
+    std::thread::spawn(move || {
+        let mut c = postgres::Client::connect(&newer, postgres::NoTls).unwrap();
+        c.batch_execute("INSERT INTO gw_schema (version) VALUES (99)")
+            .unwrap();
+    })
+    .join()
+    .unwrap();
+    let refused = on_pg.fails(&["apis"]);
+    assert!(
+        refused.contains("schema version 99, newer than this gw's"),
+        "{refused}"
+    );
     // The function's code came along: the copy serves it.
     let code = back.store().read(|tx| tx.function("hello", None)).unwrap();
     let original = sqlite
