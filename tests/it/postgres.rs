@@ -160,7 +160,10 @@ async fn three_nodes_on_one_postgres_follow_changes_and_outlive_an_outage() {
         if let Some(s) = first.child.try_wait().unwrap() {
             break s;
         }
-        assert!(started.elapsed() < Duration::from_secs(15), "no exit after SIGTERM");
+        assert!(
+            started.elapsed() < Duration::from_secs(15),
+            "no exit after SIGTERM"
+        );
         std::thread::sleep(Duration::from_millis(20));
     };
     assert!(exit.success(), "exit {exit:?}: {}", first.log());
