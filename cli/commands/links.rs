@@ -139,7 +139,7 @@ pub fn link_command(state: &Option<PathBuf>, cmd: LinkCommand) -> Result<()> {
 pub fn list(state: &Option<PathBuf>, json: JsonFlag) -> Result<()> {
     let store = store(state)?;
     let all = links::links(&store)?;
-    let (seen, _failed) = gw::server::peers::links(store.dir());
+    let (seen, _failed) = gw::server::peers::links(&store);
     let now_ms = chrono::Utc::now().timestamp_millis();
     // target → (healthy on every server, in flight, requests, failures), summed over servers.
     let runtime = |link: &str, address: &str| {

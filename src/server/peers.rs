@@ -1,11 +1,11 @@
-//! The other servers on a state directory: their metrics, read from each one's `/_gw/stats`
-//! (the addresses come from the serving markers), so `gw canary status`, `gw promote --check` and
-//! a ramp judge a canary by every server's requests, not one's.
+//! The other servers on a store: their metrics, read from each one's `/_gw/stats`, so
+//! `gw canary status`, `gw promote --check` and a ramp judge a canary by every server's requests,
+//! not one's. The servers are those the serving markers of the state directory name, and, on a
+//! PostgreSQL store, every live node of the `nodes` table (on any machine).
 
 use crate::gateway::metrics::Series;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
-use std::path::Path;
 use std::time::Duration;
 
 /// What the servers on a state directory counted.
@@ -19,10 +19,38 @@ pub struct Gathered {
     pub failed: Vec<(SocketAddr, String)>,
 }
 
-/// Reads `/_gw/stats` from every server running on `state_dir`.
-pub fn gather(state_dir: &Path) -> Gathered {
+/// Where the servers of `store` listen: this state directory's (serving markers) and, on a
+/// PostgreSQL store, every live node's (a node listening on every interface is reached by its
+/// host name).
+pub fn servers(store: &crate::store::Store) -> Vec<SocketAddr> {
+    let mut addrs = crate::store::serving::listening(store.dir());
+    if store.is_postgres() {
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        for node in store.read(|tx| tx.nodes(now_ms)).unwrap_or_default() {
+            let Ok(addr) = node.address.parse::<SocketAddr>() else {
+                continue;
+            };
+            let reach = if addr.ip().is_unspecified() {
+                use std::net::ToSocketAddrs as _;
+                (node.host.as_str(), addr.port())
+                    .to_socket_addrs()
+                    .ok()
+                    .and_then(|mut a| a.next())
+            } else {
+                Some(addr)
+            };
+            addrs.extend(reach);
+        }
+    }
+    addrs.sort();
+    addrs.dedup();
+    addrs
+}
+
+/// Reads `/_gw/stats` from every server of `store`.
+pub fn gather(store: &crate::store::Store) -> Gathered {
     let mut out = Gathered::default();
-    for addr in crate::store::serving::listening(state_dir) {
+    for addr in servers(store) {
         match stats(addr) {
             Ok(mut series) => {
                 out.series.append(&mut series);
@@ -49,11 +77,11 @@ pub fn stats(addr: SocketAddr) -> Result<Vec<Series>, String> {
 /// The servers that did not answer, and why.
 pub type Failures = Vec<(SocketAddr, String)>;
 
-/// Every server's `/_gw/api/links` on `state_dir`: (server, its answer), and the servers that
-/// did not answer.
-pub fn links(state_dir: &Path) -> (Vec<(SocketAddr, serde_json::Value)>, Failures) {
+/// Every server's `/_gw/api/links` on `store`: (server, its answer), and the servers that did
+/// not answer.
+pub fn links(store: &crate::store::Store) -> (Vec<(SocketAddr, serde_json::Value)>, Failures) {
     let (mut ok, mut failed) = (Vec::new(), Vec::new());
-    for addr in crate::store::serving::listening(state_dir) {
+    for addr in servers(store) {
         match get(addr, "/_gw/api/links")
             .and_then(|b| serde_json::from_slice(&b).map_err(|e| format!("{addr}: not JSON: {e}")))
         {
@@ -64,7 +92,7 @@ pub fn links(state_dir: &Path) -> (Vec<(SocketAddr, serde_json::Value)>, Failure
     (ok, failed)
 }
 
-/// A plain HTTP/1.1 GET on loopback, read to the end (`Connection: close`).
+/// A plain HTTP/1.1 GET, read to the end (`Connection: close`).
 fn get(addr: SocketAddr, path: &str) -> Result<Vec<u8>, String> {
     let timeout = Duration::from_secs(5);
     let mut s = TcpStream::connect_timeout(&addr, timeout)

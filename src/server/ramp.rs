@@ -77,7 +77,7 @@ fn tick(store: &Store, reloader: &Reloader, owner: &str) -> Result<(), String> {
             continue;
         };
         let gates: Gates = serde_json::from_value(ramp.gates.clone()).unwrap_or_default();
-        let gathered = peers::gather(store.dir());
+        let gathered = peers::gather(store);
         for (addr, why) in &gathered.failed {
             tracing::warn!("ramp of stage {name}: server {addr} did not give its figures: {why}");
         }

@@ -109,6 +109,19 @@ async fn three_nodes_on_one_postgres_follow_changes_and_outlive_an_outage() {
         );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
+    // The canary is judged by every node's requests: the CLI's own state directory has no
+    // server, the figures come from the three nodes of the store.
+    for n in &nodes {
+        for _ in 0..2 {
+            version(&c, n, "canary").await;
+        }
+    }
+    let status: Value =
+        serde_json::from_str(&cli.ok(&["canary", "status", "--stage", "prod", "--json"])).unwrap();
+    assert!(
+        status["canary"]["requests"].as_u64().unwrap() >= 6,
+        "two canary requests on each of three nodes: {status}"
+    );
     cli.ok(&["promote", "--stage", "prod"]);
     let took = all_serve(&nodes, "production", "v2", Instant::now()).await;
     assert!(
