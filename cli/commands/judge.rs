@@ -110,7 +110,7 @@ pub fn figures(store: &Store, api: Option<&str>, stage: Option<&str>) -> Result<
             stage.stage_name
         );
     };
-    let gathered = gw::server::peers::gather(&store);
+    let gathered = gw::server::peers::gather(store);
     for (addr, why) in &gathered.failed {
         eprintln!("warning: the server on {addr} was not counted: {why}");
     }

@@ -61,6 +61,10 @@ pub struct ServeArgs {
         requires = "counters"
     )]
     counters_unavailable: String,
+    /// Where Lambda authorizers' cached answers are kept: this server's memory (local), or the
+    /// --counters Redis (redis), shared by every node.
+    #[arg(long, value_name = "local|redis", default_value = "local")]
+    authorizer_cache: String,
 }
 
 #[derive(Args)]
@@ -182,6 +186,14 @@ fn run_server(
             "--tls-cert and --tls-key are for the HTTPS listener: add --tls-listen 127.0.0.1:4443"
         );
     }
+    let shared_authorizers = match args.authorizer_cache.as_str() {
+        "local" => false,
+        "redis" if args.counters.is_some() => true,
+        "redis" => bail!(
+            "--authorizer-cache redis keeps the answers in the --counters Redis: add --counters redis://HOST:PORT"
+        ),
+        other => bail!("--authorizer-cache {other:?}: use local or redis"),
+    };
     let counters = match &args.counters {
         Some(url) => Some(gw::gateway::counters::Config {
             url: url.clone(),
@@ -189,6 +201,7 @@ fn run_server(
                 .counters_unavailable
                 .parse()
                 .map_err(|e: String| anyhow::anyhow!(e))?,
+            authorizers: shared_authorizers,
         }),
         None => None,
     };

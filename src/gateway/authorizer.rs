@@ -55,6 +55,43 @@ pub struct Decision {
     pub statements: Vec<Statement>,
 }
 
+/// A decision as kept in Redis (JSON).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Stored {
+    grant: crate::aws::lambda::Grant,
+    /// `(allow, actions, resources)` per statement.
+    statements: Vec<(bool, Vec<String>, Vec<String>)>,
+}
+
+fn encode(d: &Decision) -> Option<String> {
+    serde_json::to_string(&Stored {
+        grant: (*d.grant).clone(),
+        statements: d
+            .statements
+            .iter()
+            .map(|s| (s.allow, s.actions.clone(), s.resources.clone()))
+            .collect(),
+    })
+    .ok()
+}
+
+/// A decision read back; `None` for anything else (asked again, as on a miss).
+fn decode(text: &str) -> Option<Decision> {
+    let stored: Stored = serde_json::from_str(text).ok()?;
+    Some(Decision {
+        grant: Arc::new(stored.grant),
+        statements: stored
+            .statements
+            .into_iter()
+            .map(|(allow, actions, resources)| Statement {
+                allow,
+                actions,
+                resources,
+            })
+            .collect(),
+    })
+}
+
 /// One policy statement.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Statement {
@@ -140,6 +177,7 @@ pub async fn authorize(
     functions: &Functions,
     reach: crate::gateway::outbound::Reach<'_>,
     cache: &Cache,
+    shared: Option<&crate::gateway::counters::Remote>,
 ) -> Result<Authorized, GatewayError> {
     let arn = method_arn(cx);
     let token_kind = match authorizer.kind.as_str() {
@@ -167,7 +205,18 @@ pub async fn authorize(
             cx.api_id, cx.stage, authorizer.id
         )
     });
-    let (decision, latency) = match key.as_deref().and_then(|k| cache.get(k)) {
+    // With `--authorizer-cache redis` the answers are every node's (and only there, so that a
+    // flush on one node holds for all); otherwise this server's.
+    let cached = match (shared, key.as_deref()) {
+        (Some(remote), Some(k)) => remote
+            .cached_answer(k)
+            .await
+            .and_then(|text| decode(&text))
+            .map(Arc::new),
+        (None, Some(k)) => cache.get(k),
+        _ => None,
+    };
+    let (decision, latency) = match cached {
         Some(d) => (d, 0),
         None => {
             // The event is built only when the function runs.
@@ -183,8 +232,15 @@ pub async fn authorize(
             let started = Instant::now();
             let decision = Arc::new(invoke(cx, authorizer, functions, reach, event).await?);
             let latency = started.elapsed().as_millis() as u64;
-            if let Some(key) = key {
-                cache.put(key, Duration::from_secs(ttl as u64), decision.clone());
+            let ttl = Duration::from_secs(ttl as u64);
+            match (shared, key) {
+                (Some(remote), Some(key)) => {
+                    if let Some(text) = encode(&decision) {
+                        remote.cache_answer(&key, ttl, text).await;
+                    }
+                }
+                (None, Some(key)) => cache.put(key, ttl, decision.clone()),
+                _ => {}
             }
             (decision, latency)
         }

@@ -50,6 +50,9 @@ impl std::str::FromStr for Unavailable {
 pub struct Config {
     pub url: String,
     pub unavailable: Unavailable,
+    /// Lambda authorizers' cached answers live there too (`--authorizer-cache redis`), so a
+    /// token one node authorized is not asked about again by another.
+    pub authorizers: bool,
 }
 
 /// The shared counters' state, seen by every worker (for the log and the metrics).
@@ -225,6 +228,93 @@ impl Remote {
             "counters: Redis at {} unavailable ({why}); {what} until it answers (--counters-unavailable)",
             self.config.url
         );
+    }
+}
+
+/// Where an authorizer answer cached under `key` lives in Redis.
+fn authorizer_key(key: &str) -> String {
+    format!("gw:authorizer:{key}")
+}
+
+impl Remote {
+    /// An authorizer answer cached by any node (`None`: none, or Redis did not answer — the
+    /// authorizer is asked, as on a miss).
+    pub async fn cached_answer(&self, key: &str) -> Option<String> {
+        let mut conn = self.conn.clone();
+        let mut cmd = redis::cmd("GET");
+        cmd.arg(authorizer_key(key));
+        let get = cmd.query_async::<Option<String>>(&mut conn);
+        match tokio::time::timeout(CHECK_TIMEOUT, get).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(e)) => {
+                self.say_fallback(&e.to_string());
+                None
+            }
+            Err(_) => {
+                self.say_fallback("no answer within 250 ms");
+                None
+            }
+        }
+    }
+
+    /// Keeps an authorizer answer for every node, for `ttl`.
+    pub async fn cache_answer(&self, key: &str, ttl: Duration, answer: String) {
+        let mut conn = self.conn.clone();
+        let millis = u64::try_from(ttl.as_millis()).unwrap_or(u64::MAX).max(1);
+        let mut cmd = redis::cmd("SET");
+        cmd.arg(authorizer_key(key))
+            .arg(answer)
+            .arg("PX")
+            .arg(millis);
+        let set = cmd.query_async::<()>(&mut conn);
+        match tokio::time::timeout(CHECK_TIMEOUT, set).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => self.say_fallback(&e.to_string()),
+            Err(_) => self.say_fallback("no answer within 250 ms"),
+        }
+    }
+}
+
+/// FlushStageAuthorizersCache for the answers kept in Redis: every key of the stage, deleted
+/// (blocking; the management call runs it off the runtime). How many were deleted.
+pub fn flush_authorizers(config: &Config, api_id: &str, stage: &str) -> Result<usize, String> {
+    let client = redis::Client::open(config.url.as_str()).map_err(|e| e.to_string())?;
+    let mut conn = client
+        .get_connection_with_timeout(Duration::from_secs(2))
+        .map_err(|e| e.to_string())?;
+    let _ = conn.set_read_timeout(Some(Duration::from_secs(2)));
+    // The key's own prefix, with the pattern's special characters escaped.
+    let prefix = authorizer_key(&format!("{api_id}\u{1}{stage}\u{1}"));
+    let mut pattern = String::new();
+    for c in prefix.chars() {
+        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('*');
+    let mut cursor: u64 = 0;
+    let mut deleted = 0;
+    loop {
+        let (next, keys): (u64, Vec<String>) = redis::cmd("SCAN")
+            .arg(cursor)
+            .arg("MATCH")
+            .arg(&pattern)
+            .arg("COUNT")
+            .arg(1000)
+            .query(&mut conn)
+            .map_err(|e| e.to_string())?;
+        if !keys.is_empty() {
+            let n: usize = redis::cmd("DEL")
+                .arg(&keys)
+                .query(&mut conn)
+                .map_err(|e| e.to_string())?;
+            deleted += n;
+        }
+        if next == 0 {
+            return Ok(deleted);
+        }
+        cursor = next;
     }
 }
 

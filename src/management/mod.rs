@@ -285,7 +285,7 @@ pub type Sync = Box<dyn Fn() -> std::result::Result<(), String> + Send + std::ma
 
 /// Forgets the authorizer answers a stage's cache holds (FlushStageAuthorizersCache): API id,
 /// stage name. The server provides it.
-pub type FlushAuthorizers = Box<dyn Fn(&str, &str) + Send + std::marker::Sync>;
+pub type FlushAuthorizers = std::sync::Arc<dyn Fn(&str, &str) + Send + std::marker::Sync>;
 
 /// Reads a usage plan's usage (GetUsage): plan id → key id → UTC day (days from CE) → requests.
 /// The server provides it from its limiter.

@@ -102,8 +102,9 @@ async fn flush_authorizers(
     };
     match checked {
         Ok(Ok(())) => {
-            if let Some(flush) = &ops.hooks.flush_authorizers {
-                flush(&id, &name);
+            if let Some(flush) = ops.hooks.flush_authorizers.clone() {
+                // It may reach Redis (`--authorizer-cache redis`): off the runtime.
+                let _ = tokio::task::spawn_blocking(move || flush(&id, &name)).await;
             }
             Reply::accepted().into_response()
         }

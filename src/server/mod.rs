@@ -195,12 +195,20 @@ pub async fn run_with(
         let reloader = reloader.clone();
         let cache = authorizers.clone();
         let counters = limiter.clone();
+        let shared = config.counters.clone().filter(|c| c.authorizers);
         Arc::new(crate::management::Management::with_hooks(
             store.clone(),
             Box::new(move || reloader.sync().map(|_| ()).map_err(|e| e.to_string())),
             crate::management::Hooks {
-                flush_authorizers: Some(Box::new(move |api: &str, stage: &str| {
-                    cache.flush_stage(api, stage)
+                flush_authorizers: Some(Arc::new(move |api: &str, stage: &str| {
+                    cache.flush_stage(api, stage);
+                    if let Some(c) = &shared {
+                        if let Err(e) = crate::gateway::counters::flush_authorizers(c, api, stage) {
+                            tracing::warn!(
+                                "FlushStageAuthorizersCache: the answers cached in Redis stay: {e}"
+                            );
+                        }
+                    }
                 })),
                 usage: Some(Box::new(move |plan: &str| counters.usage(plan))),
             },

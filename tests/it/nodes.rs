@@ -320,3 +320,117 @@ async fn a_node_killed_outright_leaves_the_list_and_the_others_keep_answering() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// START lines in a function's log (every invocation on any server of the state directory).
+fn invocations(gw: &Gw, function: &str) -> usize {
+    let path = gw
+        .state()
+        .join("logs/functions")
+        .join(format!("{function}.log"));
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.starts_with("START RequestId"))
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn nodes_share_authorizer_answers_in_redis_and_a_flush_reaches_them_all() {
+    let redis = RedisServer::start();
+    let gw = Gw::new();
+    let uri = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:authorizer/invocations";
+    gw.import_spec(
+        "guarded.json",
+        &serde_json::json!({
+            "openapi": "3.0.1",
+            "info": {"title": "guarded", "version": "1"},
+            "components": {"securitySchemes": {"cached": {
+                "type": "apiKey", "name": "Authorization", "in": "header",
+                "x-amazon-apigateway-authtype": "custom",
+                "x-amazon-apigateway-authorizer": {
+                    "type": "token", "authorizerUri": uri, "authorizerResultTtlInSeconds": 300
+                }
+            }}},
+            "paths": {"/hello": {"get": {
+                "security": [{"cached": []}],
+                "responses": {"200": {"description": "ok"}},
+                "x-amazon-apigateway-integration": {
+                    "type": "mock",
+                    "requestTemplates": {"application/json": "{\"statusCode\": 200}"},
+                    "responses": {"default": {"statusCode": "200",
+                        "responseTemplates": {"application/json": "{\"user\": \"$context.authorizer.principalId\"}"}}}
+                }
+            }}}
+        }),
+    );
+    gw.ok(&[
+        "function",
+        "put",
+        "authorizer",
+        common::guest("authorizer").to_str().unwrap(),
+    ]);
+    gw.ok(&["deploy", "--stage", "prod"]);
+    let url = redis.url();
+    let shared = ["--counters", url.as_str(), "--authorizer-cache", "redis"];
+    let (a, b) = (gw.serve(&shared), gw.serve(&shared));
+    let c = common::client();
+    let call = |node: &Server, token: &str| {
+        let (c, url, auth) = (
+            c.clone(),
+            node.url("/prod/hello"),
+            format!("Bearer {token}"),
+        );
+        async move { send(&c, "GET", &url, &[("authorization", auth.as_str())], "").await }
+    };
+
+    let r = call(&a, "alice").await;
+    assert_eq!(
+        (r.status, r.json()["user"].clone()),
+        (200, "alice".into()),
+        "{}",
+        r.text()
+    );
+    assert_eq!(invocations(&gw, "authorizer"), 1);
+    // Node b has never seen alice: the answer node a got is in Redis.
+    let r = call(&b, "alice").await;
+    assert_eq!((r.status, r.json()["user"].clone()), (200, "alice".into()));
+    assert_eq!(
+        invocations(&gw, "authorizer"),
+        1,
+        "b asked the authorizer again"
+    );
+    let r = call(&b, "bob").await;
+    assert_eq!(r.json()["user"], "bob");
+    assert_eq!(invocations(&gw, "authorizer"), 2);
+
+    // FlushStageAuthorizersCache through node a: node b asks again too.
+    let aws = Aws::new(a.addr);
+    let apis: serde_json::Value = serde_json::from_str(&gw.ok(&["apis", "--json"])).unwrap();
+    let id = s(&apis[0]["id"]).to_string();
+    aws.json(&[
+        "flush-stage-authorizers-cache",
+        "--rest-api-id",
+        &id,
+        "--stage-name",
+        "prod",
+    ]);
+    assert_eq!(call(&b, "alice").await.status, 200);
+    assert_eq!(
+        invocations(&gw, "authorizer"),
+        3,
+        "the flush did not reach node b"
+    );
+
+    // A node with the default (its own memory) does not see the shared answers.
+    let own = gw.serve(&["--counters", url.as_str()]);
+    assert_eq!(call(&own, "alice").await.status, 200);
+    assert_eq!(invocations(&gw, "authorizer"), 4);
+    let refused = gw.fails(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--authorizer-cache",
+        "redis",
+    ]);
+    assert!(refused.contains("add --counters"), "{refused}");
+}

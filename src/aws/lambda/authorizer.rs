@@ -11,7 +11,7 @@ use serde::Serialize;
 
 /// What a Lambda authorizer answered: its `principalId`, its `context` (values stringified, as
 /// REST APIs pass them on) and its `usageIdentifierKey`. Shared (cached answers are reused).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Grant {
     pub principal_id: String,
     pub context: Vec<(String, String)>,

@@ -716,6 +716,7 @@ async fn authorize(
         &snapshot.functions,
         integrate::reach(shared, snapshot),
         &shared.authorizers,
+        shared.counters.as_ref().filter(|c| c.config.authorizers),
     )
     .await
 }
