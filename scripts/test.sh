@@ -20,49 +20,35 @@ if [ ! -d ../shared/corpus/specs ]; then
     echo "test.sh: ../shared/corpus/specs not found (the corpus lives beside the project):" \
         "the corpus tests are skipped, each printing a SKIPPED line" >&2
 fi
+# need_package PACKAGE ENV_OVERRIDE WHAT: Debian's PACKAGE, for WHAT, installed with apt-get when
+# this runs as root; otherwise said (ENV_OVERRIDE names another binary). The callers check first.
+need_package() {
+    local package="$1" override="$2" what="$3"
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "test.sh: installing $package (apt-get) for $what" >&2
+        if ! { apt-get update -qq >/dev/null &&
+            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$package" >/dev/null; }; then
+            echo "test.sh: could not install $package: $what will fail" >&2
+        fi
+    else
+        echo "test.sh: $package is missing: $what needs it;" \
+            "install Debian's $package package (apt-get install $package) or set $override" >&2
+    fi
+}
 # The dashboard's browser test (tests/it/dashboard.rs) drives headless Chromium, Debian's chromium
 # package, through Playwright's playwright-core (no browser download), installed under
 # target/browser. Without them that test fails, saying what is missing.
 if [ -z "${GW_CHROMIUM:-}" ] && ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test.sh: installing chromium (apt-get) for the dashboard's browser test" >&2
-        if ! { apt-get update -qq >/dev/null &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }; then
-            echo "test.sh: could not install chromium: the dashboard's browser test will fail" >&2
-        fi
-    else
-        echo "test.sh: chromium is missing: the dashboard's browser test needs it;" \
-            "install Debian's chromium package (apt-get install chromium) or set GW_CHROMIUM" >&2
-    fi
+    need_package chromium GW_CHROMIUM "the dashboard's browser test"
 fi
-# The shared-counters test (tests/it/nodes.rs) starts a real redis-server of its own on a loopback
-# port (Debian's redis-server package; the distribution's service is not used).
+# The several-nodes tests (tests/it/nodes.rs, tests/it/postgres.rs) start a real redis-server and
+# a real PostgreSQL of their own on loopback ports (a fresh cluster in a temporary folder, run as
+# the postgres user when the tests run as root); the distributions' services are not used.
 if [ -z "${GW_REDIS_SERVER:-}" ] && ! command -v redis-server >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test.sh: installing redis-server (apt-get) for the shared-counters test" >&2
-        if ! { apt-get update -qq >/dev/null &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; }; then
-            echo "test.sh: could not install redis-server: the shared-counters test will fail" >&2
-        fi
-    else
-        echo "test.sh: redis-server is missing: the shared-counters test needs it;" \
-            "install Debian's redis-server package (apt-get install redis-server) or set GW_REDIS_SERVER" >&2
-    fi
+    need_package redis-server GW_REDIS_SERVER "the several-nodes tests"
 fi
-# The PostgreSQL store's tests (tests/it/postgres.rs) start a real PostgreSQL of their own: a
-# fresh cluster in a temporary folder on a loopback port (Debian's postgresql package; the
-# distribution's service is not used; run as the postgres user when the tests run as root).
 if [ -z "${GW_PG_BIN:-}" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        echo "test.sh: installing postgresql (apt-get) for the PostgreSQL store's tests" >&2
-        if ! { apt-get update -qq >/dev/null &&
-            DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; }; then
-            echo "test.sh: could not install postgresql: the PostgreSQL store's tests will fail" >&2
-        fi
-    else
-        echo "test.sh: PostgreSQL is missing: the PostgreSQL store's tests need it;" \
-            "install Debian's postgresql package (apt-get install postgresql) or set GW_PG_BIN" >&2
-    fi
+    need_package postgresql GW_PG_BIN "the PostgreSQL store's tests"
 fi
 playwright_version=1.65.2
 playwright=target/browser/node_modules/playwright-core
