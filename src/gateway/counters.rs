@@ -123,7 +123,7 @@ impl Remote {
     /// runtime.
     pub fn connect(config: &Config, status: Arc<Status>) -> Result<Remote, String> {
         let client = redis::Client::open(config.url.as_str())
-            .map_err(|e| format!("--counters {}: {e}", config.url))?;
+            .map_err(|e| format!("--counters {}: {e}", crate::net::redacted_url(&config.url)))?;
         let settings = redis::aio::ConnectionManagerConfig::new()
             .set_connection_timeout(Some(CHECK_TIMEOUT))
             .set_response_timeout(Some(CHECK_TIMEOUT))
@@ -131,7 +131,7 @@ impl Remote {
             .set_max_delay(Duration::from_secs(1));
         let conn = client
             .get_connection_manager_lazy(settings)
-            .map_err(|e| format!("--counters {}: {e}", config.url))?;
+            .map_err(|e| format!("--counters {}: {e}", crate::net::redacted_url(&config.url)))?;
         Ok(Remote {
             conn,
             script: redis::Script::new(CHECK),
@@ -190,7 +190,7 @@ impl Remote {
                 if !self.status.up.swap(true, Ordering::Relaxed) {
                     tracing::info!(
                         "counters: Redis at {} answers; limits are shared",
-                        self.config.url
+                        crate::net::redacted_url(&self.config.url)
                     );
                 }
                 self.status.checks.fetch_add(1, Ordering::Relaxed);
@@ -226,7 +226,7 @@ impl Remote {
         };
         tracing::warn!(
             "counters: Redis at {} unavailable ({why}); {what} until it answers (--counters-unavailable)",
-            self.config.url
+            crate::net::redacted_url(&self.config.url)
         );
     }
 }

@@ -182,7 +182,7 @@ pub async fn run_with(
             redis::Client::open(c.url.as_str()).map_err(|e| {
                 ServerError::Counters(format!(
                     "--counters {}: {e}; give a URL such as redis://127.0.0.1:6379",
-                    c.url
+                    crate::net::redacted_url(&c.url)
                 ))
             })?;
             Some(Arc::new(crate::gateway::counters::Status::default()))
@@ -357,6 +357,15 @@ pub async fn run_with(
         .flatten()
         .collect::<Vec<_>>()
         .join(" and ")
+    );
+
+    tracing::info!(
+        "store: {}; throttles and quotas: {}",
+        store.location(),
+        match &config.counters {
+            Some(c) => format!("shared in {}", crate::net::redacted_url(&c.url)),
+            None => "this server's own".to_string(),
+        }
     );
 
     // One acceptor hands connections to the workers in turn, so they share the load evenly

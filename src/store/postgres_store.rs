@@ -119,25 +119,20 @@ impl std::fmt::Debug for Pg {
     }
 }
 
-/// `url` with its password replaced by `***`.
-fn redacted(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.rsplit_once('@') {
-        Some((user, host)) if user.contains(':') => {
-            let name = user.split(':').next().unwrap_or("");
-            format!("{scheme}://{name}:***@{host}")
-        }
-        _ => url.to_string(),
-    }
-}
-
 /// A PostgreSQL error as the store says it.
 pub fn error(url: &str, e: &postgres::Error) -> StoreError {
     let detail = match e.as_db_error() {
         Some(db) => format!("{}: {}", db.code().code(), db.message()),
-        None => e.to_string(),
+        // "error connecting to server" says little without its cause ("Connection refused").
+        None => {
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                text.push_str(&format!(": {cause}"));
+                source = cause.source();
+            }
+            text
+        }
     };
     StoreError::Postgres {
         url: url.to_string(),
@@ -166,11 +161,11 @@ impl Pg {
 
     fn open_here(url: &str) -> Result<Pg> {
         let config: postgres::Config = url.parse().map_err(|e| StoreError::Postgres {
-            url: redacted(url),
+            url: crate::net::redacted_url(url),
             error: format!("not a PostgreSQL URL ({e}); write it as postgres://USER:PASSWORD@HOST:PORT/DATABASE"),
         })?;
         let pg = Pg {
-            url: redacted(url),
+            url: crate::net::redacted_url(url),
             config,
             idle: Mutex::new(Vec::new()),
         };
