@@ -177,7 +177,6 @@ async fn one(
             body
         };
         let called = function::run_lambda(
-            &snapshot.functions,
             runtime,
             f,
             event.to_vec(),

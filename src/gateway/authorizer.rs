@@ -28,7 +28,7 @@ use serde_json::{Map, Value};
 
 use crate::aws::gateway_response::{GatewayError, ResponseType};
 use crate::aws::lambda::{self, Authorized, Grant, PayloadVersion};
-use crate::gateway::integrations::function::{self, Functions};
+use crate::gateway::integrations::function;
 use crate::gateway::integrations::RequestCx;
 use crate::model::Authorizer;
 
@@ -174,8 +174,7 @@ fn configuration_error(authorizer: &Authorizer, detail: impl std::fmt::Display) 
 pub async fn authorize(
     cx: &RequestCx<'_>,
     authorizer: &Authorizer,
-    functions: &Functions,
-    reach: crate::gateway::outbound::Reach<'_>,
+    reach: crate::gateway::outbound::Reach<'_, '_>,
     cache: &Cache,
     shared: Option<&crate::gateway::counters::Remote>,
 ) -> Result<Authorized, GatewayError> {
@@ -230,7 +229,7 @@ pub async fn authorize(
                 request_event(cx, &arn)
             };
             let started = Instant::now();
-            let decision = Arc::new(invoke(cx, authorizer, functions, reach, event).await?);
+            let decision = Arc::new(invoke(cx, authorizer, reach, event).await?);
             let latency = started.elapsed().as_millis() as u64;
             let ttl = Duration::from_secs(ttl as u64);
             match (shared, key) {
@@ -337,12 +336,11 @@ fn request_event(cx: &RequestCx, arn: &str) -> Value {
 async fn invoke(
     cx: &RequestCx<'_>,
     authorizer: &Authorizer,
-    functions: &Functions,
-    reach: crate::gateway::outbound::Reach<'_>,
+    reach: crate::gateway::outbound::Reach<'_, '_>,
     event: Value,
 ) -> Result<Decision, GatewayError> {
     let uri = authorizer.authorizer_uri.as_deref().unwrap_or("");
-    let (f, runtime) = function::resolve(cx, uri, functions)
+    let (f, runtime) = function::resolve(cx, uri, &reach.snapshot.functions)
         .map_err(|e| configuration_error(authorizer, format!("authorizerUri {e}")))?;
     if !f.loaded.kind().is_lambda() {
         return Err(configuration_error(
@@ -354,19 +352,11 @@ async fn invoke(
         ));
     }
     let event = serde_json::to_vec(&event).unwrap_or_default();
-    let out = function::run_lambda(
-        functions,
-        runtime,
-        f,
-        event,
-        AUTHORIZER_TIMEOUT,
-        reach,
-        cx.request_id,
-    )
-    .await
-    .map_err(|e| configuration_error(authorizer, format!("{}: {e}", f.loaded.label())))?
-    // Lambda's error shape: "Unauthorized" is a 401, anything else a configuration error.
-    .into_payload();
+    let out = function::run_lambda(runtime, f, event, AUTHORIZER_TIMEOUT, reach, cx.request_id)
+        .await
+        .map_err(|e| configuration_error(authorizer, format!("{}: {e}", f.loaded.label())))?
+        // Lambda's error shape: "Unauthorized" is a 401, anything else a configuration error.
+        .into_payload();
     parse_answer(&out).map_err(|e| match e {
         Answer::Unauthorized => unauthorized(),
         Answer::Invalid(why) => {

@@ -15,14 +15,15 @@ use crate::wasm::{Outbound, OutboundPolicy, Route};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-/// What functions invoked for one request can reach: the server's links as its snapshot has them.
+/// What the functions invoked for one request can reach (the server's links as its snapshot has
+/// them), and the snapshot's functions themselves.
 #[derive(Clone, Copy)]
-pub struct Reach<'a> {
-    pub links: &'a Links,
-    pub snapshot: &'a Snapshot,
+pub struct Reach<'l, 's> {
+    pub links: &'l Links,
+    pub snapshot: &'s Snapshot,
 }
 
-impl Reach<'_> {
+impl Reach<'_, '_> {
     /// The outbound policy for a function whose settings list `allowed` (none: nothing).
     pub fn outbound(&self, function: &str, allowed: &[String]) -> Outbound {
         if allowed.is_empty() {

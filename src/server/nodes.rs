@@ -55,12 +55,14 @@ pub fn spawn(
                         }
                     }
                 }
-                // Sleep in short steps, so a shutdown is not kept waiting for a beat, and a
-                // reload is said at once (a CLI change on a PostgreSQL store waits for it).
+                // Sleep in short steps, so a shutdown is not kept waiting for a beat, and, on a
+                // PostgreSQL store, a reload is said at once (a CLI change waits for it there;
+                // on SQLite it waits on the serving markers, so no extra write is made).
+                let prompt = store.is_postgres();
                 let mut slept = Duration::ZERO;
                 while slept < HEARTBEAT
                     && !stop.load(Ordering::Relaxed)
-                    && reloader.current().generation == node.generation
+                    && !(prompt && reloader.current().generation != node.generation)
                 {
                     std::thread::sleep(Duration::from_millis(10));
                     slept += Duration::from_millis(10);

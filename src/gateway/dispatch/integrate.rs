@@ -76,7 +76,6 @@ pub(super) async fn integrate<'s>(
             let (response, function) = integrations::function::invoke(
                 request,
                 integration,
-                &snapshot.functions,
                 reach(shared, snapshot),
                 bytes,
             )
@@ -89,14 +88,9 @@ pub(super) async fn integrate<'s>(
         }
         IntegrationType::Aws => {
             let bytes = collect(body).await?;
-            let (response, function) = integrations::lambda::invoke(
-                request,
-                integration,
-                &snapshot.functions,
-                reach(shared, snapshot),
-                bytes,
-            )
-            .await?;
+            let (response, function) =
+                integrations::lambda::invoke(request, integration, reach(shared, snapshot), bytes)
+                    .await?;
             Ok(Served {
                 response,
                 relayed: None,
@@ -107,7 +101,7 @@ pub(super) async fn integrate<'s>(
 }
 
 /// What the functions a request invokes can reach with outgoing requests.
-pub(super) fn reach<'a>(shared: &'a Shared, snapshot: &'a Snapshot) -> Reach<'a> {
+pub(super) fn reach<'l, 's>(shared: &'l Shared, snapshot: &'s Snapshot) -> Reach<'l, 's> {
     Reach {
         links: &shared.links,
         snapshot,

@@ -713,7 +713,6 @@ async fn authorize(
     crate::gateway::authorizer::authorize(
         request,
         authorizer,
-        &snapshot.functions,
         integrate::reach(shared, snapshot),
         &shared.authorizers,
         shared.counters.as_ref().filter(|c| c.config.authorizers),

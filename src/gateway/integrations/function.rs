@@ -265,12 +265,11 @@ impl Called {
 /// it is shorter than the integration's) are function errors ([`Called::Error`]); the
 /// integration's timeout, a crash and throttling are [`InvokeError`]s.
 pub async fn run_lambda(
-    functions: &Functions,
     runtime: &Runtime,
     function: &Arc<LiveFunction>,
     event: Vec<u8>,
     timeout: Duration,
-    reach: Reach<'_>,
+    reach: Reach<'_, '_>,
     request_id: &str,
 ) -> Result<Called, InvokeError> {
     let limits = limits(function, timeout, reach);
@@ -278,7 +277,7 @@ pub async fn run_lambda(
     let task = tokio::spawn(invoke_and_log(
         runtime.clone(),
         function.clone(),
-        functions.logs.clone(),
+        reach.snapshot.functions.logs.clone(),
         event,
         limits,
         request_id.to_owned(),
@@ -393,7 +392,7 @@ async fn invoke_and_log(
 
 /// The function's memory limit, its timeout capped at `timeout`, and what its outgoing requests
 /// can reach.
-fn limits(function: &LiveFunction, timeout: Duration, reach: Reach<'_>) -> Limits {
+fn limits(function: &LiveFunction, timeout: Duration, reach: Reach<'_, '_>) -> Limits {
     Limits {
         memory_bytes: (function.meta.memory_mb.max(1) as u64) << 20,
         timeout: timeout.min(Duration::from_secs(
@@ -415,10 +414,10 @@ fn limits(function: &LiveFunction, timeout: Duration, reach: Reach<'_>) -> Limit
 pub async fn invoke<'f>(
     cx: &RequestCx<'_>,
     integration: &Integration,
-    functions: &'f Functions,
-    reach: Reach<'_>,
+    reach: Reach<'_, 'f>,
     body_bytes: Bytes,
 ) -> Result<(Response<Body>, &'f str), GatewayError> {
+    let functions = &reach.snapshot.functions;
     let (function, runtime) = resolve(cx, integration.uri.as_deref().unwrap_or(""), functions)
         .map_err(|e| config_error(format!("integration {e}")))?;
     let timeout = Duration::from_millis(integration.timeout_in_millis);
@@ -437,17 +436,9 @@ pub async fn invoke<'f>(
     let binary_types = &cx.deployment.api.binary_media_types;
     let input = event_input(cx, version, &body_bytes);
     let event = lambda::encode_event(&input);
-    let stdout = match run_lambda(
-        functions,
-        runtime,
-        function,
-        event,
-        timeout,
-        reach,
-        cx.request_id,
-    )
-    .await
-    .map_err(|e| invoke_error(label, e))?
+    let stdout = match run_lambda(runtime, function, event, timeout, reach, cx.request_id)
+        .await
+        .map_err(|e| invoke_error(label, e))?
     {
         Called::Result(out) => out,
         // A function error behind a proxy integration: AWS answers 502 "Internal server error".

@@ -7,7 +7,7 @@
 //! mappings and mapping template make the answer. Other AWS services are not emulated: such a
 //! method answers 500 with a message naming the service.
 
-use super::function::{self, Called, Functions};
+use super::function::{self, Called};
 use super::RequestCx;
 use crate::aws::gateway_response::{GatewayError, ResponseType};
 use crate::aws::uri::aws_service;
@@ -22,10 +22,10 @@ use std::time::Duration;
 pub async fn invoke<'f>(
     cx: &RequestCx<'_>,
     integration: &Integration,
-    functions: &'f Functions,
-    reach: crate::gateway::outbound::Reach<'_>,
+    reach: crate::gateway::outbound::Reach<'_, 'f>,
     body_bytes: Bytes,
 ) -> Result<(Response<Body>, Option<&'f str>), GatewayError> {
+    let functions = &reach.snapshot.functions;
     let uri = integration.uri.as_deref().unwrap_or("");
     match aws_service(uri) {
         Some(("lambda", _)) => {}
@@ -59,7 +59,6 @@ pub async fn invoke<'f>(
     };
     let timeout = Duration::from_millis(integration.timeout_in_millis);
     let called = function::run_lambda(
-        functions,
         runtime,
         f,
         event.into_bytes(),

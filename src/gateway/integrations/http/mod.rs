@@ -143,6 +143,7 @@ pub async fn forward(
                 connect: Cow::Borrowed(&plan.connect),
                 target,
                 tls: plan.tls,
+                named: plan.named,
             }
         }
         None => {
@@ -254,9 +255,7 @@ pub async fn forward(
     let timeout = Duration::from_millis(integration.timeout_in_millis);
     // A backend name with several addresses is balanced over them as a link's targets are.
     let link = match link {
-        None if crate::gateway::links::is_name(&backend.connect) => {
-            links.backend_name(&backend.connect).await
-        }
+        None if backend.named => links.backend_name(&backend.connect).await,
         link => link,
     };
     let sent = match link {

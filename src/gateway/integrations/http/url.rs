@@ -162,6 +162,7 @@ pub struct UriPlan {
     pub(super) connect: Box<str>,
     pub(super) pieces: Vec<Piece<Box<str>>>,
     pub(super) tls: bool,
+    pub(super) named: bool,
 }
 
 /// The plans of the HTTP and HTTP_PROXY integration URIs of `api` that can have one, by URI.
@@ -206,6 +207,7 @@ impl UriPlan {
             connect: parts.connect.into(),
             pieces,
             tls: parts.tls,
+            named: parts.named,
         })
     }
 
@@ -257,6 +259,9 @@ pub(super) struct BackendUrl<'u> {
     pub(super) target: Cow<'u, str>,
     /// `https://`: the backend is called over TLS.
     pub(super) tls: bool,
+    /// The host is a DNS name (not an IP address): balanced over its addresses when it has
+    /// several (`links::Links::backend_name`).
+    pub(super) named: bool,
 }
 
 /// What follows `http://` or `https://` (any case) in `url`, and whether it is `https`.
@@ -332,11 +337,13 @@ pub(super) fn split_backend_url(url: &str) -> Result<BackendUrl<'_>, String> {
             "backend URL {url:?} has a space, a control or a non-ASCII character in its path or query"
         )
     })?;
+    let named = crate::gateway::links::is_name(&connect);
     Ok(BackendUrl {
         host: host_port,
         connect,
         target,
         tls,
+        named,
     })
 }
 
